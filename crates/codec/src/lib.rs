@@ -1,0 +1,16 @@
+//! The pure data codec of cairn: how object bytes become chunks and shards and
+//! back. It frames every shard with a header carrying its blake3 hash, cuts
+//! streams into fixed-size chunks, and maps byte ranges onto chunks. No I/O.
+
+pub mod chunker;
+pub mod frame;
+pub mod range;
+
+pub use chunker::Chunker;
+pub use frame::{FrameError, SHARD_HEADER_LEN, ShardHeader};
+pub use range::{ChunkSlice, chunk_slices};
+
+/// blake3 of a chunk's bytes, as stored in manifests and shard headers.
+pub fn chunk_hash(data: &[u8]) -> [u8; 32] {
+    *blake3::hash(data).as_bytes()
+}

@@ -1,0 +1,182 @@
+//! Bucket operations: CreateBucket (with the `x-cairn-redundancy` header),
+//! DeleteBucket, HeadBucket, ListBuckets and GetBucketLocation.
+
+use crate::errors::meta_error;
+use crate::object::timestamp;
+use crate::state::Gateway;
+use cairn_rpc::MetaCommand;
+use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+/// Request header choosing a new bucket's redundancy, e.g. `replicas=3`.
+pub const REDUNDANCY_HEADER: &str = "x-cairn-redundancy";
+/// Most replicas a bucket may ask for.
+pub const MAX_REPLICAS: u8 = 7;
+/// Owner reported for every bucket: a cluster has one account.
+pub const OWNER_ID: &str = "cairn";
+
+pub(crate) fn owner() -> Owner {
+    Owner {
+        display_name: Some(OWNER_ID.to_string()),
+        id: Some(OWNER_ID.to_string()),
+    }
+}
+
+/// Parses `replicas=N`.
+pub fn parse_redundancy(s: &str) -> Option<Redundancy> {
+    let (kind, value) = s.trim().split_once('=')?;
+    match kind.trim() {
+        "replicas" => {
+            let n: u8 = value.trim().parse().ok()?;
+            (1..=MAX_REPLICAS)
+                .contains(&n)
+                .then_some(Redundancy::Replicas(n))
+        }
+        _ => None,
+    }
+}
+
+pub async fn create_bucket(
+    gw: &Gateway,
+    req: S3Request<CreateBucketInput>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    let name = req.input.bucket;
+    validate_bucket_name(&name)
+        .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidBucketName, e.to_string()))?;
+    if let Some(constraint) = req
+        .input
+        .create_bucket_configuration
+        .and_then(|c| c.location_constraint)
+    {
+        let region = &gw.opts().region;
+        if constraint.as_str() != region.as_str() {
+            return Err(s3_error!(
+                InvalidLocationConstraint,
+                "this cluster's region is {region}"
+            ));
+        }
+    }
+    let redundancy = match req.headers.get(REDUNDANCY_HEADER) {
+        None => gw.opts().default_redundancy,
+        Some(v) => v.to_str().ok().and_then(parse_redundancy).ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "x-cairn-redundancy must be replicas=N with N from 1 to {MAX_REPLICAS}"
+            )
+        })?,
+    };
+    let nodes = gw.nodes().await?.len();
+    if redundancy.width() > nodes {
+        return Err(s3_error!(
+            InvalidArgument,
+            "{redundancy} needs {} storage nodes; the cluster has {nodes}",
+            redundancy.width()
+        ));
+    }
+    let bucket = Bucket {
+        name: name.clone(),
+        created: now_millis(),
+        redundancy,
+    };
+    gw.meta()
+        .write(&MetaCommand::CreateBucket(bucket))
+        .await
+        .map_err(meta_error)?;
+    let output = CreateBucketOutput {
+        location: Some(format!("/{name}")),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn delete_bucket(
+    gw: &Gateway,
+    req: S3Request<DeleteBucketInput>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    gw.meta()
+        .write(&MetaCommand::DeleteBucket {
+            name: req.input.bucket,
+        })
+        .await
+        .map_err(meta_error)?;
+    let mut resp = S3Response::new(DeleteBucketOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}
+
+pub async fn head_bucket(
+    gw: &Gateway,
+    req: S3Request<HeadBucketInput>,
+) -> S3Result<S3Response<HeadBucketOutput>> {
+    gw.meta()
+        .get_bucket(&req.input.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let output = HeadBucketOutput {
+        bucket_region: Some(gw.opts().region.clone()),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn list_buckets(
+    gw: &Gateway,
+    _req: S3Request<ListBucketsInput>,
+) -> S3Result<S3Response<ListBucketsOutput>> {
+    let buckets = gw.meta().list_buckets().await.map_err(meta_error)?;
+    let list = buckets
+        .into_iter()
+        .map(|b| s3s::dto::Bucket {
+            name: Some(b.name),
+            creation_date: Some(timestamp(b.created)),
+            bucket_region: Some(gw.opts().region.clone()),
+        })
+        .collect();
+    let output = ListBucketsOutput {
+        buckets: Some(list),
+        owner: Some(owner()),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn get_bucket_location(
+    gw: &Gateway,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    gw.meta()
+        .get_bucket(&req.input.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let region = &gw.opts().region;
+    // S3 reports its original region, us-east-1, as an empty constraint.
+    let location_constraint =
+        (region != "us-east-1").then(|| BucketLocationConstraint::from(region.clone()));
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redundancy_header_values() {
+        assert_eq!(
+            parse_redundancy("replicas=3"),
+            Some(Redundancy::Replicas(3))
+        );
+        assert_eq!(
+            parse_redundancy(" replicas = 1 "),
+            Some(Redundancy::Replicas(1))
+        );
+        assert_eq!(parse_redundancy("replicas=0"), None);
+        assert_eq!(parse_redundancy("replicas=99"), None);
+        assert_eq!(parse_redundancy("ec=4+2"), None);
+        assert_eq!(parse_redundancy("garbage"), None);
+    }
+}

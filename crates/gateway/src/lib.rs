@@ -1,0 +1,19 @@
+//! The gateway role: speaks S3 (through s3s: SigV4 header and presigned
+//! authentication, aws-chunked bodies, XML) and drives the data path. It cuts
+//! object bodies into chunks, places and sends them to storage nodes in
+//! parallel, and commits manifests in meta; reads fetch chunks back in
+//! parallel with bounded read-ahead. It holds no state that cannot be rebuilt
+//! from meta.
+
+mod bucket;
+pub mod data;
+pub mod errors;
+pub mod http;
+mod list;
+mod multipart;
+mod object;
+mod s3;
+pub mod state;
+
+pub use http::router;
+pub use state::{Gateway, GatewayOptions};

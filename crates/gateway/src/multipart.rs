@@ -1,0 +1,343 @@
+//! Multipart uploads: Create, UploadPart, Complete, Abort, ListParts and
+//! ListMultipartUploads. Each upload of a part writes its chunks under a fresh
+//! data version, so re-uploading a part number never overwrites shards a
+//! concurrent Complete may still reference; meta validates the part list and
+//! assembles the manifest atomically.
+
+use crate::errors::{internal, meta_error};
+use crate::list::url_encode;
+use crate::object::{
+    check_content_md5, check_key, etag_of, http_headers, timestamp, write_condition,
+};
+use crate::state::Gateway;
+use cairn_rpc::{
+    CompletedPart as MetaPart, ListUploadsQuery, MAX_PART_NUMBER, MetaCommand, MetaResponse,
+};
+use cairn_types::{PartRecord, UploadRecord, VersionId, now_millis};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+/// Parts ListParts returns when the client does not say (S3's default and maximum).
+pub const DEFAULT_MAX_PARTS: i32 = 1000;
+/// Uploads ListMultipartUploads returns when the client does not say.
+pub const DEFAULT_MAX_UPLOADS: i32 = 1000;
+/// Largest part S3 accepts.
+pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+fn parse_upload_id(s: &str) -> S3Result<VersionId> {
+    VersionId::parse(s).ok_or_else(|| s3_error!(NoSuchUpload))
+}
+
+fn strip_quotes(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_string()
+}
+
+pub async fn create(
+    gw: &Gateway,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let i = req.input;
+    check_key(&i.key)?;
+    let upload_id = VersionId::new_random();
+    let headers = http_headers(
+        i.content_type,
+        i.content_disposition,
+        i.content_encoding,
+        i.content_language,
+        i.cache_control,
+        i.expires.as_ref(),
+        i.metadata,
+    );
+    let record = UploadRecord {
+        upload_id,
+        bucket: i.bucket.clone(),
+        key: i.key.clone(),
+        initiated: now_millis(),
+        headers,
+    };
+    gw.meta()
+        .write(&MetaCommand::CreateUpload(record))
+        .await
+        .map_err(meta_error)?;
+    let output = CreateMultipartUploadOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(upload_id.to_string()),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn upload_part(
+    gw: &Gateway,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let i = req.input;
+    let upload_id = parse_upload_id(&i.upload_id)?;
+    let part_number = u32::try_from(i.part_number)
+        .ok()
+        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            )
+        })?;
+    if i.content_length.is_some_and(|l| l as u64 > MAX_PART_BYTES) {
+        return Err(s3_error!(EntityTooLarge, "a part may be at most 5 GiB"));
+    }
+    let bucket = gw
+        .meta()
+        .get_bucket(&i.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    // Refuse parts of unknown uploads before storing any data.
+    gw.meta()
+        .get_upload(&i.bucket, &i.key, upload_id)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchUpload))?;
+    let data_version = VersionId::new_random();
+    let stored = match i.body {
+        Some(body) => {
+            gw.store_stream(body, data_version, part_number, bucket.redundancy, false)
+                .await?
+        }
+        None => {
+            gw.store_stream(
+                futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+                data_version,
+                part_number,
+                bucket.redundancy,
+                false,
+            )
+            .await?
+        }
+    };
+    if let Some(expected) = i.content_length
+        && expected as u64 != stored.size
+    {
+        return Err(s3_error!(
+            IncompleteBody,
+            "the body was shorter or longer than Content-Length"
+        ));
+    }
+    check_content_md5(i.content_md5.as_deref(), &stored.md5)?;
+    let etag = hex::encode(stored.md5);
+    let part = PartRecord {
+        part_number,
+        etag: etag.clone(),
+        size: stored.size,
+        last_modified: now_millis(),
+        data_version,
+        chunks: stored.chunks(),
+    };
+    let cmd = MetaCommand::PutPart {
+        bucket: i.bucket,
+        key: i.key,
+        upload_id,
+        part,
+    };
+    gw.meta().write(&cmd).await.map_err(meta_error)?;
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(etag_of(&etag)),
+        ..Default::default()
+    }))
+}
+
+pub async fn complete(
+    gw: &Gateway,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let i = req.input;
+    let upload_id = parse_upload_id(&i.upload_id)?;
+    let condition = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    if requested.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "the XML you provided did not list any parts"
+        ));
+    }
+    let mut parts = Vec::with_capacity(requested.len());
+    for p in requested {
+        let number = p
+            .part_number
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| s3_error!(InvalidPart, "a part has no valid PartNumber"))?;
+        let etag = p
+            .e_tag
+            .map(|e| strip_quotes(e.value()))
+            .ok_or_else(|| s3_error!(InvalidPart, "part {number} has no ETag"))?;
+        parts.push(MetaPart {
+            part_number: number,
+            etag,
+        });
+    }
+    let cmd = MetaCommand::CompleteUpload {
+        bucket: i.bucket.clone(),
+        key: i.key.clone(),
+        upload_id,
+        parts,
+        version: VersionId::new_random(),
+        last_modified: now_millis(),
+        condition,
+    };
+    let manifest = match gw.meta().write(&cmd).await.map_err(meta_error)? {
+        MetaResponse::Completed { manifest, .. } => manifest,
+        other => return Err(internal(format!("unexpected meta answer {other:?}"))),
+    };
+    let output = CompleteMultipartUploadOutput {
+        bucket: Some(i.bucket.clone()),
+        key: Some(i.key.clone()),
+        e_tag: Some(etag_of(&manifest.etag)),
+        location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn abort(
+    gw: &Gateway,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let i = req.input;
+    let upload_id = parse_upload_id(&i.upload_id)?;
+    gw.meta()
+        .write(&MetaCommand::AbortUpload {
+            bucket: i.bucket,
+            key: i.key,
+            upload_id,
+        })
+        .await
+        .map_err(meta_error)?;
+    let mut resp = S3Response::new(AbortMultipartUploadOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}
+
+pub async fn list_parts(
+    gw: &Gateway,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let i = req.input;
+    let upload_id = parse_upload_id(&i.upload_id)?;
+    let max = i.max_parts.unwrap_or(DEFAULT_MAX_PARTS);
+    if max < 0 {
+        return Err(s3_error!(
+            InvalidArgument,
+            "max-parts must be a non-negative integer"
+        ));
+    }
+    let max = max.min(DEFAULT_MAX_PARTS) as usize;
+    let marker = u32::try_from(i.part_number_marker.unwrap_or(0)).map_err(|_| {
+        s3_error!(
+            InvalidArgument,
+            "part-number-marker must be a non-negative integer"
+        )
+    })?;
+    let all = gw
+        .meta()
+        .list_parts(&i.bucket, &i.key, upload_id)
+        .await
+        .map_err(meta_error)?;
+    let mut rest = all.into_iter().filter(|p| p.part_number > marker);
+    let page: Vec<_> = rest.by_ref().take(max).collect();
+    let truncated = rest.next().is_some();
+    let next_marker = page.last().map(|p| p.part_number as i32);
+    let parts = page
+        .into_iter()
+        .map(|p| Part {
+            part_number: Some(p.part_number as i32),
+            e_tag: Some(etag_of(&p.etag)),
+            size: Some(p.size as i64),
+            last_modified: Some(timestamp(p.last_modified)),
+            ..Default::default()
+        })
+        .collect();
+    let output = ListPartsOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(i.upload_id),
+        max_parts: Some(max as i32),
+        part_number_marker: i.part_number_marker,
+        next_part_number_marker: next_marker,
+        is_truncated: Some(truncated),
+        parts: Some(parts),
+        owner: Some(crate::bucket::owner()),
+        initiator: Some(Initiator {
+            display_name: Some(crate::bucket::OWNER_ID.into()),
+            id: Some(crate::bucket::OWNER_ID.into()),
+        }),
+        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn list_uploads(
+    gw: &Gateway,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let i = req.input;
+    if i.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
+        return Err(s3_error!(
+            NotImplemented,
+            "ListMultipartUploads with a delimiter is not supported yet"
+        ));
+    }
+    let max = i.max_uploads.unwrap_or(DEFAULT_MAX_UPLOADS);
+    if max < 0 {
+        return Err(s3_error!(
+            InvalidArgument,
+            "max-uploads must be a non-negative integer"
+        ));
+    }
+    let max = max.min(DEFAULT_MAX_UPLOADS) as usize;
+    let upload_id_marker = match (&i.key_marker, &i.upload_id_marker) {
+        (Some(_), Some(m)) if !m.is_empty() => Some(
+            VersionId::parse(m)
+                .ok_or_else(|| s3_error!(InvalidArgument, "invalid upload-id-marker"))?,
+        ),
+        _ => None,
+    };
+    let q = ListUploadsQuery {
+        bucket: i.bucket.clone(),
+        prefix: i.prefix.clone().unwrap_or_default(),
+        key_marker: i.key_marker.clone().filter(|k| !k.is_empty()),
+        upload_id_marker,
+        max_uploads: max,
+    };
+    let (uploads, truncated) = gw.meta().list_uploads(q).await.map_err(meta_error)?;
+    let next_key_marker = uploads.last().map(|u| u.key.clone());
+    let next_upload_id_marker = uploads.last().map(|u| u.upload_id.to_string());
+    let list = uploads
+        .into_iter()
+        .map(|u| MultipartUpload {
+            key: Some(u.key),
+            upload_id: Some(u.upload_id.to_string()),
+            initiated: Some(timestamp(u.initiated)),
+            owner: Some(crate::bucket::owner()),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            ..Default::default()
+        })
+        .collect();
+    let output = ListMultipartUploadsOutput {
+        bucket: Some(i.bucket),
+        prefix: i.prefix,
+        key_marker: i.key_marker,
+        upload_id_marker: i.upload_id_marker,
+        max_uploads: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_key_marker: if truncated { next_key_marker } else { None },
+        next_upload_id_marker: if truncated {
+            next_upload_id_marker
+        } else {
+            None
+        },
+        uploads: Some(list),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}

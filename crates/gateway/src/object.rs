@@ -1,0 +1,652 @@
+//! Object operations: PutObject, GetObject, HeadObject, DeleteObject,
+//! DeleteObjects and CopyObject.
+
+use crate::errors::{internal, meta_error};
+use crate::state::Gateway;
+use base64::Engine;
+use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
+use cairn_types::{
+    HttpHeaders, ObjectData, ObjectManifest, UnixMillis, VersionId, now_millis, validate_object_key,
+};
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+/// Largest body a single PutObject accepts (S3's limit).
+pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// Keys one DeleteObjects request may name (S3's limit).
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+pub(crate) fn check_key(key: &str) -> S3Result<()> {
+    validate_object_key(key)
+        .map_err(|e| S3Error::with_message(S3ErrorCode::KeyTooLongError, e.to_string()))
+}
+
+pub(crate) fn timestamp(ms: UnixMillis) -> Timestamp {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Timestamp::from(t)
+}
+
+fn format_http_date(t: &Timestamp) -> Option<String> {
+    let mut buf = Vec::new();
+    t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
+fn parse_http_date(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(TimestampFormat::HttpDate, s).ok()
+}
+
+pub(crate) fn etag_of(value: &str) -> ETag {
+    ETag::Strong(value.to_string())
+}
+
+/// The stored headers of a new object, from the request's headers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn http_headers(
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<&Timestamp>,
+    metadata: Option<Metadata>,
+) -> HttpHeaders {
+    HttpHeaders {
+        content_type,
+        content_disposition,
+        content_encoding,
+        content_language,
+        cache_control,
+        expires: expires.and_then(format_http_date),
+        user_metadata: metadata
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    }
+}
+
+/// `If-Match` / `If-None-Match: *` of a write, as a condition meta decides.
+pub(crate) fn write_condition(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<WriteCondition> {
+    match (if_match, if_none_match) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            NotImplemented,
+            "If-Match together with If-None-Match is not supported"
+        )),
+        (Some(ETagCondition::ETag(e)), None) => Ok(WriteCondition::IfMatch(e.value().to_string())),
+        (Some(ETagCondition::Any), None) => Err(s3_error!(
+            NotImplemented,
+            "If-Match: * is not supported on writes"
+        )),
+        (None, Some(ETagCondition::Any)) => Ok(WriteCondition::IfNoneMatchAny),
+        (None, Some(ETagCondition::ETag(_))) => Err(s3_error!(
+            NotImplemented,
+            "If-None-Match on writes supports only *"
+        )),
+        (None, None) => Ok(WriteCondition::Always),
+    }
+}
+
+/// Checks a client's Content-MD5 (base64) against what was received.
+pub(crate) fn check_content_md5(content_md5: Option<&str>, md5: &[u8; 16]) -> S3Result<()> {
+    let Some(given) = content_md5 else {
+        return Ok(());
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(given.trim())
+        .ok()
+        .filter(|d| d.len() == 16)
+        .ok_or_else(|| s3_error!(InvalidDigest, "the Content-MD5 you specified was invalid"))?;
+    if decoded != md5 {
+        return Err(s3_error!(
+            BadDigest,
+            "the Content-MD5 you specified did not match what we received"
+        ));
+    }
+    Ok(())
+}
+
+/// Evaluates GET/HEAD preconditions in the order RFC 9110 gives them.
+fn check_read_conditions(
+    m: &ObjectManifest,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let matches = |c: &ETagCondition| match c {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == m.etag,
+    };
+    let last_modified_secs = m.last_modified.div_euclid(1000);
+    let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
+    if let Some(c) = if_match {
+        if !matches(c) {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(t) = if_unmodified_since
+        && last_modified_secs > secs(t)
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    if let Some(c) = if_none_match {
+        if matches(c) {
+            return Err(s3_error!(NotModified));
+        }
+    } else if let Some(t) = if_modified_since
+        && last_modified_secs <= secs(t)
+    {
+        return Err(s3_error!(NotModified));
+    }
+    Ok(())
+}
+
+/// S3's answer to a partNumber the object does not have: 416 InvalidPartNumber.
+fn invalid_part_number() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e
+}
+
+/// The byte range (start, end exclusive) and Content-Range a read serves.
+fn read_range(
+    m: &ObjectManifest,
+    range: Option<&Range>,
+    part_number: Option<i32>,
+) -> S3Result<(u64, u64, Option<String>)> {
+    if let Some(n) = part_number {
+        if range.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "cannot specify both Range and partNumber"
+            ));
+        }
+        let sizes: Vec<u64> = if m.part_sizes.is_empty() {
+            vec![m.size]
+        } else {
+            m.part_sizes.clone()
+        };
+        let idx = usize::try_from(n)
+            .ok()
+            .filter(|&n| n >= 1 && n <= sizes.len())
+            .ok_or_else(invalid_part_number)?;
+        let start: u64 = sizes[..idx - 1].iter().sum();
+        let end = start + sizes[idx - 1];
+        let cr =
+            (m.size > 0).then(|| format!("bytes {start}-{}/{}", end.saturating_sub(1), m.size));
+        return Ok((start, end, cr));
+    }
+    match range {
+        None => Ok((0, m.size, None)),
+        Some(r) => {
+            let r = r
+                .check(m.size)
+                .map_err(|_| s3_error!(InvalidRange, "the requested range is not satisfiable"))?;
+            let cr = format!("bytes {}-{}/{}", r.start, r.end - 1, m.size);
+            Ok((r.start, r.end, Some(cr)))
+        }
+    }
+}
+
+pub(crate) async fn lookup_object(
+    gw: &Gateway,
+    bucket: &str,
+    key: &str,
+) -> S3Result<ObjectManifest> {
+    gw.meta()
+        .get_object(bucket, key)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchKey))
+}
+
+pub async fn put_object(
+    gw: &Gateway,
+    req: S3Request<PutObjectInput>,
+) -> S3Result<S3Response<PutObjectOutput>> {
+    let input = req.input;
+    check_key(&input.key)?;
+    if input
+        .content_length
+        .is_some_and(|l| l as u64 > MAX_SINGLE_PUT_BYTES)
+    {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "a single PUT may be at most 5 GiB; use multipart upload"
+        ));
+    }
+    let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+    let bucket = gw
+        .meta()
+        .get_bucket(&input.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let headers = http_headers(
+        input.content_type,
+        input.content_disposition,
+        input.content_encoding,
+        input.content_language,
+        input.cache_control,
+        input.expires.as_ref(),
+        input.metadata,
+    );
+    let version = VersionId::new_random();
+    let stored = match input.body {
+        Some(body) => {
+            gw.store_stream(body, version, 0, bucket.redundancy, true)
+                .await?
+        }
+        None => {
+            gw.store_stream(
+                futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+                version,
+                0,
+                bucket.redundancy,
+                true,
+            )
+            .await?
+        }
+    };
+    if let Some(expected) = input.content_length
+        && expected as u64 != stored.size
+    {
+        return Err(s3_error!(
+            IncompleteBody,
+            "the body was shorter or longer than Content-Length"
+        ));
+    }
+    if stored.size > MAX_SINGLE_PUT_BYTES {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "a single PUT may be at most 5 GiB; use multipart upload"
+        ));
+    }
+    check_content_md5(input.content_md5.as_deref(), &stored.md5)?;
+    let etag = hex::encode(stored.md5);
+    let manifest = ObjectManifest {
+        bucket: input.bucket,
+        key: input.key,
+        version,
+        size: stored.size,
+        etag: etag.clone(),
+        last_modified: now_millis(),
+        headers,
+        data: stored.data,
+        part_sizes: Vec::new(),
+    };
+    match gw
+        .meta()
+        .write(&MetaCommand::PutObject {
+            manifest,
+            condition,
+        })
+        .await
+        .map_err(meta_error)?
+    {
+        MetaResponse::Replaced(_) => {}
+        other => return Err(internal(format!("unexpected meta answer {other:?}"))),
+    }
+    let output = PutObjectOutput {
+        e_tag: Some(etag_of(&etag)),
+        size: Some(stored.size as i64),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+/// The response headers of an object, with `response-*` overrides applied.
+struct Presented {
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+    metadata: Option<Metadata>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn present(
+    h: &HttpHeaders,
+    rct: Option<String>,
+    rcd: Option<String>,
+    rce: Option<String>,
+    rcl: Option<String>,
+    rcc: Option<String>,
+    rexp: Option<Timestamp>,
+) -> Presented {
+    let metadata: Metadata = h
+        .user_metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Presented {
+        content_type: rct
+            .or_else(|| h.content_type.clone())
+            .or_else(|| Some("binary/octet-stream".to_string())),
+        content_disposition: rcd.or_else(|| h.content_disposition.clone()),
+        content_encoding: rce.or_else(|| h.content_encoding.clone()),
+        content_language: rcl.or_else(|| h.content_language.clone()),
+        cache_control: rcc.or_else(|| h.cache_control.clone()),
+        expires: rexp.or_else(|| h.expires.as_deref().and_then(parse_http_date)),
+        metadata: (!metadata.is_empty()).then_some(metadata),
+    }
+}
+
+fn parts_count(m: &ObjectManifest, part_number: Option<i32>) -> Option<i32> {
+    part_number.map(|_| {
+        if m.part_sizes.is_empty() {
+            1
+        } else {
+            m.part_sizes.len() as i32
+        }
+    })
+}
+
+pub async fn get_object(
+    gw: &Gateway,
+    req: S3Request<GetObjectInput>,
+) -> S3Result<S3Response<GetObjectOutput>> {
+    let i = req.input;
+    let m = lookup_object(gw, &i.bucket, &i.key).await?;
+    check_read_conditions(
+        &m,
+        i.if_match.as_ref(),
+        i.if_none_match.as_ref(),
+        i.if_modified_since.as_ref(),
+        i.if_unmodified_since.as_ref(),
+    )?;
+    let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let p = present(
+        &m.headers,
+        i.response_content_type,
+        i.response_content_disposition,
+        i.response_content_encoding,
+        i.response_content_language,
+        i.response_cache_control,
+        i.response_expires,
+    );
+    let body = gw.read_stream(&m, start, end);
+    let output = GetObjectOutput {
+        body: Some(body),
+        accept_ranges: Some("bytes".to_string()),
+        content_length: Some((end - start) as i64),
+        content_range,
+        e_tag: Some(etag_of(&m.etag)),
+        last_modified: Some(timestamp(m.last_modified)),
+        content_type: p.content_type,
+        content_disposition: p.content_disposition,
+        content_encoding: p.content_encoding,
+        content_language: p.content_language,
+        cache_control: p.cache_control,
+        expires: p.expires,
+        metadata: p.metadata,
+        parts_count: parts_count(&m, i.part_number),
+        ..Default::default()
+    };
+    let mut resp = S3Response::new(output);
+    if i.range.is_some() || i.part_number.is_some() {
+        resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    Ok(resp)
+}
+
+pub async fn head_object(
+    gw: &Gateway,
+    req: S3Request<HeadObjectInput>,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    let i = req.input;
+    let m = lookup_object(gw, &i.bucket, &i.key).await?;
+    check_read_conditions(
+        &m,
+        i.if_match.as_ref(),
+        i.if_none_match.as_ref(),
+        i.if_modified_since.as_ref(),
+        i.if_unmodified_since.as_ref(),
+    )?;
+    let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let p = present(
+        &m.headers,
+        i.response_content_type,
+        i.response_content_disposition,
+        i.response_content_encoding,
+        i.response_content_language,
+        i.response_cache_control,
+        i.response_expires,
+    );
+    let output = HeadObjectOutput {
+        accept_ranges: Some("bytes".to_string()),
+        content_length: Some((end - start) as i64),
+        content_range,
+        e_tag: Some(etag_of(&m.etag)),
+        last_modified: Some(timestamp(m.last_modified)),
+        content_type: p.content_type,
+        content_disposition: p.content_disposition,
+        content_encoding: p.content_encoding,
+        content_language: p.content_language,
+        cache_control: p.cache_control,
+        expires: p.expires,
+        metadata: p.metadata,
+        parts_count: parts_count(&m, i.part_number),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn delete_object(
+    gw: &Gateway,
+    req: S3Request<DeleteObjectInput>,
+) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let i = req.input;
+    check_key(&i.key)?;
+    let if_match = match i.if_match {
+        None => None,
+        Some(ETagCondition::ETag(e)) => Some(e.value().to_string()),
+        Some(ETagCondition::Any) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "If-Match: * is not supported on DeleteObject"
+            ));
+        }
+    };
+    gw.meta()
+        .write(&MetaCommand::DeleteObject {
+            bucket: i.bucket,
+            key: i.key,
+            if_match,
+        })
+        .await
+        .map_err(meta_error)?;
+    let mut resp = S3Response::new(DeleteObjectOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}
+
+pub async fn delete_objects(
+    gw: &Gateway,
+    req: S3Request<DeleteObjectsInput>,
+) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let i = req.input;
+    if i.delete.objects.len() > MAX_DELETE_KEYS {
+        return Err(s3_error!(
+            MalformedXML,
+            "at most 1000 keys may be deleted in one request"
+        ));
+    }
+    gw.meta()
+        .get_bucket(&i.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let quiet = i.delete.quiet.unwrap_or(false);
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for obj in i.delete.objects {
+        let key = obj.key;
+        let result = match check_key(&key) {
+            Err(e) => Err(e),
+            Ok(()) => gw
+                .meta()
+                .write(&MetaCommand::DeleteObject {
+                    bucket: i.bucket.clone(),
+                    key: key.clone(),
+                    if_match: None,
+                })
+                .await
+                .map_err(meta_error),
+        };
+        match result {
+            Ok(_) => {
+                if !quiet {
+                    deleted.push(DeletedObject {
+                        key: Some(key),
+                        ..Default::default()
+                    });
+                }
+            }
+            Err(e) => errors.push(Error {
+                code: Some(e.code().as_str().to_string()),
+                key: Some(key),
+                message: e.message().map(str::to_string),
+                version_id: None,
+            }),
+        }
+    }
+    let output = DeleteObjectsOutput {
+        deleted: (!deleted.is_empty()).then_some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}
+
+pub async fn copy_object(
+    gw: &Gateway,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let i = req.input;
+    check_key(&i.key)?;
+    let (src_bucket, src_key) = match &i.copy_source {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => {
+            if version_id.as_deref().is_some_and(|v| v != "null") {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "copying a specific version is not supported"
+                ));
+            }
+            (bucket.to_string(), key.to_string())
+        }
+        CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => {
+            return Err(s3_error!(
+                NotImplemented,
+                "access point and outpost copy sources are not supported"
+            ));
+        }
+    };
+    let src = lookup_object(gw, &src_bucket, &src_key).await?;
+    let cond_etag = |c: &ETagCondition| match c {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == src.etag,
+    };
+    let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
+    let src_secs = src.last_modified.div_euclid(1000);
+    if i.copy_source_if_match
+        .as_ref()
+        .is_some_and(|c| !cond_etag(c))
+        || i.copy_source_if_none_match.as_ref().is_some_and(cond_etag)
+        || i.copy_source_if_unmodified_since
+            .as_ref()
+            .is_some_and(|t| src_secs > secs(t))
+        || i.copy_source_if_modified_since
+            .as_ref()
+            .is_some_and(|t| src_secs <= secs(t))
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    let replace = i
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    if !replace && src_bucket == i.bucket && src_key == i.key {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata"
+        ));
+    }
+    let headers = if replace {
+        http_headers(
+            i.content_type,
+            i.content_disposition,
+            i.content_encoding,
+            i.content_language,
+            i.cache_control,
+            i.expires.as_ref(),
+            i.metadata,
+        )
+    } else {
+        src.headers.clone()
+    };
+    let dest = gw
+        .meta()
+        .get_bucket(&i.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let version = VersionId::new_random();
+    let data = match &src.data {
+        ObjectData::Inline(d) => ObjectData::Inline(d.clone()),
+        ObjectData::Chunked { .. } => {
+            let body = gw.read_stream(&src, 0, src.size);
+            let stored = gw
+                .store_stream(body, version, 0, dest.redundancy, false)
+                .await?;
+            if stored.size != src.size {
+                return Err(internal(format!(
+                    "copy read {} of {} bytes",
+                    stored.size, src.size
+                )));
+            }
+            stored.data
+        }
+    };
+    let last_modified = now_millis();
+    let manifest = ObjectManifest {
+        bucket: i.bucket,
+        key: i.key,
+        version,
+        size: src.size,
+        etag: src.etag.clone(),
+        last_modified,
+        headers,
+        data,
+        part_sizes: src.part_sizes.clone(),
+    };
+    gw.meta()
+        .write(&MetaCommand::PutObject {
+            manifest,
+            condition: WriteCondition::Always,
+        })
+        .await
+        .map_err(meta_error)?;
+    let output = CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(etag_of(&src.etag)),
+            last_modified: Some(timestamp(last_modified)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Ok(S3Response::new(output))
+}

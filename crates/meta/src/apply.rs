@@ -1,0 +1,425 @@
+//! Applying one `MetaCommand` to the state machine's tables. This is where
+//! every metadata decision is made (bucket exists? precondition holds? parts
+//! valid?), from the command and the current state only, so every voter that
+//! applies the same log reaches the same state and the same answers. Writes
+//! go into the `WriteBatch` the caller commits atomically with the applied id.
+
+use crate::db::{
+    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
+};
+use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
+use cairn_rpc::{
+    CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
+};
+use cairn_types::{
+    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectManifest, PartRecord, UnixMillis, UploadRecord,
+    VersionId,
+};
+use md5::{Digest, Md5};
+use rocksdb::WriteBatch;
+
+/// The outcome of a command: the S3-level answer, or a storage failure that
+/// must stop the state machine.
+pub type Applied = Result<Result<MetaResponse, MetaError>, DbError>;
+
+pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
+    match cmd {
+        MetaCommand::CreateBucket(bucket) => create_bucket(db, batch, bucket),
+        MetaCommand::DeleteBucket { name } => delete_bucket(db, batch, name),
+        MetaCommand::PutAccessKey(key) => {
+            batch.put_cf(db.cf(CF_KEYS)?, key.access_key_id.as_bytes(), encode(key)?);
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::RegisterNode(node) => {
+            batch.put_cf(db.cf(CF_NODES)?, node.id.to_be_bytes(), encode(node)?);
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::PutObject {
+            manifest,
+            condition,
+        } => put_object(db, batch, manifest, condition),
+        MetaCommand::DeleteObject {
+            bucket,
+            key,
+            if_match,
+        } => delete_object(db, batch, bucket, key, if_match.as_deref()),
+        MetaCommand::CreateUpload(upload) => {
+            if db
+                .get::<Bucket>(CF_BUCKETS, upload.bucket.as_bytes())?
+                .is_none()
+            {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            batch.put_cf(
+                db.cf(CF_UPLOADS)?,
+                upload_key(&upload.bucket, &upload.upload_id),
+                encode(upload)?,
+            );
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::PutPart {
+            bucket,
+            key,
+            upload_id,
+            part,
+        } => {
+            if let Err(e) = find_upload(db, bucket, key, upload_id)? {
+                return Ok(Err(e));
+            }
+            let pk = part_key(upload_id, part.part_number);
+            let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
+            batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
+            Ok(Ok(MetaResponse::PartStored { replaced }))
+        }
+        MetaCommand::CompleteUpload {
+            bucket,
+            key,
+            upload_id,
+            parts,
+            version,
+            last_modified,
+            condition,
+        } => complete_upload(
+            db,
+            batch,
+            bucket,
+            key,
+            upload_id,
+            parts,
+            *version,
+            *last_modified,
+            condition,
+        ),
+        MetaCommand::AbortUpload {
+            bucket,
+            key,
+            upload_id,
+        } => {
+            let upload = match find_upload(db, bucket, key, upload_id)? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            let parts = remove_upload(db, batch, &upload)?;
+            Ok(Ok(MetaResponse::Aborted { parts }))
+        }
+    }
+}
+
+fn create_bucket(db: &MetaDb, batch: &mut WriteBatch, bucket: &Bucket) -> Applied {
+    if db
+        .get::<Bucket>(CF_BUCKETS, bucket.name.as_bytes())?
+        .is_some()
+    {
+        // Every access key belongs to the one account of the cluster.
+        return Ok(Err(MetaError::BucketAlreadyOwnedByYou));
+    }
+    batch.put_cf(db.cf(CF_BUCKETS)?, bucket.name.as_bytes(), encode(bucket)?);
+    Ok(Ok(MetaResponse::Done))
+}
+
+fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
+    if db.get::<Bucket>(CF_BUCKETS, name.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let prefix = bucket_prefix(name);
+    let mut objects = db.db.raw_iterator_cf(db.cf(CF_OBJECTS)?);
+    objects.seek(&prefix);
+    if objects.valid() && objects.key().is_some_and(|k| k.starts_with(&prefix)) {
+        return Ok(Err(MetaError::BucketNotEmpty));
+    }
+    objects.status()?;
+    // Uploads still in progress go with the bucket.
+    let mut uploads = db.db.raw_iterator_cf(db.cf(CF_UPLOADS)?);
+    uploads.seek(&prefix);
+    let mut doomed = Vec::new();
+    while uploads.valid() {
+        match (uploads.key(), uploads.value()) {
+            (Some(k), Some(v)) if k.starts_with(&prefix) => {
+                doomed.push(crate::db::decode::<UploadRecord>(v)?)
+            }
+            _ => break,
+        }
+        uploads.next();
+    }
+    uploads.status()?;
+    for upload in &doomed {
+        remove_upload(db, batch, upload)?;
+    }
+    batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
+    Ok(Ok(MetaResponse::Done))
+}
+
+/// Checks `condition` against the current object; Err is the S3 answer.
+fn check_condition(
+    current: Option<&ObjectManifest>,
+    condition: &WriteCondition,
+) -> Result<(), MetaError> {
+    match (condition, current) {
+        (WriteCondition::Always, _) => Ok(()),
+        (WriteCondition::IfNoneMatchAny, None) => Ok(()),
+        (WriteCondition::IfNoneMatchAny, Some(_)) => Err(MetaError::PreconditionFailed),
+        (WriteCondition::IfMatch(_), None) => Err(MetaError::NoSuchKey),
+        (WriteCondition::IfMatch(etag), Some(cur)) if cur.etag == *etag => Ok(()),
+        (WriteCondition::IfMatch(_), Some(_)) => Err(MetaError::PreconditionFailed),
+    }
+}
+
+fn put_object(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    manifest: &ObjectManifest,
+    condition: &WriteCondition,
+) -> Applied {
+    if db
+        .get::<Bucket>(CF_BUCKETS, manifest.bucket.as_bytes())?
+        .is_none()
+    {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let ok = object_key(&manifest.bucket, &manifest.key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    if let Err(e) = check_condition(current.as_ref(), condition) {
+        return Ok(Err(e));
+    }
+    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
+    Ok(Ok(MetaResponse::Replaced(current)))
+}
+
+fn delete_object(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    if_match: Option<&str>,
+) -> Applied {
+    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let ok = object_key(bucket, key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    if let Some(etag) = if_match
+        && let Err(e) =
+            check_condition(current.as_ref(), &WriteCondition::IfMatch(etag.to_string()))
+    {
+        return Ok(Err(e));
+    }
+    if current.is_some() {
+        batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+    }
+    Ok(Ok(MetaResponse::Replaced(current)))
+}
+
+fn find_upload(
+    db: &MetaDb,
+    bucket: &str,
+    key: &str,
+    upload_id: &VersionId,
+) -> Result<Result<UploadRecord, MetaError>, DbError> {
+    match db.get::<UploadRecord>(CF_UPLOADS, &upload_key(bucket, upload_id))? {
+        Some(u) if u.key == key => Ok(Ok(u)),
+        _ => Ok(Err(MetaError::NoSuchUpload)),
+    }
+}
+
+/// All parts of an upload, in part-number order.
+pub fn upload_parts(db: &MetaDb, upload_id: &VersionId) -> Result<Vec<PartRecord>, DbError> {
+    let prefix = upload_id.as_bytes().to_vec();
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_PARTS)?);
+    it.seek(&prefix);
+    let mut out = Vec::new();
+    while it.valid() {
+        match (it.key(), it.value()) {
+            (Some(k), Some(v)) if k.starts_with(&prefix) => out.push(crate::db::decode(v)?),
+            _ => break,
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(out)
+}
+
+/// Deletes an upload and its parts; returns the parts (their shards become garbage).
+fn remove_upload(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    upload: &UploadRecord,
+) -> Result<Vec<PartRecord>, DbError> {
+    let parts = upload_parts(db, &upload.upload_id)?;
+    let cf_parts = db.cf(CF_PARTS)?;
+    for p in &parts {
+        batch.delete_cf(cf_parts, part_key(&upload.upload_id, p.part_number));
+    }
+    batch.delete_cf(
+        db.cf(CF_UPLOADS)?,
+        upload_key(&upload.bucket, &upload.upload_id),
+    );
+    Ok(parts)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn complete_upload(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    upload_id: &VersionId,
+    requested: &[CompletedPart],
+    version: VersionId,
+    last_modified: UnixMillis,
+    condition: &WriteCondition,
+) -> Applied {
+    let upload = match find_upload(db, bucket, key, upload_id)? {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(e)),
+    };
+    let stored = upload_parts(db, upload_id)?;
+    let manifest = match assemble(&upload, &stored, requested, version, last_modified) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let ok = object_key(bucket, key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    if let Err(e) = check_condition(current.as_ref(), condition) {
+        return Ok(Err(e));
+    }
+    let all_parts = remove_upload(db, batch, &upload)?;
+    let unused_parts = all_parts
+        .into_iter()
+        .filter(|p| !requested.iter().any(|r| r.part_number == p.part_number))
+        .collect();
+    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
+    Ok(Ok(MetaResponse::Completed {
+        manifest,
+        replaced: current,
+        unused_parts,
+    }))
+}
+
+/// Builds the object manifest of a completed upload from its stored parts,
+/// enforcing S3's rules on the requested part list.
+fn assemble(
+    upload: &UploadRecord,
+    stored: &[PartRecord],
+    requested: &[CompletedPart],
+    version: VersionId,
+    last_modified: UnixMillis,
+) -> Result<ObjectManifest, MetaError> {
+    if requested.is_empty() {
+        return Err(MetaError::InvalidPart(0));
+    }
+    let mut md5_concat = Md5::new();
+    let mut chunks = Vec::new();
+    let mut part_sizes = Vec::with_capacity(requested.len());
+    // S3 checks the order of the whole list before looking at any part.
+    if requested
+        .windows(2)
+        .any(|w| w[1].part_number <= w[0].part_number)
+    {
+        return Err(MetaError::InvalidPartOrder);
+    }
+    let found = requested
+        .iter()
+        .map(|want| {
+            stored
+                .iter()
+                .find(|p| p.part_number == want.part_number && p.etag == want.etag)
+                .ok_or(MetaError::InvalidPart(want.part_number))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, part) in found.into_iter().enumerate() {
+        let is_last = i + 1 == requested.len();
+        if !is_last && part.size < MIN_PART_SIZE {
+            return Err(MetaError::EntityTooSmall(part.part_number));
+        }
+        let digest =
+            hex::decode(&part.etag).map_err(|_| MetaError::InvalidPart(part.part_number))?;
+        md5_concat.update(&digest);
+        chunks.extend(part.chunks.iter().cloned());
+        part_sizes.push(part.size);
+    }
+    let etag = format!("{}-{}", hex::encode(md5_concat.finalize()), requested.len());
+    Ok(ObjectManifest {
+        bucket: upload.bucket.clone(),
+        key: upload.key.clone(),
+        version,
+        size: part_sizes.iter().sum(),
+        etag,
+        last_modified,
+        headers: upload.headers.clone(),
+        data: ObjectData::Chunked {
+            codec: CODEC_REPLICATION_V1,
+            chunks,
+        },
+        part_sizes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload() -> UploadRecord {
+        UploadRecord {
+            upload_id: VersionId::new_random(),
+            bucket: "b".into(),
+            key: "k".into(),
+            initiated: 0,
+            headers: Default::default(),
+        }
+    }
+
+    fn part(n: u32, size: u64, etag: &str) -> PartRecord {
+        PartRecord {
+            part_number: n,
+            etag: etag.into(),
+            size,
+            last_modified: 0,
+            data_version: VersionId::new_random(),
+            chunks: vec![],
+        }
+    }
+
+    fn req(n: u32, etag: &str) -> CompletedPart {
+        CompletedPart {
+            part_number: n,
+            etag: etag.into(),
+        }
+    }
+
+    const E1: &str = "0123456789abcdef0123456789abcdef";
+    const E2: &str = "fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn assemble_enforces_s3_rules() {
+        let u = upload();
+        let stored = vec![part(1, MIN_PART_SIZE, E1), part(2, 10, E2)];
+        let v = VersionId::new_random();
+        let m = assemble(&u, &stored, &[req(1, E1), req(2, E2)], v, 0).expect("valid");
+        assert_eq!(m.size, MIN_PART_SIZE + 10);
+        let mut h = Md5::new();
+        h.update(hex::decode(E1).expect("hex"));
+        h.update(hex::decode(E2).expect("hex"));
+        assert_eq!(m.etag, format!("{}-2", hex::encode(h.finalize())));
+        assert_eq!(
+            assemble(&u, &stored, &[req(2, E2), req(1, E1)], v, 0),
+            Err(MetaError::InvalidPartOrder)
+        );
+        assert_eq!(
+            assemble(&u, &stored, &[req(1, E2)], v, 0),
+            Err(MetaError::InvalidPart(1))
+        );
+        assert_eq!(
+            assemble(&u, &stored, &[req(3, E1)], v, 0),
+            Err(MetaError::InvalidPart(3))
+        );
+        let small = vec![part(1, 10, E1), part(2, 10, E2)];
+        assert_eq!(
+            assemble(&u, &small, &[req(1, E1), req(2, E2)], v, 0),
+            Err(MetaError::EntityTooSmall(1))
+        );
+        assert_eq!(
+            assemble(&u, &stored, &[], v, 0),
+            Err(MetaError::InvalidPart(0))
+        );
+    }
+}

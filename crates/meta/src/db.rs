@@ -1,0 +1,86 @@
+//! The one RocksDB database of a meta voter and its column families: the Raft
+//! log and vote, and the state machine's tables.
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options, WriteOptions};
+use std::path::Path;
+use std::sync::Arc;
+
+pub const CF_LOG: &str = "log";
+pub const CF_RAFT: &str = "raft";
+pub const CF_SM_META: &str = "sm_meta";
+pub const CF_BUCKETS: &str = "buckets";
+pub const CF_KEYS: &str = "access_keys";
+pub const CF_NODES: &str = "nodes";
+pub const CF_OBJECTS: &str = "objects";
+pub const CF_UPLOADS: &str = "uploads";
+pub const CF_PARTS: &str = "parts";
+
+/// The state machine's data tables: exactly what a snapshot holds.
+pub const DATA_CFS: [&str; 6] = [
+    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, CF_PARTS,
+];
+const ALL_CFS: [&str; 9] = [
+    CF_LOG, CF_RAFT, CF_SM_META, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, CF_PARTS,
+];
+
+/// A shared handle to the database.
+#[derive(Clone, Debug)]
+pub struct MetaDb {
+    pub db: Arc<DB>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("column family {0} is missing")]
+    MissingCf(&'static str),
+    #[error("stored record does not decode: {0}")]
+    Decode(String),
+}
+
+impl MetaDb {
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = ALL_CFS.iter().map(|name| {
+            let mut cf_opts = Options::default();
+            cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            ColumnFamilyDescriptor::new(*name, cf_opts)
+        });
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    pub fn cf(&self, name: &'static str) -> Result<&ColumnFamily, DbError> {
+        self.db.cf_handle(name).ok_or(DbError::MissingCf(name))
+    }
+
+    /// Write options that make the write durable before returning.
+    pub fn sync_writes() -> WriteOptions {
+        let mut w = WriteOptions::default();
+        w.set_sync(true);
+        w
+    }
+
+    pub fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, DbError> {
+        match self.db.get_pinned_cf(self.cf(cf)?, key)? {
+            None => Ok(None),
+            Some(v) => decode(&v).map(Some),
+        }
+    }
+}
+
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DbError> {
+    postcard::from_bytes(bytes).map_err(|e| DbError::Decode(e.to_string()))
+}
+
+pub fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, DbError> {
+    postcard::to_stdvec(value).map_err(|e| DbError::Decode(e.to_string()))
+}

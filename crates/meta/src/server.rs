@@ -1,0 +1,218 @@
+//! A running meta voter: it opens the database, starts openraft, and serves
+//! the Raft RPCs and the meta API (`/v1/meta/write`, `/v1/meta/read`) on the
+//! internal transport. Writes go through `client_write`; reads wait for
+//! `ensure_linearizable` first. A follower answers `NotLeader` with the
+//! leader's address, which `MetaClient` follows.
+
+use crate::db::MetaDb;
+use crate::network::{Network, RAFT_APPEND_PATH, RAFT_SNAPSHOT_PATH, RAFT_VOTE_PATH};
+use crate::query::run_query;
+use crate::{LogStore, Raft, StateMachine, TypeConfig};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cairn_rpc::{
+    META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError, MetaQuery, RpcClient, decode_postcard,
+    postcard_response,
+};
+use cairn_types::config::MetaConfig;
+use openraft::BasicNode;
+use openraft::error::{ClientWriteError, RaftError};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a meta voter needs to start.
+#[derive(Debug, Clone)]
+pub struct MetaNodeOptions {
+    pub config: MetaConfig,
+    /// Directory of this voter's RocksDB.
+    pub db_dir: PathBuf,
+    /// The address other roles reach this voter at.
+    pub advertise_addr: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaStartError {
+    #[error("cannot open the metadata database: {0}")]
+    Db(#[from] crate::db::DbError),
+    #[error("invalid raft configuration: {0}")]
+    Config(String),
+    #[error("raft failed to start: {0}")]
+    Raft(String),
+}
+
+#[derive(Clone)]
+pub struct MetaNode {
+    pub raft: Raft,
+    pub id: u64,
+    pub advertise_addr: String,
+    db: MetaDb,
+}
+
+/// A suffix that makes snapshot ids unique within this process.
+pub fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+impl MetaNode {
+    pub async fn start(opts: MetaNodeOptions, rpc: RpcClient) -> Result<Self, MetaStartError> {
+        std::fs::create_dir_all(&opts.db_dir)
+            .map_err(|e| MetaStartError::Db(crate::db::DbError::Decode(e.to_string())))?;
+        let db = MetaDb::open(&opts.db_dir)?;
+        let c = &opts.config;
+        let raft_config = openraft::Config {
+            cluster_name: "cairn-meta".to_string(),
+            heartbeat_interval: c.heartbeat_ms,
+            election_timeout_min: c.election_timeout_min_ms,
+            election_timeout_max: c.election_timeout_max_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(c.snapshot_every_entries),
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| MetaStartError::Config(e.to_string()))?;
+        let raft = openraft::Raft::<TypeConfig>::new(
+            c.id,
+            Arc::new(raft_config),
+            Network::new(rpc),
+            LogStore::new(db.clone()),
+            StateMachine::new(db.clone()),
+        )
+        .await
+        .map_err(|e| MetaStartError::Raft(e.to_string()))?;
+        Ok(Self {
+            raft,
+            id: c.id,
+            advertise_addr: opts.advertise_addr,
+            db,
+        })
+    }
+
+    /// Makes this voter the single member of a new group, unless the group
+    /// already exists on disk.
+    pub async fn initialize_single(&self) -> Result<(), MetaStartError> {
+        let initialized = self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| MetaStartError::Raft(e.to_string()))?;
+        if !initialized {
+            let members = BTreeMap::from([(
+                self.id,
+                BasicNode {
+                    addr: self.advertise_addr.clone(),
+                },
+            )]);
+            self.raft
+                .initialize(members)
+                .await
+                .map_err(|e| MetaStartError::Raft(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until some voter leads (this one or another).
+    pub async fn wait_for_leader(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<u64, MetaStartError> {
+        self.raft
+            .wait(Some(timeout))
+            .metrics(|m| m.current_leader.is_some(), "a leader is elected")
+            .await
+            .map_err(|e| MetaStartError::Raft(e.to_string()))?
+            .current_leader
+            .ok_or_else(|| MetaStartError::Raft("no leader".into()))
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(RAFT_APPEND_PATH, post(raft_append))
+            .route(RAFT_VOTE_PATH, post(raft_vote))
+            .route(RAFT_SNAPSHOT_PATH, post(raft_snapshot))
+            .route(META_WRITE_PATH, post(meta_write))
+            .route(META_READ_PATH, post(meta_read))
+            .route("/health", get(|| async { "ok" }))
+            .with_state(self.clone())
+    }
+
+    /// Stops Raft; the database closes when the last handle is dropped.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+}
+
+fn bad_request(e: String) -> Response {
+    (StatusCode::BAD_REQUEST, e).into_response()
+}
+
+async fn raft_append(State(node): State<MetaNode>, body: Bytes) -> Response {
+    match decode_postcard(&body) {
+        Ok(req) => postcard_response(&node.raft.append_entries(req).await),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn raft_vote(State(node): State<MetaNode>, body: Bytes) -> Response {
+    match decode_postcard(&body) {
+        Ok(req) => postcard_response(&node.raft.vote(req).await),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn raft_snapshot(State(node): State<MetaNode>, body: Bytes) -> Response {
+    match decode_postcard(&body) {
+        Ok(req) => postcard_response(&node.raft.install_snapshot(req).await),
+        Err(e) => bad_request(e),
+    }
+}
+
+fn leader_error<E>(e: &RaftError<u64, E>) -> MetaError
+where
+    E: std::error::Error + openraft::TryAsRef<openraft::error::ForwardToLeader<u64, BasicNode>>,
+{
+    match e.forward_to_leader::<BasicNode>() {
+        Some(f) => MetaError::NotLeader {
+            leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()),
+        },
+        None => MetaError::Unavailable(e.to_string()),
+    }
+}
+
+async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
+    let cmd: MetaCommand = match decode_postcard(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let result: Result<_, MetaError> = match node.raft.client_write(cmd).await {
+        Ok(resp) => resp.data,
+        Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(leader_error(&e)),
+        Err(e) => Err(MetaError::Unavailable(e.to_string())),
+    };
+    postcard_response(&result)
+}
+
+async fn meta_read(State(node): State<MetaNode>, body: Bytes) -> Response {
+    let query: MetaQuery = match decode_postcard(&body) {
+        Ok(q) => q,
+        Err(e) => return bad_request(e),
+    };
+    if let Err(e) = node.raft.ensure_linearizable().await {
+        return postcard_response(&Err::<(), _>(leader_error(&e)));
+    }
+    let db = node.db.clone();
+    let result = tokio::task::spawn_blocking(move || run_query(&db, &query))
+        .await
+        .unwrap_or_else(|e| Err(MetaError::Internal(e.to_string())));
+    postcard_response(&result)
+}

@@ -1,0 +1,8 @@
+//! The storage node role: it owns a data directory of shard files and serves
+//! them over the internal shard API. It knows nothing of S3, buckets or keys.
+
+pub mod server;
+pub mod store;
+
+pub use server::{NodeState, router};
+pub use store::{ShardStore, StoreError};

@@ -1,0 +1,125 @@
+//! The node's HTTP server: the shard API (`/v1/shards/{id}`) and `/health`.
+
+use crate::store::{ShardStore, StoreError};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cairn_rpc::shard_api::{CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER};
+use cairn_types::ShardId;
+use std::sync::Arc;
+
+/// Metric: shards that failed blake3 verification on read.
+pub const METRIC_CORRUPT_SHARDS: &str = "cairn_node_corrupt_shards_total";
+pub const METRIC_SHARDS_WRITTEN: &str = "cairn_node_shards_written_total";
+pub const METRIC_SHARDS_READ: &str = "cairn_node_shards_read_total";
+
+#[derive(Clone)]
+pub struct NodeState {
+    pub store: Arc<ShardStore>,
+}
+
+pub fn router(state: NodeState) -> Router {
+    Router::new()
+        .route(
+            "/v1/shards/{id}",
+            get(get_shard).put(put_shard).delete(delete_shard),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+fn parse_id(id: &str) -> Result<ShardId, Response> {
+    ShardId::parse(id)
+        .ok_or_else(|| (StatusCode::BAD_REQUEST, "malformed shard id").into_response())
+}
+
+fn store_error(id: &ShardId, e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => (StatusCode::NOT_FOUND, "no such shard").into_response(),
+        StoreError::Corrupt(why) => {
+            tracing::error!(shard = %id, error = %why, "corrupt shard detected on read");
+            metrics::counter!(METRIC_CORRUPT_SHARDS).increment(1);
+            let status =
+                StatusCode::from_u16(CORRUPT_STATUS).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, why.to_string()).into_response()
+        }
+        StoreError::TransitMismatch => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        StoreError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
+        StoreError::Body(_) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        StoreError::Io(io) => {
+            tracing::error!(shard = %id, error = %io, "disk error");
+            (StatusCode::INTERNAL_SERVER_ERROR, io.to_string()).into_response()
+        }
+    }
+}
+
+async fn put_shard(
+    State(st): State<NodeState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let hash = headers
+        .get(HASH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| hex::decode(v).ok())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok());
+    let Some(hash) = hash else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "missing or malformed x-cairn-blake3",
+        )
+            .into_response();
+    };
+    let codec = headers
+        .get(CODEC_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u16>().ok());
+    let Some(codec) = codec else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "missing or malformed x-cairn-codec",
+        )
+            .into_response();
+    };
+    let stream = body.into_data_stream();
+    match st.store.write(&id, codec, hash, stream).await {
+        Ok(_) => {
+            metrics::counter!(METRIC_SHARDS_WRITTEN).increment(1);
+            StatusCode::OK.into_response()
+        }
+        Err(e) => store_error(&id, e),
+    }
+}
+
+async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match st.store.read(&id).await {
+        Ok(bytes) => {
+            metrics::counter!(METRIC_SHARDS_READ).increment(1);
+            Body::from(bytes).into_response()
+        }
+        Err(e) => store_error(&id, e),
+    }
+}
+
+async fn delete_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match st.store.delete(&id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => store_error(&id, e),
+    }
+}

@@ -1,0 +1,182 @@
+//! Placement: which nodes hold the shards of a chunk. Pure functions of the
+//! node list and a shard's identity, with no I/O.
+//!
+//! The hash space is cut into a fixed number of partitions; a chunk's
+//! partition is a stable hash (blake3, never `std::hash`) of its version id,
+//! part and chunk index, so the chunks of one object spread over the cluster.
+//! Each partition maps to an ordered list of distinct nodes chosen by weighted
+//! rendezvous hashing (the idea behind Ceph's straw2): every node draws a score
+//! from hash(partition, node) scaled by its capacity, and the highest scores
+//! win. Adding a node only moves the partitions it wins. Where there are
+//! enough zones, the list never repeats a zone.
+
+use cairn_types::{NodeId, ShardId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Partitions of a cluster created with default settings.
+pub const DEFAULT_PARTITIONS: u32 = 4096;
+
+/// A storage node as placement sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeWeight {
+    pub id: NodeId,
+    pub zone: String,
+    /// Relative weight (bytes of capacity); zero-capacity nodes get nothing.
+    pub capacity: u64,
+}
+
+/// The partition of the chunk a shard belongs to: every piece of one chunk
+/// lands in the same partition, so piece i goes to the i-th node of its list.
+pub fn partition_of(shard: &ShardId, partitions: u32) -> u32 {
+    assert!(partitions > 0, "a cluster has at least one partition");
+    let mut key = shard.to_bytes();
+    // The piece number is not part of the key: pieces of a chunk share a partition.
+    key[24] = 0;
+    key[25] = 0;
+    let h = blake3::hash(&key);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h.as_bytes()[..8]);
+    (u64::from_le_bytes(first) % u64::from(partitions)) as u32
+}
+
+/// A node's rendezvous score for a partition: -w / ln(u) with u uniform in
+/// (0,1) from the hash, so P(node wins) is proportional to its weight.
+fn score(partition: u32, node: NodeId, capacity: u64) -> f64 {
+    let mut key = [0u8; 12];
+    key[..4].copy_from_slice(&partition.to_le_bytes());
+    key[4..].copy_from_slice(&node.to_le_bytes());
+    let h = blake3::hash(&key);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h.as_bytes()[..8]);
+    // 53 random bits mapped into (0, 1).
+    let u = ((u64::from_le_bytes(first) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    capacity as f64 / -u.ln()
+}
+
+/// The ordered list of `width` distinct nodes for a partition (fewer if there
+/// are fewer nodes with capacity). Zones are spread first: a zone is reused
+/// only once every zone already holds a piece.
+pub fn nodes_for_partition(nodes: &[NodeWeight], partition: u32, width: usize) -> Vec<NodeId> {
+    let mut ranked: Vec<(f64, &NodeWeight)> = nodes
+        .iter()
+        .filter(|n| n.capacity > 0)
+        .map(|n| (score(partition, n.id, n.capacity), n))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    let zone_count = ranked
+        .iter()
+        .map(|(_, n)| n.zone.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
+    let mut chosen: Vec<NodeId> = Vec::with_capacity(width);
+    let mut used_zones: BTreeSet<&str> = BTreeSet::new();
+    // First pass: best node of each unused zone; second pass: fill by score.
+    for (_, n) in &ranked {
+        if chosen.len() == width {
+            break;
+        }
+        if !used_zones.contains(n.zone.as_str()) {
+            used_zones.insert(n.zone.as_str());
+            chosen.push(n.id);
+        }
+        if used_zones.len() == zone_count {
+            break;
+        }
+    }
+    for (_, n) in &ranked {
+        if chosen.len() == width {
+            break;
+        }
+        if !chosen.contains(&n.id) {
+            chosen.push(n.id);
+        }
+    }
+    // Keep rendezvous order among the chosen nodes so piece 0 goes to the best.
+    let order = |id: &NodeId| ranked.iter().position(|(_, n)| n.id == *id);
+    chosen.sort_by_key(order);
+    chosen
+}
+
+/// The nodes for a shard's chunk: `width` distinct nodes in placement order.
+pub fn nodes_for_shard(
+    nodes: &[NodeWeight],
+    shard: &ShardId,
+    partitions: u32,
+    width: usize,
+) -> Vec<NodeId> {
+    nodes_for_partition(nodes, partition_of(shard, partitions), width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_types::VersionId;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn cluster(n: u64, zones: u64) -> Vec<NodeWeight> {
+        (1..=n)
+            .map(|id| NodeWeight {
+                id,
+                zone: format!("z{}", id % zones),
+                capacity: 1000,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_of_a_chunk_share_a_partition() {
+        let v = VersionId::new_random();
+        let a = ShardId {
+            version: v,
+            part: 1,
+            chunk: 2,
+            piece: 0,
+        };
+        let b = ShardId { piece: 5, ..a };
+        assert_eq!(partition_of(&a, 4096), partition_of(&b, 4096));
+    }
+
+    #[test]
+    fn balance_within_ten_percent_of_capacity_share() {
+        let nodes = cluster(6, 3);
+        let mut count: BTreeMap<NodeId, u32> = BTreeMap::new();
+        for p in 0..DEFAULT_PARTITIONS {
+            for id in nodes_for_partition(&nodes, p, 3) {
+                *count.entry(id).or_default() += 1;
+            }
+        }
+        let expected = f64::from(DEFAULT_PARTITIONS) * 3.0 / 6.0;
+        for (id, c) in count {
+            let dev = (f64::from(c) - expected).abs() / expected;
+            assert!(dev < 0.10, "node {id} holds {c}, expected about {expected}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn distinct_nodes_and_zone_spread(n in 1u64..12, zones in 1u64..6, width in 1usize..8, partition in any::<u32>()) {
+            let nodes = cluster(n, zones);
+            let chosen = nodes_for_partition(&nodes, partition, width);
+            prop_assert_eq!(chosen.len(), width.min(n as usize));
+            let set: BTreeSet<_> = chosen.iter().collect();
+            prop_assert_eq!(set.len(), chosen.len());
+            let zone_of = |id: &NodeId| nodes.iter().find(|x| x.id == *id).map(|x| x.zone.clone());
+            let distinct_zones: BTreeSet<_> = chosen.iter().map(zone_of).collect();
+            let available_zones = zones.min(n) as usize;
+            prop_assert_eq!(distinct_zones.len(), chosen.len().min(available_zones));
+        }
+
+        #[test]
+        fn adding_a_node_only_moves_partitions_to_it(n in 2u64..10, partition in any::<u32>()) {
+            // Single zone so zone spreading does not interfere with the rendezvous property.
+            let before = cluster(n, 1);
+            let mut after = before.clone();
+            after.push(NodeWeight { id: n + 1, zone: "z0".into(), capacity: 1000 });
+            let old = nodes_for_partition(&before, partition, 1);
+            let new = nodes_for_partition(&after, partition, 1);
+            prop_assert!(old == new || new == vec![n + 1]);
+        }
+    }
+}

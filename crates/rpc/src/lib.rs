@@ -1,0 +1,14 @@
+//! cairn's internal transport: HTTP/1.1 between roles, with postcard-encoded
+//! messages for metadata and raw streaming bodies for shard data. This crate
+//! holds the wire vocabulary of the meta API and the shard API and the clients
+//! that speak them; the servers live in the role crates.
+
+pub mod meta_api;
+pub mod meta_client;
+pub mod shard_api;
+pub mod transport;
+
+pub use meta_api::*;
+pub use meta_client::MetaClient;
+pub use shard_api::{ShardClient, ShardError};
+pub use transport::{RpcClient, RpcError, decode_postcard, postcard_response};

@@ -1,0 +1,235 @@
+//! The meta API's vocabulary: commands (replicated through Raft and applied by
+//! the state machine), queries (linearizable reads) and their answers. The
+//! decision of every conditional write is made by the state machine, from the
+//! command alone, so all replicas decide the same.
+
+use cairn_types::{
+    AccessKey, Bucket, NodeId, ObjectManifest, PartRecord, UnixMillis, UploadRecord, VersionId,
+};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Path of the write endpoint on a meta voter.
+pub const META_WRITE_PATH: &str = "/v1/meta/write";
+/// Path of the read endpoint on a meta voter.
+pub const META_READ_PATH: &str = "/v1/meta/read";
+
+/// Smallest size of every part but the last, by S3's rules.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// Highest part number S3 allows.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// A storage node as registered in meta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub id: NodeId,
+    /// Internal address (host:port) of its shard service.
+    pub addr: String,
+    pub zone: String,
+    pub capacity: u64,
+    pub registered: UnixMillis,
+}
+
+/// When an object write may replace what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteCondition {
+    Always,
+    /// `If-None-Match: *`: only if no object exists under the key.
+    IfNoneMatchAny,
+    /// `If-Match: etag`: only if the current object has this ETag (no quotes).
+    IfMatch(String),
+}
+
+/// A part as named in CompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    /// ETag without quotes.
+    pub etag: String,
+}
+
+/// A change to the metadata: one Raft log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaCommand {
+    CreateBucket(Bucket),
+    DeleteBucket {
+        name: String,
+    },
+    PutAccessKey(AccessKey),
+    RegisterNode(NodeRecord),
+    PutObject {
+        manifest: ObjectManifest,
+        condition: WriteCondition,
+    },
+    DeleteObject {
+        bucket: String,
+        key: String,
+        if_match: Option<String>,
+    },
+    CreateUpload(UploadRecord),
+    PutPart {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        part: PartRecord,
+    },
+    CompleteUpload {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        parts: Vec<CompletedPart>,
+        /// Id and time of the object version the upload becomes.
+        version: VersionId,
+        last_modified: UnixMillis,
+        condition: WriteCondition,
+    },
+    AbortUpload {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
+}
+
+/// What an applied command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaResponse {
+    Done,
+    /// An object write or delete; the version it replaced or removed.
+    Replaced(Option<ObjectManifest>),
+    Completed {
+        manifest: ObjectManifest,
+        replaced: Option<ObjectManifest>,
+        unused_parts: Vec<PartRecord>,
+    },
+    PartStored {
+        replaced: Option<PartRecord>,
+    },
+    Aborted {
+        parts: Vec<PartRecord>,
+    },
+}
+
+/// Errors of the meta API, named after the S3 errors they become.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+pub enum MetaError {
+    #[error("no such bucket")]
+    NoSuchBucket,
+    #[error("bucket already exists")]
+    BucketAlreadyExists,
+    #[error("bucket already owned by you")]
+    BucketAlreadyOwnedByYou,
+    #[error("bucket not empty")]
+    BucketNotEmpty,
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("no such upload")]
+    NoSuchUpload,
+    #[error("part {0} was not uploaded or its ETag does not match")]
+    InvalidPart(u32),
+    #[error("parts are not in ascending order")]
+    InvalidPartOrder,
+    #[error("part {0} is smaller than the minimum part size")]
+    EntityTooSmall(u32),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("this voter is not the leader")]
+    NotLeader { leader_addr: Option<String> },
+    #[error("metadata service unavailable: {0}")]
+    Unavailable(String),
+    #[error("metadata service error: {0}")]
+    Internal(String),
+}
+
+/// Parameters of an object listing. Keys are returned in byte order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListObjectsQuery {
+    pub bucket: String,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// Return only keys (and prefixes) strictly after this.
+    pub start_after: Option<String>,
+    /// Keys plus common prefixes to return at most.
+    pub max_keys: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ListObjectsPage {
+    pub objects: Vec<ObjectSummary>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last key or common prefix returned: where the next page starts after.
+    pub last: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartSummary {
+    pub part_number: u32,
+    pub etag: String,
+    pub size: u64,
+    pub last_modified: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListUploadsQuery {
+    pub bucket: String,
+    pub prefix: String,
+    /// Start after (key, upload id); an upload id marker without a key marker is ignored.
+    pub key_marker: Option<String>,
+    pub upload_id_marker: Option<VersionId>,
+    pub max_uploads: usize,
+}
+
+/// A read of the metadata; answered after a linearizable read barrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaQuery {
+    GetBucket {
+        name: String,
+    },
+    ListBuckets,
+    GetAccessKey {
+        access_key_id: String,
+    },
+    ListAccessKeys,
+    ListNodes,
+    GetObject {
+        bucket: String,
+        key: String,
+    },
+    ListObjects(ListObjectsQuery),
+    GetUpload {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
+    ListParts {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
+    ListUploads(ListUploadsQuery),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueryResult {
+    Bucket(Option<Bucket>),
+    Buckets(Vec<Bucket>),
+    AccessKey(Option<AccessKey>),
+    AccessKeys(Vec<AccessKey>),
+    Nodes(Vec<NodeRecord>),
+    Object(Option<ObjectManifest>),
+    ObjectPage(ListObjectsPage),
+    Upload(Option<UploadRecord>),
+    Parts(Vec<PartSummary>),
+    Uploads {
+        uploads: Vec<UploadRecord>,
+        truncated: bool,
+    },
+}

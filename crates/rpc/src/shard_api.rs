@@ -1,0 +1,118 @@
+//! The shard API between gateways and storage nodes: PUT, GET and DELETE of
+//! one shard by id, with the payload as the raw HTTP body. The PUT carries the
+//! payload's blake3 so the node can refuse bytes damaged in transit; the GET
+//! answers only after the node verified the stored hash.
+
+use crate::transport::{RpcClient, RpcError};
+use bytes::Bytes;
+use cairn_types::ShardId;
+use thiserror::Error;
+
+/// Header carrying the hex blake3 of a shard payload.
+pub const HASH_HEADER: &str = "x-cairn-blake3";
+/// Header carrying the codec id of a shard.
+pub const CODEC_HEADER: &str = "x-cairn-codec";
+/// Status a node answers when a stored shard failed verification.
+pub const CORRUPT_STATUS: u16 = 422;
+
+/// Path of one shard on a node.
+pub fn shard_path(id: &ShardId) -> String {
+    format!("/v1/shards/{id}")
+}
+
+#[derive(Debug, Error)]
+pub enum ShardError {
+    #[error("shard not found on {addr}")]
+    NotFound { addr: String },
+    #[error("shard on {addr} failed verification")]
+    Corrupt { addr: String },
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+}
+
+#[derive(Clone, Debug)]
+pub struct ShardClient {
+    rpc: RpcClient,
+}
+
+impl ShardClient {
+    pub fn new(rpc: RpcClient) -> Self {
+        Self { rpc }
+    }
+
+    /// Stores a shard; returns once the node has it on stable storage.
+    pub async fn put(
+        &self,
+        addr: &str,
+        id: &ShardId,
+        codec: u16,
+        hash: &[u8; 32],
+        payload: Bytes,
+    ) -> Result<(), ShardError> {
+        let resp = self
+            .rpc
+            .http
+            .put(format!("http://{addr}{}", shard_path(id)))
+            .header(HASH_HEADER, hex::encode(hash))
+            .header(CODEC_HEADER, codec.to_string())
+            .body(payload)
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        check_status(addr, resp).await.map(|_| ())
+    }
+
+    /// Reads a shard's payload, verified by the node against its stored hash.
+    pub async fn get(&self, addr: &str, id: &ShardId) -> Result<Bytes, ShardError> {
+        let resp = self
+            .rpc
+            .http
+            .get(format!("http://{addr}{}", shard_path(id)))
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        let resp = check_status(addr, resp).await?;
+        Ok(resp
+            .bytes()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?)
+    }
+
+    /// Deletes a shard; deleting a missing shard succeeds.
+    pub async fn delete(&self, addr: &str, id: &ShardId) -> Result<(), ShardError> {
+        let resp = self
+            .rpc
+            .http
+            .delete(format!("http://{addr}{}", shard_path(id)))
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        check_status(addr, resp).await.map(|_| ())
+    }
+}
+
+async fn check_status(
+    addr: &str,
+    resp: reqwest::Response,
+) -> Result<reqwest::Response, ShardError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(ShardError::NotFound {
+            addr: addr.to_string(),
+        });
+    }
+    if status.as_u16() == CORRUPT_STATUS {
+        return Err(ShardError::Corrupt {
+            addr: addr.to_string(),
+        });
+    }
+    let message = resp.text().await.unwrap_or_default();
+    Err(ShardError::Rpc(RpcError::Status {
+        addr: addr.to_string(),
+        status: status.as_u16(),
+        message,
+    }))
+}

@@ -1,0 +1,123 @@
+//! The HTTP client every role uses to reach another, and the postcard helpers
+//! both sides use to encode message bodies.
+
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Content type of postcard-encoded bodies.
+pub const POSTCARD_CONTENT_TYPE: &str = "application/x-postcard";
+/// How long to wait for a TCP connection to another role.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Idle pooled connections kept per peer.
+pub const POOL_IDLE_PER_HOST: usize = 64;
+
+#[derive(Debug, Error)]
+pub enum RpcError {
+    #[error("cannot reach {addr}: {message}")]
+    Unreachable { addr: String, message: String },
+    #[error("request to {addr} timed out")]
+    Timeout { addr: String },
+    #[error("{addr} answered {status}: {message}")]
+    Status {
+        addr: String,
+        status: u16,
+        message: String,
+    },
+    #[error("bad message from {addr}: {message}")]
+    Decode { addr: String, message: String },
+}
+
+impl RpcError {
+    pub(crate) fn from_reqwest(addr: &str, e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            RpcError::Timeout {
+                addr: addr.to_string(),
+            }
+        } else {
+            RpcError::Unreachable {
+                addr: addr.to_string(),
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
+/// A pooled HTTP client with the cluster's timeouts.
+#[derive(Clone, Debug)]
+pub struct RpcClient {
+    pub(crate) http: reqwest::Client,
+}
+
+impl RpcClient {
+    /// `request_timeout` bounds one whole request (headers and body).
+    pub fn new(request_timeout: Duration) -> Result<Self, RpcError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(request_timeout)
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| RpcError::Unreachable {
+                addr: "-".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Self { http })
+    }
+
+    /// POSTs a postcard message to `http://{addr}{path}` and decodes the answer.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        addr: &str,
+        path: &str,
+        req: &Req,
+    ) -> Result<Resp, RpcError> {
+        let body = postcard::to_stdvec(req).map_err(|e| RpcError::Decode {
+            addr: addr.to_string(),
+            message: e.to_string(),
+        })?;
+        let resp = self
+            .http
+            .post(format!("http://{addr}{path}"))
+            .header(http::header::CONTENT_TYPE, POSTCARD_CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        if !status.is_success() {
+            return Err(RpcError::Status {
+                addr: addr.to_string(),
+                status: status.as_u16(),
+                message: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        decode_postcard(&bytes).map_err(|message| RpcError::Decode {
+            addr: addr.to_string(),
+            message,
+        })
+    }
+}
+
+pub fn decode_postcard<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| e.to_string())
+}
+
+/// A 200 response carrying `value` postcard-encoded.
+pub fn postcard_response<T: Serialize>(value: &T) -> Response {
+    match postcard::to_stdvec(value) {
+        Ok(body) => ([(http::header::CONTENT_TYPE, POSTCARD_CONTENT_TYPE)], body).into_response(),
+        Err(e) => (
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encode: {e}"),
+        )
+            .into_response(),
+    }
+}

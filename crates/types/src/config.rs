@@ -1,0 +1,244 @@
+//! The configuration file (`cairn.toml`) and its defaults. `cairn server` runs
+//! with the embedded defaults when no file is given; every bound the data path
+//! uses (chunk size, chunks in flight, inline threshold, timeouts) lives here.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Bytes of object data per chunk (one shard per chunk with replication).
+pub const DEFAULT_CHUNK_SIZE: usize = 1024 * 1024;
+/// Objects up to this size are stored inline in their manifest in meta.
+pub const DEFAULT_INLINE_THRESHOLD: usize = 16 * 1024;
+/// Chunks of one PUT being sent to nodes at the same time.
+pub const DEFAULT_PUT_CHUNKS_IN_FLIGHT: usize = 4;
+/// Chunks of one GET being fetched ahead of the client.
+pub const DEFAULT_GET_CHUNKS_IN_FLIGHT: usize = 4;
+/// Chunk buffers (PUT and GET together) the whole gateway may hold at once;
+/// when used up, requests wait. Bounds memory to about this × chunk size.
+pub const DEFAULT_GATEWAY_CHUNK_BUDGET: usize = 64;
+/// Timeout of one internal RPC (a shard transfer or a metadata call).
+pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:9000";
+pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The whole configuration file. Every section has defaults, so an empty file
+/// is a valid single-process configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Root directory of all persistent state.
+    pub data_dir: PathBuf,
+    pub s3: S3Config,
+    pub meta: MetaConfig,
+    pub node: NodeConfig,
+    pub data_path: DataPathConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Where the S3 endpoint (and /health, /metrics) listens.
+    pub addr: SocketAddr,
+    /// The region name clients sign with.
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetaConfig {
+    /// Internal address of the meta voter (Raft and metadata RPCs); port 0 = any free port.
+    pub addr: SocketAddr,
+    /// Raft id of this voter.
+    pub id: u64,
+    /// Raft heartbeat interval in milliseconds.
+    pub heartbeat_ms: u64,
+    /// Raft election timeout range, milliseconds.
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Take a snapshot (and purge the log behind it) every this many entries.
+    pub snapshot_every_entries: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Internal address of the storage node's shard service; port 0 = any free port.
+    pub addr: SocketAddr,
+    /// Node id in the cluster's node list.
+    pub id: u64,
+    /// Failure domain label.
+    pub zone: String,
+    /// Capacity offered to the cluster, in bytes (placement weight).
+    pub capacity_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataPathConfig {
+    pub chunk_size: usize,
+    pub inline_threshold: usize,
+    pub put_chunks_in_flight: usize,
+    pub get_chunks_in_flight: usize,
+    pub gateway_chunk_budget: usize,
+    pub rpc_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            s3: S3Config::default(),
+            meta: MetaConfig::default(),
+            node: NodeConfig::default(),
+            data_path: DataPathConfig::default(),
+        }
+    }
+}
+
+fn loopback_any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_S3_ADDR
+                .parse()
+                .unwrap_or_else(|_| loopback_any_port()),
+            region: DEFAULT_REGION.to_string(),
+        }
+    }
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        Self {
+            addr: loopback_any_port(),
+            id: 1,
+            heartbeat_ms: 250,
+            election_timeout_min_ms: 1000,
+            election_timeout_max_ms: 2000,
+            snapshot_every_entries: 10_000,
+        }
+    }
+}
+
+/// Default capacity a node offers when none is configured: 100 GiB.
+pub const DEFAULT_NODE_CAPACITY_BYTES: u64 = 100 * 1024 * 1024 * 1024;
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            addr: loopback_any_port(),
+            id: 1,
+            zone: "default".to_string(),
+            capacity_bytes: DEFAULT_NODE_CAPACITY_BYTES,
+        }
+    }
+}
+
+impl Default for DataPathConfig {
+    fn default() -> Self {
+        Self {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            inline_threshold: DEFAULT_INLINE_THRESHOLD,
+            put_chunks_in_flight: DEFAULT_PUT_CHUNKS_IN_FLIGHT,
+            get_chunks_in_flight: DEFAULT_GET_CHUNKS_IN_FLIGHT,
+            gateway_chunk_budget: DEFAULT_GATEWAY_CHUNK_BUDGET,
+            rpc_timeout_secs: DEFAULT_RPC_TIMEOUT_SECS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the bounds that the data path relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.data_path;
+        if d.chunk_size < 64 * 1024 || d.chunk_size > 64 * 1024 * 1024 {
+            return Err(ConfigError::Invalid(
+                "data_path.chunk_size must be 64 KiB to 64 MiB".into(),
+            ));
+        }
+        if d.inline_threshold >= d.chunk_size {
+            return Err(ConfigError::Invalid(
+                "data_path.inline_threshold must be below data_path.chunk_size".into(),
+            ));
+        }
+        if d.put_chunks_in_flight == 0 || d.get_chunks_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "chunks in flight must be at least 1".into(),
+            ));
+        }
+        if d.gateway_chunk_budget < d.put_chunks_in_flight.max(d.get_chunks_in_flight) {
+            return Err(ConfigError::Invalid(
+                "data_path.gateway_chunk_budget must be at least the chunks in flight of one request".into(),
+            ));
+        }
+        if self.meta.election_timeout_min_ms <= self.meta.heartbeat_ms
+            || self.meta.election_timeout_max_ms <= self.meta.election_timeout_min_ms
+        {
+            return Err(ConfigError::Invalid(
+                "meta: heartbeat_ms < election_timeout_min_ms < election_timeout_max_ms is required".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_config() {
+        let c: Config = toml::from_str("").expect("empty config parses");
+        assert_eq!(c, Config::default());
+        c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn example_config_is_the_default_config() {
+        let text = include_str!("../../../cairn.example.toml");
+        let c: Config = toml::from_str(text).expect("example config parses");
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_bounds_are_refused() {
+        assert!(toml::from_str::<Config>("bogus = 1").is_err());
+        let mut c = Config::default();
+        c.data_path.chunk_size = 10;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! Shared vocabulary of cairn: identifiers, names, the records every role
+//! exchanges (buckets, keys, object manifests, multipart uploads), typed errors
+//! and the configuration file format. No I/O and no role logic lives here.
+
+pub mod config;
+pub mod ids;
+pub mod manifest;
+pub mod names;
+
+pub use ids::{NodeId, ShardId, VersionId};
+pub use manifest::{
+    AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,
+    PartRecord, Redundancy, UploadRecord,
+};
+pub use names::{NameError, validate_bucket_name, validate_object_key};
+
+/// Milliseconds since the Unix epoch: the one clock unit stored in metadata.
+pub type UnixMillis = i64;
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_millis() -> UnixMillis {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,154 @@
+//! The metadata records meta stores and the gateway reads: buckets, access
+//! keys, object manifests (where an object's bytes are) and multipart uploads.
+//! They travel between roles with postcard, so every field is plain data.
+
+use crate::{NodeId, UnixMillis, VersionId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a bucket's chunks are made redundant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Redundancy {
+    /// Every chunk stored whole on this many distinct nodes.
+    Replicas(u8),
+}
+
+impl Redundancy {
+    /// How many nodes hold a piece of each chunk.
+    pub fn width(&self) -> usize {
+        match self {
+            Redundancy::Replicas(n) => usize::from(*n),
+        }
+    }
+}
+
+impl std::fmt::Display for Redundancy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Redundancy::Replicas(n) => write!(f, "replicas={n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+    pub created: UnixMillis,
+    pub redundancy: Redundancy,
+}
+
+/// An S3 access key pair. Every key currently has full access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_key: String,
+    pub name: String,
+    pub created: UnixMillis,
+}
+
+/// The HTTP headers an object is stored with and returned with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpHeaders {
+    pub content_type: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    /// The `Expires` header as the client sent it (an HTTP date).
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` headers, names lowercased and without the prefix.
+    pub user_metadata: BTreeMap<String, String>,
+}
+
+/// One chunk of an object's data and the nodes its shard was written to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    /// The version (or per-part upload version) the shards were written under.
+    pub version: VersionId,
+    /// Multipart part number the chunk was uploaded under (0 for a plain PUT).
+    pub part: u32,
+    /// Index of the chunk inside its part (or object).
+    pub index: u32,
+    /// Bytes of object data in this chunk.
+    pub len: u64,
+    /// blake3 of the chunk's bytes.
+    pub hash: [u8; 32],
+    /// Nodes holding a copy, in placement order.
+    pub nodes: Vec<NodeId>,
+}
+
+impl ChunkRef {
+    /// The id of piece `piece` of this chunk (0 for a replica).
+    pub fn shard_id(&self, piece: u16) -> crate::ShardId {
+        crate::ShardId {
+            version: self.version,
+            part: self.part,
+            chunk: self.index,
+            piece,
+        }
+    }
+}
+
+/// Identifies the shard codec a manifest's chunks were written with, so the
+/// choice can change without rewriting old objects.
+pub const CODEC_REPLICATION_V1: u16 = 1;
+
+/// Where an object's bytes live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectData {
+    /// Small objects are kept in the manifest itself.
+    Inline(Vec<u8>),
+    /// Larger objects are cut into chunks stored on storage nodes.
+    Chunked { codec: u16, chunks: Vec<ChunkRef> },
+}
+
+/// Everything meta knows about one stored object version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectManifest {
+    pub bucket: String,
+    pub key: String,
+    pub version: VersionId,
+    pub size: u64,
+    /// The ETag without quotes: hex MD5, or `hex-N` for multipart objects.
+    pub etag: String,
+    pub last_modified: UnixMillis,
+    pub headers: HttpHeaders,
+    pub data: ObjectData,
+    /// Sizes of the parts for a multipart object; empty for a single PUT.
+    pub part_sizes: Vec<u64>,
+}
+
+impl ObjectManifest {
+    /// Every chunk reference, in object order (empty for inline data).
+    pub fn chunks(&self) -> &[ChunkRef] {
+        match &self.data {
+            ObjectData::Inline(_) => &[],
+            ObjectData::Chunked { chunks, .. } => chunks,
+        }
+    }
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub upload_id: VersionId,
+    pub bucket: String,
+    pub key: String,
+    pub initiated: UnixMillis,
+    pub headers: HttpHeaders,
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub part_number: u32,
+    /// Hex MD5 of the part's bytes (no quotes).
+    pub etag: String,
+    pub size: u64,
+    pub last_modified: UnixMillis,
+    /// Under which data version the part's shards were written (each upload of
+    /// a part number gets a fresh one, so a re-upload never overwrites shards
+    /// a concurrent complete may still reference).
+    pub data_version: VersionId,
+    pub chunks: Vec<ChunkRef>,
+}

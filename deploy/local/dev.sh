@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The two commands of the README, for a fresh Debian machine with only the
+# Rust toolchain:
+#   deploy/local/dev.sh run [cairn server flags...]   build and run `cairn server`
+#   deploy/local/dev.sh test                          build and run every test
+# Both first install the one system package the build needs (libclang-dev,
+# for RocksDB's bindings) when it is missing. Set CARGO_TARGET_DIR to keep
+# build output outside the checkout (CI does).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ensure_system_packages() {
+    if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && ! compgen -G "/usr/lib/x86_64-linux-gnu/libclang*.so*" >/dev/null; then
+        echo "dev.sh: installing libclang-dev (needed to build RocksDB's bindings)" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
+        else
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
+        fi
+    fi
+}
+
+case "${1:-}" in
+    run)
+        shift
+        ensure_system_packages
+        exec cargo run --locked -p cairn -- server "$@"
+        ;;
+    test)
+        shift
+        ensure_system_packages
+        exec cargo test --locked --workspace "$@"
+        ;;
+    *)
+        echo "usage: $0 run [cairn server flags...] | test [cargo test args...]" >&2
+        exit 2
+        ;;
+esac
