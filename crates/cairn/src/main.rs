@@ -43,6 +43,15 @@ enum Command {
     },
 }
 
+/// Prints a line to stdout; a closed stdout (say, a pipe whose reader went
+/// away) must never bring the server down.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
@@ -85,13 +94,13 @@ async fn main() -> anyhow::Result<()> {
             opts.access_key = access_key;
             opts.secret_key = secret_key;
             let server = start(opts).await.context("starting cairn server")?;
-            println!("cairn server is running");
-            println!("  S3 endpoint:  {}", server.endpoint());
-            println!("  region:       {region} (path-style addressing)");
-            println!("  access key:   {}", server.access_key);
-            println!("  secret key:   {}", server.secret_key);
-            println!("  data dir:     {}", data_dir.display());
-            println!(
+            say!("cairn server is running");
+            say!("  S3 endpoint:  {}", server.endpoint());
+            say!("  region:       {region} (path-style addressing)");
+            say!("  access key:   {}", server.access_key);
+            say!("  secret key:   {}", server.secret_key);
+            say!("  data dir:     {}", data_dir.display());
+            say!(
                 "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls",
                 server.access_key,
                 server.secret_key,
@@ -100,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown_signal().await?;
             tracing::info!("shutting down");
             server.shutdown().await?;
-            println!("cairn server stopped");
+            say!("cairn server stopped");
         }
     }
     Ok(())
