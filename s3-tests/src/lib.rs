@@ -23,6 +23,18 @@
 //! * A test may start its own [`PrivateServer`] on its own directory
 //!   ([`start_private_server`]), e.g. to shut it down and start it again.
 //!
+//! ## Running
+//!
+//! ```text
+//! cargo test -p cairn-s3-tests                      # in-process server
+//! cargo test -p cairn-s3-tests --test multipart     # one feature area
+//! S3_ENDPOINT=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
+//!     cargo test -p cairn-s3-tests                  # any S3 endpoint
+//! ```
+//!
+//! Against an external endpoint each test deletes its bucket when it passes
+//! ([`cleanup_bucket`]); a failing test leaves its bucket behind for inspection.
+//!
 //! ## Conventions
 //!
 //! * Every test body is wrapped in [`bounded`] so nothing hangs forever

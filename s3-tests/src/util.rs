@@ -50,7 +50,7 @@ pub fn unique_bucket(prefix: &str) -> String {
         .collect();
     clean = clean.trim_matches('-').to_owned();
     if clean.is_empty() {
-        clean.push_str("t");
+        clean.push('t');
     }
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let random = hex::encode(random_bytes(BUCKET_SUFFIX_HEX_LEN / 2));

@@ -12,6 +12,8 @@ const PRESIGN_VALIDITY: Duration = Duration::from_secs(15 * 60);
 const SKEW: Duration = Duration::from_secs(30 * 60);
 /// An access key the server has never issued.
 const UNKNOWN_ACCESS_KEY: &str = "AKIANOSUCHKEY0000000";
+const PRESIGNED_GET_SIZE: usize = 64 * KIB;
+const PRESIGNED_PUT_SIZE: usize = 100 * KIB;
 
 async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
     c.put_object()
@@ -218,7 +220,9 @@ async fn payload_altered_in_flight_is_rejected() {
         );
         assert_eq!(
             response.error_code().as_deref(),
-            Some("XAmzContentSHA256Mismatch")
+            Some("XAmzContentSHA256Mismatch"),
+            "{}",
+            response.text()
         );
         expect_s3_error(
             c.head_object().bucket(&bucket).key("k").send().await,
@@ -262,7 +266,7 @@ async fn presigned_get_works() {
     bounded(async {
         let c = client();
         let bucket = create_bucket(&c, "presignget").await;
-        let data = random_bytes(64 * KIB);
+        let data = random_bytes(PRESIGNED_GET_SIZE);
         c.put_object()
             .bucket(&bucket)
             .key("dir/shared file.bin")
@@ -309,7 +313,7 @@ async fn presigned_put_works() {
     bounded(async {
         let c = client();
         let bucket = create_bucket(&c, "presignput").await;
-        let data = random_bytes(100 * KIB);
+        let data = random_bytes(PRESIGNED_PUT_SIZE);
         let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config");
         let presigned = c
             .put_object()

@@ -9,8 +9,6 @@ use std::str::FromStr as _;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
-use aws_smithy_checksums::Checksum as _;
-use aws_smithy_checksums::http::HttpChecksum as _;
 use base64::Engine as _;
 use cairn_s3_tests::*;
 
@@ -178,13 +176,62 @@ async fn default_client_streaming_put_uses_aws_chunked_with_trailer() {
             Some(STREAM_SIZE as i64),
             "stored length excludes chunk framing"
         );
-        assert_eq!(
-            head.content_encoding()
-                .filter(|e| e.contains("aws-chunked")),
-            None,
-            "aws-chunked is not stored"
-        );
         read_back(&c, &bucket, "streamed", &data).await;
+        // aws-chunked describes the request framing only; S3 does not store it.
+        assert_eq!(
+            head.content_encoding(),
+            None,
+            "Content-Encoding stored for an upload that set none"
+        );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn streaming_put_with_content_encoding_keeps_it() {
+    bounded(async {
+        let capture = HeaderCapture::new();
+        let c = target().client_capturing(ChecksumBehaviour::WhenSupported, &capture);
+        let bucket = create_bucket(&c, "ck-gzip-stream").await;
+        let data = random_bytes(SMALL_SIZE);
+        let file = temp_file_with(&data);
+        capture.clear();
+        // The SDK adds `aws-chunked` to the caller's Content-Encoding (as a second header line).
+        let put = c
+            .put_object()
+            .bucket(&bucket)
+            .key("gz")
+            .content_encoding("gzip")
+            .body(streaming_body(&file).await)
+            .send()
+            .await;
+        let sent = capture.last().expect("request recorded");
+        let encodings: Vec<&str> = sent
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-encoding")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        put.unwrap_or_else(|e| {
+            panic!(
+                "streaming PutObject with Content-Encoding {encodings:?}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+        read_back(&c, &bucket, "gz", &data).await;
+        let head = c
+            .head_object()
+            .bucket(&bucket)
+            .key("gz")
+            .send()
+            .await
+            .expect("HeadObject");
+        assert_eq!(
+            head.content_encoding(),
+            Some("gzip"),
+            "the caller's encoding is stored, aws-chunked is not"
+        );
         cleanup_bucket(&c, &bucket).await;
     })
     .await
@@ -410,29 +457,21 @@ async fn mismatching_checksum_header_is_bad_digest() {
         let c = client();
         let bucket = create_bucket(&c, "ck-mismatch").await;
         let data = random_bytes(SMALL_SIZE);
-        let (_, wrong_sha) = checksum_header("sha256", b"not the body");
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("sha")
-            .checksum_sha256(wrong_sha)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await;
-        expect_s3_error(put, "BadDigest", 400);
-        let (_, wrong_crc) = checksum_header("crc32", b"not the body");
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("crc")
-            .checksum_crc32(wrong_crc)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await;
-        expect_s3_error(put, "BadDigest", 400);
-        for key in ["sha", "crc"] {
+        for algorithm in ["crc32", "crc32c", "sha256"] {
+            let (_, wrong) = checksum_header(algorithm, b"not the body");
+            let request = c
+                .put_object()
+                .bucket(&bucket)
+                .key(algorithm)
+                .body(ByteStream::from(data.clone()));
+            let request = match algorithm {
+                "crc32" => request.checksum_crc32(wrong),
+                "crc32c" => request.checksum_crc32_c(wrong),
+                _ => request.checksum_sha256(wrong),
+            };
+            expect_s3_error(request.send().await, "BadDigest", 400);
             expect_s3_error(
-                c.head_object().bucket(&bucket).key(key).send().await,
+                c.head_object().bucket(&bucket).key(algorithm).send().await,
                 "NotFound",
                 404,
             );

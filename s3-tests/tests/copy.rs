@@ -8,6 +8,8 @@ use cairn_s3_tests::*;
 /// Bigger than one internal chunk, so the copy crosses chunk boundaries.
 const SOURCE_SIZE: usize = 3 * MIB + 17;
 const MIN_PART_SIZE: usize = 5 * MIB;
+/// A multi-chunk object that a copy overwrites.
+const STALE_DESTINATION_SIZE: usize = 2 * MIB;
 
 fn source_of(bucket: &str, key: &str) -> String {
     format!("{bucket}/{}", encode_key(key))
@@ -248,7 +250,7 @@ async fn copy_overwrites_existing_destination() {
         c.put_object()
             .bucket(&bucket)
             .key("dst")
-            .body(ByteStream::from(random_bytes(2 * MIB)))
+            .body(ByteStream::from(random_bytes(STALE_DESTINATION_SIZE)))
             .metadata("stale", "yes")
             .send()
             .await

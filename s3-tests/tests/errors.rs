@@ -42,11 +42,41 @@ async fn errors_are_s3_xml_documents() {
                 .is_some_and(|m| !m.is_empty()),
             "has a Message: {body}"
         );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "requestid").await;
+        let t = target();
+        let ok = t
+            .send_signed(RawRequest::new("GET", format!("/{bucket}?list-type=2")))
+            .await
+            .expect("raw list");
+        assert_eq!(ok.status, 200);
+        let err = t
+            .send_signed(RawRequest::new("GET", format!("/{bucket}/missing")))
+            .await
+            .expect("raw GET");
+        assert_eq!(err.status, 404);
+        for (what, response) in [("success", &ok), ("error", &err)] {
+            let id = response.header("x-amz-request-id");
+            assert!(
+                id.is_some_and(|id| !id.is_empty()),
+                "{what} response lacks x-amz-request-id: {:?}",
+                response.headers
+            );
+        }
+        let body = err.text();
         assert!(
-            response
-                .header("x-amz-request-id")
+            xml_tag_values(&body, "RequestId")
+                .first()
                 .is_some_and(|id| !id.is_empty()),
-            "x-amz-request-id header"
+            "error body lacks <RequestId>: {body}"
         );
         cleanup_bucket(&c, &bucket).await;
     })

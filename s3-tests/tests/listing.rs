@@ -10,6 +10,11 @@ use cairn_s3_tests::*;
 const MAX_PAGES: usize = 100;
 const PAGED_KEY_COUNT: usize = 25;
 const PAGE_SIZE: i32 = 10;
+/// Small pages so that keys and CommonPrefixes share pages.
+const DELIMITER_PAGE: i32 = 2;
+const V1_PAGE: i32 = 4;
+const ORDER_PAGE: i32 = 3;
+const ENTRY_SIZE: usize = 3 * KIB;
 
 async fn put_keys(c: &Client, bucket: &str, keys: &[&str]) {
     for key in keys {
@@ -123,7 +128,7 @@ async fn v2_entries_carry_size_etag_and_date() {
     bounded(async {
         let c = client();
         let bucket = create_bucket(&c, "entries").await;
-        let data = random_bytes(3 * KIB);
+        let data = random_bytes(ENTRY_SIZE);
         c.put_object()
             .bucket(&bucket)
             .key("obj")
@@ -254,7 +259,7 @@ async fn v2_paging_with_delimiter_rolls_up_prefixes() {
                 .list_objects_v2()
                 .bucket(&bucket)
                 .delimiter("/")
-                .max_keys(2)
+                .max_keys(DELIMITER_PAGE)
                 .set_continuation_token(token.clone())
                 .send()
                 .await
@@ -271,8 +276,8 @@ async fn v2_paging_with_delimiter_rolls_up_prefixes() {
                 .collect();
             let n = keys.len() + prefixes.len();
             assert!(
-                n <= 2,
-                "page holds {n} entries > max-keys 2: {keys:?} {prefixes:?}"
+                n <= DELIMITER_PAGE as usize,
+                "page holds {n} entries > max-keys {DELIMITER_PAGE}: {keys:?} {prefixes:?}"
             );
             assert_eq!(
                 out.key_count(),
@@ -380,7 +385,7 @@ async fn v1_prefix_delimiter_and_marker_paging() {
             let out = c
                 .list_objects()
                 .bucket(&bucket)
-                .max_keys(4)
+                .max_keys(V1_PAGE)
                 .set_marker(marker.clone())
                 .send()
                 .await
@@ -395,7 +400,10 @@ async fn v1_prefix_delimiter_and_marker_paging() {
                 .iter()
                 .filter_map(|o| o.key().map(str::to_owned))
                 .collect();
-            assert!(page.len() <= 4);
+            assert!(
+                page.len() <= V1_PAGE as usize,
+                "page over max-keys: {page:?}"
+            );
             marker = page.last().cloned();
             seen.extend(page);
             if !out.is_truncated().unwrap_or(false) {
@@ -423,7 +431,7 @@ async fn v1_next_marker_with_delimiter() {
                 .list_objects()
                 .bucket(&bucket)
                 .delimiter("/")
-                .max_keys(2)
+                .max_keys(DELIMITER_PAGE)
                 .set_marker(marker.clone())
                 .send()
                 .await
@@ -439,7 +447,10 @@ async fn v1_next_marker_with_delimiter() {
                     .filter_map(|p| p.prefix().map(str::to_owned)),
             );
             page.sort_unstable();
-            assert!(page.len() <= 2, "page over max-keys: {page:?}");
+            assert!(
+                page.len() <= DELIMITER_PAGE as usize,
+                "page over max-keys: {page:?}"
+            );
             let truncated = out.is_truncated().unwrap_or(false);
             if truncated {
                 let next = out
@@ -572,7 +583,7 @@ async fn keys_are_listed_in_utf8_byte_order() {
             let out = c
                 .list_objects_v2()
                 .bucket(&bucket)
-                .max_keys(3)
+                .max_keys(ORDER_PAGE)
                 .set_continuation_token(token.clone())
                 .send()
                 .await
@@ -587,7 +598,7 @@ async fn keys_are_listed_in_utf8_byte_order() {
                 break;
             }
         }
-        assert_eq!(paged, expected, "across pages of 3");
+        assert_eq!(paged, expected, "across pages of {ORDER_PAGE}");
         cleanup_bucket(&c, &bucket).await;
     })
     .await

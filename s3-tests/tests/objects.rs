@@ -11,6 +11,8 @@ use cairn_s3_tests::*;
 
 const SMALL_SIZE: usize = KIB;
 const LARGE_SIZE: usize = 20 * MIB;
+/// The overwritten version spans several chunks.
+const FIRST_VERSION_SIZE: usize = 3 * MIB;
 /// ETag of the empty body.
 const EMPTY_ETAG: &str = "\"d41d8cd98f00b204e9800998ecf8427e\"";
 /// How far LastModified may be from the test's clock.
@@ -276,7 +278,7 @@ async fn overwrite_replaces_data_and_metadata() {
     bounded(async {
         let c = client();
         let bucket = create_bucket(&c, "overwrite").await;
-        let first = random_bytes(3 * MIB);
+        let first = random_bytes(FIRST_VERSION_SIZE);
         c.put_object()
             .bucket(&bucket)
             .key("k")

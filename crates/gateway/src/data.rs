@@ -18,7 +18,7 @@ use cairn_types::{
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use s3s::dto::StreamingBlob;
-use s3s::{S3Error, S3ErrorCode, S3Result};
+use s3s::{S3Error, S3Result};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -81,12 +81,7 @@ impl Gateway {
                     size += piece.len() as u64;
                     chunker.push(piece)
                 }
-                Some(Err(e)) => {
-                    return Err(S3Error::with_message(
-                        S3ErrorCode::IncompleteBody,
-                        format!("reading the request body failed: {e}"),
-                    ));
-                }
+                Some(Err(e)) => return Err(crate::errors::body_error(e.to_string())),
                 None => {
                     finished = true;
                     if allow_inline && size <= cfg.inline_threshold as u64 {

@@ -58,3 +58,70 @@ pub fn unavailable(msg: impl std::fmt::Display) -> S3Error {
 pub fn shard_error(e: ShardError) -> S3Error {
     unavailable(e)
 }
+
+/// Maps a failure of the request body stream to its S3 error. s3s keeps its
+/// stream error types private, so they are told apart by their messages.
+pub fn body_error(message: String) -> S3Error {
+    if message.contains("Sha256Mismatch") {
+        // Not among s3s's named codes, so spelled out; S3 answers it with 400.
+        let mut e = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        e.set_status_code(http::StatusCode::BAD_REQUEST);
+        e
+    } else if message.contains("SignatureMismatch") {
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    } else {
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            format!("reading the request body failed: {message}"),
+        )
+    }
+}
+
+/// AWS's wording for an error that carries no message of its own; S3 error
+/// documents always have a `<Message>`.
+pub fn with_default_message(mut e: S3Error) -> S3Error {
+    if e.message().is_some() {
+        return e;
+    }
+    let text = match e.code() {
+        S3ErrorCode::NoSuchKey => "The specified key does not exist.",
+        S3ErrorCode::NoSuchBucket => "The specified bucket does not exist",
+        S3ErrorCode::NoSuchUpload => {
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+        }
+        S3ErrorCode::BucketNotEmpty => "The bucket you tried to delete is not empty",
+        S3ErrorCode::BucketAlreadyOwnedByYou => {
+            "Your previous request to create the named bucket succeeded and you already own it."
+        }
+        S3ErrorCode::BucketAlreadyExists => "The requested bucket name is not available.",
+        S3ErrorCode::PreconditionFailed => {
+            "At least one of the pre-conditions you specified did not hold"
+        }
+        S3ErrorCode::NotModified => "Not Modified",
+        S3ErrorCode::InvalidRange => "The requested range is not satisfiable",
+        S3ErrorCode::NotImplemented => {
+            "A header you provided implies functionality that is not implemented"
+        }
+        S3ErrorCode::MalformedXML => {
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        }
+        S3ErrorCode::EntityTooSmall => {
+            "Your proposed upload is smaller than the minimum allowed object size."
+        }
+        S3ErrorCode::EntityTooLarge => {
+            "Your proposed upload exceeds the maximum allowed object size."
+        }
+        S3ErrorCode::InvalidArgument => "Invalid Argument",
+        S3ErrorCode::InvalidRequest => "Invalid Request",
+        S3ErrorCode::AccessDenied => "Access Denied",
+        _ => "The request failed.",
+    };
+    e.set_message(text);
+    e
+}

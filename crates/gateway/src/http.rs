@@ -1,7 +1,8 @@
 //! The gateway's HTTP front: the s3s service (authenticated with access keys
 //! from meta) mounted in axum beside `/health` and `/metrics`. Those two paths
 //! are served only to unsigned GETs, so a bucket named `health` or `metrics`
-//! stays reachable to signed S3 requests.
+//! stays reachable to signed S3 requests. Every response carries an
+//! `x-amz-request-id`, which error documents repeat in `<RequestId>`.
 
 use crate::state::Gateway;
 use axum::Router;
@@ -64,17 +65,106 @@ pub fn router(
                     _ => {}
                 }
             }
-            let req = req.map(|b: Body| b);
-            match s3.call(req.map(s3s::Body::http_body_unsync)).await {
-                Ok(resp) => Ok(resp.map(Body::new)),
+            let request_id = next_request_id();
+            let req = merge_repeated_content_encoding(req);
+            let resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
+                Ok(resp) => resp,
                 Err(e) => {
                     tracing::error!(error = ?e, "s3 service failed");
-                    Ok((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+                    let mut resp =
+                        http::Response::new(s3s::Body::from("internal error".to_string()));
+                    *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    resp
                 }
-            }
+            };
+            Ok(with_request_id(resp, &request_id).await)
         }
     });
     Router::new().fallback_service(service)
+}
+
+/// Largest error document rewritten to carry its request id.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// A request id unique within this gateway process: start time and a counter.
+fn next_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(|| cairn_types::now_millis() as u64);
+    format!(
+        "{:010X}{:08X}",
+        epoch & 0xFF_FFFF_FFFF,
+        NEXT.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF
+    )
+}
+
+/// Joins repeated `Content-Encoding` headers into one, the way SigV4
+/// canonicalises them (SDKs send `gzip` and `aws-chunked` separately, and
+/// s3s refuses a header given twice).
+fn merge_repeated_content_encoding(mut req: Request) -> Request {
+    let values: Vec<_> = req
+        .headers()
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .cloned()
+        .collect();
+    if values.len() > 1 {
+        let joined: Vec<&str> = values
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .collect();
+        if let Ok(v) = http::HeaderValue::from_str(&joined.join(",")) {
+            req.headers_mut().insert(http::header::CONTENT_ENCODING, v);
+        }
+    }
+    req
+}
+
+/// Adds the request id header, and `<RequestId>` to an error document.
+async fn with_request_id(resp: http::Response<s3s::Body>, request_id: &str) -> Response {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = resp.into_parts();
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        parts.headers.insert("x-amz-request-id", v.clone());
+        parts.headers.insert("x-amz-id-2", v);
+    }
+    let is_xml = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("xml"));
+    if !(parts.status.is_client_error() || parts.status.is_server_error()) || !is_xml {
+        return Response::from_parts(parts, Body::new(body));
+    }
+    let bytes = match http_body_util::Limited::new(body, MAX_ERROR_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read an error document");
+            return Response::from_parts(parts, Body::empty());
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let body = match text.rfind("</Error>") {
+        Some(at) if !text.contains("<RequestId>") => {
+            format!(
+                "{}<RequestId>{request_id}</RequestId>{}",
+                &text[..at],
+                &text[at..]
+            )
+        }
+        _ => text.into_owned(),
+    };
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(body.len()),
+    );
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Healthy when meta answers a linearizable read.

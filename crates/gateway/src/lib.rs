@@ -6,6 +6,7 @@
 //! from meta.
 
 mod bucket;
+mod checksum;
 pub mod data;
 pub mod errors;
 pub mod http;

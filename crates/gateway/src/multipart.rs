@@ -7,7 +7,8 @@
 use crate::errors::{internal, meta_error};
 use crate::list::url_encode;
 use crate::object::{
-    check_content_md5, check_key, etag_of, http_headers, timestamp, write_condition,
+    check_content_md5, check_key, etag_of, given_checksums, http_headers, store_verified,
+    timestamp, write_condition,
 };
 use crate::state::Gateway;
 use cairn_rpc::{
@@ -72,6 +73,9 @@ pub async fn upload_part(
     gw: &Gateway,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
+    let verifier =
+        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
+    let trailers = req.trailing_headers;
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
     let part_number = u32::try_from(i.part_number)
@@ -99,22 +103,17 @@ pub async fn upload_part(
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
     let data_version = VersionId::new_random();
-    let stored = match i.body {
-        Some(body) => {
-            gw.store_stream(body, data_version, part_number, bucket.redundancy, false)
-                .await?
-        }
-        None => {
-            gw.store_stream(
-                futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
-                data_version,
-                part_number,
-                bucket.redundancy,
-                false,
-            )
-            .await?
-        }
-    };
+    let stored = store_verified(
+        gw,
+        i.body,
+        verifier,
+        trailers.as_ref(),
+        data_version,
+        part_number,
+        bucket.redundancy,
+        false,
+    )
+    .await?;
     if let Some(expected) = i.content_length
         && expected as u64 != stored.size
     {

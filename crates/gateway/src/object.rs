@@ -52,6 +52,15 @@ pub(crate) fn http_headers(
     expires: Option<&Timestamp>,
     metadata: Option<Metadata>,
 ) -> HttpHeaders {
+    // `aws-chunked` describes the upload's framing, not the object: S3 drops it.
+    let content_encoding = content_encoding.and_then(|v| {
+        let kept: Vec<&str> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(","))
+    });
     HttpHeaders {
         content_type,
         content_disposition,
@@ -207,10 +216,58 @@ pub(crate) async fn lookup_object(
         .ok_or_else(|| s3_error!(NoSuchKey))
 }
 
+/// The checksum fields of an upload request, as s3s parsed them.
+macro_rules! given_checksums {
+    ($input:expr) => {
+        s3s::dto::Checksum {
+            checksum_crc32: $input.checksum_crc32.clone(),
+            checksum_crc32c: $input.checksum_crc32c.clone(),
+            checksum_crc64nvme: $input.checksum_crc64nvme.clone(),
+            checksum_sha1: $input.checksum_sha1.clone(),
+            checksum_sha256: $input.checksum_sha256.clone(),
+            ..Default::default()
+        }
+    };
+}
+pub(crate) use given_checksums;
+
+/// Stores an upload body while verifying its `x-amz-checksum-*`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn store_verified(
+    gw: &Gateway,
+    body: Option<StreamingBlob>,
+    verifier: crate::checksum::ChecksumVerifier,
+    trailers: Option<&s3s::TrailingHeaders>,
+    version: VersionId,
+    part: u32,
+    redundancy: cairn_types::Redundancy,
+    allow_inline: bool,
+) -> S3Result<crate::data::Stored> {
+    use futures::StreamExt;
+    let mut verifier = verifier;
+    let body: futures::stream::BoxStream<'_, Result<bytes::Bytes, String>> = match body {
+        Some(b) => b.map(|r| r.map_err(|e| e.to_string())).boxed(),
+        None => futures::stream::empty().boxed(),
+    };
+    let observed = body.inspect(|r| {
+        if let Ok(b) = r {
+            verifier.update(b);
+        }
+    });
+    let stored = gw
+        .store_stream(observed, version, part, redundancy, allow_inline)
+        .await?;
+    verifier.verify(trailers)?;
+    Ok(stored)
+}
+
 pub async fn put_object(
     gw: &Gateway,
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
+    let verifier =
+        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
+    let trailers = req.trailing_headers;
     let input = req.input;
     check_key(&input.key)?;
     if input
@@ -239,22 +296,17 @@ pub async fn put_object(
         input.metadata,
     );
     let version = VersionId::new_random();
-    let stored = match input.body {
-        Some(body) => {
-            gw.store_stream(body, version, 0, bucket.redundancy, true)
-                .await?
-        }
-        None => {
-            gw.store_stream(
-                futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
-                version,
-                0,
-                bucket.redundancy,
-                true,
-            )
-            .await?
-        }
-    };
+    let stored = store_verified(
+        gw,
+        input.body,
+        verifier,
+        trailers.as_ref(),
+        version,
+        0,
+        bucket.redundancy,
+        true,
+    )
+    .await?;
     if let Some(expected) = input.content_length
         && expected as u64 != stored.size
     {

@@ -1,7 +1,9 @@
 //! The s3s `S3` trait implementation: one line per supported operation,
 //! delegating to the module of its area. Operations not listed here answer
-//! s3s's default, a clean 501 NotImplemented.
+//! s3s's default, a clean 501 NotImplemented. Every error leaves with a
+//! message, as S3's always do.
 
+use crate::errors::with_default_message;
 use crate::state::Gateway;
 use crate::{bucket, list, multipart, object};
 use s3s::dto::*;
@@ -13,132 +15,170 @@ impl S3 for Gateway {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        bucket::create_bucket(self, req).await
+        bucket::create_bucket(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn delete_bucket(
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        bucket::delete_bucket(self, req).await
+        bucket::delete_bucket(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn head_bucket(
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
-        bucket::head_bucket(self, req).await
+        bucket::head_bucket(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn list_buckets(
         &self,
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        bucket::list_buckets(self, req).await
+        bucket::list_buckets(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn get_bucket_location(
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        bucket::get_bucket_location(self, req).await
+        bucket::get_bucket_location(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        object::put_object(self, req).await
+        object::put_object(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn get_object(
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        object::get_object(self, req).await
+        object::get_object(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn head_object(
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        object::head_object(self, req).await
+        object::head_object(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn delete_object(
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        object::delete_object(self, req).await
+        object::delete_object(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn delete_objects(
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        object::delete_objects(self, req).await
+        object::delete_objects(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn copy_object(
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        object::copy_object(self, req).await
+        object::copy_object(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn list_objects(
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        list::list_objects(self, req).await
+        list::list_objects(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        list::list_objects_v2(self, req).await
+        list::list_objects_v2(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        multipart::create(self, req).await
+        multipart::create(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn upload_part(
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        multipart::upload_part(self, req).await
+        multipart::upload_part(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        multipart::complete(self, req).await
+        multipart::complete(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        multipart::abort(self, req).await
+        multipart::abort(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn list_parts(
         &self,
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
-        multipart::list_parts(self, req).await
+        multipart::list_parts(self, req)
+            .await
+            .map_err(with_default_message)
     }
 
     async fn list_multipart_uploads(
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        multipart::list_uploads(self, req).await
+        multipart::list_uploads(self, req)
+            .await
+            .map_err(with_default_message)
     }
 }
