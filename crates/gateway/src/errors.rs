@@ -83,45 +83,49 @@ pub fn body_error(message: String) -> S3Error {
     }
 }
 
-/// AWS's wording for an error that carries no message of its own; S3 error
-/// documents always have a `<Message>`.
-pub fn with_default_message(mut e: S3Error) -> S3Error {
-    if e.message().is_some() {
-        return e;
-    }
-    let text = match e.code() {
-        S3ErrorCode::NoSuchKey => "The specified key does not exist.",
-        S3ErrorCode::NoSuchBucket => "The specified bucket does not exist",
-        S3ErrorCode::NoSuchUpload => {
+/// AWS's wording for an error code, used when an error carries no message
+/// of its own; S3 error documents always have a `<Message>`.
+pub fn default_message(code: &str) -> &'static str {
+    match code {
+        "NoSuchKey" => "The specified key does not exist.",
+        "NoSuchBucket" => "The specified bucket does not exist",
+        "NoSuchUpload" => {
             "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
         }
-        S3ErrorCode::BucketNotEmpty => "The bucket you tried to delete is not empty",
-        S3ErrorCode::BucketAlreadyOwnedByYou => {
+        "BucketNotEmpty" => "The bucket you tried to delete is not empty",
+        "BucketAlreadyOwnedByYou" => {
             "Your previous request to create the named bucket succeeded and you already own it."
         }
-        S3ErrorCode::BucketAlreadyExists => "The requested bucket name is not available.",
-        S3ErrorCode::PreconditionFailed => {
-            "At least one of the pre-conditions you specified did not hold"
-        }
-        S3ErrorCode::NotModified => "Not Modified",
-        S3ErrorCode::InvalidRange => "The requested range is not satisfiable",
-        S3ErrorCode::NotImplemented => {
-            "A header you provided implies functionality that is not implemented"
-        }
-        S3ErrorCode::MalformedXML => {
+        "BucketAlreadyExists" => "The requested bucket name is not available.",
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "KeyTooLongError" => "Your key is too long",
+        "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
+        "NotModified" => "Not Modified",
+        "InvalidRange" => "The requested range is not satisfiable",
+        "NotImplemented" => "A header you provided implies functionality that is not implemented",
+        "MalformedXML" => {
             "The XML you provided was not well-formed or did not validate against our published schema"
         }
-        S3ErrorCode::EntityTooSmall => {
-            "Your proposed upload is smaller than the minimum allowed object size."
+        "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed object size.",
+        "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "InvalidArgument" => "Invalid Argument",
+        "InvalidRequest" => "Invalid Request",
+        "AccessDenied" => "Access Denied",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
         }
-        S3ErrorCode::EntityTooLarge => {
-            "Your proposed upload exceeds the maximum allowed object size."
-        }
-        S3ErrorCode::InvalidArgument => "Invalid Argument",
-        S3ErrorCode::InvalidRequest => "Invalid Request",
-        S3ErrorCode::AccessDenied => "Access Denied",
+        "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
         _ => "The request failed.",
-    };
-    e.set_message(text);
+    }
+}
+
+/// Gives an error without a message its code's default message.
+pub fn with_default_message(mut e: S3Error) -> S3Error {
+    if e.message().is_none() {
+        let text = default_message(e.code().as_str());
+        e.set_message(text);
+    }
     e
 }

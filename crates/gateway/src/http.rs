@@ -149,22 +149,36 @@ async fn with_request_id(resp: http::Response<s3s::Body>, request_id: &str) -> R
             return Response::from_parts(parts, Body::empty());
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let body = match text.rfind("</Error>") {
-        Some(at) if !text.contains("<RequestId>") => {
-            format!(
-                "{}<RequestId>{request_id}</RequestId>{}",
-                &text[..at],
-                &text[at..]
-            )
-        }
-        _ => text.into_owned(),
-    };
+    let body = complete_error_document(&String::from_utf8_lossy(&bytes), request_id);
     parts.headers.insert(
         http::header::CONTENT_LENGTH,
         http::HeaderValue::from(body.len()),
     );
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Adds what an S3 error document must hold and s3s may leave out: a
+/// `<Message>` (s3s's own validation errors have none) and the `<RequestId>`.
+fn complete_error_document(text: &str, request_id: &str) -> String {
+    let Some(end) = text.rfind("</Error>") else {
+        return text.to_string();
+    };
+    let mut extra = String::new();
+    if !text.contains("<Message>") {
+        let code = text
+            .split_once("<Code>")
+            .and_then(|(_, rest)| rest.split_once("</Code>"))
+            .map(|(c, _)| c)
+            .unwrap_or("");
+        extra.push_str(&format!(
+            "<Message>{}</Message>",
+            crate::errors::default_message(code)
+        ));
+    }
+    if !text.contains("<RequestId>") {
+        extra.push_str(&format!("<RequestId>{request_id}</RequestId>"));
+    }
+    format!("{}{extra}{}", &text[..end], &text[end..])
 }
 
 /// Healthy when meta answers a linearizable read.
@@ -176,5 +190,27 @@ async fn health(gateway: &Gateway) -> Response {
             format!("unavailable: {e}\n"),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_documents_get_message_and_request_id() {
+        let bare = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidBucketName</Code></Error>";
+        let done = complete_error_document(bare, "ABC");
+        assert!(
+            done.contains("<Message>The specified bucket is not valid.</Message>"),
+            "{done}"
+        );
+        assert!(
+            done.ends_with("<RequestId>ABC</RequestId></Error>"),
+            "{done}"
+        );
+        let full = "<Error><Code>X</Code><Message>m</Message><RequestId>R</RequestId></Error>";
+        assert_eq!(complete_error_document(full, "ABC"), full);
+        assert_eq!(complete_error_document("not xml", "ABC"), "not xml");
     }
 }
