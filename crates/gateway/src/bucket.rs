@@ -85,7 +85,6 @@ pub async fn create_bucket(
         .map_err(meta_error)?;
     let output = CreateBucketOutput {
         location: Some(format!("/{name}")),
-        ..Default::default()
     };
     Ok(S3Response::new(output))
 }

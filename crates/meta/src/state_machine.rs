@@ -19,6 +19,8 @@ use std::io::Cursor;
 
 type NodeId = u64;
 type Response = <TypeConfig as openraft::RaftTypeConfig>::R;
+/// The last applied log id and the membership as of it.
+type AppliedState = (Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>);
 
 const KEY_LAST_APPLIED: &[u8] = b"last_applied";
 const KEY_MEMBERSHIP: &[u8] = b"membership";
@@ -51,9 +53,7 @@ impl StateMachine {
         Self { db }
     }
 
-    fn applied(
-        &self,
-    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), DbError> {
+    fn applied(&self) -> Result<AppliedState, DbError> {
         // Stored as Option<LogId> (an installed empty snapshot has none).
         let last: Option<LogId<NodeId>> = self
             .db
@@ -178,10 +178,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = StateMachine;
 
-    async fn applied_state(
-        &mut self,
-    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), StorageError<NodeId>>
-    {
+    async fn applied_state(&mut self) -> Result<AppliedState, StorageError<NodeId>> {
         self.applied()
             .map_err(|e| StorageIOError::read_state_machine(any(e)).into())
     }

@@ -31,9 +31,8 @@ pub fn router(state: NodeState) -> Router {
         .with_state(state)
 }
 
-fn parse_id(id: &str) -> Result<ShardId, Response> {
-    ShardId::parse(id)
-        .ok_or_else(|| (StatusCode::BAD_REQUEST, "malformed shard id").into_response())
+fn bad_id() -> Response {
+    (StatusCode::BAD_REQUEST, "malformed shard id").into_response()
 }
 
 fn store_error(id: &ShardId, e: StoreError) -> Response {
@@ -62,9 +61,8 @@ async fn put_shard(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = ShardId::parse(&id) else {
+        return bad_id();
     };
     let hash = headers
         .get(HASH_HEADER)
@@ -100,9 +98,8 @@ async fn put_shard(
 }
 
 async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = ShardId::parse(&id) else {
+        return bad_id();
     };
     match st.store.read(&id).await {
         Ok(bytes) => {
@@ -114,9 +111,8 @@ async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Respo
 }
 
 async fn delete_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = ShardId::parse(&id) else {
+        return bad_id();
     };
     match st.store.delete(&id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

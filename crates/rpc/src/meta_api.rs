@@ -90,7 +90,9 @@ pub enum MetaCommand {
     },
 }
 
-/// What an applied command did.
+/// What an applied command did. (Manifests are large next to `Done`; answers
+/// are short-lived, so they are not boxed.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetaResponse {
     Done,
