@@ -1,7 +1,9 @@
 //! The `cairn` binary's library half: it wires the three roles (meta, node,
-//! gateway) together. `server` runs the whole cluster in one process, which is
-//! what `cairn server` and the in-process integration tests use.
+//! gateway) together. `roles` starts each role; `server` runs the whole
+//! cluster in one process, which is what `cairn server` and the in-process
+//! integration tests use.
 
+pub mod roles;
 pub mod server;
 
 pub use server::{RunningServer, ServerOptions};

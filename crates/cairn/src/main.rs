@@ -1,11 +1,15 @@
-//! The `cairn` command line.
+//! The `cairn` command line: `cairn server` (a whole cluster in one process)
+//! and one subcommand per role for multi-process clusters.
 
 use anyhow::Context;
+use cairn::roles;
 use cairn::server::{ServerOptions, start};
+use cairn_rpc::MetaClient;
 use cairn_types::config::Config;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
 
 /// cairn: a distributed, replicated, S3-compatible object store.
 #[derive(Parser)]
@@ -17,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a whole cluster (meta, storage node, gateway) in this process.
+    /// Run a whole cluster (meta, storage nodes, gateway) in this process.
     ///
     /// Data lives in --data-dir and survives restarts. At first start a root
     /// access key is created and printed with the endpoint; set
@@ -34,10 +38,49 @@ enum Command {
         /// Optional configuration file (TOML; see cairn.example.toml). Flags win over it.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Storage nodes to run in this process (ids 1..=N, each in DATA_DIR/node-ID).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Zones to spread the storage nodes over, round-robin (zone-1, zone-2, ...).
+        #[arg(long, default_value_t = 1)]
+        zones: usize,
         /// Root access key id (together with CAIRN_SECRET_KEY).
         #[arg(long, env = "CAIRN_ACCESS_KEY", hide_env_values = true)]
         access_key: Option<String>,
         /// Root secret key (together with CAIRN_ACCESS_KEY).
+        #[arg(long, env = "CAIRN_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
+    },
+    /// Run one meta voter (Raft over RocksDB in DATA_DIR/meta).
+    ///
+    /// Needs meta.id, a fixed meta.addr and cluster.meta_voters in the config;
+    /// the voter with the lowest id creates the group on first start.
+    Meta {
+        /// Configuration file (TOML; see cairn.example.toml).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run one storage node (shards in DATA_DIR/shards).
+    ///
+    /// Needs node.id, node.addr, node.zone, node.capacity_bytes and
+    /// cluster.meta_voters in the config; registers itself with meta.
+    Node {
+        /// Configuration file (TOML; see cairn.example.toml).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run one S3 gateway on s3.addr, reaching meta through cluster.meta_voters.
+    ///
+    /// With CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY set, that key pair is made
+    /// the cluster's root key if it does not exist yet.
+    Gateway {
+        /// Configuration file (TOML; see cairn.example.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Root access key id to ensure (together with CAIRN_SECRET_KEY).
+        #[arg(long, env = "CAIRN_ACCESS_KEY", hide_env_values = true)]
+        access_key: Option<String>,
+        /// Root secret key to ensure (together with CAIRN_ACCESS_KEY).
         #[arg(long, env = "CAIRN_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
     },
@@ -61,11 +104,52 @@ fn init_logging() {
         .init();
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM handlers, installed before anything starts so a signal
+/// that arrives during start-up is never fatal.
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// Loads a role's config; roles of a multi-process cluster must name meta.
+fn role_config(path: &Path) -> anyhow::Result<Config> {
+    let config = Config::from_file(path)?;
+    anyhow::ensure!(
+        !config.cluster.meta_voters.is_empty(),
+        "{}: cluster.meta_voters must list the meta voters",
+        path.display()
+    );
+    Ok(config)
+}
+
+/// Cancels `stop` on Ctrl-C or SIGTERM, then waits for the role's tasks.
+async fn run_until_signal(
+    signals: &mut ShutdownSignals,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    signals.wait().await;
+    tracing::info!("shutting down");
+    stop.cancel();
+    for t in tasks {
+        t.await.context("a server task panicked")?;
     }
     Ok(())
 }
@@ -74,11 +158,14 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    let mut signals = ShutdownSignals::install()?;
     match cli.command {
         Command::Server {
             data_dir,
             s3_addr,
             config,
+            nodes,
+            zones,
             access_key,
             secret_key,
         } => {
@@ -93,6 +180,8 @@ async fn main() -> anyhow::Result<()> {
             opts.config = config;
             opts.access_key = access_key;
             opts.secret_key = secret_key;
+            opts.nodes = nodes;
+            opts.zones = zones;
             let server = start(opts).await.context("starting cairn server")?;
             say!("cairn server is running");
             say!("  S3 endpoint:  {}", server.endpoint());
@@ -100,16 +189,68 @@ async fn main() -> anyhow::Result<()> {
             say!("  access key:   {}", server.access_key);
             say!("  secret key:   {}", server.secret_key);
             say!("  data dir:     {}", data_dir.display());
+            say!("  storage nodes: {nodes} in {zones} zone(s)");
             say!(
                 "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls",
                 server.access_key,
                 server.secret_key,
                 server.endpoint()
             );
-            shutdown_signal().await?;
+            signals.wait().await;
             tracing::info!("shutting down");
             server.shutdown().await?;
             say!("cairn server stopped");
+        }
+        Command::Meta { config } => {
+            let config = role_config(&config)?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            let stop = CancellationToken::new();
+            let rpc = roles::rpc_client(&config)?;
+            let meta = roles::start_meta(&config, &config.data_dir.join("meta"), rpc, stop.clone())
+                .await?;
+            say!(
+                "cairn meta voter {} listening on {}",
+                config.meta.id,
+                meta.addr
+            );
+            run_until_signal(&mut signals, stop, vec![meta.task]).await?;
+            meta.node.shutdown().await;
+        }
+        Command::Node { config } => {
+            let config = role_config(&config)?;
+            let stop = CancellationToken::new();
+            let rpc = roles::rpc_client(&config)?;
+            let meta = MetaClient::new(rpc, config.meta_addrs());
+            let (addr, task) = roles::start_node(
+                &config,
+                &config.data_dir.join("shards"),
+                &meta,
+                stop.clone(),
+            )
+            .await?;
+            say!(
+                "cairn storage node {} listening on {addr} (zone {})",
+                config.node.id,
+                config.node.zone
+            );
+            run_until_signal(&mut signals, stop, vec![task]).await?;
+        }
+        Command::Gateway {
+            config,
+            access_key,
+            secret_key,
+        } => {
+            let config = role_config(&config)?;
+            let stop = CancellationToken::new();
+            let rpc = roles::rpc_client(&config)?;
+            let meta = MetaClient::new(rpc.clone(), config.meta_addrs());
+            if access_key.is_some() || secret_key.is_some() {
+                cairn::server::ensure_root_key(&meta, access_key, secret_key).await?;
+            }
+            let (addr, task) =
+                roles::start_gateway(&config, config.s3.addr, meta, rpc, stop.clone()).await?;
+            say!("cairn gateway: S3 endpoint http://{addr}");
+            run_until_signal(&mut signals, stop, vec![task]).await?;
         }
     }
     Ok(())

@@ -1,26 +1,21 @@
 //! `cairn server`: every role of a cluster inside one process — one meta
-//! voter, one storage node and one gateway — each on its own listener and
-//! talking to the others over the internal transport, exactly as separate
-//! processes would. Nothing needs configuring: internal ports are picked
-//! freely, and a root access key is created at first start.
+//! voter, one or more storage nodes and one gateway — each on its own
+//! listener and talking to the others over the internal transport, exactly as
+//! separate processes would. Nothing needs configuring: internal ports are
+//! picked freely, and a root access key is created at first start.
 
+use crate::roles;
 use anyhow::Context;
-use cairn_gateway::{Gateway, GatewayOptions};
-use cairn_meta::{MetaNode, MetaNodeOptions};
-use cairn_node::{NodeState, ShardStore};
-use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
+use cairn_meta::MetaNode;
+use cairn_rpc::{MetaClient, MetaCommand};
 use cairn_types::config::Config;
-use cairn_types::{AccessKey, Redundancy, now_millis};
+use cairn_types::{AccessKey, now_millis};
 use rand::Rng;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// How long start-up waits for the meta group to elect a leader.
-pub const LEADER_WAIT: Duration = Duration::from_secs(30);
 /// Name of the access key created at first start.
 pub const ROOT_KEY_NAME: &str = "root";
 const ACCESS_KEY_LEN: usize = 20;
@@ -38,6 +33,10 @@ pub struct ServerOptions {
     pub secret_key: Option<String>,
     /// Everything else (data path bounds, raft timings, internal addresses).
     pub config: Config,
+    /// Storage nodes to run (ids 1..=nodes).
+    pub nodes: usize,
+    /// Zones the nodes are spread over, round-robin.
+    pub zones: usize,
 }
 
 impl ServerOptions {
@@ -48,6 +47,8 @@ impl ServerOptions {
             access_key: None,
             secret_key: None,
             config: Config::default(),
+            nodes: 1,
+            zones: 1,
         }
     }
 }
@@ -81,45 +82,6 @@ impl RunningServer {
     }
 }
 
-/// The process-wide Prometheus recorder (installed once).
-pub fn metrics_handle() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
-        OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            metrics_exporter_prometheus::PrometheusBuilder::new()
-                .install_recorder()
-                .ok()
-        })
-        .as_ref()
-}
-
-async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    stop: CancellationToken,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    })
-}
-
-async fn bind(
-    addr: SocketAddr,
-    what: &str,
-) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for {what}"))?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
-}
-
 fn random_string(len: usize, upper_only: bool) -> String {
     let mut rng = rand::rng();
     (0..len)
@@ -135,7 +97,7 @@ fn random_string(len: usize, upper_only: bool) -> String {
 }
 
 /// Makes sure the root key exists: the given one, the stored one, or a new random one.
-async fn ensure_root_key(
+pub async fn ensure_root_key(
     meta: &MetaClient,
     access: Option<String>,
     secret: Option<String>,
@@ -175,54 +137,47 @@ async fn ensure_root_key(
     Ok(key)
 }
 
-/// Starts meta, node and gateway in this process and returns once S3 answers.
+/// Starts meta, the storage nodes and a gateway in this process and returns
+/// once S3 answers.
 pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
     let config = opts.config.clone();
     config.validate()?;
+    anyhow::ensure!(
+        opts.nodes >= 1 && opts.zones >= 1,
+        "--nodes and --zones must be at least 1"
+    );
+    anyhow::ensure!(
+        config.cluster.meta_voters.is_empty(),
+        "cairn server runs its own meta voter; remove cluster.meta_voters"
+    );
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
     let stop = CancellationToken::new();
-    let rpc = RpcClient::new(Duration::from_secs(config.data_path.rpc_timeout_secs))?;
+    let rpc = roles::rpc_client(&config)?;
     let mut servers = Vec::new();
 
-    // meta: one voter, initialised on first start.
-    let (meta_listener, meta_addr) = bind(config.meta.addr, "meta").await?;
-    let meta = MetaNode::start(
-        MetaNodeOptions {
-            config: config.meta.clone(),
-            db_dir: opts.data_dir.join("meta"),
-            advertise_addr: meta_addr.to_string(),
-        },
+    let meta = roles::start_meta(
+        &config,
+        &opts.data_dir.join("meta"),
         rpc.clone(),
+        stop.clone(),
     )
     .await?;
-    servers.push(serve(meta_listener, meta.router(), stop.clone()).await);
-    meta.initialize_single().await?;
-    meta.wait_for_leader(LEADER_WAIT).await?;
-    let meta_client = MetaClient::new(rpc.clone(), vec![meta_addr.to_string()]);
+    servers.push(meta.task);
+    meta.node.wait_for_leader(roles::LEADER_WAIT).await?;
+    let meta_client = MetaClient::new(rpc.clone(), vec![meta.addr.to_string()]);
 
-    // storage node: registers its (possibly new) address with meta.
-    let (node_listener, node_addr) = bind(config.node.addr, "storage node").await?;
-    let store = Arc::new(ShardStore::open(opts.data_dir.join("shards"))?);
-    servers.push(
-        serve(
-            node_listener,
-            cairn_node::router(NodeState { store }),
-            stop.clone(),
-        )
-        .await,
-    );
-    let record = NodeRecord {
-        id: config.node.id,
-        addr: node_addr.to_string(),
-        zone: config.node.zone.clone(),
-        capacity: config.node.capacity_bytes,
-        registered: now_millis(),
-    };
-    meta_client
-        .write(&MetaCommand::RegisterNode(record))
-        .await
-        .context("registering the storage node")?;
+    // Storage nodes: ids 1..=N, zones assigned round-robin, each with its own directory.
+    for i in 0..opts.nodes {
+        let mut node_config = config.clone();
+        node_config.node.id = i as u64 + 1;
+        if opts.zones > 1 {
+            node_config.node.zone = format!("zone-{}", i % opts.zones + 1);
+        }
+        let dir = opts.data_dir.join(format!("node-{}", node_config.node.id));
+        let (_, task) = roles::start_node(&node_config, &dir, &meta_client, stop.clone()).await?;
+        servers.push(task);
+    }
 
     let root = ensure_root_key(
         &meta_client,
@@ -230,35 +185,16 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
         opts.secret_key.clone(),
     )
     .await?;
-
-    // gateway.
-    let gateway = Gateway::new(
-        meta_client,
-        ShardClient::new(rpc),
-        GatewayOptions {
-            data_path: config.data_path.clone(),
-            region: config.s3.region.clone(),
-            default_redundancy: Redundancy::Replicas(1),
-            partitions: cairn_placement::DEFAULT_PARTITIONS,
-        },
-    );
-    let render = || metrics_handle().map(|h| h.render()).unwrap_or_default();
-    let (s3_listener, s3_addr) = bind(opts.s3_addr, "the S3 endpoint").await?;
-    servers.push(
-        serve(
-            s3_listener,
-            cairn_gateway::router(gateway, render),
-            stop.clone(),
-        )
-        .await,
-    );
-    tracing::info!(%s3_addr, %meta_addr, %node_addr, "cairn server started");
+    let (s3_addr, task) =
+        roles::start_gateway(&config, opts.s3_addr, meta_client, rpc, stop.clone()).await?;
+    servers.push(task);
+    tracing::info!(%s3_addr, meta_addr = %meta.addr, nodes = opts.nodes, "cairn server started");
     Ok(RunningServer {
         s3_addr,
         access_key: root.access_key_id,
         secret_key: root.secret_key,
         stop,
         servers,
-        meta,
+        meta: meta.node,
     })
 }

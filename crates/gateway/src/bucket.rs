@@ -5,14 +5,13 @@ use crate::errors::meta_error;
 use crate::object::timestamp;
 use crate::state::Gateway;
 use cairn_rpc::MetaCommand;
+use cairn_types::manifest::MAX_REPLICAS;
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 /// Request header choosing a new bucket's redundancy, e.g. `replicas=3`.
 pub const REDUNDANCY_HEADER: &str = "x-cairn-redundancy";
-/// Most replicas a bucket may ask for.
-pub const MAX_REPLICAS: u8 = 7;
 /// Owner reported for every bucket: a cluster has one account.
 pub const OWNER_ID: &str = "cairn";
 
@@ -20,20 +19,6 @@ pub(crate) fn owner() -> Owner {
     Owner {
         display_name: Some(OWNER_ID.to_string()),
         id: Some(OWNER_ID.to_string()),
-    }
-}
-
-/// Parses `replicas=N`.
-pub fn parse_redundancy(s: &str) -> Option<Redundancy> {
-    let (kind, value) = s.trim().split_once('=')?;
-    match kind.trim() {
-        "replicas" => {
-            let n: u8 = value.trim().parse().ok()?;
-            (1..=MAX_REPLICAS)
-                .contains(&n)
-                .then_some(Redundancy::Replicas(n))
-        }
-        _ => None,
     }
 }
 
@@ -59,7 +44,7 @@ pub async fn create_bucket(
     }
     let redundancy = match req.headers.get(REDUNDANCY_HEADER) {
         None => gw.opts().default_redundancy,
-        Some(v) => v.to_str().ok().and_then(parse_redundancy).ok_or_else(|| {
+        Some(v) => v.to_str().ok().and_then(Redundancy::parse).ok_or_else(|| {
             s3_error!(
                 InvalidArgument,
                 "x-cairn-redundancy must be replicas=N with N from 1 to {MAX_REPLICAS}"
@@ -166,16 +151,16 @@ mod tests {
     #[test]
     fn redundancy_header_values() {
         assert_eq!(
-            parse_redundancy("replicas=3"),
+            Redundancy::parse("replicas=3"),
             Some(Redundancy::Replicas(3))
         );
         assert_eq!(
-            parse_redundancy(" replicas = 1 "),
+            Redundancy::parse(" replicas = 1 "),
             Some(Redundancy::Replicas(1))
         );
-        assert_eq!(parse_redundancy("replicas=0"), None);
-        assert_eq!(parse_redundancy("replicas=99"), None);
-        assert_eq!(parse_redundancy("ec=4+2"), None);
-        assert_eq!(parse_redundancy("garbage"), None);
+        assert_eq!(Redundancy::parse("replicas=0"), None);
+        assert_eq!(Redundancy::parse("replicas=99"), None);
+        assert_eq!(Redundancy::parse("ec=4+2"), None);
+        assert_eq!(Redundancy::parse("garbage"), None);
     }
 }

@@ -119,6 +119,25 @@ impl MetaNode {
         Ok(())
     }
 
+    /// Creates a group of `members` unless this voter's disk already holds one.
+    pub async fn initialize(
+        &self,
+        members: BTreeMap<u64, BasicNode>,
+    ) -> Result<(), MetaStartError> {
+        let initialized = self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| MetaStartError::Raft(e.to_string()))?;
+        if !initialized {
+            self.raft
+                .initialize(members)
+                .await
+                .map_err(|e| MetaStartError::Raft(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Waits until some voter leads (this one or another).
     pub async fn wait_for_leader(
         &self,
@@ -140,6 +159,7 @@ impl MetaNode {
             .route(RAFT_SNAPSHOT_PATH, post(raft_snapshot))
             .route(META_WRITE_PATH, post(meta_write))
             .route(META_READ_PATH, post(meta_read))
+            .route(META_STATUS_PATH, get(meta_status))
             .route("/health", get(|| async { "ok" }))
             .with_state(self.clone())
     }
@@ -150,6 +170,42 @@ impl MetaNode {
             tracing::warn!(error = %e, "raft shutdown");
         }
     }
+}
+
+/// Path of the JSON status of a voter.
+pub const META_STATUS_PATH: &str = "/v1/meta/status";
+
+/// One voter's view of the group, as `/v1/meta/status` reports it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct MetaStatus {
+    pub id: u64,
+    pub state: String,
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub voters: Vec<u64>,
+    /// On the leader: each member's matched log index.
+    pub matched: BTreeMap<u64, Option<u64>>,
+}
+
+async fn meta_status(State(node): State<MetaNode>) -> Response {
+    let m = node.raft.metrics().borrow().clone();
+    let status = MetaStatus {
+        id: m.id,
+        state: format!("{:?}", m.state),
+        leader: m.current_leader,
+        term: m.current_term,
+        last_log_index: m.last_log_index,
+        applied_index: m.last_applied.map(|l| l.index),
+        voters: m.membership_config.membership().voter_ids().collect(),
+        matched: m
+            .replication
+            .as_ref()
+            .map(|r| r.iter().map(|(id, l)| (*id, l.map(|l| l.index))).collect())
+            .unwrap_or_default(),
+    };
+    axum::Json(status).into_response()
 }
 
 fn bad_request(e: String) -> Response {

@@ -9,19 +9,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Redirects and retries one meta call may follow before giving up.
-pub const META_CALL_ATTEMPTS: usize = 8;
+/// How long one meta call keeps retrying (redirects, elections, unreachable
+/// voters) before it reports the metadata service unavailable. Longer than an
+/// election, so a leader change costs latency, not an error.
+pub const META_CALL_DEADLINE: Duration = Duration::from_secs(10);
 /// Pause between attempts when no voter answered as leader.
-pub const META_RETRY_BACKOFF: Duration = Duration::from_millis(200);
+pub const META_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug)]
 pub struct MetaClient {
     rpc: RpcClient,
     voters: Arc<Vec<String>>,
-    /// Index into `voters` of the voter to try first.
-    preferred: Arc<AtomicUsize>,
-    /// The leader address learned from a redirect, if it is not in `voters`.
-    learned: Arc<std::sync::Mutex<Option<String>>>,
+    /// The voter that answered last (the leader, as far as we know).
+    leader_hint: Arc<std::sync::Mutex<Option<String>>>,
+    /// Where rotation over `voters` continues after a failure.
+    rotation: Arc<AtomicUsize>,
 }
 
 impl MetaClient {
@@ -33,74 +35,80 @@ impl MetaClient {
         Self {
             rpc,
             voters: Arc::new(voters),
-            preferred: Arc::new(AtomicUsize::new(0)),
-            learned: Arc::new(std::sync::Mutex::new(None)),
+            leader_hint: Arc::new(std::sync::Mutex::new(None)),
+            rotation: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    fn target(&self, attempt: usize) -> String {
-        if let Ok(learned) = self.learned.lock()
-            && let Some(addr) = learned.as_ref()
-        {
-            return addr.clone();
+    fn hint(&self) -> Option<String> {
+        self.leader_hint.lock().ok().and_then(|h| h.clone())
+    }
+
+    fn set_hint(&self, addr: Option<String>) {
+        if let Ok(mut h) = self.leader_hint.lock() {
+            *h = addr;
         }
-        let i = (self.preferred.load(Ordering::Relaxed) + attempt) % self.voters.len();
+    }
+
+    /// The next voter in rotation.
+    fn rotate(&self) -> String {
+        let i = self.rotation.fetch_add(1, Ordering::Relaxed) % self.voters.len();
         self.voters[i].clone()
     }
 
-    fn remember(&self, addr: Option<String>) {
-        if let Some(a) = &addr
-            && let Some(i) = self.voters.iter().position(|v| v == a)
-        {
-            self.preferred.store(i, Ordering::Relaxed);
-            if let Ok(mut l) = self.learned.lock() {
-                *l = None;
-            }
-            return;
-        }
-        if let Ok(mut l) = self.learned.lock() {
-            *l = addr;
-        }
-    }
-
+    /// Sends one call to the leader: tries the last known leader first,
+    /// follows "not leader" redirects straight to the named leader, and moves
+    /// on to the next voter when one cannot be reached or knows no leader.
     async fn call<Req, Resp>(&self, path: &str, req: &Req) -> Result<Resp, MetaError>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
         let mut last_error = String::from("no voter tried");
-        for attempt in 0..META_CALL_ATTEMPTS {
-            let addr = self.target(attempt);
-            match self
+        let deadline = tokio::time::Instant::now() + META_CALL_DEADLINE;
+        let mut target = self.hint().unwrap_or_else(|| self.rotate());
+        // Unsuccessful attempts; after each round as long as the voter list, pause.
+        let mut failures = 0usize;
+        while tokio::time::Instant::now() < deadline {
+            let next = match self
                 .rpc
-                .call::<Req, Result<Resp, MetaError>>(&addr, path, req)
+                .call::<Req, Result<Resp, MetaError>>(&target, path, req)
                 .await
             {
-                Ok(Ok(resp)) => return Ok(resp),
-                Ok(Err(MetaError::NotLeader { leader_addr })) => {
-                    last_error = format!("{addr} is not the leader");
-                    let known = leader_addr.is_some();
-                    self.remember(leader_addr);
-                    if !known {
-                        tokio::time::sleep(META_RETRY_BACKOFF).await;
-                    }
+                Ok(Ok(resp)) => {
+                    self.set_hint(Some(target));
+                    return Ok(resp);
+                }
+                Ok(Err(MetaError::NotLeader {
+                    leader_addr: Some(leader),
+                })) if leader != target => {
+                    last_error = format!("{target} is not the leader");
+                    failures += 1;
+                    leader
+                }
+                Ok(Err(MetaError::NotLeader { .. })) => {
+                    last_error = format!("{target} knows no leader");
+                    failures += 1;
+                    self.rotate()
                 }
                 Ok(Err(MetaError::Unavailable(msg))) => {
                     last_error = msg;
-                    tokio::time::sleep(META_RETRY_BACKOFF).await;
+                    failures += 1;
+                    self.rotate()
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(e @ (RpcError::Unreachable { .. } | RpcError::Timeout { .. })) => {
                     last_error = e.to_string();
-                    self.remember(None);
-                    self.preferred.store(
-                        (self.preferred.load(Ordering::Relaxed) + 1) % self.voters.len(),
-                        Ordering::Relaxed,
-                    );
-                    tokio::time::sleep(META_RETRY_BACKOFF).await;
+                    failures += 1;
+                    self.set_hint(None);
+                    self.rotate()
                 }
                 Err(e) => return Err(MetaError::Internal(e.to_string())),
+            };
+            if failures % self.voters.len() == 0 {
+                tokio::time::sleep(META_RETRY_BACKOFF).await;
             }
+            target = next;
         }
         Err(MetaError::Unavailable(last_error))
     }

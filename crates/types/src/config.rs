@@ -22,6 +22,7 @@ pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_REDUNDANCY: &str = "replicas=1";
 
 /// The whole configuration file. Every section has defaults, so an empty file
 /// is a valid single-process configuration.
@@ -34,6 +35,26 @@ pub struct Config {
     pub meta: MetaConfig,
     pub node: NodeConfig,
     pub data_path: DataPathConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// How the processes of a cluster find each other.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Every meta voter of the group, by Raft id and internal address. Nodes
+    /// and gateways reach meta through any of them; the voter with the lowest
+    /// id creates the group on its first start. Empty for `cairn server`,
+    /// which runs its own voters.
+    pub meta_voters: Vec<VoterAddr>,
+}
+
+/// One meta voter: its Raft id and internal `host:port`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VoterAddr {
+    pub id: u64,
+    pub addr: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -43,6 +64,8 @@ pub struct S3Config {
     pub addr: SocketAddr,
     /// The region name clients sign with.
     pub region: String,
+    /// Redundancy of buckets created without `x-cairn-redundancy`, e.g. `replicas=3`.
+    pub default_redundancy: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -93,6 +116,7 @@ impl Default for Config {
             meta: MetaConfig::default(),
             node: NodeConfig::default(),
             data_path: DataPathConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -108,6 +132,7 @@ impl Default for S3Config {
                 .parse()
                 .unwrap_or_else(|_| loopback_any_port()),
             region: DEFAULT_REGION.to_string(),
+            default_redundancy: DEFAULT_REDUNDANCY.to_string(),
         }
     }
 }
@@ -169,6 +194,21 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The internal addresses of the meta voters.
+    pub fn meta_addrs(&self) -> Vec<String> {
+        self.cluster
+            .meta_voters
+            .iter()
+            .map(|v| v.addr.clone())
+            .collect()
+    }
+
+    /// The parsed default redundancy (validated by `validate`).
+    pub fn default_redundancy(&self) -> crate::Redundancy {
+        crate::Redundancy::parse(&self.s3.default_redundancy)
+            .unwrap_or(crate::Redundancy::Replicas(1))
+    }
+
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -203,6 +243,19 @@ impl Config {
         if d.gateway_chunk_budget < d.put_chunks_in_flight.max(d.get_chunks_in_flight) {
             return Err(ConfigError::Invalid(
                 "data_path.gateway_chunk_budget must be at least the chunks in flight of one request".into(),
+            ));
+        }
+        if crate::Redundancy::parse(&self.s3.default_redundancy).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "s3.default_redundancy must be replicas=N with N from 1 to {}",
+                crate::manifest::MAX_REPLICAS
+            )));
+        }
+        let mut ids: Vec<u64> = self.cluster.meta_voters.iter().map(|v| v.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(ConfigError::Invalid(
+                "cluster.meta_voters has a repeated id".into(),
             ));
         }
         if self.meta.election_timeout_min_ms <= self.meta.heartbeat_ms

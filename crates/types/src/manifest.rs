@@ -13,7 +13,24 @@ pub enum Redundancy {
     Replicas(u8),
 }
 
+/// Most replicas a bucket may ask for.
+pub const MAX_REPLICAS: u8 = 7;
+
 impl Redundancy {
+    /// Parses the text form, `replicas=N` (N from 1 to `MAX_REPLICAS`).
+    pub fn parse(s: &str) -> Option<Redundancy> {
+        let (kind, value) = s.trim().split_once('=')?;
+        match kind.trim() {
+            "replicas" => {
+                let n: u8 = value.trim().parse().ok()?;
+                (1..=MAX_REPLICAS)
+                    .contains(&n)
+                    .then_some(Redundancy::Replicas(n))
+            }
+            _ => None,
+        }
+    }
+
     /// How many nodes hold a piece of each chunk.
     pub fn width(&self) -> usize {
         match self {

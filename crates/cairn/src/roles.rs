@@ -1,0 +1,187 @@
+//! Starting each role: a meta voter, a storage node, a gateway. `cairn
+//! server` starts one of each (or several nodes) in one process; `cairn meta`,
+//! `cairn node` and `cairn gateway` start one role per process. Every role
+//! serves on its own listener until its stop token is cancelled.
+
+use anyhow::Context;
+use cairn_gateway::{Gateway, GatewayOptions};
+use cairn_meta::{MetaNode, MetaNodeOptions};
+use cairn_node::{NodeState, ShardStore};
+use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
+use cairn_types::config::Config;
+use cairn_types::now_millis;
+use openraft::BasicNode;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long start-up waits for the meta group to elect a leader.
+pub const LEADER_WAIT: Duration = Duration::from_secs(30);
+/// Pause between attempts of a storage node to register with meta.
+pub const REGISTER_RETRY: Duration = Duration::from_secs(1);
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    })
+}
+
+pub async fn bind(
+    addr: SocketAddr,
+    what: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for {what}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+pub fn rpc_client(config: &Config) -> anyhow::Result<RpcClient> {
+    Ok(RpcClient::new(Duration::from_secs(
+        config.data_path.rpc_timeout_secs,
+    ))?)
+}
+
+/// A started meta voter.
+pub struct MetaRole {
+    pub node: MetaNode,
+    pub addr: SocketAddr,
+    pub task: JoinHandle<()>,
+}
+
+/// Starts a meta voter with its database in `db_dir`. With no voters
+/// configured it forms a group of itself; otherwise the voter with the lowest
+/// id creates the group of all configured voters on its first start.
+pub async fn start_meta(
+    config: &Config,
+    db_dir: &Path,
+    rpc: RpcClient,
+    stop: CancellationToken,
+) -> anyhow::Result<MetaRole> {
+    let (listener, addr) = bind(config.meta.addr, "meta").await?;
+    let voters = &config.cluster.meta_voters;
+    let advertise = match voters.iter().find(|v| v.id == config.meta.id) {
+        Some(v) => v.addr.clone(),
+        None if voters.is_empty() => addr.to_string(),
+        None => anyhow::bail!(
+            "meta.id {} is not among cluster.meta_voters",
+            config.meta.id
+        ),
+    };
+    let options = MetaNodeOptions {
+        config: config.meta.clone(),
+        db_dir: db_dir.to_path_buf(),
+        advertise_addr: advertise,
+    };
+    let node = MetaNode::start(options, rpc).await?;
+    let task = serve(listener, node.router(), stop);
+    if voters.is_empty() {
+        node.initialize_single().await?;
+    } else if voters.iter().map(|v| v.id).min() == Some(config.meta.id) {
+        let members: BTreeMap<u64, BasicNode> = voters
+            .iter()
+            .map(|v| {
+                (
+                    v.id,
+                    BasicNode {
+                        addr: v.addr.clone(),
+                    },
+                )
+            })
+            .collect();
+        node.initialize(members).await?;
+    }
+    Ok(MetaRole { node, addr, task })
+}
+
+/// Starts a storage node with its shards under `shard_dir` and registers it
+/// with meta, retrying until meta answers or `stop` is cancelled.
+pub async fn start_node(
+    config: &Config,
+    shard_dir: &Path,
+    meta: &MetaClient,
+    stop: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let (listener, addr) = bind(config.node.addr, "storage node").await?;
+    let store = Arc::new(ShardStore::open(shard_dir)?);
+    let task = serve(
+        listener,
+        cairn_node::router(NodeState { store }),
+        stop.clone(),
+    );
+    let record = NodeRecord {
+        id: config.node.id,
+        addr: addr.to_string(),
+        zone: config.node.zone.clone(),
+        capacity: config.node.capacity_bytes,
+        registered: now_millis(),
+    };
+    loop {
+        match meta.write(&MetaCommand::RegisterNode(record.clone())).await {
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot register with meta yet; retrying");
+                tokio::select! {
+                    _ = stop.cancelled() => anyhow::bail!("stopped before registering with meta"),
+                    _ = tokio::time::sleep(REGISTER_RETRY) => {}
+                }
+            }
+        }
+    }
+    tracing::info!(node = config.node.id, %addr, zone = %config.node.zone, "storage node registered");
+    Ok((addr, task))
+}
+
+/// Starts a gateway serving S3 on `s3_addr`.
+pub async fn start_gateway(
+    config: &Config,
+    s3_addr: SocketAddr,
+    meta: MetaClient,
+    rpc: RpcClient,
+    stop: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let gateway = Gateway::new(
+        meta,
+        ShardClient::new(rpc),
+        GatewayOptions {
+            data_path: config.data_path.clone(),
+            region: config.s3.region.clone(),
+            default_redundancy: config.default_redundancy(),
+            partitions: cairn_placement::DEFAULT_PARTITIONS,
+        },
+    );
+    let render = || metrics_handle().map(|h| h.render()).unwrap_or_default();
+    let (listener, addr) = bind(s3_addr, "the S3 endpoint").await?;
+    Ok((
+        addr,
+        serve(listener, cairn_gateway::router(gateway, render), stop),
+    ))
+}
