@@ -63,8 +63,12 @@ if [ -z "${CAIRN_BIN:-}" ]; then
     CAIRN_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/cairn"
 fi
 mkdir -p "$dir/conf" "$dir/logs" "$dir/pids" "$dir/data"
+chmod 700 "$dir/conf"
 [ -n "$redundancy" ] || redundancy="replicas=$(( nodes < 3 ? nodes : 3 ))"
 
+secretfile="$dir/conf/cluster-secret"
+[ -f "$secretfile" ] || head -c 4096 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 40 > "$secretfile"
+secret="$(cat "$secretfile")"
 voters=""
 for i in $(seq 1 "$meta"); do
     voters+="  { id = $i, addr = \"127.0.0.1:$((base + 100 + i))\" },"$'\n'
@@ -76,6 +80,7 @@ data_dir = "$1"
 addr = "127.0.0.1:$base"
 default_redundancy = "$redundancy"
 [cluster]
+secret = "$secret"
 meta_voters = [
 $voters]
 CONF

@@ -136,6 +136,12 @@ fn role_config(path: &Path) -> anyhow::Result<Config> {
         "{}: cluster.meta_voters must list the meta voters",
         path.display()
     );
+    anyhow::ensure!(
+        config.cluster.secret.len() >= cairn_rpc::auth::MIN_SECRET_LEN,
+        "{}: cluster.secret must be set, at least {} characters, the same on every process",
+        path.display(),
+        cairn_rpc::auth::MIN_SECRET_LEN
+    );
     Ok(config)
 }
 

@@ -64,10 +64,17 @@ pub async fn bind(
     Ok((listener, local))
 }
 
+/// Requires the cluster secret on every internal route except `/health`.
+fn protect_internal(router: axum::Router, config: &Config) -> axum::Router {
+    cairn_rpc::auth::protect(router, &config.cluster.secret)
+        .route("/health", axum::routing::get(|| async { "ok" }))
+}
+
 pub fn rpc_client(config: &Config) -> anyhow::Result<RpcClient> {
-    Ok(RpcClient::new(Duration::from_secs(
-        config.data_path.rpc_timeout_secs,
-    ))?)
+    Ok(RpcClient::new(
+        Duration::from_secs(config.data_path.rpc_timeout_secs),
+        &config.cluster.secret,
+    )?)
 }
 
 /// A started meta voter.
@@ -102,7 +109,7 @@ pub async fn start_meta(
         advertise_addr: advertise,
     };
     let node = MetaNode::start(options, rpc).await?;
-    let task = serve(listener, node.router(), stop);
+    let task = serve(listener, protect_internal(node.router(), config), stop);
     if voters.is_empty() {
         node.initialize_single().await?;
     } else if voters.iter().map(|v| v.id).min() == Some(config.meta.id) {
@@ -134,7 +141,7 @@ pub async fn start_node(
     let store = Arc::new(ShardStore::open(shard_dir)?);
     let task = serve(
         listener,
-        cairn_node::router(NodeState { store }),
+        protect_internal(cairn_node::router(NodeState { store }), config),
         stop.clone(),
     );
     let record = NodeRecord {

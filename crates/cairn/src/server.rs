@@ -140,8 +140,12 @@ pub async fn ensure_root_key(
 /// Starts meta, the storage nodes and a gateway in this process and returns
 /// once S3 answers.
 pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
-    let config = opts.config.clone();
+    let mut config = opts.config.clone();
     config.validate()?;
+    if config.cluster.secret.is_empty() {
+        // All roles live in this process: a fresh secret per start will do.
+        config.cluster.secret = random_string(SECRET_KEY_LEN, false);
+    }
     anyhow::ensure!(
         opts.nodes >= 1 && opts.zones >= 1,
         "--nodes and --zones must be at least 1"

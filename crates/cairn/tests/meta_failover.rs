@@ -17,6 +17,7 @@ const AFTER_KILL: Duration = Duration::from_secs(6);
 const VOTERS: u64 = 3;
 const ACCESS_KEY: &str = "CKFAILOVERTEST000001";
 const SECRET_KEY: &str = "failover-test-secret-key-0000000000000000";
+const CLUSTER_SECRET: &str = "failover-test-cluster-secret";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -67,12 +68,27 @@ impl Cluster {
     }
 }
 
-fn http_get(url: &str) -> Option<String> {
+/// GET with or without the cluster token; the status code and body.
+fn http_get_as(url: &str, token: Option<&str>) -> Option<(u16, String)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .ok()?;
-    rt.block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(t) = token {
+            req = req.header(cairn_rpc::auth::CLUSTER_TOKEN_HEADER, t);
+        }
+        let resp = req.send().await.ok()?;
+        let status = resp.status().as_u16();
+        Some((status, resp.text().await.ok()?))
+    })
+}
+
+fn http_get(url: &str) -> Option<String> {
+    http_get_as(url, Some(CLUSTER_SECRET))
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
 }
 
 #[test]
@@ -87,7 +103,7 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
         .collect();
     let common = |data: &str| {
         format!(
-            "data_dir = \"{}\"\n[s3]\naddr = \"127.0.0.1:{s3_port}\"\n[cluster]\nmeta_voters = [\n{voters}]\n",
+            "data_dir = \"{}\"\n[s3]\naddr = \"127.0.0.1:{s3_port}\"\n[cluster]\nsecret = \"{CLUSTER_SECRET}\"\nmeta_voters = [\n{voters}]\n",
             dir.path().join(data).display()
         )
     };
@@ -153,6 +169,14 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
             .await
             .expect("create bucket")
     });
+
+    // Internal endpoints refuse requests without the cluster secret.
+    let status_url = format!("http://127.0.0.1:{}/v1/meta/status", voter_ports[0]);
+    assert_eq!(http_get_as(&status_url, None).map(|(s, _)| s), Some(401));
+    assert_eq!(
+        http_get_as(&status_url, Some("not-the-cluster-secret")).map(|(s, _)| s),
+        Some(401)
+    );
 
     let leader = voter_ports
         .iter()

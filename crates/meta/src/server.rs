@@ -160,7 +160,6 @@ impl MetaNode {
             .route(META_WRITE_PATH, post(meta_write))
             .route(META_READ_PATH, post(meta_read))
             .route(META_STATUS_PATH, get(meta_status))
-            .route("/health", get(|| async { "ok" }))
             .with_state(self.clone())
     }
 

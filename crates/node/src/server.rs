@@ -27,7 +27,6 @@ pub fn router(state: NodeState) -> Router {
             "/v1/shards/{id}",
             get(get_shard).put(put_shard).delete(delete_shard),
         )
-        .route("/health", get(|| async { "ok" }))
         .with_state(state)
 }
 

@@ -3,6 +3,7 @@
 //! holds the wire vocabulary of the meta API and the shard API and the clients
 //! that speak them; the servers live in the role crates.
 
+pub mod auth;
 pub mod meta_api;
 pub mod meta_client;
 pub mod shard_api;

@@ -53,9 +53,18 @@ pub struct RpcClient {
 }
 
 impl RpcClient {
-    /// `request_timeout` bounds one whole request (headers and body).
-    pub fn new(request_timeout: Duration) -> Result<Self, RpcError> {
+    /// `request_timeout` bounds one whole request (headers and body); every
+    /// request carries `cluster_secret` so peers accept it.
+    pub fn new(request_timeout: Duration, cluster_secret: &str) -> Result<Self, RpcError> {
+        let mut headers = http::HeaderMap::new();
+        let token =
+            http::HeaderValue::from_str(cluster_secret).map_err(|_| RpcError::Unreachable {
+                addr: "-".into(),
+                message: "the cluster secret must be printable ASCII".into(),
+            })?;
+        headers.insert(crate::auth::CLUSTER_TOKEN_HEADER, token);
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(request_timeout)
             .pool_max_idle_per_host(POOL_IDLE_PER_HOST)

@@ -47,6 +47,10 @@ pub struct ClusterConfig {
     /// id creates the group on its first start. Empty for `cairn server`,
     /// which runs its own voters.
     pub meta_voters: Vec<VoterAddr>,
+    /// Shared secret every internal request carries (at least 16 printable
+    /// ASCII characters). Required for multi-process clusters; `cairn server`
+    /// makes a random one at each start when empty.
+    pub secret: String,
 }
 
 /// One meta voter: its Raft id and internal `host:port`.
@@ -250,6 +254,15 @@ impl Config {
                 "s3.default_redundancy must be replicas=N with N from 1 to {}",
                 crate::manifest::MAX_REPLICAS
             )));
+        }
+        let secret = &self.cluster.secret;
+        if !secret.is_empty()
+            && (secret.len() < 16 || !secret.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Invalid(
+                "cluster.secret must be at least 16 printable ASCII characters without spaces"
+                    .into(),
+            ));
         }
         let mut ids: Vec<u64> = self.cluster.meta_voters.iter().map(|v| v.id).collect();
         ids.sort_unstable();
