@@ -3,6 +3,7 @@
 //! cluster in one process, which is what `cairn server` and the in-process
 //! integration tests use.
 
+pub mod admin;
 pub mod roles;
 pub mod server;
 

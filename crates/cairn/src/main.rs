@@ -69,6 +69,11 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Operator commands against a running cluster.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Run one S3 gateway on s3.addr, reaching meta through cluster.meta_voters.
     ///
     /// With CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY set, that key pair is made
@@ -83,6 +88,31 @@ enum Command {
         /// Root secret key to ensure (together with CAIRN_ACCESS_KEY).
         #[arg(long, env = "CAIRN_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// The meta group.
+    Meta {
+        #[command(subcommand)]
+        command: AdminMetaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminMetaCommand {
+    /// Show the leader, the term, and each voter's log, applied index and lag.
+    ///
+    /// Asks every voter in cluster.meta_voters (authenticated with
+    /// cluster.secret). Exit code 1 when no voter knows a leader.
+    Status {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of a table (`leader` holds the leader's id).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -206,6 +236,24 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("shutting down");
             server.shutdown().await?;
             say!("cairn server stopped");
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Meta {
+                    command: AdminMetaCommand::Status { config, json },
+                },
+        } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            let status = cairn::admin::meta_status(&config, &rpc).await;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                say!("{}", cairn::admin::render(&status).trim_end());
+            }
+            if status.leader.is_none() {
+                std::process::exit(1);
+            }
         }
         Command::Meta { config } => {
             let config = role_config(&config)?;

@@ -215,6 +215,24 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
         i += 1;
     }
     assert!(killed);
+    // The operator's view agrees: a new leader, reported by `cairn admin meta status --json`.
+    let admin = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["admin", "meta", "status", "--json", "--config"])
+        .arg(&gateway)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run cairn admin meta status");
+    assert!(
+        admin.status.success(),
+        "admin meta status failed: {admin:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&admin.stdout).expect("admin status is JSON");
+    let new_leader = report["leader"].as_u64().expect("a leader after the kill");
+    assert_ne!(
+        new_leader, leader as u64,
+        "the killed voter cannot still lead"
+    );
     assert!(
         errors.is_empty(),
         "PUTs failed across the leader change: {errors:?}"

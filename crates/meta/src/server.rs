@@ -175,7 +175,7 @@ impl MetaNode {
 pub const META_STATUS_PATH: &str = "/v1/meta/status";
 
 /// One voter's view of the group, as `/v1/meta/status` reports it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MetaStatus {
     pub id: u64,
     pub state: String,

@@ -115,6 +115,31 @@ impl RpcClient {
     }
 }
 
+impl RpcClient {
+    /// GETs `http://{addr}{path}` and returns the body text of a 2xx answer.
+    pub async fn get_text(&self, addr: &str, path: &str) -> Result<String, RpcError> {
+        let resp = self
+            .http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        if !status.is_success() {
+            return Err(RpcError::Status {
+                addr: addr.to_string(),
+                status: status.as_u16(),
+                message: text,
+            });
+        }
+        Ok(text)
+    }
+}
+
 pub fn decode_postcard<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
     postcard::from_bytes(bytes).map_err(|e| e.to_string())
 }

@@ -1,0 +1,124 @@
+//! `cairn admin`: operator commands against a running cluster, reaching its
+//! processes over the internal transport with the cluster secret from the
+//! config file.
+
+use cairn_meta::server::{META_STATUS_PATH, MetaStatus};
+use cairn_rpc::RpcClient;
+use cairn_types::config::Config;
+use serde::Serialize;
+
+/// The group as `cairn admin meta status` reports it.
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    /// The leader's member id, if a reachable voter knows one.
+    pub leader: Option<u64>,
+    /// Highest term any reachable voter reported.
+    pub term: u64,
+    /// Each configured voter's own report, or why it could not be read.
+    pub voters: Vec<VoterReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VoterReport {
+    pub id: u64,
+    pub addr: String,
+    pub status: Option<MetaStatus>,
+    pub error: Option<String>,
+    /// On the leader's report: how many entries this voter is behind the leader's log.
+    pub lag: Option<u64>,
+}
+
+/// Asks every configured voter for its view of the group.
+pub async fn meta_status(config: &Config, rpc: &RpcClient) -> GroupStatus {
+    let mut voters = Vec::new();
+    for v in &config.cluster.meta_voters {
+        let report = match rpc.get_text(&v.addr, META_STATUS_PATH).await {
+            Ok(text) => match serde_json::from_str::<MetaStatus>(&text) {
+                Ok(s) => VoterReport {
+                    id: v.id,
+                    addr: v.addr.clone(),
+                    status: Some(s),
+                    error: None,
+                    lag: None,
+                },
+                Err(e) => VoterReport {
+                    id: v.id,
+                    addr: v.addr.clone(),
+                    status: None,
+                    error: Some(e.to_string()),
+                    lag: None,
+                },
+            },
+            Err(e) => VoterReport {
+                id: v.id,
+                addr: v.addr.clone(),
+                status: None,
+                error: Some(e.to_string()),
+                lag: None,
+            },
+        };
+        voters.push(report);
+    }
+    let leader_report = voters
+        .iter()
+        .filter_map(|r| r.status.as_ref())
+        .find(|s| s.leader == Some(s.id))
+        .cloned();
+    let leader = leader_report.as_ref().map(|s| s.id).or_else(|| {
+        voters
+            .iter()
+            .filter_map(|r| r.status.as_ref()?.leader)
+            .next()
+    });
+    let term = voters
+        .iter()
+        .filter_map(|r| r.status.as_ref().map(|s| s.term))
+        .max()
+        .unwrap_or(0);
+    if let Some(l) = &leader_report {
+        let head = l.last_log_index.unwrap_or(0);
+        for r in &mut voters {
+            if let Some(matched) = l.matched.get(&r.id) {
+                r.lag = Some(head.saturating_sub(matched.unwrap_or(0)));
+            }
+        }
+    }
+    GroupStatus {
+        leader,
+        term,
+        voters,
+    }
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The human-readable table.
+pub fn render(status: &GroupStatus) -> String {
+    let mut out = format!("leader: {}   term: {}\n", opt(status.leader), status.term);
+    out.push_str(&format!(
+        "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6}\n",
+        "id", "address", "state", "last log", "applied", "lag"
+    ));
+    for r in &status.voters {
+        match &r.status {
+            Some(s) => out.push_str(&format!(
+                "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6}\n",
+                r.id,
+                r.addr,
+                s.state,
+                opt(s.last_log_index),
+                opt(s.applied_index),
+                opt(r.lag)
+            )),
+            None => out.push_str(&format!(
+                "{:<4} {:<22} unreachable: {}\n",
+                r.id,
+                r.addr,
+                r.error.as_deref().unwrap_or("?")
+            )),
+        }
+    }
+    out
+}
