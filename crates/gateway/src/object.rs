@@ -580,10 +580,33 @@ pub async fn delete_objects(
     Ok(S3Response::new(output))
 }
 
+/// `If-None-Match: *` / `If-Match` on a CopyObject apply to the destination.
+/// s3s does not parse them for this operation, so they are read here.
+fn copy_destination_condition(headers: &http::HeaderMap) -> S3Result<WriteCondition> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    match (get("if-match"), get("if-none-match")) {
+        (None, None) => Ok(WriteCondition::Always),
+        (None, Some("*")) => Ok(WriteCondition::IfNoneMatchAny),
+        (Some(etag), None) if etag != "*" => {
+            Ok(WriteCondition::IfMatch(etag.trim_matches('"').to_string()))
+        }
+        _ => Err(s3_error!(
+            NotImplemented,
+            "CopyObject supports If-None-Match: * or one If-Match ETag"
+        )),
+    }
+}
+
 pub async fn copy_object(
     gw: &Gateway,
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
+    let dest_condition = copy_destination_condition(&req.headers)?;
     let i = req.input;
     check_key(&i.key)?;
     let (src_bucket, src_key) = match &i.copy_source {
@@ -688,7 +711,7 @@ pub async fn copy_object(
     gw.meta()
         .write(&MetaCommand::PutObject {
             manifest,
-            condition: WriteCondition::Always,
+            condition: dest_condition,
         })
         .await
         .map_err(meta_error)?;
