@@ -61,7 +61,8 @@ impl Cluster {
     }
 
     fn kill(&mut self, name: &str) {
-        if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == name) {
+        if let Some(pos) = self.children.iter().position(|(n, _)| n == name) {
+            let (_, mut child) = self.children.remove(pos);
             child.kill().expect("SIGKILL");
             child.wait().expect("reap");
         }
@@ -91,8 +92,18 @@ fn http_get(url: &str) -> Option<String> {
         .map(|(_, b)| b)
 }
 
-#[test]
-fn leader_sigkill_during_puts_costs_latency_not_errors() {
+/// A running cluster of real processes and what the tests need to reach it.
+struct Running {
+    _dir: tempfile::TempDir,
+    cluster: Cluster,
+    s3_port: u16,
+    voter_ports: Vec<u16>,
+    gateway: std::path::PathBuf,
+    meta_configs: Vec<std::path::PathBuf>,
+}
+
+/// Starts three voters, one storage node and one gateway, and waits until healthy.
+fn start_cluster() -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let s3_port = free_port();
     let voter_ports: Vec<u16> = (0..VOTERS).map(|_| free_port()).collect();
@@ -115,6 +126,7 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
     let mut cluster = Cluster {
         children: Vec::new(),
     };
+    let mut meta_configs = Vec::new();
     for (i, port) in voter_ports.iter().enumerate() {
         let id = i + 1;
         let conf = write(
@@ -125,6 +137,7 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
             ),
         );
         cluster.spawn(&format!("meta-{id}"), "meta", &conf, false);
+        meta_configs.push(conf);
     }
     let node = write(
         "node-1",
@@ -137,7 +150,18 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
     cluster.spawn("node-1", "node", &node, false);
     let gateway = write("gateway", common("gateway"));
     cluster.spawn("gateway", "gateway", &gateway, true);
+    wait_healthy(s3_port);
+    Running {
+        _dir: dir,
+        cluster,
+        s3_port,
+        voter_ports,
+        gateway,
+        meta_configs,
+    }
+}
 
+fn wait_healthy(s3_port: u16) {
     let deadline = Instant::now() + START_TIMEOUT;
     while !http_get(&format!("http://127.0.0.1:{s3_port}/health"))
         .is_some_and(|h| h.starts_with("ok: 1 storage node"))
@@ -145,12 +169,9 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
         assert!(Instant::now() < deadline, "cluster did not become healthy");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+fn s3_client(s3_port: u16) -> aws_sdk_s3::Client {
     let creds = aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
     let config = aws_sdk_s3::config::Builder::new()
         .endpoint_url(format!("http://127.0.0.1:{s3_port}"))
@@ -160,7 +181,25 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
         .behavior_version_latest()
         .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[test]
+fn leader_sigkill_during_puts_costs_latency_not_errors() {
+    let Running {
+        _dir,
+        mut cluster,
+        s3_port,
+        voter_ports,
+        gateway,
+        ..
+    } = start_cluster();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = s3_client(s3_port);
     rt.block_on(async {
         client
             .create_bucket()
@@ -255,4 +294,95 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
             assert!(bytes.as_ref() == body.as_slice(), "{key} differs");
         }
     });
+}
+
+fn body_of(i: usize) -> Vec<u8> {
+    (0..3000usize).map(|b| (b * 13 + i * 101) as u8).collect()
+}
+
+#[test]
+fn minority_refuses_and_restarted_voters_keep_everything() {
+    let Running {
+        _dir,
+        mut cluster,
+        s3_port,
+        meta_configs,
+        ..
+    } = start_cluster();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = s3_client(s3_port);
+    let put = |key: String, body: Vec<u8>| {
+        rt.block_on(
+            client
+                .put_object()
+                .bucket("quorum")
+                .key(key)
+                .body(aws_sdk_s3::primitives::ByteStream::from(body))
+                .send(),
+        )
+    };
+    rt.block_on(client.create_bucket().bucket("quorum").send())
+        .expect("create bucket");
+    for i in 0..20 {
+        put(format!("before-{i}"), body_of(i)).expect("put with all voters");
+    }
+    let read_all = |prefix: &str, n: usize| {
+        for i in 0..n {
+            let got = rt
+                .block_on(
+                    client
+                        .get_object()
+                        .bucket("quorum")
+                        .key(format!("{prefix}-{i}"))
+                        .send(),
+                )
+                .unwrap_or_else(|e| panic!("{prefix}-{i}: {e:?}"));
+            let bytes = rt.block_on(got.body.collect()).expect("body").into_bytes();
+            assert!(
+                bytes.as_ref() == body_of(i).as_slice(),
+                "{prefix}-{i} differs"
+            );
+        }
+    };
+
+    // Two of three voters gone: no majority. Writes and reads fail with 503, never succeed.
+    cluster.kill("meta-2");
+    cluster.kill("meta-3");
+    let refused = put(
+        "during-minority".into(),
+        b"must not be acknowledged".to_vec(),
+    );
+    let err = refused.expect_err("a write without a majority");
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    assert_eq!(status, Some(503), "write without majority: {err:?}");
+    let stale = rt.block_on(client.get_object().bucket("quorum").key("before-0").send());
+    let status = stale
+        .expect_err("no read without a majority")
+        .raw_response()
+        .map(|r| r.status().as_u16());
+    assert_eq!(status, Some(503));
+
+    // The majority returns: everything acknowledged is there, writes work again.
+    cluster.spawn("meta-2", "meta", &meta_configs[1], false);
+    cluster.spawn("meta-3", "meta", &meta_configs[2], false);
+    wait_healthy(s3_port);
+    read_all("before", 20);
+    for i in 0..10 {
+        put(format!("after-{i}"), body_of(i)).expect("put after the majority returned");
+    }
+
+    // Every voter restarted at once: all data survives.
+    for id in 1..=VOTERS {
+        cluster.kill(&format!("meta-{id}"));
+    }
+    for (i, conf) in meta_configs.iter().enumerate() {
+        cluster.spawn(&format!("meta-{}", i + 1), "meta", conf, false);
+    }
+    wait_healthy(s3_port);
+    read_all("before", 20);
+    read_all("after", 10);
 }
