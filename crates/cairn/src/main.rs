@@ -114,6 +114,30 @@ enum AdminMetaCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Add a voter online: it joins as a learner, catches up, then votes.
+    ///
+    /// Start the new `cairn meta` process first (its config lists every voter,
+    /// itself included); then run this against the existing cluster.
+    Add {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the new voter.
+        #[arg(long)]
+        id: u64,
+        /// Internal address of the new voter.
+        #[arg(long)]
+        addr: String,
+    },
+    /// Remove a voter online.
+    Remove {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to remove.
+        #[arg(long)]
+        id: u64,
+    },
 }
 
 /// Prints a line to stdout; a closed stdout (say, a pipe whose reader went
@@ -173,6 +197,17 @@ fn role_config(path: &Path) -> anyhow::Result<Config> {
         cairn_rpc::auth::MIN_SECRET_LEN
     );
     Ok(config)
+}
+
+/// Sends a membership change to the leader of the cluster named in `config`.
+async fn change_membership(
+    config: &Path,
+    change: cairn_rpc::MembershipChange,
+) -> anyhow::Result<Vec<u64>> {
+    let config = role_config(config)?;
+    let rpc = roles::rpc_client(&config)?;
+    let meta = MetaClient::new(rpc, config.meta_addrs());
+    Ok(meta.change_membership(&change).await?)
 }
 
 /// Cancels `stop` on Ctrl-C or SIGTERM, then waits for the role's tasks.
@@ -254,6 +289,26 @@ async fn main() -> anyhow::Result<()> {
             if status.leader.is_none() {
                 std::process::exit(1);
             }
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Meta {
+                    command: AdminMetaCommand::Add { config, id, addr },
+                },
+        } => {
+            let voters =
+                change_membership(&config, cairn_rpc::MembershipChange::Add { id, addr }).await?;
+            say!("voters now: {voters:?}");
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Meta {
+                    command: AdminMetaCommand::Remove { config, id },
+                },
+        } => {
+            let voters =
+                change_membership(&config, cairn_rpc::MembershipChange::Remove { id }).await?;
+            say!("voters now: {voters:?}");
         }
         Command::Meta { config } => {
             let config = role_config(&config)?;

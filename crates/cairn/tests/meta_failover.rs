@@ -100,13 +100,28 @@ struct Running {
     voter_ports: Vec<u16>,
     gateway: std::path::PathBuf,
     meta_configs: Vec<std::path::PathBuf>,
+    /// Voters not in the initial group: (id, config, internal address).
+    spare_voters: Vec<(u64, std::path::PathBuf, String)>,
 }
 
 /// Starts three voters, one storage node and one gateway, and waits until healthy.
 fn start_cluster() -> Running {
+    start_cluster_with_spares(0)
+}
+
+/// Like `start_cluster`, and writes (but does not start) configs for `spares`
+/// more voters, ids 4, 5, ..., whose voter lists name every voter.
+fn start_cluster_with_spares(spares: u64) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let s3_port = free_port();
     let voter_ports: Vec<u16> = (0..VOTERS).map(|_| free_port()).collect();
+    let spare_ports: Vec<u16> = (0..spares).map(|_| free_port()).collect();
+    let all_voters: String = voter_ports
+        .iter()
+        .chain(spare_ports.iter())
+        .enumerate()
+        .map(|(i, p)| format!("  {{ id = {}, addr = \"127.0.0.1:{p}\" }},\n", i + 1))
+        .collect();
     let voters: String = voter_ports
         .iter()
         .enumerate()
@@ -150,6 +165,20 @@ fn start_cluster() -> Running {
     cluster.spawn("node-1", "node", &node, false);
     let gateway = write("gateway", common("gateway"));
     cluster.spawn("gateway", "gateway", &gateway, true);
+    let mut spare_voters = Vec::new();
+    for (i, port) in spare_ports.iter().enumerate() {
+        let id = VOTERS + i as u64 + 1;
+        let base = common(&format!("meta-{id}"));
+        let (head, _) = base.split_once("meta_voters = [").expect("voter list");
+        let text = format!(
+            "{head}meta_voters = [\n{all_voters}]\n[meta]\nid = {id}\naddr = \"127.0.0.1:{port}\"\n"
+        );
+        spare_voters.push((
+            id,
+            write(&format!("meta-{id}"), text),
+            format!("127.0.0.1:{port}"),
+        ));
+    }
     wait_healthy(s3_port);
     Running {
         _dir: dir,
@@ -158,6 +187,7 @@ fn start_cluster() -> Running {
         voter_ports,
         gateway,
         meta_configs,
+        spare_voters,
     }
 }
 
@@ -385,4 +415,125 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
     wait_healthy(s3_port);
     read_all("before", 20);
     read_all("after", 10);
+}
+
+fn admin(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("admin")
+        .arg("meta")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run cairn admin")
+}
+
+#[test]
+fn membership_three_to_five_to_three_under_writes() {
+    let Running {
+        _dir,
+        mut cluster,
+        s3_port,
+        gateway,
+        spare_voters,
+        ..
+    } = start_cluster_with_spares(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = s3_client(s3_port);
+    rt.block_on(client.create_bucket().bucket("members").send())
+        .expect("create bucket");
+
+    // A steady stream of writes while the membership changes.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("writer runtime");
+            let (mut acked, mut errors) = (Vec::new(), Vec::new());
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let key = format!("w-{i}");
+                let put = client
+                    .put_object()
+                    .bucket("members")
+                    .key(&key)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(body_of(i)));
+                match rt.block_on(put.send()) {
+                    Ok(_) => acked.push(i),
+                    Err(e) => errors.push(format!("{key}: {e:?}")),
+                }
+                i += 1;
+            }
+            (acked, errors)
+        })
+    };
+
+    for (id, conf, addr) in &spare_voters {
+        cluster.spawn(&format!("meta-{id}"), "meta", conf, false);
+        let out = admin(&["add", "--id", &id.to_string(), "--addr", addr], &gateway);
+        assert!(
+            out.status.success(),
+            "add voter {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let status = admin(&["status", "--json"], &gateway);
+    let five: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    let leader_view = five["voters"]
+        .as_array()
+        .expect("voters")
+        .iter()
+        .find_map(|v| v["status"]["voters"].as_array().cloned());
+    assert_eq!(
+        leader_view.map(|v| v.len()),
+        Some(5),
+        "five voters after two adds: {five}"
+    );
+
+    // Back to three, dropping two of the original voters.
+    for id in [1u64, 2] {
+        let out = admin(&["remove", "--id", &id.to_string()], &gateway);
+        assert!(
+            out.status.success(),
+            "remove voter {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("voters now"),
+            "{out:?}"
+        );
+    }
+    cluster.kill("meta-1");
+    cluster.kill("meta-2");
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (acked, errors) = writer.join().expect("writer");
+    assert!(
+        errors.is_empty(),
+        "writes failed during membership changes: {errors:?}"
+    );
+    assert!(acked.len() > 10, "too few writes: {}", acked.len());
+    // The remaining group (3, 4, 5) serves every acknowledged write.
+    for i in acked {
+        let got = rt
+            .block_on(
+                client
+                    .get_object()
+                    .bucket("members")
+                    .key(format!("w-{i}"))
+                    .send(),
+            )
+            .expect("read back");
+        let bytes = rt.block_on(got.body.collect()).expect("body").into_bytes();
+        assert!(bytes.as_ref() == body_of(i).as_slice(), "w-{i} differs");
+    }
 }

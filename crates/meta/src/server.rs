@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cairn_rpc::{
-    META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError, MetaQuery, RpcClient, decode_postcard,
-    postcard_response,
+    META_MEMBERSHIP_PATH, META_READ_PATH, META_WRITE_PATH, MembershipChange, MetaCommand,
+    MetaError, MetaQuery, RpcClient, decode_postcard, postcard_response,
 };
 use cairn_types::config::MetaConfig;
 use openraft::BasicNode;
@@ -160,6 +160,7 @@ impl MetaNode {
             .route(META_WRITE_PATH, post(meta_write))
             .route(META_READ_PATH, post(meta_read))
             .route(META_STATUS_PATH, get(meta_status))
+            .route(META_MEMBERSHIP_PATH, post(meta_membership))
             .with_state(self.clone())
     }
 
@@ -205,6 +206,44 @@ async fn meta_status(State(node): State<MetaNode>) -> Response {
             .unwrap_or_default(),
     };
     axum::Json(status).into_response()
+}
+
+/// Adds a voter (as a learner first, blocking until it has caught up, then as
+/// a voter) or removes one. Only the leader does this; others redirect.
+async fn meta_membership(State(node): State<MetaNode>, body: Bytes) -> Response {
+    let change: MembershipChange = match decode_postcard(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let outcome = match change {
+        MembershipChange::Add { id, addr } => {
+            match node.raft.add_learner(id, BasicNode { addr }, true).await {
+                Ok(_) => {
+                    node.raft
+                        .change_membership(openraft::ChangeMembers::AddVoterIds([id].into()), false)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        MembershipChange::Remove { id } => {
+            node.raft
+                .change_membership(openraft::ChangeMembers::RemoveVoters([id].into()), false)
+                .await
+        }
+    };
+    let result: Result<Vec<u64>, MetaError> = match outcome {
+        Ok(resp) => Ok(resp
+            .membership
+            .map(|m| m.voter_ids().collect())
+            .unwrap_or_default()),
+        Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(leader_error(&e)),
+        Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+            Err(MetaError::Internal(e.to_string()))
+        }
+        Err(e) => Err(MetaError::Unavailable(e.to_string())),
+    };
+    postcard_response(&result)
 }
 
 fn bad_request(e: String) -> Response {

@@ -13,6 +13,17 @@ use thiserror::Error;
 pub const META_WRITE_PATH: &str = "/v1/meta/write";
 /// Path of the read endpoint on a meta voter.
 pub const META_READ_PATH: &str = "/v1/meta/read";
+/// Path of the membership-change endpoint on a meta voter.
+pub const META_MEMBERSHIP_PATH: &str = "/v1/meta/membership";
+
+/// An online change of the meta group's voters (openraft joint consensus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// Adds a voter: it first joins as a learner and catches up, then votes.
+    Add { id: NodeId, addr: String },
+    /// Removes a voter from the group.
+    Remove { id: NodeId },
+}
 
 /// Smallest size of every part but the last, by S3's rules.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;

@@ -118,6 +118,14 @@ impl MetaClient {
         self.call(META_WRITE_PATH, cmd).await
     }
 
+    /// Changes the voters of the group; answers the voter ids afterwards.
+    pub async fn change_membership(
+        &self,
+        change: &MembershipChange,
+    ) -> Result<Vec<u64>, MetaError> {
+        self.call(META_MEMBERSHIP_PATH, change).await
+    }
+
     /// A linearizable read.
     pub async fn read(&self, query: &MetaQuery) -> Result<QueryResult, MetaError> {
         self.call(META_READ_PATH, query).await
