@@ -4,6 +4,8 @@
 //! its own retries switched off) sees no error, only latency; every PUT that
 //! was acknowledged reads back identical afterwards.
 
+mod linearizability;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -536,4 +538,111 @@ fn membership_three_to_five_to_three_under_writes() {
         let bytes = rt.block_on(got.body.collect()).expect("body").into_bytes();
         assert!(bytes.as_ref() == body_of(i).as_slice(), "w-{i} differs");
     }
+}
+
+#[test]
+fn linearizability_checker_rejects_broken_histories() {
+    linearizability::self_test();
+}
+
+#[test]
+fn register_history_across_leader_kill_is_linearizable() {
+    use linearizability::{Event, Op};
+    /// Clients hammering one key, and operations per client.
+    const CLIENTS: u64 = 3;
+    const OPS_PER_CLIENT: u64 = 60;
+    let Running {
+        _dir,
+        mut cluster,
+        s3_port,
+        voter_ports,
+        ..
+    } = start_cluster();
+    let client = s3_client(s3_port);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(client.create_bucket().bucket("register").send())
+        .expect("create bucket");
+    let leader = voter_ports
+        .iter()
+        .enumerate()
+        .find(|(_, p)| {
+            http_get(&format!("http://127.0.0.1:{p}/v1/meta/status"))
+                .is_some_and(|s| s.contains("\"state\":\"Leader\""))
+        })
+        .map(|(i, _)| i + 1)
+        .expect("a leader");
+    let epoch = Instant::now();
+    let micros = move || epoch.elapsed().as_micros() as u64;
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("client runtime");
+                let mut history = Vec::new();
+                for n in 0..OPS_PER_CLIENT {
+                    let invoked = micros();
+                    if (n + c) % 2 == 0 {
+                        let value = c * 1_000_000 + n;
+                        let put = client.put_object().bucket("register").key("r").body(
+                            aws_sdk_s3::primitives::ByteStream::from(
+                                value.to_string().into_bytes(),
+                            ),
+                        );
+                        let returned = rt.block_on(put.send()).ok().map(|_| micros());
+                        history.push(Event {
+                            op: Op::Write(value),
+                            invoked,
+                            returned,
+                        });
+                    } else {
+                        let got = rt.block_on(async {
+                            match client.get_object().bucket("register").key("r").send().await {
+                                Ok(o) => {
+                                    let bytes = o.body.collect().await.ok()?.into_bytes();
+                                    Some(Some(String::from_utf8_lossy(&bytes).parse::<u64>().ok()?))
+                                }
+                                Err(e)
+                                    if e.raw_response()
+                                        .is_some_and(|r| r.status().as_u16() == 404) =>
+                                {
+                                    Some(None)
+                                }
+                                Err(_) => None,
+                            }
+                        });
+                        let returned = got.as_ref().map(|_| micros());
+                        history.push(Event {
+                            op: Op::Read(got.flatten()),
+                            invoked,
+                            returned,
+                        });
+                    }
+                }
+                history
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.kill(&format!("meta-{leader}"));
+    let history: Vec<Event> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("client thread"))
+        .collect();
+    let completed = history.iter().filter(|e| e.returned.is_some()).count();
+    assert!(
+        completed > history.len() / 2,
+        "most operations should complete: {completed} of {}",
+        history.len()
+    );
+    assert!(
+        linearizability::check(&history, None),
+        "history is not linearizable: {history:?}"
+    );
 }
