@@ -11,6 +11,7 @@ pub mod keys;
 pub mod log_store;
 pub mod network;
 pub mod query;
+pub mod read_barrier;
 pub mod server;
 pub mod state_machine;
 

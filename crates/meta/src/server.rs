@@ -48,6 +48,8 @@ pub enum MetaStartError {
 #[derive(Clone)]
 pub struct MetaNode {
     pub raft: Raft,
+    /// Shares read-index confirmations among concurrent reads.
+    reads: crate::read_barrier::ReadBarrier,
     pub id: u64,
     pub advertise_addr: String,
     db: MetaDb,
@@ -90,6 +92,7 @@ impl MetaNode {
         .map_err(|e| MetaStartError::Raft(e.to_string()))?;
         Ok(Self {
             raft,
+            reads: Default::default(),
             id: c.id,
             advertise_addr: opts.advertise_addr,
             db,
@@ -301,8 +304,18 @@ async fn meta_read(State(node): State<MetaNode>, body: Bytes) -> Response {
         Ok(q) => q,
         Err(e) => return bad_request(e),
     };
-    if let Err(e) = node.raft.ensure_linearizable().await {
-        return postcard_response(&Err::<(), _>(leader_error(&e)));
+    let raft = node.raft.clone();
+    let confirm = move || {
+        let raft = raft.clone();
+        async move {
+            raft.ensure_linearizable()
+                .await
+                .map(|_| ())
+                .map_err(|e| leader_error(&e))
+        }
+    };
+    if let Err(e) = node.reads.wait(confirm).await {
+        return postcard_response(&Err::<(), _>(e));
     }
     let db = node.db.clone();
     let result = tokio::task::spawn_blocking(move || run_query(&db, &query))
