@@ -1,12 +1,18 @@
 //! The pure data codec of cairn: how object bytes become chunks and shards and
 //! back. It frames every shard with a header carrying its blake3 hash, cuts
-//! streams into fixed-size chunks, and maps byte ranges onto chunks. No I/O.
+//! streams into fixed-size chunks, maps byte ranges onto chunks, and
+//! erasure-codes a chunk into k data + m parity shards (Reed-Solomon). No I/O.
 
 pub mod chunker;
+pub mod erasure;
 pub mod frame;
 pub mod range;
 
 pub use chunker::Chunker;
+pub use erasure::{
+    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ErasureCodec, ErasureError, MAX_CHUNK_LEN,
+    MAX_TOTAL_SHARDS, MIN_DATA_SHARDS,
+};
 pub use frame::{FrameError, SHARD_HEADER_LEN, ShardHeader};
 pub use range::{ChunkSlice, chunk_slices};
 

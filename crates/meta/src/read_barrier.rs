@@ -114,7 +114,7 @@ mod tests {
             r.await.expect("read");
         }
         let n = rounds.load(Ordering::SeqCst);
-        assert!(n >= 1 && n < READS / 4, "{READS} reads used {n} rounds");
+        assert!((1..READS / 4).contains(&n), "{READS} reads used {n} rounds");
     }
 
     #[tokio::test]

@@ -105,7 +105,7 @@ impl MetaClient {
                 }
                 Err(e) => return Err(MetaError::Internal(e.to_string())),
             };
-            if failures % self.voters.len() == 0 {
+            if failures.is_multiple_of(self.voters.len()) {
                 tokio::time::sleep(META_RETRY_BACKOFF).await;
             }
             target = next;
