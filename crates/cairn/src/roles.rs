@@ -87,12 +87,21 @@ pub struct MetaRole {
 /// Starts a meta voter with its database in `db_dir`. With no voters
 /// configured it forms a group of itself; otherwise the voter with the lowest
 /// id creates the group of all configured voters on its first start.
+/// Installs the metrics recorder before a role records anything (metrics
+/// recorded before installation would be lost).
+fn install_metrics() {
+    if metrics_handle().is_none() {
+        tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+    }
+}
+
 pub async fn start_meta(
     config: &Config,
     db_dir: &Path,
     rpc: RpcClient,
     stop: CancellationToken,
 ) -> anyhow::Result<MetaRole> {
+    install_metrics();
     let (listener, addr) = bind(config.meta.addr, "meta").await?;
     let voters = &config.cluster.meta_voters;
     let advertise = match voters.iter().find(|v| v.id == config.meta.id) {
@@ -137,6 +146,7 @@ pub async fn start_node(
     meta: &MetaClient,
     stop: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    install_metrics();
     let (listener, addr) = bind(config.node.addr, "storage node").await?;
     let store = Arc::new(ShardStore::open(shard_dir)?);
     let task = serve(
@@ -175,6 +185,7 @@ pub async fn start_gateway(
     rpc: RpcClient,
     stop: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    install_metrics();
     let gateway = Gateway::new(
         meta,
         ShardClient::new(rpc),

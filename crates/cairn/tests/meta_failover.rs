@@ -347,6 +347,7 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
         .build()
         .expect("runtime");
     let client = s3_client(s3_port);
+    #[allow(clippy::result_large_err)] // the SDK's error type, as returned
     let put = |key: String, body: Vec<u8>| {
         rt.block_on(
             client

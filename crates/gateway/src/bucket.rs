@@ -5,12 +5,12 @@ use crate::errors::meta_error;
 use crate::object::timestamp;
 use crate::state::Gateway;
 use cairn_rpc::MetaCommand;
-use cairn_types::manifest::MAX_REPLICAS;
+use cairn_types::manifest::{MAX_EC_WIDTH, MAX_REPLICAS};
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-/// Request header choosing a new bucket's redundancy, e.g. `replicas=3`.
+/// Request header choosing a new bucket's redundancy: `replicas=3`, `ec=4+2`.
 pub const REDUNDANCY_HEADER: &str = "x-cairn-redundancy";
 /// Owner reported for every bucket: a cluster has one account.
 pub const OWNER_ID: &str = "cairn";
@@ -47,7 +47,7 @@ pub async fn create_bucket(
         Some(v) => v.to_str().ok().and_then(Redundancy::parse).ok_or_else(|| {
             s3_error!(
                 InvalidArgument,
-                "x-cairn-redundancy must be replicas=N with N from 1 to {MAX_REPLICAS}"
+                "x-cairn-redundancy must be replicas=N (N from 1 to {MAX_REPLICAS}) or ec=K+M (K, M at least 1, K+M at most {MAX_EC_WIDTH})"
             )
         })?,
     };
@@ -160,7 +160,12 @@ mod tests {
         );
         assert_eq!(Redundancy::parse("replicas=0"), None);
         assert_eq!(Redundancy::parse("replicas=99"), None);
-        assert_eq!(Redundancy::parse("ec=4+2"), None);
+        assert_eq!(
+            Redundancy::parse("ec=4+2"),
+            Some(Redundancy::ErasureCoded { data: 4, parity: 2 })
+        );
+        assert_eq!(Redundancy::parse("ec=4+0"), None);
+        assert_eq!(Redundancy::parse("ec=30+3"), None);
         assert_eq!(Redundancy::parse("garbage"), None);
     }
 }

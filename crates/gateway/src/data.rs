@@ -45,9 +45,22 @@ impl Stored {
     }
 }
 
-/// Replicas that must acknowledge a chunk: a majority.
+/// Pieces that must be on stable storage before a chunk counts as written:
+/// a majority of replicas, or k+1 of the k+m pieces of an erasure-coded
+/// chunk (so one more node can fail before the chunk is unreadable).
 pub fn write_quorum(redundancy: Redundancy) -> usize {
-    redundancy.width() / 2 + 1
+    match redundancy {
+        Redundancy::Replicas(_) => redundancy.width() / 2 + 1,
+        Redundancy::ErasureCoded { data, .. } => (usize::from(data) + 1).min(redundancy.width()),
+    }
+}
+
+/// The codec id recorded for chunks written with `redundancy`.
+pub fn codec_of(redundancy: Redundancy) -> u16 {
+    match redundancy {
+        Redundancy::Replicas(_) => CODEC_REPLICATION_V1,
+        Redundancy::ErasureCoded { .. } => cairn_codec::CODEC_RS_GF256_V1,
+    }
 }
 
 impl Gateway {
@@ -138,7 +151,7 @@ impl Gateway {
             size,
             md5: md5.finalize().into(),
             data: ObjectData::Chunked {
-                codec: CODEC_REPLICATION_V1,
+                codec: codec_of(redundancy),
                 chunks,
             },
         })
@@ -146,7 +159,7 @@ impl Gateway {
 
     /// Sends one chunk to its replica nodes at once; succeeds when a write
     /// quorum of them has it on stable storage.
-    async fn write_chunk(
+    pub(crate) async fn write_chunk(
         &self,
         weights: &[NodeWeight],
         version: VersionId,
@@ -155,6 +168,11 @@ impl Gateway {
         data: Bytes,
         redundancy: Redundancy,
     ) -> S3Result<ChunkRef> {
+        if let Redundancy::ErasureCoded { data: k, parity: m } = redundancy {
+            return self
+                .write_chunk_ec(weights, version, part, index, data, k, m)
+                .await;
+        }
         let id = ShardId {
             version,
             part,
@@ -200,11 +218,16 @@ impl Gateway {
             len: data.len() as u64,
             hash,
             nodes: stored,
+            pieces: Vec::new(),
+            data_pieces: 0,
         })
     }
 
     /// Fetches one chunk from the first holder that returns a verified copy.
     pub async fn fetch_chunk(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
+        if !chunk.pieces.is_empty() {
+            return self.fetch_chunk_ec(chunk).await;
+        }
         let id = chunk.shard_id(0);
         for &node in &chunk.nodes {
             let addr = match self.node_addr(node).await {

@@ -8,6 +8,7 @@
 mod bucket;
 mod checksum;
 pub mod data;
+mod erasure_path;
 pub mod errors;
 pub mod http;
 mod list;

@@ -251,7 +251,7 @@ impl Config {
         }
         if crate::Redundancy::parse(&self.s3.default_redundancy).is_none() {
             return Err(ConfigError::Invalid(format!(
-                "s3.default_redundancy must be replicas=N with N from 1 to {}",
+                "s3.default_redundancy must be replicas=N (N from 1 to {}) or ec=K+M",
                 crate::manifest::MAX_REPLICAS
             )));
         }

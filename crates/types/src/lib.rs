@@ -10,7 +10,7 @@ pub mod names;
 pub use ids::{NodeId, ShardId, VersionId};
 pub use manifest::{
     AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,
-    PartRecord, Redundancy, UploadRecord,
+    PartRecord, PieceRef, Redundancy, UploadRecord,
 };
 pub use names::{NameError, validate_bucket_name, validate_object_key};
 

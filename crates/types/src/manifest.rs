@@ -11,13 +11,19 @@ use std::collections::BTreeMap;
 pub enum Redundancy {
     /// Every chunk stored whole on this many distinct nodes.
     Replicas(u8),
+    /// Every chunk cut into `data` pieces plus `parity` Reed-Solomon pieces,
+    /// each on its own node; any `data` of them rebuild the chunk.
+    ErasureCoded { data: u8, parity: u8 },
 }
 
 /// Most replicas a bucket may ask for.
 pub const MAX_REPLICAS: u8 = 7;
+/// Most pieces (data + parity) of an erasure-coded chunk.
+pub const MAX_EC_WIDTH: u8 = 32;
 
 impl Redundancy {
-    /// Parses the text form, `replicas=N` (N from 1 to `MAX_REPLICAS`).
+    /// Parses the text form: `replicas=N` (N from 1 to `MAX_REPLICAS`) or
+    /// `ec=K+M` (K data and M parity pieces, both at least 1, K+M at most `MAX_EC_WIDTH`).
     pub fn parse(s: &str) -> Option<Redundancy> {
         let (kind, value) = s.trim().split_once('=')?;
         match kind.trim() {
@@ -27,6 +33,14 @@ impl Redundancy {
                     .contains(&n)
                     .then_some(Redundancy::Replicas(n))
             }
+            "ec" => {
+                let (k, m) = value.trim().split_once('+')?;
+                let (data, parity): (u8, u8) = (k.trim().parse().ok()?, m.trim().parse().ok()?);
+                let ok = data >= 1
+                    && parity >= 1
+                    && u16::from(data) + u16::from(parity) <= u16::from(MAX_EC_WIDTH);
+                ok.then_some(Redundancy::ErasureCoded { data, parity })
+            }
             _ => None,
         }
     }
@@ -35,6 +49,7 @@ impl Redundancy {
     pub fn width(&self) -> usize {
         match self {
             Redundancy::Replicas(n) => usize::from(*n),
+            Redundancy::ErasureCoded { data, parity } => usize::from(*data) + usize::from(*parity),
         }
     }
 }
@@ -43,6 +58,7 @@ impl std::fmt::Display for Redundancy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Redundancy::Replicas(n) => write!(f, "replicas={n}"),
+            Redundancy::ErasureCoded { data, parity } => write!(f, "ec={data}+{parity}"),
         }
     }
 }
@@ -90,8 +106,21 @@ pub struct ChunkRef {
     pub len: u64,
     /// blake3 of the chunk's bytes.
     pub hash: [u8; 32],
-    /// Nodes holding a copy, in placement order.
+    /// Nodes holding a copy, in placement order (replicated chunks).
     pub nodes: Vec<NodeId>,
+    /// Erasure-coded chunks: piece i (data pieces first, then parity) and
+    /// the node holding it, None where its write failed. Empty when replicated.
+    pub pieces: Vec<Option<PieceRef>>,
+    /// How many of `pieces` are data pieces (0 when replicated).
+    pub data_pieces: u8,
+}
+
+/// One stored piece of an erasure-coded chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PieceRef {
+    pub node: NodeId,
+    /// blake3 of the piece's bytes.
+    pub hash: [u8; 32],
 }
 
 impl ChunkRef {
