@@ -32,30 +32,21 @@ pub struct VoterReport {
 pub async fn meta_status(config: &Config, rpc: &RpcClient) -> GroupStatus {
     let mut voters = Vec::new();
     for v in &config.cluster.meta_voters {
-        let report = match rpc.get_text(&v.addr, META_STATUS_PATH).await {
-            Ok(text) => match serde_json::from_str::<MetaStatus>(&text) {
-                Ok(s) => VoterReport {
-                    id: v.id,
-                    addr: v.addr.clone(),
-                    status: Some(s),
-                    error: None,
-                    lag: None,
-                },
-                Err(e) => VoterReport {
-                    id: v.id,
-                    addr: v.addr.clone(),
-                    status: None,
-                    error: Some(e.to_string()),
-                    lag: None,
-                },
-            },
-            Err(e) => VoterReport {
-                id: v.id,
-                addr: v.addr.clone(),
-                status: None,
-                error: Some(e.to_string()),
-                lag: None,
-            },
+        let answer = rpc
+            .get_text(&v.addr, META_STATUS_PATH)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<MetaStatus>(&text).map_err(|e| e.to_string()));
+        let (status, error) = match answer {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let report = VoterReport {
+            id: v.id,
+            addr: v.addr.clone(),
+            status,
+            error,
+            lag: None,
         };
         voters.push(report);
     }

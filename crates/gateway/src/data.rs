@@ -55,6 +55,25 @@ pub fn write_quorum(redundancy: Redundancy) -> usize {
     }
 }
 
+/// The nodes a chunk's pieces go to, in piece order; 503 when the cluster has
+/// fewer nodes than the redundancy needs.
+pub(crate) fn chunk_targets(
+    weights: &[NodeWeight],
+    id: &ShardId,
+    partitions: u32,
+    redundancy: Redundancy,
+) -> S3Result<Vec<cairn_types::NodeId>> {
+    let width = redundancy.width();
+    let targets = nodes_for_shard(weights, id, partitions, width);
+    if targets.len() < width {
+        return Err(unavailable(format!(
+            "{redundancy} needs {width} storage nodes, {} are registered",
+            targets.len()
+        )));
+    }
+    Ok(targets)
+}
+
 /// The codec id recorded for chunks written with `redundancy`.
 pub fn codec_of(redundancy: Redundancy) -> u16 {
     match redundancy {
@@ -180,13 +199,7 @@ impl Gateway {
             piece: 0,
         };
         let width = redundancy.width();
-        let targets = nodes_for_shard(weights, &id, self.opts().partitions, width);
-        if targets.len() < width {
-            return Err(unavailable(format!(
-                "{redundancy} needs {width} storage nodes, {} are registered",
-                targets.len()
-            )));
-        }
+        let targets = chunk_targets(weights, &id, self.opts().partitions, redundancy)?;
         let hash = chunk_hash(&data);
         let writes = targets.iter().map(|&node| {
             let data = data.clone();

@@ -4,12 +4,12 @@
 //! storage. A read asks for the k data pieces first (no decoding when they
 //! all verify) and fetches parity only for what is missing or corrupt.
 
-use crate::data::{METRIC_CORRUPT_CHUNKS, write_quorum};
+use crate::data::{METRIC_CORRUPT_CHUNKS, chunk_targets, write_quorum};
 use crate::errors::{internal, unavailable};
 use crate::state::Gateway;
 use bytes::Bytes;
 use cairn_codec::{CODEC_RS_GF256_V1, ErasureCodec, chunk_hash};
-use cairn_placement::{NodeWeight, nodes_for_shard};
+use cairn_placement::NodeWeight;
 use cairn_types::{ChunkRef, PieceRef, Redundancy, ShardId, VersionId};
 use s3s::S3Result;
 
@@ -34,13 +34,7 @@ impl Gateway {
             piece: 0,
         };
         let width = redundancy.width();
-        let targets = nodes_for_shard(weights, &base, self.opts().partitions, width);
-        if targets.len() < width {
-            return Err(unavailable(format!(
-                "{redundancy} needs {width} storage nodes, {} are registered",
-                targets.len()
-            )));
-        }
+        let targets = chunk_targets(weights, &base, self.opts().partitions, redundancy)?;
         let len = data.len() as u64;
         let hash = chunk_hash(&data);
         let pieces = codec.encode_bytes(data).map_err(internal)?;

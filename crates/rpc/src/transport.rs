@@ -88,26 +88,12 @@ impl RpcClient {
             addr: addr.to_string(),
             message: e.to_string(),
         })?;
-        let resp = self
+        let request = self
             .http
             .post(format!("http://{addr}{path}"))
             .header(http::header::CONTENT_TYPE, POSTCARD_CONTENT_TYPE)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        if !status.is_success() {
-            return Err(RpcError::Status {
-                addr: addr.to_string(),
-                status: status.as_u16(),
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-            });
-        }
+            .body(body);
+        let bytes = success_body(addr, request).await?;
         decode_postcard(&bytes).map_err(|message| RpcError::Decode {
             addr: addr.to_string(),
             message,
@@ -118,26 +104,31 @@ impl RpcClient {
 impl RpcClient {
     /// GETs `http://{addr}{path}` and returns the body text of a 2xx answer.
     pub async fn get_text(&self, addr: &str, path: &str) -> Result<String, RpcError> {
-        let resp = self
-            .http
-            .get(format!("http://{addr}{path}"))
-            .send()
-            .await
-            .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        if !status.is_success() {
-            return Err(RpcError::Status {
-                addr: addr.to_string(),
-                status: status.as_u16(),
-                message: text,
-            });
-        }
-        Ok(text)
+        let bytes = success_body(addr, self.http.get(format!("http://{addr}{path}"))).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// Sends a request and returns its body when the answer is a 2xx; any other
+/// status becomes `RpcError::Status` with the body as its message.
+async fn success_body(addr: &str, request: reqwest::RequestBuilder) -> Result<Bytes, RpcError> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| RpcError::from_reqwest(addr, e))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| RpcError::from_reqwest(addr, e))?;
+    if !status.is_success() {
+        return Err(RpcError::Status {
+            addr: addr.to_string(),
+            status: status.as_u16(),
+            message: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    Ok(bytes)
 }
 
 pub fn decode_postcard<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
