@@ -5,6 +5,9 @@
 //! replicated bucket also survives bit rot on a third node's files, which is
 //! detected and counted.
 
+mod common;
+use common::pattern;
+
 use std::path::{Path, PathBuf};
 
 /// Nodes and zones of the test cluster.
@@ -19,18 +22,6 @@ const SIZES: [usize; 6] = [
     3 * 1024 * 1024 + 17,
     9 * 1024 * 1024 + 5,
 ];
-
-fn pattern(len: usize, seed: usize) -> Vec<u8> {
-    let mut x = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// Every shard file under a node directory.
 fn shard_files(node_dir: &Path) -> Vec<PathBuf> {
@@ -90,7 +81,7 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
             .await
             .expect("create bucket");
         for (i, size) in SIZES.iter().enumerate() {
-            let body = aws_sdk_s3::primitives::ByteStream::from(pattern(*size, i));
+            let body = aws_sdk_s3::primitives::ByteStream::from(pattern(*size, i as u64));
             client
                 .put_object()
                 .bucket(bucket)
@@ -118,7 +109,7 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
         async move {
             for bucket in ["ec42", "rep3"] {
                 for (i, size) in SIZES.iter().enumerate() {
-                    let want = pattern(*size, i);
+                    let want = pattern(*size, i as u64);
                     let got = client
                         .get_object()
                         .bucket(bucket)
@@ -198,7 +189,7 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
             .expect("replicated read after rot");
         let bytes = got.body.collect().await.expect("body").into_bytes();
         assert!(
-            bytes.as_ref() == pattern(*size, i).as_slice(),
+            bytes.as_ref() == pattern(*size, i as u64).as_slice(),
             "rep3/o{i} differs after rot"
         );
     }

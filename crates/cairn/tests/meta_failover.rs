@@ -4,9 +4,11 @@
 //! its own retries switched off) sees no error, only latency; every PUT that
 //! was acknowledged reads back identical afterwards.
 
+mod common;
+use common::free_port;
+
 mod linearizability;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,14 +22,6 @@ const VOTERS: u64 = 3;
 const ACCESS_KEY: &str = "CKFAILOVERTEST000001";
 const SECRET_KEY: &str = "failover-test-secret-key-0000000000000000";
 const CLUSTER_SECRET: &str = "failover-test-cluster-secret";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// Every child process, killed by pid when the test ends, pass or fail.
 struct Cluster {
@@ -226,11 +220,7 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
         gateway,
         ..
     } = start_cluster();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let client = s3_client(s3_port);
     rt.block_on(async {
         client
@@ -341,11 +331,7 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
         meta_configs,
         ..
     } = start_cluster();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let client = s3_client(s3_port);
     #[allow(clippy::result_large_err)] // the SDK's error type, as returned
     let put = |key: String, body: Vec<u8>| {
@@ -442,11 +428,7 @@ fn membership_three_to_five_to_three_under_writes() {
         spare_voters,
         ..
     } = start_cluster_with_spares(2);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let client = s3_client(s3_port);
     rt.block_on(client.create_bucket().bucket("members").send())
         .expect("create bucket");
@@ -560,11 +542,7 @@ fn register_history_across_leader_kill_is_linearizable() {
         ..
     } = start_cluster();
     let client = s3_client(s3_port);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     rt.block_on(client.create_bucket().bucket("register").send())
         .expect("create bucket");
     let leader = voter_ports

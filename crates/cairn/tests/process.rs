@@ -4,22 +4,16 @@
 //! back with the same root key. Objects acknowledged before a SIGKILL are all
 //! there, byte for byte, after the restart.
 
+mod common;
+use common::{free_port, pattern};
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longest a server may take to come up or to stop.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// Kills the child by pid if the test fails half-way.
 struct Guard(Option<Child>);
@@ -160,19 +154,6 @@ fn s3_client(port: u16, keys: &Keys) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so the test needs no RNG crate.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     /// Objects written before the kill: inline-sized, one chunk, several chunks.
@@ -180,11 +161,7 @@ fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let (mut guard, keys) = start(dir.path(), port);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     let client = s3_client(port, &keys);
     rt.block_on(async {
         client

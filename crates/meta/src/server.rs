@@ -102,24 +102,10 @@ impl MetaNode {
     /// Makes this voter the single member of a new group, unless the group
     /// already exists on disk.
     pub async fn initialize_single(&self) -> Result<(), MetaStartError> {
-        let initialized = self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| MetaStartError::Raft(e.to_string()))?;
-        if !initialized {
-            let members = BTreeMap::from([(
-                self.id,
-                BasicNode {
-                    addr: self.advertise_addr.clone(),
-                },
-            )]);
-            self.raft
-                .initialize(members)
-                .await
-                .map_err(|e| MetaStartError::Raft(e.to_string()))?;
-        }
-        Ok(())
+        let me = BasicNode {
+            addr: self.advertise_addr.clone(),
+        };
+        self.initialize(BTreeMap::from([(self.id, me)])).await
     }
 
     /// Creates a group of `members` unless this voter's disk already holds one.
