@@ -6,5 +6,6 @@
 pub mod admin;
 pub mod roles;
 pub mod server;
+pub mod server_voters;
 
 pub use server::{RunningServer, ServerOptions};
