@@ -24,6 +24,7 @@ pub type Applied = Result<Result<MetaResponse, MetaError>, DbError>;
 
 pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
     match cmd {
+        MetaCommand::Batch(cmds) => apply_batch(db, batch, cmds),
         MetaCommand::CreateBucket(bucket) => create_bucket(db, batch, bucket),
         MetaCommand::DeleteBucket { name } => delete_bucket(db, batch, name),
         MetaCommand::PutAccessKey(key) => {
@@ -107,6 +108,24 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             Ok(Ok(MetaResponse::Aborted { parts }))
         }
     }
+}
+
+/// Applies a group of commands into one write batch. The batcher only groups
+/// commands whose records are disjoint (`crate::write_batcher::conflict_keys`),
+/// so each may read the state as it was before the batch: applying them one
+/// after another would decide the same. That is checked here again, since a
+/// log entry is the state machine's input and must never be trusted blindly.
+fn apply_batch(db: &MetaDb, batch: &mut WriteBatch, cmds: &[MetaCommand]) -> Applied {
+    if !crate::write_batcher::can_share_entry(cmds) {
+        return Ok(Err(MetaError::Internal(
+            "a batch of conflicting commands was refused".into(),
+        )));
+    }
+    let mut answers = Vec::with_capacity(cmds.len());
+    for cmd in cmds {
+        answers.push(apply_command(db, batch, cmd)?);
+    }
+    Ok(Ok(MetaResponse::Batch(answers)))
 }
 
 fn create_bucket(db: &MetaDb, batch: &mut WriteBatch, bucket: &Bucket) -> Applied {

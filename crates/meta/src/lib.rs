@@ -15,6 +15,7 @@ pub mod query;
 pub mod read_barrier;
 pub mod server;
 pub mod state_machine;
+pub mod write_batcher;
 
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use std::io::Cursor;

@@ -1,7 +1,8 @@
 //! The Raft log in RocksDB (column family `log`, keyed by big-endian index),
 //! with the vote, the committed id and the last purged id beside it (column
 //! family `raft`). Every append, truncation, purge and vote is fsynced before
-//! openraft is told it happened.
+//! openraft is told it happened; concurrent appends share one fsync (group
+//! commit, see `GroupFlusher`).
 
 use crate::TypeConfig;
 use crate::db::{CF_LOG, CF_RAFT, DbError, MetaDb, decode, encode};
@@ -13,11 +14,61 @@ use openraft::{
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, Weak, mpsc};
 
-/// Synced appends to the Raft log (each one fsync).
+/// WAL syncs made for Raft log appends (each one fsync, shared by a group of appends).
 pub const METRIC_LOG_APPENDS: &str = "cairn_meta_log_appends_total";
-/// Entries written by those appends.
+/// Log entries those syncs made durable.
 pub const METRIC_LOG_ENTRIES: &str = "cairn_meta_log_entries_appended_total";
+
+/// Group commit of the log: appends write their entries without syncing and
+/// queue openraft's completion callback here; one thread syncs the WAL once
+/// for everything queued so far, then reports every queued append durable.
+/// Concurrent client writes thus share one fsync.
+#[derive(Clone, Debug)]
+struct GroupFlusher {
+    queue: mpsc::Sender<(u64, LogFlushed<TypeConfig>)>,
+}
+
+impl GroupFlusher {
+    fn start(db: &MetaDb) -> Self {
+        let (queue, pending) = mpsc::channel::<(u64, LogFlushed<TypeConfig>)>();
+        // Weak: the database closes when the voter drops it, not when this thread notices.
+        let db: Weak<rocksdb::DB> = Arc::downgrade(&db.db);
+        let spawned = std::thread::Builder::new()
+            .name("meta-log-flush".into())
+            .spawn(move || {
+                // Ends when every LogStore (every sender) is gone.
+                while let Ok(first) = pending.recv() {
+                    let mut group = vec![first];
+                    group.extend(pending.try_iter());
+                    let synced = match db.upgrade() {
+                        Some(db) => db.flush_wal(true).map_err(|e| e.to_string()),
+                        None => Err("the metadata database is closed".to_string()),
+                    };
+                    let entries: u64 = group.iter().map(|(n, _)| n).sum();
+                    metrics::counter!(METRIC_LOG_APPENDS).increment(1);
+                    metrics::counter!(METRIC_LOG_ENTRIES).increment(entries);
+                    for (_, callback) in group {
+                        callback.log_io_completed(synced.clone().map_err(std::io::Error::other));
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the thread every callback is dropped and openraft sees
+            // the appends fail; say why once.
+            tracing::error!(error = %e, "cannot start the Raft log flusher");
+        }
+        Self { queue }
+    }
+
+    /// Reports `callback` once the entries written before this call are on disk.
+    fn sync_then_report(&self, entries: u64, callback: LogFlushed<TypeConfig>) {
+        if let Err(mpsc::SendError((_, callback))) = self.queue.send((entries, callback)) {
+            callback.log_io_completed(Err(std::io::Error::other("the log flusher stopped")));
+        }
+    }
+}
 
 const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
@@ -32,11 +83,13 @@ fn any(e: impl std::fmt::Display) -> AnyError {
 #[derive(Clone, Debug)]
 pub struct LogStore {
     db: MetaDb,
+    flusher: GroupFlusher,
 }
 
 impl LogStore {
     pub fn new(db: MetaDb) -> Self {
-        Self { db }
+        let flusher = GroupFlusher::start(&db);
+        Self { db, flusher }
     }
 
     fn put_raft<T: serde::Serialize>(&self, key: &[u8], value: &T) -> Result<(), DbError> {
@@ -132,8 +185,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         &mut self,
         committed: Option<LogId<NodeId>>,
     ) -> Result<(), StorageError<NodeId>> {
-        self.put_raft(KEY_COMMITTED, &committed)
-            .map_err(|e| StorageIOError::write(any(e)).into())
+        // Not synced: a committed id lost in a crash only means openraft
+        // learns it again from the leader before applying further.
+        let write = || -> Result<(), DbError> {
+            let cf = self.db.cf(CF_RAFT)?;
+            self.db.db.put_cf(cf, KEY_COMMITTED, encode(&committed)?)?;
+            Ok(())
+        };
+        write().map_err(|e| StorageIOError::write(any(e)).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
@@ -153,22 +212,21 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let write = || -> Result<(), DbError> {
+        let write = || -> Result<u64, DbError> {
             let cf = self.db.cf(CF_LOG)?;
             let mut batch = WriteBatch::default();
             for entry in entries {
                 batch.put_cf(cf, log_key(entry.log_id.index), encode(&entry)?);
             }
-            let entries = batch.len() as u64;
-            self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
-            // One synced write per call: entries per append is the group-commit factor.
-            metrics::counter!(METRIC_LOG_APPENDS).increment(1);
-            metrics::counter!(METRIC_LOG_ENTRIES).increment(entries);
-            Ok(())
+            let count = batch.len() as u64;
+            // Not synced here: the flusher syncs the WAL once for every
+            // append that queued before it, and only then tells openraft.
+            self.db.db.write(batch)?;
+            Ok(count)
         };
         match write() {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
+            Ok(count) => {
+                self.flusher.sync_then_report(count, callback);
                 Ok(())
             }
             Err(e) => {
@@ -185,11 +243,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut batch = WriteBatch::default();
             batch.delete_range_cf(cf, log_key(log_id.index), log_key(u64::MAX));
             batch.delete_cf(cf, log_key(u64::MAX));
-            let entries = batch.len() as u64;
             self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
-            // One synced write per call: entries per append is the group-commit factor.
-            metrics::counter!(METRIC_LOG_APPENDS).increment(1);
-            metrics::counter!(METRIC_LOG_ENTRIES).increment(entries);
             Ok(())
         };
         delete().map_err(|e| StorageIOError::write_logs(any(e)).into())
@@ -203,11 +257,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let cf = self.db.cf(CF_LOG)?;
             let mut batch = WriteBatch::default();
             batch.delete_range_cf(cf, log_key(0), log_key(log_id.index.saturating_add(1)));
-            let entries = batch.len() as u64;
             self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
-            // One synced write per call: entries per append is the group-commit factor.
-            metrics::counter!(METRIC_LOG_APPENDS).increment(1);
-            metrics::counter!(METRIC_LOG_ENTRIES).increment(entries);
             Ok(())
         };
         purge().map_err(|e| StorageIOError::write_logs(any(e)).into())

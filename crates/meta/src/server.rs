@@ -52,6 +52,8 @@ pub struct MetaNode {
     pub raft: Raft,
     /// Shares read-index confirmations among concurrent reads.
     reads: crate::read_barrier::ReadBarrier,
+    /// Groups concurrent writes into shared log entries (group commit).
+    writes: crate::write_batcher::WriteBatcher,
     pub id: u64,
     pub advertise_addr: String,
     db: MetaDb,
@@ -101,6 +103,7 @@ impl MetaNode {
         Ok(Self {
             raft,
             reads: Default::default(),
+            writes: Default::default(),
             id: c.id,
             advertise_addr: opts.advertise_addr,
             db,
@@ -351,17 +354,29 @@ async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return bad_request(e),
     };
+    if matches!(cmd, MetaCommand::Batch(_)) {
+        return bad_request("batches are formed by the voter, not sent to it".into());
+    }
     // A write that finds no majority in time has an unknown outcome; the
     // client retries it elsewhere, and commands are idempotent on retry.
-    let write = tokio::time::timeout(node.quorum_wait, node.raft.client_write(cmd)).await;
-    let result: Result<_, MetaError> = match write {
-        Ok(Ok(resp)) => resp.data,
-        Ok(Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
-            Err(leader_error(&e))
+    let raft = node.raft.clone();
+    let unconfirmed = no_quorum(&node, "write");
+    let wait = node.quorum_wait;
+    let commit = move |cmd: MetaCommand| {
+        let raft = raft.clone();
+        let unconfirmed = unconfirmed.clone();
+        async move {
+            match tokio::time::timeout(wait, raft.client_write(cmd)).await {
+                Ok(Ok(resp)) => resp.data,
+                Ok(Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+                    Err(leader_error(&e))
+                }
+                Ok(Err(e)) => Err(MetaError::Unavailable(e.to_string())),
+                Err(_) => Err(unconfirmed),
+            }
         }
-        Ok(Err(e)) => Err(MetaError::Unavailable(e.to_string())),
-        Err(_) => Err(no_quorum(&node, "write")),
     };
+    let result = node.writes.submit(cmd, commit).await;
     postcard_response(&result)
 }
 

@@ -99,6 +99,10 @@ pub enum MetaCommand {
         key: String,
         upload_id: VersionId,
     },
+    /// Several commands that touch disjoint records, committed as one log
+    /// entry (group commit); each gets its own answer, in order. Built only
+    /// by a voter's write batcher, never nested.
+    Batch(Vec<MetaCommand>),
 }
 
 /// What an applied command did. (Manifests are large next to `Done`; answers
@@ -120,6 +124,8 @@ pub enum MetaResponse {
     Aborted {
         parts: Vec<PartRecord>,
     },
+    /// The answers of a `MetaCommand::Batch`, one per command, in order.
+    Batch(Vec<Result<MetaResponse, MetaError>>),
 }
 
 /// Errors of the meta API, named after the S3 errors they become.
