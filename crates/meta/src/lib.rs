@@ -12,6 +12,7 @@ pub mod log_store;
 pub mod network;
 pub mod query;
 pub mod read_barrier;
+pub mod refs;
 pub mod server;
 pub mod state_machine;
 

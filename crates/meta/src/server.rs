@@ -70,6 +70,8 @@ impl MetaNode {
         std::fs::create_dir_all(&opts.db_dir)
             .map_err(|e| MetaStartError::Db(crate::db::DbError::Decode(e.to_string())))?;
         let db = MetaDb::open(&opts.db_dir)?;
+        // A data dir from a build without the index of referenced versions.
+        crate::refs::ensure_index(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),
