@@ -122,7 +122,7 @@ async fn get(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
 async fn upload_part(c: &Client, key: &str, upload: &str, n: i32, body: Vec<u8>) -> CompletedPart {
     let out = c
         .upload_part()
-        .bucket("gc")
+        .bucket("gcb")
         .key(key)
         .upload_id(upload)
         .part_number(n)
@@ -159,24 +159,24 @@ async fn collector_scenario() {
     let dir = tmp.path();
     let server = start(dir, "1").await;
     let c = client(&server);
-    c.create_bucket().bucket("gc").send().await.expect("bucket");
+    c.create_bucket().bucket("gcb").send().await.expect("bucket");
     let mut live: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     let mut live_files = BTreeSet::new();
     let mut dead_files = BTreeSet::new();
 
     // An object that just stays.
     let keep = pattern(300 * 1024 + 7, 1);
-    live_files.extend(files_of(dir, put(&c, "gc", "keep", keep.clone())).await);
+    live_files.extend(files_of(dir, put(&c, "gcb", "keep", keep.clone())).await);
     live.insert("keep", keep);
     // An overwritten object: the first version's shards are garbage.
-    dead_files.extend(files_of(dir, put(&c, "gc", "over", pattern(200 * 1024, 2))).await);
+    dead_files.extend(files_of(dir, put(&c, "gcb", "over", pattern(200 * 1024, 2))).await);
     let over = pattern(150 * 1024 + 3, 3);
-    live_files.extend(files_of(dir, put(&c, "gc", "over", over.clone())).await);
+    live_files.extend(files_of(dir, put(&c, "gcb", "over", over.clone())).await);
     live.insert("over", over);
     // A deleted object.
-    dead_files.extend(files_of(dir, put(&c, "gc", "gone", pattern(100 * 1024, 4))).await);
+    dead_files.extend(files_of(dir, put(&c, "gcb", "gone", pattern(100 * 1024, 4))).await);
     c.delete_object()
-        .bucket("gc")
+        .bucket("gcb")
         .key("gone")
         .send()
         .await
@@ -186,7 +186,7 @@ async fn collector_scenario() {
         files_of(dir, async {
             let refused = c
                 .put_object()
-                .bucket("gc")
+                .bucket("gcb")
                 .key("never")
                 .content_md5("1B2M2Y8AsgTpgAmY7PhCfg==")
                 .body(ByteStream::from(pattern(130 * 1024, 5)))
@@ -199,16 +199,16 @@ async fn collector_scenario() {
     // An inline object (no shards) and a copy (new shards of its own).
     let small = pattern(1000, 6);
     assert!(
-        files_of(dir, put(&c, "gc", "small", small.clone()))
+        files_of(dir, put(&c, "gcb", "small", small.clone()))
             .await
             .is_empty()
     );
     live.insert("small", small);
     let copy = files_of(dir, async {
         c.copy_object()
-            .bucket("gc")
+            .bucket("gcb")
             .key("copy")
-            .copy_source("gc/keep")
+            .copy_source("gcb/keep")
             .send()
             .await
             .expect("copy");
@@ -219,7 +219,7 @@ async fn collector_scenario() {
     live.insert("copy", live["keep"].clone());
 
     // Multipart: part 1 uploaded twice, parts 2 and 3, complete with 1 and 2.
-    let upload = create_upload(&c, "gc", "mp").await;
+    let upload = create_upload(&c, "gcb", "mp").await;
     dead_files.extend(
         files_of(dir, async {
             upload_part(&c, "mp", &upload, 1, pattern(5 * MIB, 7)).await;
@@ -243,7 +243,7 @@ async fn collector_scenario() {
         .await,
     );
     c.complete_multipart_upload()
-        .bucket("gc")
+        .bucket("gcb")
         .key("mp")
         .upload_id(&upload)
         .multipart_upload(
@@ -256,7 +256,7 @@ async fn collector_scenario() {
         .expect("complete");
     live.insert("mp", [part1, part2].concat());
     // An aborted upload.
-    let upload = create_upload(&c, "gc", "aborted").await;
+    let upload = create_upload(&c, "gcb", "aborted").await;
     dead_files.extend(
         files_of(dir, async {
             upload_part(&c, "aborted", &upload, 1, pattern(90 * 1024, 11)).await;
@@ -264,7 +264,7 @@ async fn collector_scenario() {
         .await,
     );
     c.abort_multipart_upload()
-        .bucket("gc")
+        .bucket("gcb")
         .key("aborted")
         .upload_id(&upload)
         .send()
@@ -322,7 +322,7 @@ async fn collector_scenario() {
     assert_eq!(shard_files(dir), live_files);
     for (key, want) in &live {
         assert!(
-            get(&c, "gc", key).await == *want,
+            get(&c, "gcb", key).await == *want,
             "{key} reads back identical"
         );
     }
