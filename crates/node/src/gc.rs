@@ -56,6 +56,8 @@ pub struct SweepReport {
     pub deleted_temp_files: u64,
     /// Unreferenced versions still waiting out the grace.
     pub pending: u64,
+    /// How long the sweep took.
+    pub elapsed: Duration,
 }
 
 /// The collector of one storage node.
@@ -106,6 +108,7 @@ impl Sweeper {
     /// One sweep over all shard files and temporary files of the node.
     pub async fn sweep(&self) -> Result<SweepReport, GcError> {
         let mut pending = self.pending.lock().await;
+        let started = Instant::now();
         let grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
         let mut sweep = Sweep {
             horizon_ms: (now_millis().max(0) as u64).saturating_sub(grace_ms),
@@ -137,6 +140,7 @@ impl Sweeper {
         sweep.report.pending = pending.len() as u64;
         drop(pending);
         sweep.report.deleted_temp_files = self.remove_stale_temp_files(sweep.horizon_ms).await?;
+        sweep.report.elapsed = started.elapsed();
         let r = &sweep.report;
         metrics::counter!(METRIC_GC_SWEEPS).increment(1);
         metrics::counter!(METRIC_GC_SHARDS_DELETED).increment(r.deleted_shards);
@@ -150,6 +154,7 @@ impl Sweeper {
             deleted_bytes = r.deleted_bytes,
             deleted_temp_files = r.deleted_temp_files,
             pending = r.pending,
+            elapsed_ms = r.elapsed.as_millis() as u64,
             "garbage collection sweep done"
         );
         Ok(sweep.report)
