@@ -68,7 +68,8 @@ enum Command {
     /// Run one storage node (shards in DATA_DIR/shards).
     ///
     /// Needs node.id, node.addr, node.zone, node.capacity_bytes and
-    /// cluster.meta_voters in the config; registers itself with meta.
+    /// cluster.meta_voters in the config; registers itself with meta and
+    /// deletes unreferenced shards every gc.interval_secs (see [gc]).
     Node {
         /// Configuration file (TOML; see cairn.example.toml).
         #[arg(long)]

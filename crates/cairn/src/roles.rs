@@ -6,7 +6,7 @@
 use anyhow::Context;
 use cairn_gateway::{Gateway, GatewayOptions};
 use cairn_meta::{MetaNode, MetaNodeOptions};
-use cairn_node::{NodeState, ShardStore};
+use cairn_node::{NodeState, ShardStore, Sweeper};
 use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
 use cairn_types::config::Config;
 use cairn_types::now_millis;
@@ -151,9 +151,23 @@ pub async fn start_node(
     let store = Arc::new(ShardStore::open(shard_dir)?);
     let task = serve(
         listener,
-        protect_internal(cairn_node::router(NodeState { store }), config),
+        protect_internal(
+            cairn_node::router(NodeState {
+                store: store.clone(),
+            }),
+            config,
+        ),
         stop.clone(),
     );
+    let sweeper = Arc::new(Sweeper::new(store, meta.clone(), &config.gc));
+    let gc_interval = Duration::from_secs(config.gc.interval_secs);
+    let gc_stop = stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = gc_stop.cancelled() => {}
+            _ = sweeper.run_every(gc_interval) => {}
+        }
+    });
     let record = NodeRecord {
         id: config.node.id,
         addr: addr.to_string(),

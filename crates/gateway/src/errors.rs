@@ -36,6 +36,13 @@ pub fn meta_error(e: MetaError) -> S3Error {
             )
         }
         MetaError::Internal(msg) => internal(msg),
+        MetaError::DataVersionExpired(version) => {
+            tracing::warn!(%version, "upload outlived the garbage-collection grace; refused");
+            S3Error::with_message(
+                S3ErrorCode::ServiceUnavailable,
+                "the upload took longer than the garbage-collection grace period; upload it again",
+            )
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::db::{
     CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
+use crate::refs;
 use cairn_rpc::{
     CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
 };
@@ -70,9 +71,14 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             let pk = part_key(upload_id, part.part_number);
             let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
             if replaced.as_ref() == Some(part) {
-                // Applied again (a retry): nothing is replaced this time.
+                // Applied again (a retry): nothing is replaced this time, and
+                // its versions are referenced already, whatever the horizon.
                 return Ok(Ok(MetaResponse::PartStored { replaced: None }));
             }
+            if let Err(e) = refs::check_fresh(db, refs::part_versions(part))? {
+                return Ok(Err(e));
+            }
+            refs::part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
             batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
             Ok(Ok(MetaResponse::PartStored { replaced }))
         }
@@ -107,6 +113,9 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             let parts = remove_upload(db, batch, &upload)?;
             Ok(Ok(MetaResponse::Aborted { parts }))
         }
+        MetaCommand::AdvanceGcHorizon { horizon_ms } => Ok(Ok(MetaResponse::GcHorizon(
+            refs::advance_horizon(db, batch, *horizon_ms)?,
+        ))),
     }
 }
 
@@ -212,6 +221,10 @@ fn put_object(
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
     }
+    if let Err(e) = refs::check_fresh(db, refs::manifest_versions(manifest))? {
+        return Ok(Err(e));
+    }
+    refs::object_replaced(db, batch, &ok, current.as_ref(), Some(manifest))?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
     Ok(Ok(MetaResponse::Replaced(current)))
 }
@@ -235,6 +248,7 @@ fn delete_object(
         return Ok(Err(e));
     }
     if current.is_some() {
+        refs::object_replaced(db, batch, &ok, current.as_ref(), None)?;
         batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
     }
     Ok(Ok(MetaResponse::Replaced(current)))
@@ -278,7 +292,9 @@ fn remove_upload(
     let parts = upload_parts(db, &upload.upload_id)?;
     let cf_parts = db.cf(CF_PARTS)?;
     for p in &parts {
-        batch.delete_cf(cf_parts, part_key(&upload.upload_id, p.part_number));
+        let pk = part_key(&upload.upload_id, p.part_number);
+        refs::part_replaced(db, batch, &pk, Some(p), None)?;
+        batch.delete_cf(cf_parts, pk);
     }
     batch.delete_cf(
         db.cf(CF_UPLOADS)?,
@@ -329,6 +345,8 @@ fn complete_upload(
         .into_iter()
         .filter(|p| !requested.iter().any(|r| r.part_number == p.part_number))
         .collect();
+    // The object takes over the references of the parts it is made of.
+    refs::object_replaced(db, batch, &ok, current.as_ref(), Some(&manifest))?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
     Ok(Ok(MetaResponse::Completed {
         manifest,

@@ -14,13 +14,36 @@ pub const CF_NODES: &str = "nodes";
 pub const CF_OBJECTS: &str = "objects";
 pub const CF_UPLOADS: &str = "uploads";
 pub const CF_PARTS: &str = "parts";
+/// Index of the data versions that object manifests and parts reference
+/// (derived from `objects` and `parts`; see `refs`).
+pub const CF_DATA_REFS: &str = "data_refs";
+/// Garbage-collection state: the horizon and the index format marker.
+pub const CF_GC: &str = "gc";
 
-/// The state machine's data tables: exactly what a snapshot holds.
-pub const DATA_CFS: [&str; 6] = [
-    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, CF_PARTS,
+/// The state machine's data tables: exactly what a snapshot holds. New
+/// tables go at the end: a snapshot names tables by their index here.
+pub const DATA_CFS: [&str; 8] = [
+    CF_BUCKETS,
+    CF_KEYS,
+    CF_NODES,
+    CF_OBJECTS,
+    CF_UPLOADS,
+    CF_PARTS,
+    CF_DATA_REFS,
+    CF_GC,
 ];
-const ALL_CFS: [&str; 9] = [
-    CF_LOG, CF_RAFT, CF_SM_META, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, CF_PARTS,
+const ALL_CFS: [&str; 11] = [
+    CF_LOG,
+    CF_RAFT,
+    CF_SM_META,
+    CF_BUCKETS,
+    CF_KEYS,
+    CF_NODES,
+    CF_OBJECTS,
+    CF_UPLOADS,
+    CF_PARTS,
+    CF_DATA_REFS,
+    CF_GC,
 ];
 
 /// A shared handle to the database.

@@ -13,6 +13,7 @@ pub mod log_store;
 pub mod network;
 pub mod query;
 pub mod read_barrier;
+pub mod refs;
 pub mod server;
 pub mod state_machine;
 pub mod write_batcher;

@@ -79,6 +79,9 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
             let (uploads, truncated) = list_uploads(db, uq)?;
             QueryResult::Uploads { uploads, truncated }
         }
+        MetaQuery::UnreferencedVersions { versions } => {
+            QueryResult::Unreferenced(crate::refs::unreferenced(db, versions)?)
+        }
     }))
 }
 

@@ -78,6 +78,8 @@ impl MetaNode {
         std::fs::create_dir_all(&opts.db_dir)
             .map_err(|e| MetaStartError::Db(crate::db::DbError::Decode(e.to_string())))?;
         let db = MetaDb::open(&opts.db_dir)?;
+        // A data dir from a build without the index of referenced versions.
+        crate::refs::ensure_index(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),
@@ -167,13 +169,25 @@ impl MetaNode {
             .with_state(self.clone())
     }
 
-    /// Stops Raft; the database closes when the last handle is dropped.
+    /// Stops Raft, then waits (at most `DB_RELEASE_WAIT`) until Raft's
+    /// tasks have dropped their handles on the database: openraft's state
+    /// machine worker ends shortly after `shutdown` returns, and until it
+    /// does the data dir cannot be opened again in this process.
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
+        let deadline = tokio::time::Instant::now() + DB_RELEASE_WAIT;
+        while Arc::strong_count(&self.db.db) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(DB_RELEASE_POLL).await;
+        }
     }
 }
+
+/// Longest `MetaNode::shutdown` waits for Raft's tasks to release the database.
+pub const DB_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often it checks.
+const DB_RELEASE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Path of the JSON status of a voter.
 pub const META_STATUS_PATH: &str = "/v1/meta/status";

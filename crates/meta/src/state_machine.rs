@@ -159,6 +159,8 @@ impl StateMachine {
             })?,
         );
         self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
+        // A snapshot taken by a build without the index carries none.
+        crate::refs::ensure_index(&self.db)?;
         Ok(())
     }
 }

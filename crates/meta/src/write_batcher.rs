@@ -8,7 +8,8 @@
 //! Commands share an entry only when the records they touch are disjoint, so
 //! each can be decided against the state before the entry and the outcome is
 //! the same as applying them one by one. Bucket-level commands (which read a
-//! whole bucket) always go alone. Order is first come, first served: a command
+//! whole bucket) and GC horizon moves (which change what later writes
+//! decide) always go alone. Order is first come, first served: a command
 //! that conflicts with the entry being filled closes it and opens the next.
 
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
@@ -42,6 +43,9 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
     };
     Some(match cmd {
         MetaCommand::CreateBucket(_) | MetaCommand::DeleteBucket { .. } => return None,
+        // Moving the GC horizon changes what every later PutObject and
+        // PutPart decide, so nothing may be decided beside it.
+        MetaCommand::AdvanceGcHorizon { .. } => return None,
         MetaCommand::Batch(_) => return None,
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
@@ -300,6 +304,10 @@ mod tests {
         assert!(!can_share_entry(&[put("a"), put("a")]));
         assert!(!can_share_entry(&[put("a"), create_bucket()]));
         assert!(!can_share_entry(&[MetaCommand::Batch(vec![put("a")])]));
+        assert!(!can_share_entry(&[
+            put("a"),
+            MetaCommand::AdvanceGcHorizon { horizon_ms: 1 }
+        ]));
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
 //! The storage node role: it owns a data directory of shard files and serves
 //! them over the internal shard API. It knows nothing of S3, buckets or keys.
 
+pub mod gc;
 pub mod server;
 pub mod store;
 
+pub use gc::{SweepReport, Sweeper};
 pub use server::{NodeState, router};
 pub use store::{ShardStore, StoreError};

@@ -180,6 +180,98 @@ impl ShardStore {
     }
 }
 
+/// A shard file found by `ShardStore::list_dir`.
+#[derive(Debug, Clone)]
+pub struct StoredShard {
+    pub id: ShardId,
+    pub path: PathBuf,
+    /// Size of the file on disk (header included).
+    pub file_len: u64,
+}
+
+/// A temporary file of an unfinished write, found by `ShardStore::temp_files`.
+#[derive(Debug, Clone)]
+pub struct TempFile {
+    pub path: PathBuf,
+    /// The shard being written, when the name parses.
+    pub id: Option<ShardId>,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl ShardStore {
+    /// The fan-out directories shard files live in (blocking I/O).
+    pub fn fan_dirs(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let is_fan = name
+                .to_str()
+                .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if is_fan && entry.file_type()?.is_dir() {
+                out.push(entry.path());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The shard files in one fan-out directory (blocking I/O). Files whose
+    /// names are not shard ids are skipped: they are not ours to judge.
+    pub fn list_dir(dir: &Path) -> std::io::Result<Vec<StoredShard>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let Some(id) = entry.file_name().to_str().and_then(ShardId::parse) else {
+                continue;
+            };
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                // Deleted since the directory was read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.is_file() {
+                out.push(StoredShard {
+                    id,
+                    path: entry.path(),
+                    file_len: meta.len(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Temporary files of writes in progress or abandoned (blocking I/O).
+    pub fn temp_files(&self) -> std::io::Result<Vec<TempFile>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.root.join(TMP_DIR))? {
+            let entry = entry?;
+            let id = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.split_once('.'))
+                .and_then(|(id, _)| ShardId::parse(id));
+            let modified = entry.metadata().ok().and_then(|m| m.modified().ok());
+            out.push(TempFile {
+                path: entry.path(),
+                id,
+                modified,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Removes a file; answers whether it was there.
+pub async fn remove_if_present(path: &Path) -> std::io::Result<bool> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A process-unique suffix so concurrent writes of one shard id never share a temp file.
 fn uuid_suffix() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -246,6 +338,39 @@ mod tests {
             .expect("tmp")
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[tokio::test]
+    async fn listing_finds_shards_and_temp_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ShardStore::open(dir.path()).expect("open");
+        let ids: Vec<ShardId> = (0..20).map(|_| id()).collect();
+        for i in &ids {
+            store
+                .write(i, 1, *blake3::hash(b"x").as_bytes(), body(&[b"x"]))
+                .await
+                .expect("write");
+        }
+        std::fs::write(dir.path().join("stray.txt"), b"not a shard").expect("stray");
+        let tmp = dir.path().join(TMP_DIR).join(format!("{}.1-2", ids[0]));
+        std::fs::write(&tmp, b"half").expect("temp");
+        let mut found = Vec::new();
+        for fan in store.fan_dirs().expect("fans") {
+            for s in ShardStore::list_dir(&fan).expect("list") {
+                assert_eq!(s.file_len, SHARD_HEADER_LEN as u64 + 1);
+                assert_eq!(s.path, store.file_of(&s.id));
+                found.push(s.id);
+            }
+        }
+        found.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(found, want);
+        let temps = store.temp_files().expect("temps");
+        assert_eq!(temps.len(), 1);
+        assert_eq!(temps[0].id, Some(ids[0]));
+        assert!(remove_if_present(&temps[0].path).await.expect("remove"));
+        assert!(!remove_if_present(&temps[0].path).await.expect("again"));
     }
 
     #[tokio::test]

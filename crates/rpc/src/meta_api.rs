@@ -103,6 +103,14 @@ pub enum MetaCommand {
     /// entry (group commit); each gets its own answer, in order. Built only
     /// by a voter's write batcher, never nested.
     Batch(Vec<MetaCommand>),
+    /// A storage node's garbage collector is about to ask which data versions
+    /// created at or before `horizon_ms` (its clock) are unreferenced. From
+    /// this entry on, the state machine refuses any object or part that would
+    /// reference such a version, so a version found unreferenced stays so.
+    /// The horizon only moves forward; answers `GcHorizon` with its value.
+    AdvanceGcHorizon {
+        horizon_ms: u64,
+    },
 }
 
 /// What an applied command did. (Manifests are large next to `Done`; answers
@@ -126,6 +134,8 @@ pub enum MetaResponse {
     },
     /// The answers of a `MetaCommand::Batch`, one per command, in order.
     Batch(Vec<Result<MetaResponse, MetaError>>),
+    /// The garbage-collection horizon after an `AdvanceGcHorizon`.
+    GcHorizon(u64),
 }
 
 /// Errors of the meta API, named after the S3 errors they become.
@@ -157,6 +167,10 @@ pub enum MetaError {
     Unavailable(String),
     #[error("metadata service error: {0}")]
     Internal(String),
+    /// The data was written under a version the garbage collector may
+    /// already have collected (the PUT took longer than the grace period).
+    #[error("data version {0} is older than the garbage-collection horizon; upload again")]
+    DataVersionExpired(VersionId),
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.
@@ -234,6 +248,11 @@ pub enum MetaQuery {
         upload_id: VersionId,
     },
     ListUploads(ListUploadsQuery),
+    /// Which of these data versions no object manifest or uploaded part
+    /// references (the garbage collector's question).
+    UnreferencedVersions {
+        versions: Vec<VersionId>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,4 +270,6 @@ pub enum QueryResult {
         uploads: Vec<UploadRecord>,
         truncated: bool,
     },
+    /// The subset of the asked versions that nothing references.
+    Unreferenced(Vec<VersionId>),
 }

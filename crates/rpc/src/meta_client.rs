@@ -257,6 +257,36 @@ impl MetaClient {
     }
 }
 
+impl MetaClient {
+    /// Moves the garbage-collection horizon to at least `horizon_ms`; answers
+    /// the horizon now in force.
+    pub async fn advance_gc_horizon(&self, horizon_ms: u64) -> Result<u64, MetaError> {
+        match self
+            .write(&MetaCommand::AdvanceGcHorizon { horizon_ms })
+            .await?
+        {
+            MetaResponse::GcHorizon(h) => Ok(h),
+            other => Err(MetaError::Internal(format!(
+                "unexpected answer from meta: {other:?}"
+            ))),
+        }
+    }
+
+    /// The versions among `versions` that nothing references (linearizable).
+    pub async fn unreferenced_versions(
+        &self,
+        versions: Vec<VersionId>,
+    ) -> Result<Vec<VersionId>, MetaError> {
+        match self
+            .read(&MetaQuery::UnreferencedVersions { versions })
+            .await?
+        {
+            QueryResult::Unreferenced(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
 fn unexpected(r: &QueryResult) -> MetaError {
     MetaError::Internal(format!("unexpected answer from meta: {r:?}"))
 }

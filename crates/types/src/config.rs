@@ -27,6 +27,21 @@ pub const DEFAULT_REDUNDANCY: &str = "replicas=1";
 pub const DEFAULT_LOG_ENTRIES_KEPT_AFTER_SNAPSHOT: u64 = 1000;
 /// How long a meta voter waits for a majority before answering "unavailable".
 pub const DEFAULT_QUORUM_WAIT_MS: u64 = 4000;
+/// How old a data version must be before its shards may be collected, and how
+/// long it must have been unreferenced first (seconds). Longer than any PUT
+/// or UploadPart may take: a slower one is refused at commit.
+pub const DEFAULT_GC_GRACE_SECS: u64 = 3600;
+/// Seconds between two sweeps of a storage node's shard files.
+pub const DEFAULT_GC_INTERVAL_SECS: u64 = 600;
+/// Data versions asked about in one query to meta.
+pub const DEFAULT_GC_BATCH_SIZE: usize = 1000;
+/// Shortest grace the configuration accepts (seconds). The grace must exceed
+/// the longest PUT and the longest GET of an object that is overwritten while
+/// it is read, plus the clock skew between gateways and nodes; below this
+/// even small requests would be refused or cut off.
+pub const MIN_GC_GRACE_SECS: u64 = 2;
+/// Most data versions one query may ask about.
+pub const MAX_GC_BATCH_SIZE: usize = 10_000;
 
 /// The whole configuration file. Every section has defaults, so an empty file
 /// is a valid single-process configuration.
@@ -40,6 +55,30 @@ pub struct Config {
     pub node: NodeConfig,
     pub data_path: DataPathConfig,
     pub cluster: ClusterConfig,
+    pub gc: GcConfig,
+}
+
+/// The shard garbage collector every storage node runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GcConfig {
+    /// A shard is deleted only when its data version is older than this and
+    /// the node has seen it unreferenced for at least this long (seconds).
+    pub grace_secs: u64,
+    /// Seconds between sweeps.
+    pub interval_secs: u64,
+    /// Data versions per query to meta.
+    pub batch_size: usize,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        Self {
+            grace_secs: DEFAULT_GC_GRACE_SECS,
+            interval_secs: DEFAULT_GC_INTERVAL_SECS,
+            batch_size: DEFAULT_GC_BATCH_SIZE,
+        }
+    }
 }
 
 /// How the processes of a cluster find each other.
@@ -137,6 +176,7 @@ impl Default for Config {
             node: NodeConfig::default(),
             data_path: DataPathConfig::default(),
             cluster: ClusterConfig::default(),
+            gc: GcConfig::default(),
         }
     }
 }
@@ -307,6 +347,27 @@ impl Config {
                 "meta.quorum_wait_ms must be shorter than data_path.rpc_timeout_secs".into(),
             ));
         }
+        self.gc.validate()
+    }
+}
+
+impl GcConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.grace_secs < MIN_GC_GRACE_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "gc.grace_secs must be at least {MIN_GC_GRACE_SECS}: it bounds how long a PUT may take"
+            )));
+        }
+        if self.interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "gc.interval_secs must be at least 1".into(),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > MAX_GC_BATCH_SIZE {
+            return Err(ConfigError::Invalid(format!(
+                "gc.batch_size must be 1 to {MAX_GC_BATCH_SIZE}"
+            )));
+        }
         Ok(())
     }
 }
@@ -334,6 +395,13 @@ mod tests {
         assert!(toml::from_str::<Config>("bogus = 1").is_err());
         let mut c = Config::default();
         c.data_path.chunk_size = 10;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.gc.grace_secs = MIN_GC_GRACE_SECS - 1;
+        assert!(c.validate().is_err());
+        c.gc.grace_secs = MIN_GC_GRACE_SECS;
+        c.validate().expect("the shortest grace is valid");
+        c.gc.batch_size = 0;
         assert!(c.validate().is_err());
     }
 }

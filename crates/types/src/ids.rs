@@ -7,6 +7,9 @@ use std::fmt;
 /// A storage node or meta voter in the cluster.
 pub type NodeId = u64;
 
+/// The version nibble of a UUIDv7 (high nibble of byte 6).
+const UUID_VERSION_7: u8 = 7;
+
 /// One stored version of an object or one multipart upload: a random UUIDv7, so
 /// ids sort roughly by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -19,6 +22,18 @@ impl VersionId {
 
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
+    }
+
+    /// When the version was created, in milliseconds since the Unix epoch:
+    /// the 48-bit timestamp of the UUIDv7. An id that is not a UUIDv7 answers
+    /// 0 (as old as can be), so it is never mistaken for a fresh one.
+    pub fn created_millis(&self) -> u64 {
+        if self.0[6] >> 4 != UUID_VERSION_7 {
+            return 0;
+        }
+        let mut ms = [0u8; 8];
+        ms[2..].copy_from_slice(&self.0[..6]);
+        u64::from_be_bytes(ms)
     }
 
     /// Parses the 32-hex-digit form produced by `Display`.
@@ -88,6 +103,16 @@ impl fmt::Display for ShardId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_ids_carry_their_creation_time() {
+        let before = crate::now_millis() as u64;
+        let v = VersionId::new_random();
+        let after = crate::now_millis() as u64;
+        assert!((before..=after).contains(&v.created_millis()));
+        // Not a UUIDv7: treated as infinitely old.
+        assert_eq!(VersionId([0xAB; 16]).created_millis(), 0);
+    }
 
     #[test]
     fn shard_id_round_trips_through_text() {

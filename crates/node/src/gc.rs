@@ -1,0 +1,241 @@
+//! The shard garbage collector a storage node runs every `gc.interval_secs`.
+//!
+//! Shard files are named by their data version, a UUIDv7 that carries its
+//! creation time. A sweep lists the node's shard files and keeps those whose
+//! version is older than the grace (by that time, not file mtime). Before its
+//! first question it moves meta's garbage-collection horizon to `now - grace`
+//! (a Raft write: from then on no object or part may commit such a version),
+//! then asks meta in batches (linearizable reads) which of them nothing
+//! references. A version seen unreferenced is remembered with the time of the
+//! answer (monotonic clock), and its files are deleted only once it has been
+//! unreferenced for the grace too, so a GET that read the manifest just
+//! before an overwrite or delete can still finish reading the old shards.
+//! Stray temporary files of abandoned writes older than the grace go as well.
+
+use crate::store::{ShardStore, StoredShard, remove_if_present};
+use cairn_rpc::{MetaClient, MetaError};
+use cairn_types::config::GcConfig;
+use cairn_types::{VersionId, now_millis};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use thiserror::Error;
+
+/// Metric: sweeps finished.
+pub const METRIC_GC_SWEEPS: &str = "cairn_node_gc_sweeps_total";
+/// Metric: sweeps stopped by an error (meta unreachable, disk error).
+pub const METRIC_GC_SWEEP_FAILURES: &str = "cairn_node_gc_sweep_failures_total";
+/// Metric: shard files deleted as garbage.
+pub const METRIC_GC_SHARDS_DELETED: &str = "cairn_node_gc_shards_deleted_total";
+/// Metric: bytes of shard files deleted as garbage.
+pub const METRIC_GC_BYTES_DELETED: &str = "cairn_node_gc_bytes_deleted_total";
+/// Metric: stray temporary files deleted.
+pub const METRIC_GC_TEMP_FILES_DELETED: &str = "cairn_node_gc_temp_files_deleted_total";
+
+#[derive(Debug, Error)]
+pub enum GcError {
+    #[error("meta: {0}")]
+    Meta(#[from] MetaError),
+    #[error("disk: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("listing task failed: {0}")]
+    Task(String),
+}
+
+/// What one sweep saw and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Shard files listed.
+    pub scanned: u64,
+    /// Shard files whose version is older than the grace.
+    pub candidates: u64,
+    /// Distinct old versions meta answered unreferenced.
+    pub unreferenced: u64,
+    pub deleted_shards: u64,
+    pub deleted_bytes: u64,
+    pub deleted_temp_files: u64,
+    /// Unreferenced versions still waiting out the grace.
+    pub pending: u64,
+    /// How long the sweep took.
+    pub elapsed: Duration,
+}
+
+/// The collector of one storage node.
+pub struct Sweeper {
+    store: Arc<ShardStore>,
+    meta: MetaClient,
+    grace: Duration,
+    batch_size: usize,
+    /// Unreferenced versions and when meta first said so. Held for a whole
+    /// sweep, so sweeps never overlap.
+    pending: tokio::sync::Mutex<HashMap<VersionId, Instant>>,
+}
+
+/// State of one sweep between batches.
+struct Sweep {
+    /// The horizon: versions created at or before this (ms) are candidates.
+    horizon_ms: u64,
+    horizon_sent: bool,
+    batch: BTreeMap<VersionId, Vec<StoredShard>>,
+    /// Versions answered unreferenced in this sweep.
+    seen_unreferenced: BTreeSet<VersionId>,
+    report: SweepReport,
+}
+
+impl Sweeper {
+    pub fn new(store: Arc<ShardStore>, meta: MetaClient, config: &GcConfig) -> Self {
+        Self {
+            store,
+            meta,
+            grace: Duration::from_secs(config.grace_secs),
+            batch_size: config.batch_size.max(1),
+            pending: Default::default(),
+        }
+    }
+
+    /// Sweeps every `interval` until the future is dropped; errors are logged
+    /// and counted, and the next sweep tries again.
+    pub async fn run_every(self: Arc<Self>, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(e) = self.sweep().await {
+                metrics::counter!(METRIC_GC_SWEEP_FAILURES).increment(1);
+                tracing::warn!(error = %e, "garbage collection sweep failed; retrying next interval");
+            }
+        }
+    }
+
+    /// One sweep over all shard files and temporary files of the node.
+    pub async fn sweep(&self) -> Result<SweepReport, GcError> {
+        let mut pending = self.pending.lock().await;
+        let started = Instant::now();
+        let grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
+        let mut sweep = Sweep {
+            horizon_ms: (now_millis().max(0) as u64).saturating_sub(grace_ms),
+            horizon_sent: false,
+            batch: BTreeMap::new(),
+            seen_unreferenced: BTreeSet::new(),
+            report: SweepReport::default(),
+        };
+        let store = self.store.clone();
+        let fans = blocking(move || store.fan_dirs()).await?;
+        for fan in fans {
+            let shards = blocking(move || ShardStore::list_dir(&fan)).await?;
+            for shard in shards {
+                sweep.report.scanned += 1;
+                if shard.id.version.created_millis() <= sweep.horizon_ms {
+                    sweep.report.candidates += 1;
+                    sweep.batch.entry(shard.id.version).or_default().push(shard);
+                }
+            }
+            if sweep.batch.len() >= self.batch_size {
+                self.settle(&mut sweep, &mut pending).await?;
+            }
+        }
+        if !sweep.batch.is_empty() {
+            self.settle(&mut sweep, &mut pending).await?;
+        }
+        // Versions no longer on disk (or, defensively, referenced again) are forgotten.
+        pending.retain(|v, _| sweep.seen_unreferenced.contains(v));
+        sweep.report.pending = pending.len() as u64;
+        drop(pending);
+        sweep.report.deleted_temp_files = self.remove_stale_temp_files(sweep.horizon_ms).await?;
+        sweep.report.elapsed = started.elapsed();
+        let r = &sweep.report;
+        metrics::counter!(METRIC_GC_SWEEPS).increment(1);
+        metrics::counter!(METRIC_GC_SHARDS_DELETED).increment(r.deleted_shards);
+        metrics::counter!(METRIC_GC_BYTES_DELETED).increment(r.deleted_bytes);
+        metrics::counter!(METRIC_GC_TEMP_FILES_DELETED).increment(r.deleted_temp_files);
+        tracing::info!(
+            scanned = r.scanned,
+            candidates = r.candidates,
+            unreferenced = r.unreferenced,
+            deleted_shards = r.deleted_shards,
+            deleted_bytes = r.deleted_bytes,
+            deleted_temp_files = r.deleted_temp_files,
+            pending = r.pending,
+            elapsed_ms = r.elapsed.as_millis() as u64,
+            "garbage collection sweep done"
+        );
+        Ok(sweep.report)
+    }
+
+    /// Asks meta about the batched versions and deletes the files of those
+    /// unreferenced for at least the grace.
+    async fn settle(
+        &self,
+        sweep: &mut Sweep,
+        pending: &mut HashMap<VersionId, Instant>,
+    ) -> Result<(), GcError> {
+        if !sweep.horizon_sent {
+            // Must precede the question: afterwards no commit can make one of
+            // these versions referenced again.
+            let in_force = self.meta.advance_gc_horizon(sweep.horizon_ms).await?;
+            if in_force < sweep.horizon_ms {
+                return Err(GcError::Meta(MetaError::Internal(format!(
+                    "meta kept the horizon at {in_force}, below {}",
+                    sweep.horizon_ms
+                ))));
+            }
+            sweep.horizon_sent = true;
+        }
+        let batch = std::mem::take(&mut sweep.batch);
+        let asked: Vec<VersionId> = batch.keys().copied().collect();
+        let unreferenced: BTreeSet<VersionId> = self
+            .meta
+            .unreferenced_versions(asked)
+            .await?
+            .into_iter()
+            .collect();
+        let answered = Instant::now();
+        for (version, shards) in batch {
+            if !unreferenced.contains(&version) {
+                continue;
+            }
+            sweep.report.unreferenced += 1;
+            sweep.seen_unreferenced.insert(version);
+            let since = *pending.entry(version).or_insert(answered);
+            if answered.duration_since(since) < self.grace {
+                continue;
+            }
+            for shard in shards {
+                if remove_if_present(&shard.path).await? {
+                    sweep.report.deleted_shards += 1;
+                    sweep.report.deleted_bytes += shard.file_len;
+                    tracing::debug!(shard = %shard.id, "garbage shard deleted");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes temporary files of writes that started before the horizon (or,
+    /// when the name does not tell, were last modified more than a grace ago).
+    async fn remove_stale_temp_files(&self, horizon_ms: u64) -> Result<u64, GcError> {
+        let store = self.store.clone();
+        let temps = blocking(move || store.temp_files()).await?;
+        let now = SystemTime::now();
+        let mut deleted = 0;
+        for t in temps {
+            let stale = match (t.id, t.modified) {
+                (Some(id), _) => id.version.created_millis() <= horizon_ms,
+                (None, Some(m)) => now.duration_since(m).is_ok_and(|age| age > self.grace),
+                (None, None) => false,
+            };
+            if stale && remove_if_present(&t.path).await? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, GcError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| GcError::Task(e.to_string()))?
+        .map_err(GcError::Io)
+}
