@@ -51,8 +51,15 @@ cleanup() {
 trap cleanup EXIT
 
 say "building cairn (dev profile, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --locked -p cairn --bin cairn) >>"$LOG" 2>&1
-CAIRN="$CARGO_TARGET_DIR/debug/cairn"
+# The binary's path comes from cargo itself (the target dir may be redirected).
+CAIRN=$(cd "$ROOT" && cargo build --locked -p cairn --bin cairn --message-format=json 2>>"$LOG" |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "cairn":
+        print(m["executable"])')
+[[ -x "$CAIRN" ]] || { say "cargo build did not produce the cairn binary; see $LOG"; exit 1; }
+say "using $CAIRN"
 
 # ---------------------------------------------------------------- machine limits
 # dd's own rate is decimal MB/s; we compute MiB/s from bytes and seconds.

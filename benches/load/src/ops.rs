@@ -9,7 +9,7 @@ use crate::stats::{OpKind, Sample};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Error code counted when a GET returns fewer or more bytes than were written.
 pub const LENGTH_MISMATCH: &str = "LengthMismatch";
@@ -17,6 +17,8 @@ pub const LENGTH_MISMATCH: &str = "LengthMismatch";
 pub const CONTENT_MISMATCH: &str = "ContentMismatch";
 /// Error code counted when a GET body breaks off.
 pub const BODY_READ_ERROR: &str = "BodyReadError";
+/// Error code counted when a GET body is not read within the request bound.
+pub const BODY_TIMEOUT: &str = "BodyTimeout";
 /// Error code counted when an answer lacks a field S3 promises (e.g. an upload id).
 pub const MALFORMED_ANSWER: &str = "MalformedAnswer";
 
@@ -31,6 +33,8 @@ pub struct Session {
     pub verify: bool,
     /// Sign PUT and UploadPart bodies (SHA-256) instead of sending UNSIGNED-PAYLOAD.
     pub sign_payload: bool,
+    /// Bound of one request, body included.
+    pub op_timeout: Duration,
 }
 
 impl Session {
@@ -83,7 +87,15 @@ impl Session {
             .send()
             .await
         {
-            Ok(answer) => self.read_body(obj, answer.body).await,
+            // The SDK's operation timeout ends with the response head; the
+            // body gets what is left of the same bound.
+            Ok(answer) => {
+                let left = self.op_timeout.saturating_sub(began.elapsed());
+                match tokio::time::timeout(left, self.read_body(obj, answer.body)).await {
+                    Ok(read) => read,
+                    Err(_) => Err(BODY_TIMEOUT.to_owned()),
+                }
+            }
             Err(e) => Err(error_code(&e)),
         };
         self.sample(OpKind::Get, began, obj.size, outcome)

@@ -524,6 +524,7 @@ async fn measure(
         start: Instant::now(),
         verify: opts.verify,
         sign_payload: opts.sign_payload,
+        op_timeout: opts.op_timeout,
     };
     let (pool, prepared) = match opts.workload.prepared_objects() {
         Some(n) => {

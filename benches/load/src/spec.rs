@@ -66,7 +66,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, SpecError> {
 pub fn format_bytes(bytes: u64) -> String {
     for (unit, size) in [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)] {
         if bytes >= size {
-            return if bytes % size == 0 {
+            return if bytes.is_multiple_of(size) {
                 format!("{} {unit}", bytes / size)
             } else {
                 format!("{:.2} {unit}", bytes as f64 / size as f64)
