@@ -123,7 +123,7 @@ def write_markdown(out, machine, results):
 
 def write_svg(out, machine, results):
     """One horizontal bar per workload and backend, scaled per unit."""
-    width, row, left, label_w = 900, 22, 250, 120
+    width, row, left, label_w = 960, 22, 300, 120
     rows = []
     for tag, what, metric in WORKLOADS:
         for backend in BACKENDS:

@@ -106,7 +106,7 @@ fn parse_part_size(text: &str) -> Result<u64, SpecError> {
 /// Flags every workload has.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// S3 endpoint, e.g. http://127.0.0.1:9000 [env: S3_ENDPOINT or CAIRN_ENDPOINT].
+    /// S3 endpoint, e.g. http://127.0.0.1:9000 (without S3_ENDPOINT, CAIRN_ENDPOINT is read).
     #[arg(long, env = "S3_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Access key id.
