@@ -286,3 +286,102 @@ pub async fn execute(command: BenchCommand, stop: CancellationToken) -> Result<S
     }
     Ok(report.summary())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(subcommand)]
+        command: BenchCommand,
+    }
+
+    const TARGET_FLAGS: [&str; 6] = [
+        "--endpoint",
+        "http://127.0.0.1:9000",
+        "--access-key",
+        "AK",
+        "--secret-key",
+        "SK",
+    ];
+
+    fn parse(args: &[&str]) -> Result<BenchCommand, clap::Error> {
+        let mut all = vec!["cairn-bench"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&TARGET_FLAGS);
+        Wrapper::try_parse_from(all).map(|w| w.command)
+    }
+
+    #[test]
+    fn flags_become_run_options() {
+        let BenchCommand::Mixed {
+            common,
+            size,
+            objects,
+            mix,
+        } = parse(&[
+            "mixed",
+            "--size",
+            "4KiB..1MiB:log",
+            "--ops",
+            "500",
+            "-c",
+            "3",
+            "--mix",
+            "get=1,delete=1",
+            "--objects",
+            "9",
+            "--bucket",
+            "b",
+        ])
+        .expect("parses")
+        else {
+            panic!("not mixed");
+        };
+        let options = common
+            .options(Workload::Mixed { objects, mix }, size)
+            .expect("options");
+        assert_eq!(options.limit, Limit::Ops(500));
+        assert_eq!(options.concurrency, 3);
+        assert_eq!(options.bucket.as_deref(), Some("b"));
+        assert_eq!(options.target.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(options.target.access_key, "AK");
+        assert_eq!(options.size.max(), crate::spec::MIB);
+        assert_eq!(
+            options.workload,
+            Workload::Mixed {
+                objects: 9,
+                mix: Mix {
+                    get: 1,
+                    put: 0,
+                    stat: 0,
+                    delete: 1
+                }
+            }
+        );
+        assert!(!options.keep && !options.verify && options.progress);
+    }
+
+    #[test]
+    fn defaults_and_conflicts() {
+        let BenchCommand::Put { common, size } = parse(&["put"]).expect("parses") else {
+            panic!("not put");
+        };
+        assert_eq!(size, SizeSpec::Fixed(crate::spec::MIB));
+        let options = common.options(Workload::Put, size).expect("options");
+        assert_eq!(options.limit, Limit::Duration(Duration::from_secs(10)));
+        assert_eq!(options.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(options.prefix, DEFAULT_PREFIX);
+        assert!(parse(&["put", "--ops", "5", "--duration", "5s"]).is_err());
+        assert!(parse(&["put", "--size", "lots"]).is_err());
+        assert!(parse(&["list", "--page-size", "x"]).is_err());
+        let BenchCommand::Multipart { part_size, .. } =
+            parse(&["multipart", "--part-size", "8MiB"]).expect("parses")
+        else {
+            panic!("not multipart");
+        };
+        assert_eq!(part_size, 8 * crate::spec::MIB);
+    }
+}

@@ -640,3 +640,77 @@ async fn tick(shared: Arc<Shared>, bar: ProgressBar, done: CancellationToken) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(workload: Workload) -> Options {
+        Options {
+            target: Target {
+                endpoint: "http://127.0.0.1:9".into(),
+                access_key: "a".into(),
+                secret_key: "s".into(),
+                region: client::DEFAULT_REGION.into(),
+            },
+            workload,
+            bucket: None,
+            keep: false,
+            prefix: DEFAULT_PREFIX.into(),
+            concurrency: 1,
+            limit: Limit::Ops(1),
+            size: SizeSpec::Fixed(1),
+            verify: false,
+            op_timeout: Duration::from_secs(1),
+            max_errors: 1,
+            progress: false,
+            sign_payload: false,
+        }
+    }
+
+    #[test]
+    fn options_are_checked_before_anything_is_sent() {
+        assert!(options(Workload::Put).validate().is_ok());
+        let mut o = options(Workload::Put);
+        o.concurrency = 0;
+        assert!(o.validate().is_err());
+        let mut o = options(Workload::Put);
+        o.limit = Limit::Ops(0);
+        assert!(o.validate().is_err());
+        let mut o = options(Workload::Put);
+        o.size = SizeSpec::Fixed(MAX_OBJECT_SIZE + 1);
+        assert!(o.validate().is_err());
+        // A multipart upload may exceed one PUT; its parts may not.
+        let mut o = options(Workload::Multipart { part_size: 1 });
+        o.size = SizeSpec::Fixed(MAX_OBJECT_SIZE + 1);
+        assert!(o.validate().is_ok());
+        assert!(
+            options(Workload::Multipart { part_size: 0 })
+                .validate()
+                .is_err()
+        );
+        assert!(options(Workload::Get { objects: 0 }).validate().is_err());
+        for page_size in [0, MAX_LIST_PAGE + 1] {
+            let list = Workload::List {
+                objects: 1,
+                page_size,
+            };
+            assert!(options(list).validate().is_err());
+        }
+    }
+
+    #[test]
+    fn keys_are_numbered_under_the_run_prefix() {
+        let keys = KeyNames {
+            prefix: "p/0000abcd/".into(),
+            next: AtomicU64::new(0),
+        };
+        let mut rng = SmallRng::seed_from_u64(1);
+        let a = keys.new_object(&SizeSpec::Fixed(10), &mut rng);
+        let b = keys.new_object(&SizeSpec::Fixed(10), &mut rng);
+        assert_eq!(a.key, "p/0000abcd/000000000000");
+        assert_eq!(b.key, "p/0000abcd/000000000001");
+        assert_eq!(keys.key(1), b.key);
+        assert!(a.offset < crate::payload::PAYLOAD_OFFSETS);
+    }
+}
