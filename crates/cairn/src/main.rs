@@ -75,6 +75,19 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Benchmark any S3 endpoint (cairn or another): put, get, mixed, list,
+    /// multipart; `compare` two reports.
+    ///
+    /// Endpoint and keys come from flags or S3_ENDPOINT (or CAIRN_ENDPOINT),
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION. A run creates a
+    /// bucket (or uses --bucket), writes under PREFIX RUN-ID/, and deletes
+    /// what it wrote unless --keep. It prints ops/s, MiB/s (2^20 bytes/s),
+    /// latency p50/p90/p99/p99.9/max per operation and errors by S3 code;
+    /// --json FILE and --svg FILE also write the report and a plot over time.
+    Bench {
+        #[command(subcommand)]
+        command: cairn_bench::BenchCommand,
+    },
     /// Operator commands against a running cluster.
     Admin {
         #[command(subcommand)]
@@ -261,6 +274,18 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let mut signals = ShutdownSignals::install()?;
     match cli.command {
+        Command::Bench { command } => {
+            // Ctrl-C or SIGTERM ends the measured phase; the run still
+            // deletes what it wrote and prints its report.
+            let stop = CancellationToken::new();
+            let on_signal = stop.clone();
+            tokio::spawn(async move {
+                signals.wait().await;
+                on_signal.cancel();
+            });
+            let summary = cairn_bench::execute(command, stop).await?;
+            say!("{}", summary.trim_end());
+        }
         Command::Server {
             data_dir,
             s3_addr,
