@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod db;
 pub mod keys;
+pub mod liveness;
 pub mod log_store;
 pub mod network;
 pub mod query;

@@ -153,6 +153,11 @@ impl MetaNode {
             .with_state(self.clone())
     }
 
+    /// The voter's database (state machine tables included).
+    pub fn db(&self) -> &MetaDb {
+        &self.db
+    }
+
     /// Stops Raft; the database closes when the last handle is dropped.
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
