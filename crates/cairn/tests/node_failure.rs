@@ -13,6 +13,7 @@
 //!   back identical; `ec=4+2` writes (quorum 5 of 6) answer 503
 //!   ServiceUnavailable; `replicas=3` writes either succeed (and read back) or
 //!   answer 503 — never another error — and at least one succeeds.
+//!
 //! The random seed is printed; set `CAIRN_TEST_SEED` to replay a run.
 
 mod common;
@@ -112,6 +113,14 @@ impl Processes {
 struct Rng(u64);
 
 impl Rng {
+    /// Seeds through splitmix64, so nearby seeds give unrelated sequences.
+    fn new(seed: u64) -> Self {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Self((z ^ (z >> 31)) | 1)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -388,7 +397,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| cairn_types::now_millis() as u64 | 1);
     println!("CAIRN_TEST_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut cluster = start_cluster();
     let rt = common::runtime();
     let client = s3_client(cluster.s3_port);
@@ -508,7 +517,11 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     // Written without the frozen node, these have one piece fewer until
     // repair exists, so they are checked now rather than after two more
     // nodes die.
-    rt.block_on(check_all(&client, &extra, "written while a node was frozen"));
+    rt.block_on(check_all(
+        &client,
+        &extra,
+        "written while a node was frozen",
+    ));
 
     // SIGKILL two random nodes.
     let first = 1 + rng.below(NODES as u64) as usize;

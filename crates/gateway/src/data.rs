@@ -21,8 +21,8 @@ use cairn_types::{
 };
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
-use s3s::dto::StreamingBlob;
 use s3s::S3Result;
+use s3s::dto::StreamingBlob;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
