@@ -160,6 +160,7 @@ struct Cluster {
     dir: tempfile::TempDir,
     procs: Processes,
     s3_port: u16,
+    meta_port: u16,
     gateway_config: PathBuf,
 }
 
@@ -223,6 +224,7 @@ fn start_cluster() -> Cluster {
         dir,
         procs,
         s3_port,
+        meta_port,
         gateway_config,
     };
     cluster.wait_health(
@@ -256,6 +258,25 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The meta voter's last Raft log index.
+    fn meta_last_log(&self) -> u64 {
+        let url = format!("http://127.0.0.1:{}/v1/meta/status", self.meta_port);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let text = rt
+            .block_on(async {
+                let req = reqwest::Client::new()
+                    .get(url)
+                    .header(cairn_rpc::auth::CLUSTER_TOKEN_HEADER, CLUSTER_SECRET);
+                req.send().await.ok()?.text().await.ok()
+            })
+            .expect("meta status");
+        let status: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        status["last_log_index"].as_u64().expect("a log index")
     }
 
     fn metric(&self, name: &str) -> f64 {
@@ -402,6 +423,17 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     let rt = common::runtime();
     let client = s3_client(cluster.s3_port);
 
+    // Heartbeats are soft state on the meta leader: they do not grow the Raft log.
+    let log_before = cluster.meta_last_log();
+    std::thread::sleep(Duration::from_millis(4 * HEARTBEAT_MS));
+    let grown = cluster.meta_last_log() - log_before;
+    let heartbeats = 4 * NODES as u64;
+    println!("{heartbeats} heartbeats, {grown} Raft log entries");
+    assert!(
+        grown < heartbeats,
+        "heartbeats must not be logged: {grown} entries"
+    );
+
     // Two buckets, 100 objects each.
     let mut objects = Vec::new();
     for (bucket, redundancy) in [("ec42", "ec=4+2"), ("rep3", "replicas=3")] {
@@ -465,15 +497,23 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     }
 
     // Freeze one node: reads hedge around it; meta marks it down; writes skip it.
-    let frozen = 1 + rng.below(NODES as u64) as usize;
-    println!("SIGSTOP node-{frozen}");
-    let hedges_before = cluster.metric("cairn_gateway_hedged_requests_total");
-    cluster.procs.signal(&format!("node-{frozen}"), "STOP");
     let readable: Vec<Stored> = objects
         .iter()
         .filter(|o| o.size <= 4 << 20)
         .cloned()
         .collect();
+    let started = Instant::now();
+    let slowest = rt.block_on(check_all(&client, &readable, "healthy, again"));
+    println!(
+        "healthy: {} objects read in {:.1} s, slowest {:.2} s",
+        readable.len(),
+        started.elapsed().as_secs_f64(),
+        slowest.as_secs_f64()
+    );
+    let frozen = 1 + rng.below(NODES as u64) as usize;
+    println!("SIGSTOP node-{frozen}");
+    let hedges_before = cluster.metric("cairn_gateway_hedged_requests_total");
+    cluster.procs.signal(&format!("node-{frozen}"), "STOP");
     let started = Instant::now();
     let slowest = rt.block_on(check_all(&client, &readable, "one node frozen"));
     let hedges = cluster.metric("cairn_gateway_hedged_requests_total") - hedges_before;
