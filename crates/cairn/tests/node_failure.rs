@@ -12,7 +12,9 @@
 //! - two random nodes are SIGKILLed: every object of both buckets still reads
 //!   back identical; `ec=4+2` writes (quorum 5 of 6) answer 503
 //!   ServiceUnavailable; `replicas=3` writes either succeed (and read back) or
-//!   answer 503 — never another error — and at least one succeeds.
+//!   answer 503 — never another error — and at least one succeeds;
+//! - one of them restarts: it is reported up again and `ec=4+2` writes
+//!   succeed again.
 //!
 //! The random seed is printed; set `CAIRN_TEST_SEED` to replay a run.
 
@@ -640,6 +642,26 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
         );
     }
     rt.block_on(check_all(&client, &written, "written after the kill"));
+
+    // One killed node comes back with its data: meta reports it up, the
+    // gateway's backoff lets it be tried again, and ec=4+2 writes (5 of 6
+    // nodes alive again) succeed.
+    let restarted = format!("node-{first}");
+    let config = cluster.dir.path().join(format!("{restarted}.toml"));
+    cluster.procs.spawn(&restarted, "node", &config);
+    cluster.wait_health(
+        &format!("ok: {NODES} storage node(s), 1 down"),
+        STATE_TIMEOUT,
+    );
+    let o = Stored {
+        bucket: "ec42",
+        key: "after-restart".into(),
+        size: 3 * 1024 * 1024 + 7,
+        seed: rng.next(),
+    };
+    rt.block_on(put(&client, &o))
+        .unwrap_or_else(|e| panic!("ec=4+2 PUT with 5 of 6 nodes back: {e:?}"));
+    rt.block_on(check(&client, &o, "written after a node came back"));
     println!("test took {:.1} s", test_started.elapsed().as_secs_f64());
     assert!(
         test_started.elapsed() < TEST_BOUND,
