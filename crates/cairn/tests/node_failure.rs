@@ -313,7 +313,7 @@ impl Cluster {
             .map(|n| {
                 (
                     n["record"]["id"].as_u64().expect("id"),
-                    n["liveness"].as_str().expect("liveness").to_lowercase(),
+                    n["liveness"].as_str().expect("liveness").to_string(),
                 )
             })
             .collect();

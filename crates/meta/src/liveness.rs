@@ -114,11 +114,15 @@ async fn node_status(State(st): State<LivenessState>) -> Response {
 async fn statuses(st: &LivenessState) -> Result<Vec<NodeStatus>, MetaError> {
     require_leader(&st.node)?;
     // The records themselves are Raft state: confirm leadership before reading them.
-    st.node
-        .raft
-        .ensure_linearizable()
-        .await
-        .map_err(|e| MetaError::Unavailable(e.to_string()))?;
+    st.node.raft.ensure_linearizable().await.map_err(|e| {
+        match e.forward_to_leader::<openraft::BasicNode>() {
+            // Deposed meanwhile: send the caller to the new leader.
+            Some(f) => MetaError::NotLeader {
+                leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()),
+            },
+            None => MetaError::Unavailable(e.to_string()),
+        }
+    })?;
     let db = st.node.db().clone();
     let records = tokio::task::spawn_blocking(move || run_query(&db, &MetaQuery::ListNodes))
         .await

@@ -26,6 +26,7 @@ pub struct Heartbeat {
 
 /// Whether meta has heard from a node recently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Liveness {
     /// A heartbeat arrived within `down_after`, or the leader has not been
     /// leading long enough to tell.
