@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ensure_system_packages() {
-    if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && ! compgen -G "/usr/lib/x86_64-linux-gnu/libclang*.so*" >/dev/null; then
+    # bindgen needs libclang itself (libclang.so / libclang-N.so); libclang-cpp,
+    # which other packages bring, does not do.
+    if ! compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null && ! compgen -G "/usr/lib/*-linux-gnu/libclang-[0-9]*.so*" >/dev/null; then
         echo "dev.sh: installing libclang-dev (needed to build RocksDB's bindings)" >&2
         if [ "$(id -u)" -eq 0 ]; then
             apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null

@@ -2,6 +2,7 @@
 //! processes over the internal transport with the cluster secret from the
 //! config file.
 
+use cairn_meta::fault::{FaultSetting, META_FAULT_PATH};
 use cairn_meta::server::{META_STATUS_PATH, MetaStatus};
 use cairn_rpc::RpcClient;
 use cairn_types::config::Config;
@@ -89,19 +90,21 @@ fn opt(v: Option<u64>) -> String {
 pub fn render(status: &GroupStatus) -> String {
     let mut out = format!("leader: {}   term: {}\n", opt(status.leader), status.term);
     out.push_str(&format!(
-        "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6}\n",
-        "id", "address", "state", "last log", "applied", "lag"
+        "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6} {:>9}\n",
+        "id", "address", "state", "last log", "applied", "lag", "snapshot"
     ));
     for r in &status.voters {
         match &r.status {
             Some(s) => out.push_str(&format!(
-                "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6}\n",
+                "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6} {:>9}{}\n",
                 r.id,
                 r.addr,
                 s.state,
                 opt(s.last_log_index),
                 opt(s.applied_index),
-                opt(r.lag)
+                opt(r.lag),
+                opt(s.snapshot_index),
+                if s.isolated { "  (isolated)" } else { "" }
             )),
             None => out.push_str(&format!(
                 "{:<4} {:<22} unreachable: {}\n",
@@ -112,4 +115,24 @@ pub fn render(status: &GroupStatus) -> String {
         }
     }
     out
+}
+
+/// Cuts voter `id` off from the other voters (`isolated`) or reconnects it.
+/// The voter must run with `meta.fault_injection = true`.
+pub async fn set_isolation(
+    config: &Config,
+    rpc: &RpcClient,
+    id: u64,
+    isolated: bool,
+) -> anyhow::Result<()> {
+    let voter = config
+        .cluster
+        .meta_voters
+        .iter()
+        .find(|v| v.id == id)
+        .ok_or_else(|| anyhow::anyhow!("voter {id} is not in cluster.meta_voters"))?;
+    let setting = FaultSetting { isolated };
+    let answer: FaultSetting = rpc.call(&voter.addr, META_FAULT_PATH, &setting).await?;
+    anyhow::ensure!(answer == setting, "voter {id} answered {answer:?}");
+    Ok(())
 }

@@ -7,5 +7,6 @@ pub mod admin;
 pub mod admin_nodes;
 pub mod roles;
 pub mod server;
+pub mod server_voters;
 
 pub use server::{RunningServer, ServerOptions};

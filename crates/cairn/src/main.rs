@@ -44,6 +44,11 @@ enum Command {
         /// Zones to spread the storage nodes over, round-robin (zone-1, zone-2, ...).
         #[arg(long, default_value_t = 1)]
         zones: usize,
+        /// Meta voters (a Raft group) to run in this process, to try failover
+        /// locally with `cairn admin meta status|isolate|heal --config
+        /// DATA_DIR/cluster.toml`. Fixed when the data dir is created.
+        #[arg(long, default_value_t = 1)]
+        meta_voters: usize,
         /// Root access key id (together with CAIRN_SECRET_KEY).
         #[arg(long, env = "CAIRN_ACCESS_KEY", hide_env_values = true)]
         access_key: Option<String>,
@@ -157,6 +162,30 @@ enum AdminMetaCommand {
         #[arg(long)]
         id: u64,
     },
+    /// Cut a voter off from the other voters, as a network partition would,
+    /// to try failover: its Raft traffic stops in both directions while it
+    /// keeps answering clients (with "unavailable", never stale data).
+    ///
+    /// Only for voters started with meta.fault_injection = true (`cairn server
+    /// --meta-voters N` does this). Undo with `cairn admin meta heal`.
+    Isolate {
+        /// A config file of the cluster (any role's); `cairn server` writes
+        /// DATA_DIR/cluster.toml.
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to cut off.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Reconnect a voter cut off by `cairn admin meta isolate`.
+    Heal {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to reconnect.
+        #[arg(long)]
+        id: u64,
+    },
 }
 
 /// Prints a line to stdout; a closed stdout (say, a pipe whose reader went
@@ -256,6 +285,7 @@ async fn main() -> anyhow::Result<()> {
             config,
             nodes,
             zones,
+            meta_voters,
             access_key,
             secret_key,
         } => {
@@ -272,6 +302,7 @@ async fn main() -> anyhow::Result<()> {
             opts.secret_key = secret_key;
             opts.nodes = nodes;
             opts.zones = zones;
+            opts.meta_voters = meta_voters;
             let server = start(opts).await.context("starting cairn server")?;
             say!("cairn server is running");
             say!("  S3 endpoint:  {}", server.endpoint());
@@ -280,6 +311,11 @@ async fn main() -> anyhow::Result<()> {
             say!("  secret key:   {}", server.secret_key);
             say!("  data dir:     {}", data_dir.display());
             say!("  storage nodes: {nodes} in {zones} zone(s)");
+            say!("  meta voters:  {meta_voters}");
+            say!(
+                "  admin:        cairn admin meta status --config {}",
+                server.cluster_file.display()
+            );
             say!(
                 "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls",
                 server.access_key,
@@ -343,6 +379,28 @@ async fn main() -> anyhow::Result<()> {
             let voters =
                 change_membership(&config, cairn_rpc::MembershipChange::Remove { id }).await?;
             say!("voters now: {voters:?}");
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Meta {
+                    command: AdminMetaCommand::Isolate { config, id },
+                },
+        } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            cairn::admin::set_isolation(&config, &rpc, id, true).await?;
+            say!("voter {id} is cut off from the other voters");
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Meta {
+                    command: AdminMetaCommand::Heal { config, id },
+                },
+        } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            cairn::admin::set_isolation(&config, &rpc, id, false).await?;
+            say!("voter {id} is reconnected");
         }
         Command::Meta { config } => {
             let config = role_config(&config)?;

@@ -119,9 +119,11 @@ pub async fn start_meta(
     };
     let node = MetaNode::start(options, rpc).await?;
     let down_after = Duration::from_millis(config.node.down_after_ms);
-    let routes = node
-        .router()
-        .merge(cairn_meta::liveness::router(&node, down_after));
+    let routes = node.router().merge(cairn_meta::liveness::router(
+        &node,
+        down_after,
+        Duration::from_millis(config.meta.quorum_wait_ms),
+    ));
     let task = serve(listener, protect_internal(routes, config), stop);
     if voters.is_empty() {
         node.initialize_single().await?;

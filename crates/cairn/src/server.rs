@@ -1,10 +1,13 @@
 //! `cairn server`: every role of a cluster inside one process — one meta
-//! voter, one or more storage nodes and one gateway — each on its own
-//! listener and talking to the others over the internal transport, exactly as
-//! separate processes would. Nothing needs configuring: internal ports are
-//! picked freely, and a root access key is created at first start.
+//! voter (or a group of several, `--meta-voters N`), one or more storage
+//! nodes and one gateway — each on its own listener and talking to the others
+//! over the internal transport, exactly as separate processes would. Nothing
+//! needs configuring: internal ports are picked freely, and a root access key
+//! is created at first start. The cluster secret and the voters' addresses
+//! are kept in `DATA_DIR/cluster.toml`, which `cairn admin` reads.
 
 use crate::roles;
+use crate::server_voters::{ClusterFile, voter_config};
 use anyhow::Context;
 use cairn_meta::MetaNode;
 use cairn_rpc::{MetaClient, MetaCommand};
@@ -37,6 +40,8 @@ pub struct ServerOptions {
     pub nodes: usize,
     /// Zones the nodes are spread over, round-robin.
     pub zones: usize,
+    /// Meta voters to run (ids 1..=meta_voters); fixed when the data dir is created.
+    pub meta_voters: usize,
 }
 
 impl ServerOptions {
@@ -49,6 +54,7 @@ impl ServerOptions {
             config: Config::default(),
             nodes: 1,
             zones: 1,
+            meta_voters: 1,
         }
     }
 }
@@ -59,9 +65,11 @@ pub struct RunningServer {
     pub s3_addr: SocketAddr,
     pub access_key: String,
     pub secret_key: String,
+    /// `DATA_DIR/cluster.toml`: the cluster secret and the voters, for `cairn admin`.
+    pub cluster_file: PathBuf,
     stop: CancellationToken,
     servers: Vec<JoinHandle<()>>,
-    meta: MetaNode,
+    meta: Vec<MetaNode>,
 }
 
 impl RunningServer {
@@ -76,13 +84,14 @@ impl RunningServer {
         for s in self.servers {
             s.await.context("a server task panicked")?;
         }
-        self.meta.shutdown().await;
-        drop(self.meta);
+        for voter in self.meta {
+            voter.shutdown().await;
+        }
         Ok(())
     }
 }
 
-fn random_string(len: usize, upper_only: bool) -> String {
+pub(crate) fn random_string(len: usize, upper_only: bool) -> String {
     let mut rng = rand::rng();
     (0..len)
         .map(|_| {
@@ -142,34 +151,43 @@ pub async fn ensure_root_key(
 pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
     let mut config = opts.config.clone();
     config.validate()?;
-    if config.cluster.secret.is_empty() {
-        // All roles live in this process: a fresh secret per start will do.
-        config.cluster.secret = random_string(SECRET_KEY_LEN, false);
-    }
     anyhow::ensure!(
-        opts.nodes >= 1 && opts.zones >= 1,
-        "--nodes and --zones must be at least 1"
+        opts.nodes >= 1 && opts.zones >= 1 && opts.meta_voters >= 1,
+        "--nodes, --zones and --meta-voters must be at least 1"
     );
     anyhow::ensure!(
         config.cluster.meta_voters.is_empty(),
-        "cairn server runs its own meta voter; remove cluster.meta_voters"
+        "cairn server runs its own meta voters; remove cluster.meta_voters"
     );
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+    let mut cluster = ClusterFile::load_or_create(&opts.data_dir, opts.meta_voters, &config)?;
+    config.cluster.secret = cluster.secret.clone();
     let stop = CancellationToken::new();
     let rpc = roles::rpc_client(&config)?;
     let mut servers = Vec::new();
 
-    let meta = roles::start_meta(
-        &config,
-        &opts.data_dir.join("meta"),
+    let mut voters = Vec::new();
+    for id in 1..=opts.meta_voters as u64 {
+        let voter = voter_config(&config, &cluster, id);
+        let role = roles::start_meta(
+            &voter,
+            &ClusterFile::voter_db_dir(&opts.data_dir, id),
+            rpc.clone(),
+            stop.clone(),
+        )
+        .await?;
+        servers.push(role.task);
+        voters.push((role.node, role.addr));
+    }
+    // A single voter listens on a fresh port each start; record where.
+    cluster.record_addrs(voters.iter().map(|(_, addr)| addr.to_string()));
+    cluster.save(&opts.data_dir)?;
+    voters[0].0.wait_for_leader(roles::LEADER_WAIT).await?;
+    let meta_client = MetaClient::new(
         rpc.clone(),
-        stop.clone(),
-    )
-    .await?;
-    servers.push(meta.task);
-    meta.node.wait_for_leader(roles::LEADER_WAIT).await?;
-    let meta_client = MetaClient::new(rpc.clone(), vec![meta.addr.to_string()]);
+        voters.iter().map(|(_, addr)| addr.to_string()).collect(),
+    );
 
     // Storage nodes: ids 1..=N, zones assigned round-robin, each with its own directory.
     for i in 0..opts.nodes {
@@ -192,13 +210,14 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
     let (s3_addr, task) =
         roles::start_gateway(&config, opts.s3_addr, meta_client, rpc, stop.clone()).await?;
     servers.push(task);
-    tracing::info!(%s3_addr, meta_addr = %meta.addr, nodes = opts.nodes, "cairn server started");
+    tracing::info!(%s3_addr, meta_voters = opts.meta_voters, nodes = opts.nodes, "cairn server started");
     Ok(RunningServer {
         s3_addr,
         access_key: root.access_key_id,
         secret_key: root.secret_key,
+        cluster_file: ClusterFile::path(&opts.data_dir),
         stop,
         servers,
-        meta: meta.node,
+        meta: voters.into_iter().map(|(node, _)| node).collect(),
     })
 }

@@ -68,6 +68,10 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             }
             let pk = part_key(upload_id, part.part_number);
             let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
+            if replaced.as_ref() == Some(part) {
+                // Applied again (a retry): nothing is replaced this time.
+                return Ok(Ok(MetaResponse::PartStored { replaced: None }));
+            }
             batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
             Ok(Ok(MetaResponse::PartStored { replaced }))
         }
@@ -106,12 +110,12 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
 }
 
 fn create_bucket(db: &MetaDb, batch: &mut WriteBatch, bucket: &Bucket) -> Applied {
-    if db
-        .get::<Bucket>(CF_BUCKETS, bucket.name.as_bytes())?
-        .is_some()
-    {
+    match db.get::<Bucket>(CF_BUCKETS, bucket.name.as_bytes())? {
+        // The same command applied again (a client retry after an unknown outcome).
+        Some(existing) if existing == *bucket => return Ok(Ok(MetaResponse::Done)),
         // Every access key belongs to the one account of the cluster.
-        return Ok(Err(MetaError::BucketAlreadyOwnedByYou));
+        Some(_) => return Ok(Err(MetaError::BucketAlreadyOwnedByYou)),
+        None => {}
     }
     batch.put_cf(db.cf(CF_BUCKETS)?, bucket.name.as_bytes(), encode(bucket)?);
     Ok(Ok(MetaResponse::Done))
@@ -178,6 +182,14 @@ fn put_object(
     }
     let ok = object_key(&manifest.bucket, &manifest.key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    if current
+        .as_ref()
+        .is_some_and(|c| c.version == manifest.version)
+    {
+        // This very version is already current: the command is applied again
+        // (a retry after an unknown outcome), and answers as it did the first time.
+        return Ok(Ok(MetaResponse::Replaced(None)));
+    }
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
     }
@@ -268,16 +280,27 @@ fn complete_upload(
     last_modified: UnixMillis,
     condition: &WriteCondition,
 ) -> Applied {
+    let ok = object_key(bucket, key);
     let upload = match find_upload(db, bucket, key, upload_id)? {
         Ok(u) => u,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => {
+            // Completed already by this very command (a retry): the upload is
+            // gone and its version is the current object.
+            return match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
+                Some(current) if current.version == version => Ok(Ok(MetaResponse::Completed {
+                    manifest: current,
+                    replaced: None,
+                    unused_parts: Vec::new(),
+                })),
+                _ => Ok(Err(e)),
+            };
+        }
     };
     let stored = upload_parts(db, upload_id)?;
     let manifest = match assemble(&upload, &stored, requested, version, last_modified) {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
-    let ok = object_key(bucket, key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
@@ -353,6 +376,9 @@ fn assemble(
         part_sizes,
     })
 }
+
+#[cfg(test)]
+mod retry_tests;
 
 #[cfg(test)]
 mod tests {

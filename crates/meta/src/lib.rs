@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod db;
+pub mod fault;
 pub mod keys;
 pub mod liveness;
 pub mod log_store;

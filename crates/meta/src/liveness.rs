@@ -36,11 +36,13 @@ struct LivenessState {
     node: MetaNode,
     table: Arc<Mutex<Table>>,
     down_after: Duration,
+    /// How long the leadership check may wait for a majority (`meta.quorum_wait_ms`).
+    quorum_wait: Duration,
 }
 
 /// The heartbeat and node-status routes of a voter, and a task that resets
 /// the table whenever this voter becomes leader.
-pub fn router(node: &MetaNode, down_after: Duration) -> Router {
+pub fn router(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> Router {
     let table = Arc::new(Mutex::new(Table {
         listening_since: Instant::now(),
         beats: HashMap::new(),
@@ -71,6 +73,7 @@ pub fn router(node: &MetaNode, down_after: Duration) -> Router {
         node: node.clone(),
         table,
         down_after,
+        quorum_wait,
     };
     Router::new()
         .route(META_HEARTBEAT_PATH, post(heartbeat))
@@ -114,15 +117,23 @@ async fn node_status(State(st): State<LivenessState>) -> Response {
 async fn statuses(st: &LivenessState) -> Result<Vec<NodeStatus>, MetaError> {
     require_leader(&st.node)?;
     // The records themselves are Raft state: confirm leadership before reading them.
-    st.node.raft.ensure_linearizable().await.map_err(|e| {
-        match e.forward_to_leader::<openraft::BasicNode>() {
+    // A voter cut off from the majority answers "unavailable" after
+    // `quorum_wait` instead of hanging, like every other meta read.
+    tokio::time::timeout(st.quorum_wait, st.node.raft.ensure_linearizable())
+        .await
+        .map_err(|_| {
+            MetaError::Unavailable(format!(
+                "no majority confirmed the leader within {} ms",
+                st.quorum_wait.as_millis()
+            ))
+        })?
+        .map_err(|e| match e.forward_to_leader::<openraft::BasicNode>() {
             // Deposed meanwhile: send the caller to the new leader.
             Some(f) => MetaError::NotLeader {
                 leader_addr: f.leader_node.as_ref().map(|n| n.addr.clone()),
             },
             None => MetaError::Unavailable(e.to_string()),
-        }
-    })?;
+        })?;
     let db = st.node.db().clone();
     let records = tokio::task::spawn_blocking(move || run_query(&db, &MetaQuery::ListNodes))
         .await

@@ -3,6 +3,7 @@
 //! receiving side is in `server`.
 
 use crate::TypeConfig;
+use crate::fault::Isolation;
 use cairn_rpc::{RpcClient, RpcError};
 use openraft::BasicNode;
 use openraft::error::{
@@ -26,19 +27,27 @@ pub const RAFT_SNAPSHOT_PATH: &str = "/v1/raft/snapshot";
 #[derive(Clone)]
 pub struct Network {
     rpc: RpcClient,
+    isolation: Isolation,
 }
 
 impl Network {
-    pub fn new(rpc: RpcClient) -> Self {
-        Self { rpc }
+    /// `isolation` cuts every outgoing RPC while it is switched on.
+    pub fn new(rpc: RpcClient, isolation: Isolation) -> Self {
+        Self { rpc, isolation }
     }
 }
 
 pub struct Connection {
     rpc: RpcClient,
+    isolation: Isolation,
     target: NodeId,
     addr: String,
 }
+
+/// Why an isolated voter's RPC did not leave it.
+#[derive(Debug, thiserror::Error)]
+#[error("this voter is isolated by fault injection")]
+struct Isolated;
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
@@ -46,6 +55,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Self::Network {
         Connection {
             rpc: self.rpc.clone(),
+            isolation: self.isolation.clone(),
             target,
             addr: node.addr.clone(),
         }
@@ -63,6 +73,9 @@ impl Connection {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
+        if self.isolation.is_isolated() {
+            return Err(RPCError::Unreachable(Unreachable::new(&Isolated)));
+        }
         match self
             .rpc
             .call::<Req, Result<Resp, RaftError<NodeId, E>>>(&self.addr, path, req)

@@ -5,6 +5,7 @@
 //! leader's address, which `MetaClient` follows.
 
 use crate::db::MetaDb;
+use crate::fault::{FaultSetting, Isolation, META_FAULT_PATH};
 use crate::network::{Network, RAFT_APPEND_PATH, RAFT_SNAPSHOT_PATH, RAFT_VOTE_PATH};
 use crate::query::run_query;
 use crate::{LogStore, Raft, StateMachine, TypeConfig};
@@ -24,6 +25,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What a meta voter needs to start.
 #[derive(Debug, Clone)]
@@ -53,6 +55,10 @@ pub struct MetaNode {
     pub id: u64,
     pub advertise_addr: String,
     db: MetaDb,
+    /// Fault injection: Raft traffic cut while switched on.
+    isolation: Isolation,
+    /// How long a write or read waits for a majority (`meta.quorum_wait_ms`).
+    quorum_wait: Duration,
 }
 
 /// A suffix that makes snapshot ids unique within this process.
@@ -77,14 +83,16 @@ impl MetaNode {
             election_timeout_min: c.election_timeout_min_ms,
             election_timeout_max: c.election_timeout_max_ms,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(c.snapshot_every_entries),
+            max_in_snapshot_log_to_keep: c.log_entries_kept_after_snapshot,
             ..Default::default()
         }
         .validate()
         .map_err(|e| MetaStartError::Config(e.to_string()))?;
+        let isolation = Isolation::new(c.fault_injection);
         let raft = openraft::Raft::<TypeConfig>::new(
             c.id,
             Arc::new(raft_config),
-            Network::new(rpc),
+            Network::new(rpc, isolation.clone()),
             LogStore::new(db.clone()),
             StateMachine::new(db.clone()),
         )
@@ -96,6 +104,8 @@ impl MetaNode {
             id: c.id,
             advertise_addr: opts.advertise_addr,
             db,
+            isolation,
+            quorum_wait: Duration::from_millis(c.quorum_wait_ms),
         })
     }
 
@@ -150,6 +160,7 @@ impl MetaNode {
             .route(META_READ_PATH, post(meta_read))
             .route(META_STATUS_PATH, get(meta_status))
             .route(META_MEMBERSHIP_PATH, post(meta_membership))
+            .route(META_FAULT_PATH, post(meta_fault))
             .with_state(self.clone())
     }
 
@@ -181,6 +192,16 @@ pub struct MetaStatus {
     pub voters: Vec<u64>,
     /// On the leader: each member's matched log index.
     pub matched: BTreeMap<u64, Option<u64>>,
+    /// Last log index covered by this voter's latest snapshot.
+    #[serde(default)]
+    pub snapshot_index: Option<u64>,
+    /// Last log index purged from this voter's log (entries up to it exist
+    /// only in snapshots: a voter behind it catches up by installing one).
+    #[serde(default)]
+    pub purged_index: Option<u64>,
+    /// Cut off from the other voters by fault injection.
+    #[serde(default)]
+    pub isolated: bool,
 }
 
 async fn meta_status(State(node): State<MetaNode>) -> Response {
@@ -198,8 +219,52 @@ async fn meta_status(State(node): State<MetaNode>) -> Response {
             .as_ref()
             .map(|r| r.iter().map(|(id, l)| (*id, l.map(|l| l.index))).collect())
             .unwrap_or_default(),
+        snapshot_index: m.snapshot.map(|l| l.index),
+        purged_index: m.purged.map(|l| l.index),
+        isolated: node.isolation.is_isolated(),
     };
     axum::Json(status).into_response()
+}
+
+/// Switches fault injection (isolation from the other voters) on or off.
+async fn meta_fault(State(node): State<MetaNode>, body: Bytes) -> Response {
+    let setting: FaultSetting = match decode_postcard(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(e),
+    };
+    if !node.isolation.set(setting) {
+        return (
+            StatusCode::FORBIDDEN,
+            "fault injection is off on this voter (meta.fault_injection = false)",
+        )
+            .into_response();
+    }
+    tracing::warn!(
+        voter = node.id,
+        isolated = setting.isolated,
+        "fault injection switched"
+    );
+    postcard_response(&setting)
+}
+
+/// An isolated voter refuses Raft traffic from its peers.
+fn refuse_when_isolated(node: &MetaNode) -> Option<Response> {
+    node.isolation.is_isolated().then(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "isolated by fault injection",
+        )
+            .into_response()
+    })
+}
+
+/// What a client hears when no majority answered within `meta.quorum_wait_ms`.
+fn no_quorum(node: &MetaNode, what: &str) -> MetaError {
+    MetaError::Unavailable(format!(
+        "voter {} got no majority for a {what} within {} ms",
+        node.id,
+        node.quorum_wait.as_millis()
+    ))
 }
 
 /// Adds a voter (as a learner first, blocking until it has caught up, then as
@@ -245,6 +310,9 @@ fn bad_request(e: String) -> Response {
 }
 
 async fn raft_append(State(node): State<MetaNode>, body: Bytes) -> Response {
+    if let Some(refused) = refuse_when_isolated(&node) {
+        return refused;
+    }
     match decode_postcard(&body) {
         Ok(req) => postcard_response(&node.raft.append_entries(req).await),
         Err(e) => bad_request(e),
@@ -252,6 +320,9 @@ async fn raft_append(State(node): State<MetaNode>, body: Bytes) -> Response {
 }
 
 async fn raft_vote(State(node): State<MetaNode>, body: Bytes) -> Response {
+    if let Some(refused) = refuse_when_isolated(&node) {
+        return refused;
+    }
     match decode_postcard(&body) {
         Ok(req) => postcard_response(&node.raft.vote(req).await),
         Err(e) => bad_request(e),
@@ -259,6 +330,9 @@ async fn raft_vote(State(node): State<MetaNode>, body: Bytes) -> Response {
 }
 
 async fn raft_snapshot(State(node): State<MetaNode>, body: Bytes) -> Response {
+    if let Some(refused) = refuse_when_isolated(&node) {
+        return refused;
+    }
     match decode_postcard(&body) {
         Ok(req) => postcard_response(&node.raft.install_snapshot(req).await),
         Err(e) => bad_request(e),
@@ -282,10 +356,16 @@ async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return bad_request(e),
     };
-    let result: Result<_, MetaError> = match node.raft.client_write(cmd).await {
-        Ok(resp) => resp.data,
-        Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(leader_error(&e)),
-        Err(e) => Err(MetaError::Unavailable(e.to_string())),
+    // A write that finds no majority in time has an unknown outcome; the
+    // client retries it elsewhere, and commands are idempotent on retry.
+    let write = tokio::time::timeout(node.quorum_wait, node.raft.client_write(cmd)).await;
+    let result: Result<_, MetaError> = match write {
+        Ok(Ok(resp)) => resp.data,
+        Ok(Err(e @ RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+            Err(leader_error(&e))
+        }
+        Ok(Err(e)) => Err(MetaError::Unavailable(e.to_string())),
+        Err(_) => Err(no_quorum(&node, "write")),
     };
     postcard_response(&result)
 }
@@ -296,13 +376,16 @@ async fn meta_read(State(node): State<MetaNode>, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let raft = node.raft.clone();
+    let unconfirmed = no_quorum(&node, "read");
+    let wait = node.quorum_wait;
     let confirm = move || {
         let raft = raft.clone();
+        let unconfirmed = unconfirmed.clone();
         async move {
-            raft.ensure_linearizable()
-                .await
-                .map(|_| ())
-                .map_err(|e| leader_error(&e))
+            match tokio::time::timeout(wait, raft.ensure_linearizable()).await {
+                Ok(confirmed) => confirmed.map(|_| ()).map_err(|e| leader_error(&e)),
+                Err(_) => Err(unconfirmed),
+            }
         }
     };
     if let Err(e) = node.reads.wait(confirm).await {

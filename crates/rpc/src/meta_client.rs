@@ -57,6 +57,19 @@ impl MetaClient {
         self.voters[i].clone()
     }
 
+    /// The next voter in rotation other than `failed` (when there is another):
+    /// a voter that just timed out waiting for a majority is not asked again
+    /// straight away.
+    fn rotate_past(&self, failed: &str) -> String {
+        for _ in 0..self.voters.len() {
+            let next = self.rotate();
+            if next != failed {
+                return next;
+            }
+        }
+        self.rotate()
+    }
+
     /// Sends one call to the leader: tries the last known leader first,
     /// follows "not leader" redirects straight to the named leader, and moves
     /// on to the next voter when one cannot be reached or knows no leader.
@@ -95,14 +108,15 @@ impl MetaClient {
                 Ok(Err(MetaError::Unavailable(msg))) => {
                     last_error = msg;
                     failures += 1;
-                    self.rotate()
+                    self.set_hint(None);
+                    self.rotate_past(&target)
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(e @ (RpcError::Unreachable { .. } | RpcError::Timeout { .. })) => {
                     last_error = e.to_string();
                     failures += 1;
                     self.set_hint(None);
-                    self.rotate()
+                    self.rotate_past(&target)
                 }
                 Err(e) => return Err(MetaError::Internal(e.to_string())),
             };

@@ -38,6 +38,10 @@ pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_REDUNDANCY: &str = "replicas=1";
+/// Raft log entries kept behind a snapshot (openraft's own default).
+pub const DEFAULT_LOG_ENTRIES_KEPT_AFTER_SNAPSHOT: u64 = 1000;
+/// How long a meta voter waits for a majority before answering "unavailable".
+pub const DEFAULT_QUORUM_WAIT_MS: u64 = 4000;
 
 /// The whole configuration file. Every section has defaults, so an empty file
 /// is a valid single-process configuration.
@@ -101,6 +105,18 @@ pub struct MetaConfig {
     pub election_timeout_max_ms: u64,
     /// Take a snapshot (and purge the log behind it) every this many entries.
     pub snapshot_every_entries: u64,
+    /// Log entries kept behind the latest snapshot, so a briefly lagging
+    /// voter can catch up from the log; one further behind installs the
+    /// snapshot instead.
+    pub log_entries_kept_after_snapshot: u64,
+    /// How long a metadata write or a linearizable read may wait for a
+    /// majority before the voter answers "unavailable" (the client then tries
+    /// another voter). A voter cut off from the others stops answering at this
+    /// point instead of hanging.
+    pub quorum_wait_ms: u64,
+    /// Allows `cairn admin meta isolate|heal` to cut this voter off from the
+    /// other voters (Raft traffic only) to try failover. Off in production.
+    pub fault_injection: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -177,6 +193,9 @@ impl Default for MetaConfig {
             election_timeout_min_ms: 1000,
             election_timeout_max_ms: 2000,
             snapshot_every_entries: 10_000,
+            log_entries_kept_after_snapshot: DEFAULT_LOG_ENTRIES_KEPT_AFTER_SNAPSHOT,
+            quorum_wait_ms: DEFAULT_QUORUM_WAIT_MS,
+            fault_injection: false,
         }
     }
 }
@@ -327,6 +346,16 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "meta: heartbeat_ms < election_timeout_min_ms < election_timeout_max_ms is required".into(),
+            ));
+        }
+        if self.meta.quorum_wait_ms <= self.meta.election_timeout_max_ms {
+            return Err(ConfigError::Invalid(
+                "meta.quorum_wait_ms must be longer than meta.election_timeout_max_ms".into(),
+            ));
+        }
+        if self.meta.quorum_wait_ms >= self.data_path.rpc_timeout_secs.saturating_mul(1000) {
+            return Err(ConfigError::Invalid(
+                "meta.quorum_wait_ms must be shorter than data_path.rpc_timeout_secs".into(),
             ));
         }
         Ok(())

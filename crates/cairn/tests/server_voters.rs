@@ -1,0 +1,144 @@
+//! `cairn server --meta-voters 3`: three meta voters inside one process.
+//! Cutting the leader off (`cairn admin meta isolate`, through the
+//! `DATA_DIR/cluster.toml` the server writes) costs S3 clients latency, not
+//! errors; after a restart the group comes back on the same addresses with
+//! every object; the number of voters of a data dir cannot change by accident.
+
+mod common;
+use common::pattern;
+
+use cairn::server::{ServerOptions, start};
+use cairn_types::config::Config;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const VOTERS: usize = 3;
+/// How long the remaining voters may take to elect a new leader.
+const ELECTION_BOUND: Duration = Duration::from_secs(15);
+
+fn options(dir: &std::path::Path, voters: usize) -> ServerOptions {
+    let mut opts = ServerOptions::new(dir, SocketAddr::from(([127, 0, 0, 1], 0)));
+    opts.meta_voters = voters;
+    opts.config.meta.quorum_wait_ms = 2500;
+    opts
+}
+
+fn s3_client(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new(access, secret, None, None, "test");
+    let config = aws_sdk_s3::config::Builder::new()
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .force_path_style(true)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .behavior_version_latest()
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+async fn put(client: &aws_sdk_s3::Client, i: u64) {
+    client
+        .put_object()
+        .bucket("voters")
+        .key(format!("o-{i}"))
+        .body(aws_sdk_s3::primitives::ByteStream::from(pattern(
+            3000 + i as usize * 100,
+            i,
+        )))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put o-{i}: {e:?}"));
+}
+
+async fn check(client: &aws_sdk_s3::Client, n: u64) {
+    for i in 0..n {
+        let got = client
+            .get_object()
+            .bucket("voters")
+            .key(format!("o-{i}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get o-{i}: {e:?}"));
+        let bytes = got.body.collect().await.expect("body").into_bytes();
+        assert!(
+            bytes.as_ref() == pattern(3000 + i as usize * 100, i).as_slice(),
+            "o-{i} differs"
+        );
+    }
+}
+
+#[test]
+fn three_voters_in_one_process_fail_over_and_restart() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    rt.block_on(async {
+        let server = start(options(dir.path(), VOTERS)).await.expect("start");
+        let client = s3_client(&server.endpoint(), &server.access_key, &server.secret_key);
+        client
+            .create_bucket()
+            .bucket("voters")
+            .send()
+            .await
+            .expect("create bucket");
+        for i in 0..10 {
+            put(&client, i).await;
+        }
+
+        // The file the server wrote is what `cairn admin --config` reads.
+        let cluster = Config::from_file(&server.cluster_file).expect("cluster.toml");
+        assert_eq!(cluster.cluster.meta_voters.len(), VOTERS);
+        let rpc = cairn::roles::rpc_client(&cluster).expect("rpc");
+        let status = cairn::admin::meta_status(&cluster, &rpc).await;
+        let leader = status.leader.expect("a leader");
+        assert!(status.voters.iter().all(|v| v.status.is_some()));
+
+        cairn::admin::set_isolation(&cluster, &rpc, leader, true)
+            .await
+            .expect("isolate the leader");
+        // S3 keeps working: reads and writes find the new leader.
+        for i in 10..20 {
+            put(&client, i).await;
+        }
+        check(&client, 20).await;
+        let deadline = Instant::now() + ELECTION_BOUND;
+        loop {
+            let now = cairn::admin::meta_status(&cluster, &rpc).await;
+            let isolated = now
+                .voters
+                .iter()
+                .find(|v| v.id == leader)
+                .and_then(|v| v.status.as_ref())
+                .is_some_and(|s| s.isolated);
+            assert!(isolated, "the old leader reports itself isolated");
+            if now.voters.iter().any(|v| {
+                v.id != leader
+                    && v.status
+                        .as_ref()
+                        .is_some_and(|s| s.leader == Some(s.id) && s.state == "Leader")
+            }) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no new leader: {now:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        cairn::admin::set_isolation(&cluster, &rpc, leader, false)
+            .await
+            .expect("heal");
+        server.shutdown().await.expect("shutdown");
+
+        // The same group comes back on the same addresses with everything.
+        let again = start(options(dir.path(), VOTERS)).await.expect("restart");
+        let reread = Config::from_file(&again.cluster_file).expect("cluster.toml");
+        assert_eq!(reread.cluster.meta_voters, cluster.cluster.meta_voters);
+        let client = s3_client(&again.endpoint(), &again.access_key, &again.secret_key);
+        check(&client, 20).await;
+        again.shutdown().await.expect("shutdown");
+
+        // Starting the data dir with another voter count is refused, clearly.
+        let err = match start(options(dir.path(), 1)).await {
+            Ok(_) => panic!("a 3-voter data dir must not start as a single voter"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains("--meta-voters 3"), "{err}");
+    });
+}
