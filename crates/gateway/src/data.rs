@@ -103,7 +103,8 @@ impl Gateway {
         E: std::fmt::Display,
     {
         let cfg = self.opts().data_path.clone();
-        let weights = Arc::new(self.node_weights().await?);
+        // Asked for when the first chunk is written: inline objects never need it.
+        let mut weights: Option<Arc<Vec<NodeWeight>>> = None;
         let mut md5 = Md5::new();
         let mut size = 0u64;
         let mut chunker = Chunker::new(cfg.chunk_size);
@@ -150,7 +151,10 @@ impl Gateway {
                     .await
                     .map_err(internal)?;
                 let gw = self.clone();
-                let weights = weights.clone();
+                let weights = match &weights {
+                    Some(w) => w.clone(),
+                    None => weights.insert(Arc::new(self.node_weights().await?)).clone(),
+                };
                 let index = next_index;
                 next_index += 1;
                 pending.push_back(tokio::spawn(async move {
