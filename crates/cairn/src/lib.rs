@@ -4,6 +4,7 @@
 //! integration tests use.
 
 pub mod admin;
+pub mod admin_nodes;
 pub mod roles;
 pub mod server;
 pub mod server_voters;

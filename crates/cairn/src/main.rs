@@ -117,6 +117,25 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AdminMetaCommand,
     },
+    /// The storage nodes.
+    Node {
+        #[command(subcommand)]
+        command: AdminNodeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminNodeCommand {
+    /// List the registered storage nodes: id, address, zone, capacity, state
+    /// (up/down, from heartbeats to the meta leader), last heartbeat age, disk use.
+    List {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +352,21 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("shutting down");
             server.shutdown().await?;
             say!("cairn server stopped");
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Node {
+                    command: AdminNodeCommand::List { config, json },
+                },
+        } => {
+            let config = role_config(&config)?;
+            let meta = MetaClient::new(roles::rpc_client(&config)?, config.meta_addrs());
+            let nodes = meta.node_status().await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&nodes)?);
+            } else {
+                say!("{}", cairn::admin_nodes::render(&nodes).trim_end());
+            }
         }
         Command::Admin {
             command:

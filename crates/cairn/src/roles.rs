@@ -118,7 +118,13 @@ pub async fn start_meta(
         advertise_addr: advertise,
     };
     let node = MetaNode::start(options, rpc).await?;
-    let task = serve(listener, protect_internal(node.router(), config), stop);
+    let down_after = Duration::from_millis(config.node.down_after_ms);
+    let routes = node.router().merge(cairn_meta::liveness::router(
+        &node,
+        down_after,
+        Duration::from_millis(config.meta.quorum_wait_ms),
+    ));
+    let task = serve(listener, protect_internal(routes, config), stop);
     if voters.is_empty() {
         node.initialize_single().await?;
     } else if voters.iter().map(|v| v.id).min() == Some(config.meta.id) {
@@ -188,6 +194,17 @@ pub async fn start_node(
         }
     }
     tracing::info!(node = config.node.id, %addr, zone = %config.node.zone, "storage node registered");
+    let beats = cairn_node::heartbeat::spawn_heartbeats(
+        meta.clone(),
+        config.node.id,
+        shard_dir.to_path_buf(),
+        Duration::from_millis(config.node.heartbeat_interval_ms),
+    );
+    let task = tokio::spawn(async move {
+        // The node's task ends when its server stops; heartbeats stop with it.
+        let _ = task.await;
+        beats.abort();
+    });
     Ok((addr, task))
 }
 

@@ -5,9 +5,13 @@
 //! fsynced it. Small objects are kept inline instead. Reading: the chunks a
 //! range needs are fetched a few at a time, verified against the manifest's
 //! blake3, and streamed out in order; a bad or missing copy falls back to the
-//! next holder.
+//! next holder, and a slow one is hedged (`hedge`). Nodes that are down or
+//! unreachable are skipped (`node_health`); a write does not wait for
+//! stragglers once it has its quorum (`quorum`).
 
 use crate::errors::{internal, unavailable};
+use crate::hedge::hedged;
+use crate::quorum::gather_quorum;
 use crate::state::Gateway;
 use bytes::Bytes;
 use cairn_codec::{Chunker, chunk_hash, chunk_slices};
@@ -17,10 +21,11 @@ use cairn_types::{
 };
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
+use s3s::S3Result;
 use s3s::dto::StreamingBlob;
-use s3s::{S3Error, S3Result};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// Metric: chunk copies that failed verification when read by a gateway.
@@ -98,7 +103,8 @@ impl Gateway {
         E: std::fmt::Display,
     {
         let cfg = self.opts().data_path.clone();
-        let weights = Arc::new(self.node_weights().await?);
+        // Asked for when the first chunk is written: inline objects never need it.
+        let mut weights: Option<Arc<Vec<NodeWeight>>> = None;
         let mut md5 = Md5::new();
         let mut size = 0u64;
         let mut chunker = Chunker::new(cfg.chunk_size);
@@ -145,7 +151,10 @@ impl Gateway {
                     .await
                     .map_err(internal)?;
                 let gw = self.clone();
-                let weights = weights.clone();
+                let weights = match &weights {
+                    Some(w) => w.clone(),
+                    None => weights.insert(Arc::new(self.node_weights().await?)).clone(),
+                };
                 let index = next_index;
                 next_index += 1;
                 pending.push_back(tokio::spawn(async move {
@@ -201,24 +210,33 @@ impl Gateway {
         let width = redundancy.width();
         let targets = chunk_targets(weights, &id, self.opts().partitions, redundancy)?;
         let hash = chunk_hash(&data);
-        let writes = targets.iter().map(|&node| {
-            let data = data.clone();
-            async move {
-                let addr = self
-                    .node_addr(node)
-                    .await?
-                    .ok_or_else(|| unavailable(format!("node {node} has no address")))?;
-                self.inner
-                    .shards
-                    .put(&addr, &id, CODEC_REPLICATION_V1, &hash, data)
-                    .await
-                    .map_err(|e| unavailable(format!("writing shard {id} to node {node}: {e}")))?;
-                Ok::<_, S3Error>(node)
-            }
-        });
-        let results = futures::future::join_all(writes).await;
-        let stored: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
-        if stored.len() < write_quorum(redundancy) {
+        let quorum = write_quorum(redundancy);
+        let writes = self
+            .write_set(&targets, quorum)
+            .await
+            .into_iter()
+            .map(|node| {
+                let data = data.clone();
+                async move {
+                    match self
+                        .put_shard(node, &id, CODEC_REPLICATION_V1, &hash, data)
+                        .await
+                    {
+                        Ok(()) => Some(node),
+                        Err(e) => {
+                            tracing::warn!(shard = %id, node, error = %e, "replica write failed");
+                            None
+                        }
+                    }
+                }
+            });
+        let grace = Duration::from_millis(self.opts().data_path.write_straggler_ms);
+        let stored: Vec<_> = gather_quorum(writes.collect::<Vec<_>>(), quorum, grace)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if stored.len() < quorum {
             return Err(unavailable(format!(
                 "chunk {id} reached {} of {width} nodes",
                 stored.len()
@@ -236,31 +254,38 @@ impl Gateway {
         })
     }
 
-    /// Fetches one chunk from the first holder that returns a verified copy.
+    /// Fetches one chunk from the first holder that returns a verified copy:
+    /// usable holders first, hedged when one is slow.
     pub async fn fetch_chunk(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
         if !chunk.pieces.is_empty() {
             return self.fetch_chunk_ec(chunk).await;
         }
         let id = chunk.shard_id(0);
-        for &node in &chunk.nodes {
-            let addr = match self.node_addr(node).await {
-                Ok(Some(a)) => a,
-                _ => continue,
-            };
-            match self.inner.shards.get(&addr, &id).await {
+        let (mut holders, others) = self.split_usable(&chunk.nodes).await;
+        holders.extend(others);
+        let hedge_after = Duration::from_millis(self.opts().data_path.hedge_after_ms);
+        let copy = |node| async move {
+            match self.get_shard(node, &id).await {
                 Ok(data) if data.len() as u64 == chunk.len && chunk_hash(&data) == chunk.hash => {
-                    return Ok(data);
+                    Some(data)
                 }
                 Ok(_) => {
                     tracing::error!(shard = %id, node, "shard copy does not match the manifest hash");
                     metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
+                    None
                 }
-                Err(e) => tracing::warn!(shard = %id, node, error = %e, "shard copy unavailable"),
+                Err(e) => {
+                    tracing::warn!(shard = %id, node, error = %e, "shard copy unavailable");
+                    None
+                }
             }
-        }
-        Err(std::io::Error::other(format!(
-            "no holder returned a valid copy of chunk {id}"
-        )))
+        };
+        hedged(holders, 1, hedge_after, copy)
+            .await
+            .pop()
+            .ok_or_else(|| {
+                std::io::Error::other(format!("no holder returned a valid copy of chunk {id}"))
+            })
     }
 
     /// A body streaming bytes `start..end` of an object, fetching chunks ahead.

@@ -1,17 +1,22 @@
 //! The erasure-coded data path: a chunk is cut into k data pieces plus m
 //! Reed-Solomon parity pieces, piece i goes to the i-th node of the chunk's
 //! placement, and the chunk counts as written once k+1 pieces are on stable
-//! storage. A read asks for the k data pieces first (no decoding when they
-//! all verify) and fetches parity only for what is missing or corrupt.
+//! storage (pieces for nodes that are down or backing off are not sent; the
+//! write does not wait for stragglers past its quorum). A read asks for the k
+//! data pieces first (no decoding when they all verify) and fetches parity
+//! only for what is missing, corrupt or slower than the hedge threshold.
 
 use crate::data::{METRIC_CORRUPT_CHUNKS, chunk_targets, write_quorum};
 use crate::errors::{internal, unavailable};
+use crate::hedge::hedged;
+use crate::quorum::gather_quorum;
 use crate::state::Gateway;
 use bytes::Bytes;
 use cairn_codec::{CODEC_RS_GF256_V1, ErasureCodec, chunk_hash};
 use cairn_placement::NodeWeight;
 use cairn_types::{ChunkRef, PieceRef, Redundancy, ShardId, VersionId};
 use s3s::S3Result;
+use std::time::Duration;
 
 impl Gateway {
     #[allow(clippy::too_many_arguments)]
@@ -38,22 +43,25 @@ impl Gateway {
         let len = data.len() as u64;
         let hash = chunk_hash(&data);
         let pieces = codec.encode_bytes(data).map_err(internal)?;
-        let writes =
-            pieces
-                .into_iter()
-                .zip(targets)
-                .enumerate()
-                .map(|(i, (piece, node))| async move {
+        let quorum = write_quorum(redundancy);
+        let send_to = self.write_set(&targets, quorum).await;
+        let writes = pieces
+            .into_iter()
+            .zip(targets)
+            .enumerate()
+            .map(|(i, (piece, node))| {
+                let skip = !send_to.contains(&node);
+                async move {
+                    if skip {
+                        return None; // down or backing off: not waited for
+                    }
                     let id = ShardId {
                         piece: i as u16,
                         ..base
                     };
                     let piece_hash = chunk_hash(&piece);
-                    let addr = self.node_addr(node).await.ok().flatten()?;
                     match self
-                        .inner
-                        .shards
-                        .put(&addr, &id, CODEC_RS_GF256_V1, &piece_hash, piece)
+                        .put_shard(node, &id, CODEC_RS_GF256_V1, &piece_hash, piece)
                         .await
                     {
                         Ok(()) => Some(PieceRef {
@@ -65,10 +73,13 @@ impl Gateway {
                             None
                         }
                     }
-                });
-        let stored: Vec<Option<PieceRef>> = futures::future::join_all(writes).await;
+                }
+            })
+            .collect::<Vec<_>>();
+        let grace = Duration::from_millis(self.opts().data_path.write_straggler_ms);
+        let stored: Vec<Option<PieceRef>> = gather_quorum(writes, quorum, grace).await;
         let written = stored.iter().filter(|p| p.is_some()).count();
-        if written < write_quorum(redundancy) {
+        if written < quorum {
             return Err(unavailable(format!(
                 "chunk {base} reached {written} of {width} nodes"
             )));
@@ -86,12 +97,11 @@ impl Gateway {
     }
 
     /// One verified piece, or None (missing, unreachable or corrupt).
-    async fn fetch_piece(&self, chunk: &ChunkRef, i: usize) -> Option<Bytes> {
+    async fn fetch_piece(&self, chunk: &ChunkRef, i: usize) -> Option<(usize, Bytes)> {
         let piece = chunk.pieces.get(i)?.as_ref()?;
         let id = chunk.shard_id(i as u16);
-        let addr = self.node_addr(piece.node).await.ok().flatten()?;
-        match self.inner.shards.get(&addr, &id).await {
-            Ok(bytes) if chunk_hash(&bytes) == piece.hash => Some(bytes),
+        match self.get_shard(piece.node, &id).await {
+            Ok(bytes) if chunk_hash(&bytes) == piece.hash => Some((i, bytes)),
             Ok(_) => {
                 tracing::error!(shard = %id, node = piece.node, "piece does not match the manifest hash");
                 metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
@@ -104,18 +114,35 @@ impl Gateway {
         }
     }
 
+    /// The order pieces are asked for: data pieces on usable nodes, then
+    /// parity on usable nodes, then data and parity on the others (down or
+    /// backing off) as a last resort. Pieces never written are left out.
+    async fn piece_order(&self, chunk: &ChunkRef) -> Vec<usize> {
+        let mut usable = Vec::new();
+        let mut others = Vec::new();
+        // Pieces are numbered data first, so each list keeps data before parity.
+        for (i, piece) in chunk.pieces.iter().enumerate() {
+            let Some(piece) = piece else { continue };
+            if self.node_usable(piece.node).await {
+                usable.push(i);
+            } else {
+                others.push(i);
+            }
+        }
+        usable.extend(others);
+        usable
+    }
+
     pub(crate) async fn fetch_chunk_ec(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
         let k = usize::from(chunk.data_pieces);
         let total = chunk.pieces.len();
         let codec = ErasureCodec::new(k, total.saturating_sub(k)).map_err(std::io::Error::other)?;
-        let mut got: Vec<Option<Bytes>> =
-            futures::future::join_all((0..k).map(|i| self.fetch_piece(chunk, i))).await;
-        if got.iter().any(Option::is_none) {
-            let parity =
-                futures::future::join_all((k..total).map(|i| self.fetch_piece(chunk, i))).await;
-            got.extend(parity);
-        } else {
-            got.resize(total, None);
+        let order = self.piece_order(chunk).await;
+        let hedge_after = Duration::from_millis(self.opts().data_path.hedge_after_ms);
+        let answers = hedged(order, k, hedge_after, |i| self.fetch_piece(chunk, i)).await;
+        let mut got: Vec<Option<Bytes>> = vec![None; total];
+        for (i, bytes) in answers {
+            got[i] = Some(bytes);
         }
         let present = got.iter().filter(|p| p.is_some()).count();
         if present < k {

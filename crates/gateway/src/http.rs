@@ -181,10 +181,16 @@ fn complete_error_document(text: &str, request_id: &str) -> String {
     format!("{}{extra}{}", &text[..end], &text[end..])
 }
 
-/// Healthy when meta answers a linearizable read.
+/// Healthy when meta's leader answers the node list; says how many are down.
 async fn health(gateway: &Gateway) -> Response {
-    match gateway.meta().list_nodes().await {
-        Ok(nodes) => format!("ok: {} storage node(s)\n", nodes.len()).into_response(),
+    match gateway.meta().node_status().await {
+        Ok(nodes) => {
+            let down = nodes
+                .iter()
+                .filter(|n| n.liveness == cairn_rpc::Liveness::Down)
+                .count();
+            format!("ok: {} storage node(s), {down} down\n", nodes.len()).into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("unavailable: {e}\n"),

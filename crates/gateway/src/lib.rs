@@ -2,18 +2,21 @@
 //! authentication, aws-chunked bodies, XML) and drives the data path. It cuts
 //! object bodies into chunks, places and sends them to storage nodes in
 //! parallel, and commits manifests in meta; reads fetch chunks back in
-//! parallel with bounded read-ahead. It holds no state that cannot be rebuilt
-//! from meta.
+//! parallel with bounded read-ahead, hedging slow nodes and skipping down
+//! ones. It holds no state that cannot be rebuilt from meta.
 
 mod bucket;
 mod checksum;
 pub mod data;
 mod erasure_path;
 pub mod errors;
+mod hedge;
 pub mod http;
 mod list;
 mod multipart;
+pub mod node_health;
 mod object;
+mod quorum;
 mod s3;
 pub mod state;
 

@@ -1,11 +1,13 @@
 //! The gateway's shared state: clients for meta and for storage nodes, the
-//! data-path bounds, the chunk-buffer budget that bounds memory, and a short
-//! cache of the node list (node ids to addresses; placement decisions are
-//! recorded in manifests, so a stale list only delays a new node's use).
+//! data-path bounds, the chunk-buffer budget that bounds memory, a short
+//! cache of the node list with meta's view of each node's liveness (node ids
+//! to addresses; placement decisions are recorded in manifests, so a stale
+//! list only delays a new node's use), and the per-node connection backoffs.
 
 use crate::errors::meta_error;
+use crate::node_health::Backoffs;
 use cairn_placement::NodeWeight;
-use cairn_rpc::{MetaClient, NodeRecord, ShardClient};
+use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
 use cairn_types::config::DataPathConfig;
 use cairn_types::{NodeId, Redundancy};
 use s3s::S3Result;
@@ -38,18 +40,25 @@ pub(crate) struct Inner {
     pub opts: GatewayOptions,
     /// One permit per chunk buffer held by any request.
     pub chunk_budget: Arc<Semaphore>,
-    nodes: RwLock<Option<(Instant, Arc<Vec<NodeRecord>>)>>,
+    /// Nodes whose connections failed recently.
+    pub backoffs: Backoffs,
+    nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
 }
 
 impl Gateway {
     pub fn new(meta: MetaClient, shards: ShardClient, opts: GatewayOptions) -> Self {
         let budget = opts.data_path.gateway_chunk_budget;
+        let backoffs = Backoffs::new(
+            Duration::from_millis(opts.data_path.node_backoff_initial_ms),
+            Duration::from_millis(opts.data_path.node_backoff_max_ms),
+        );
         Self {
             inner: Arc::new(Inner {
                 meta,
                 shards,
                 opts,
                 chunk_budget: Arc::new(Semaphore::new(budget)),
+                backoffs,
                 nodes: RwLock::new(None),
             }),
         }
@@ -63,28 +72,29 @@ impl Gateway {
         &self.inner.opts
     }
 
-    /// The registered storage nodes (cached for `NODE_CACHE_TTL`).
-    pub async fn nodes(&self) -> S3Result<Arc<Vec<NodeRecord>>> {
+    /// The registered storage nodes with their liveness (cached for `NODE_CACHE_TTL`).
+    pub async fn nodes(&self) -> S3Result<Arc<Vec<NodeStatus>>> {
         if let Some((at, nodes)) = self.inner.nodes.read().await.as_ref()
             && at.elapsed() < NODE_CACHE_TTL
         {
             return Ok(nodes.clone());
         }
-        let fresh = Arc::new(self.inner.meta.list_nodes().await.map_err(meta_error)?);
+        let fresh = Arc::new(self.inner.meta.node_status().await.map_err(meta_error)?);
         *self.inner.nodes.write().await = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
     }
 
-    /// Placement weights of the current nodes.
+    /// Placement weights of the registered nodes. Down nodes keep their
+    /// place: an outage does not change the layout.
     pub async fn node_weights(&self) -> S3Result<Vec<NodeWeight>> {
         Ok(self
             .nodes()
             .await?
             .iter()
             .map(|n| NodeWeight {
-                id: n.id,
-                zone: n.zone.clone(),
-                capacity: n.capacity,
+                id: n.record.id,
+                zone: n.record.zone.clone(),
+                capacity: n.record.capacity,
             })
             .collect())
     }
@@ -94,7 +104,7 @@ impl Gateway {
             .nodes()
             .await?
             .iter()
-            .find(|n| n.id == id)
-            .map(|n| n.addr.clone()))
+            .find(|n| n.record.id == id)
+            .map(|n| n.record.addr.clone()))
     }
 }

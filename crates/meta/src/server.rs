@@ -169,6 +169,11 @@ impl MetaNode {
             .with_state(self.clone())
     }
 
+    /// The voter's database (state machine tables included).
+    pub fn db(&self) -> &MetaDb {
+        &self.db
+    }
+
     /// Stops Raft, then waits (at most `DB_RELEASE_WAIT`) until Raft's
     /// tasks have dropped their handles on the database: openraft's state
     /// machine worker ends shortly after `shutdown` returns, and until it

@@ -100,12 +100,22 @@ async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Respo
     let Some(id) = ShardId::parse(&id) else {
         return bad_id();
     };
-    match st.store.read(&id).await {
-        Ok(bytes) => {
-            metrics::counter!(METRIC_SHARDS_READ).increment(1);
-            Body::from(bytes).into_response()
+    // Read and verified in a task of its own, so a requester that stops
+    // waiting (a gateway whose hedged read was answered elsewhere) does not
+    // cancel it: bit rot that is found is always logged and counted.
+    let read = tokio::spawn(async move {
+        match st.store.read(&id).await {
+            Ok(bytes) => {
+                metrics::counter!(METRIC_SHARDS_READ).increment(1);
+                Ok(bytes)
+            }
+            Err(e) => Err(store_error(&id, e)),
         }
-        Err(e) => store_error(&id, e),
+    });
+    match read.await {
+        Ok(Ok(bytes)) => Body::from(bytes).into_response(),
+        Ok(Err(refusal)) => refusal,
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 

@@ -4,11 +4,13 @@
 //! that speak them; the servers live in the role crates.
 
 pub mod auth;
+pub mod health_api;
 pub mod meta_api;
 pub mod meta_client;
 pub mod shard_api;
 pub mod transport;
 
+pub use health_api::{Heartbeat, Liveness, NodeStatus};
 pub use meta_api::*;
 pub use meta_client::MetaClient;
 pub use shard_api::{ShardClient, ShardError};

@@ -2,6 +2,7 @@
 //! addresses, remembers which one led last, follows "not leader" redirects,
 //! and turns transport failures into `MetaError::Unavailable`.
 
+use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, NodeStatus};
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{AccessKey, Bucket, ObjectManifest, UploadRecord, VersionId};
@@ -138,6 +139,16 @@ impl MetaClient {
         change: &MembershipChange,
     ) -> Result<Vec<u64>, MetaError> {
         self.call(META_MEMBERSHIP_PATH, change).await
+    }
+
+    /// Tells the meta leader this node is alive (soft state, not logged).
+    pub async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), MetaError> {
+        self.call(META_HEARTBEAT_PATH, beat).await
+    }
+
+    /// Every registered node with its liveness, as the meta leader sees it.
+    pub async fn node_status(&self) -> Result<Vec<NodeStatus>, MetaError> {
+        self.call(META_NODE_STATUS_PATH, &()).await
     }
 
     /// A linearizable read.

@@ -19,6 +19,21 @@ pub const DEFAULT_GET_CHUNKS_IN_FLIGHT: usize = 4;
 pub const DEFAULT_GATEWAY_CHUNK_BUDGET: usize = 64;
 /// Timeout of one internal RPC (a shard transfer or a metadata call).
 pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
+/// A shard read not answered within this long is also sent to another holder
+/// (a replica, or a parity piece of an erasure-coded chunk).
+pub const DEFAULT_HEDGE_AFTER_MS: u64 = 200;
+/// Once a chunk write reached its quorum, how long the other nodes still get
+/// (at least; as long again as the quorum took if that is longer) before the
+/// gateway stops waiting for them.
+pub const DEFAULT_WRITE_STRAGGLER_MS: u64 = 500;
+/// First and longest pause before a gateway tries a node again whose
+/// connection failed; the pause doubles with every failure up to the cap.
+pub const DEFAULT_NODE_BACKOFF_INITIAL_MS: u64 = 500;
+pub const DEFAULT_NODE_BACKOFF_MAX_MS: u64 = 10_000;
+/// How often a storage node tells meta it is alive.
+pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 1000;
+/// A node meta has not heard from for this long is reported down.
+pub const DEFAULT_DOWN_AFTER_MS: u64 = 5000;
 pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -154,6 +169,11 @@ pub struct NodeConfig {
     pub zone: String,
     /// Capacity offered to the cluster, in bytes (placement weight).
     pub capacity_bytes: u64,
+    /// How often the node sends meta a heartbeat (with its disk usage).
+    pub heartbeat_interval_ms: u64,
+    /// Meta reports a node down once it has been silent this long (read by
+    /// the meta voters; must exceed the heartbeat interval).
+    pub down_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -165,6 +185,13 @@ pub struct DataPathConfig {
     pub get_chunks_in_flight: usize,
     pub gateway_chunk_budget: usize,
     pub rpc_timeout_secs: u64,
+    /// A shard read unanswered after this long is also asked of another holder.
+    pub hedge_after_ms: u64,
+    /// How long a chunk write waits for the remaining nodes once it has its quorum.
+    pub write_straggler_ms: u64,
+    /// Backoff of a node whose connection failed: first pause and cap.
+    pub node_backoff_initial_ms: u64,
+    pub node_backoff_max_ms: u64,
 }
 
 impl Default for Config {
@@ -223,6 +250,8 @@ impl Default for NodeConfig {
             id: 1,
             zone: "default".to_string(),
             capacity_bytes: DEFAULT_NODE_CAPACITY_BYTES,
+            heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
+            down_after_ms: DEFAULT_DOWN_AFTER_MS,
         }
     }
 }
@@ -236,6 +265,10 @@ impl Default for DataPathConfig {
             get_chunks_in_flight: DEFAULT_GET_CHUNKS_IN_FLIGHT,
             gateway_chunk_budget: DEFAULT_GATEWAY_CHUNK_BUDGET,
             rpc_timeout_secs: DEFAULT_RPC_TIMEOUT_SECS,
+            hedge_after_ms: DEFAULT_HEDGE_AFTER_MS,
+            write_straggler_ms: DEFAULT_WRITE_STRAGGLER_MS,
+            node_backoff_initial_ms: DEFAULT_NODE_BACKOFF_INITIAL_MS,
+            node_backoff_max_ms: DEFAULT_NODE_BACKOFF_MAX_MS,
         }
     }
 }
@@ -306,6 +339,24 @@ impl Config {
         if d.gateway_chunk_budget < d.put_chunks_in_flight.max(d.get_chunks_in_flight) {
             return Err(ConfigError::Invalid(
                 "data_path.gateway_chunk_budget must be at least the chunks in flight of one request".into(),
+            ));
+        }
+        if d.hedge_after_ms == 0 || d.node_backoff_initial_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "data_path.hedge_after_ms and data_path.node_backoff_initial_ms must be at least 1"
+                    .into(),
+            ));
+        }
+        if d.node_backoff_max_ms < d.node_backoff_initial_ms {
+            return Err(ConfigError::Invalid(
+                "data_path.node_backoff_max_ms must be at least data_path.node_backoff_initial_ms"
+                    .into(),
+            ));
+        }
+        let n = &self.node;
+        if n.heartbeat_interval_ms == 0 || n.down_after_ms <= n.heartbeat_interval_ms {
+            return Err(ConfigError::Invalid(
+                "node: 0 < heartbeat_interval_ms < down_after_ms is required".into(),
             ));
         }
         if crate::Redundancy::parse(&self.s3.default_redundancy).is_none() {

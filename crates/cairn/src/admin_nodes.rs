@@ -1,0 +1,88 @@
+//! `cairn admin node list`: the storage nodes registered in meta with the
+//! meta leader's view of their health — id, address, zone, capacity, state
+//! (up/down), how long ago the last heartbeat arrived, and disk usage.
+
+use cairn_rpc::{Liveness, NodeStatus};
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+fn age(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => format!("{:.1}s ago", ms as f64 / 1000.0),
+        None => "never".into(),
+    }
+}
+
+/// The human-readable table, one node per line, in id order.
+pub fn render(nodes: &[NodeStatus]) -> String {
+    let mut nodes: Vec<&NodeStatus> = nodes.iter().collect();
+    nodes.sort_by_key(|n| n.record.id);
+    let down = nodes
+        .iter()
+        .filter(|n| n.liveness == Liveness::Down)
+        .count();
+    let mut out = format!("{} storage node(s), {down} down\n", nodes.len());
+    out.push_str(&format!(
+        "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12}\n",
+        "id", "address", "zone", "capacity", "state", "heartbeat", "used", "free"
+    ));
+    for n in nodes {
+        out.push_str(&format!(
+            "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12}\n",
+            n.record.id,
+            n.record.addr,
+            n.record.zone,
+            gib(n.record.capacity),
+            n.liveness.to_string(),
+            age(n.heartbeat_age_ms),
+            n.used_bytes.map(gib).unwrap_or_else(|| "-".into()),
+            n.free_bytes.map(gib).unwrap_or_else(|| "-".into()),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_rpc::NodeRecord;
+
+    #[test]
+    fn table_lists_each_node_with_its_state() {
+        let node = |id, liveness, age| NodeStatus {
+            record: NodeRecord {
+                id,
+                addr: format!("127.0.0.1:{}", 9200 + id),
+                zone: "z1".into(),
+                capacity: 1 << 30,
+                registered: 0,
+            },
+            liveness,
+            heartbeat_age_ms: age,
+            used_bytes: age.map(|_| 1 << 29),
+            free_bytes: age.map(|_| 1 << 30),
+        };
+        let text = render(&[
+            node(2, Liveness::Down, None),
+            node(1, Liveness::Up, Some(300)),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "2 storage node(s), 1 down");
+        assert!(
+            lines[2].starts_with("1 ")
+                && lines[2].contains(" up ")
+                && lines[2].contains("0.3s ago"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("2 ") && lines[3].contains(" down ") && lines[3].contains("never"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("1.0 GiB") && lines[2].contains("0.5 GiB"),
+            "{text}"
+        );
+    }
+}
