@@ -187,17 +187,11 @@ fn cut_off_voters_serve_nothing_and_rejoin_cleanly() {
         errors.is_empty(),
         "PUTs failed across the partition: {errors:?}"
     );
-    let leader_applied = || {
-        find_leader(&voter_ports)
-            .and_then(|l| voter_status(port_of(l)))
-            .and_then(|s| s["applied_index"].as_u64())
-            .unwrap_or(u64::MAX)
-    };
     wait_until(
         CATCH_UP_BOUND,
         "the healed voter follows and catches up",
         || {
-            let target = leader_applied();
+            let target = leader_applied(&voter_ports);
             voter_status(port_of(old_leader)).is_some_and(|s| {
                 s["state"] == "Follower"
                     && s["leader"].as_u64().is_some()
@@ -228,7 +222,7 @@ fn cut_off_voters_serve_nothing_and_rejoin_cleanly() {
     let out = admin(&["heal", "--id", &follower.to_string()], &gateway);
     assert!(out.status.success(), "heal follower: {out:?}");
     wait_until(CATCH_UP_BOUND, "the healed follower catches up", || {
-        let target = leader_applied();
+        let target = leader_applied(&voter_ports);
         voter_status(port_of(follower)).is_some_and(|s| {
             s["state"] == "Follower" && s["applied_index"].as_u64().unwrap_or(0) >= target
         })
@@ -297,14 +291,8 @@ fn lagging_and_new_voters_catch_up_by_installing_snapshots() {
         &meta_configs[lagging as usize - 1],
         false,
     );
-    let leader_applied = || {
-        find_leader(&voter_ports)
-            .and_then(|l| voter_status(port_of(l)))
-            .and_then(|s| s["applied_index"].as_u64())
-            .unwrap_or(u64::MAX)
-    };
     wait_until(CATCH_UP_BOUND, "the lagging voter catches up", || {
-        let target = leader_applied();
+        let target = leader_applied(&voter_ports);
         voter_status(port_of(lagging)).is_some_and(|s| {
             s["applied_index"].as_u64().unwrap_or(0) >= target
                 && s["snapshot_index"].as_u64().is_some_and(|i| i > stopped_at)

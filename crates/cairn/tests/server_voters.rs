@@ -6,6 +6,7 @@
 
 mod common;
 use common::pattern;
+use common::procs::s3_client_for;
 
 use cairn::server::{ServerOptions, start};
 use cairn_types::config::Config;
@@ -21,19 +22,6 @@ fn options(dir: &std::path::Path, voters: usize) -> ServerOptions {
     opts.meta_voters = voters;
     opts.config.meta.quorum_wait_ms = 2500;
     opts
-}
-
-fn s3_client(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::new(access, secret, None, None, "test");
-    let config = aws_sdk_s3::config::Builder::new()
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .force_path_style(true)
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-        .behavior_version_latest()
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
 }
 
 async fn put(client: &aws_sdk_s3::Client, i: u64) {
@@ -73,7 +61,7 @@ fn three_voters_in_one_process_fail_over_and_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         let server = start(options(dir.path(), VOTERS)).await.expect("start");
-        let client = s3_client(&server.endpoint(), &server.access_key, &server.secret_key);
+        let client = s3_client_for(&server.endpoint(), &server.access_key, &server.secret_key);
         client
             .create_bucket()
             .bucket("voters")
@@ -130,7 +118,7 @@ fn three_voters_in_one_process_fail_over_and_restart() {
         let again = start(options(dir.path(), VOTERS)).await.expect("restart");
         let reread = Config::from_file(&again.cluster_file).expect("cluster.toml");
         assert_eq!(reread.cluster.meta_voters, cluster.cluster.meta_voters);
-        let client = s3_client(&again.endpoint(), &again.access_key, &again.secret_key);
+        let client = s3_client_for(&again.endpoint(), &again.access_key, &again.secret_key);
         check(&client, 20).await;
         again.shutdown().await.expect("shutdown");
 

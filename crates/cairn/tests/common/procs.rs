@@ -195,10 +195,21 @@ pub fn wait_healthy(s3_port: u16) {
     }
 }
 
+/// An S3 client of the test cluster's root key, with the SDK's retries off.
 pub fn s3_client(s3_port: u16) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+    s3_client_for(
+        &format!("http://127.0.0.1:{s3_port}"),
+        ACCESS_KEY,
+        SECRET_KEY,
+    )
+}
+
+/// An S3 client of any endpoint and key pair, with the SDK's retries off, so
+/// every failure a test sees is the server's answer.
+pub fn s3_client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new(access, secret, None, None, "test");
     let config = aws_sdk_s3::config::Builder::new()
-        .endpoint_url(format!("http://127.0.0.1:{s3_port}"))
+        .endpoint_url(endpoint)
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .credentials_provider(creds)
         .force_path_style(true)
@@ -247,4 +258,13 @@ pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
 /// An internal client that carries the test cluster's secret.
 pub fn internal_client() -> cairn_rpc::RpcClient {
     cairn_rpc::RpcClient::new(Duration::from_secs(30), CLUSTER_SECRET).expect("rpc client")
+}
+
+/// The applied index the current leader reports (u64::MAX while none leads,
+/// so a catch-up check keeps waiting).
+pub fn leader_applied(voter_ports: &[u16]) -> u64 {
+    find_leader(voter_ports)
+        .and_then(|l| voter_status(voter_ports[l as usize - 1]))
+        .and_then(|s| s["applied_index"].as_u64())
+        .unwrap_or(u64::MAX)
 }
