@@ -51,10 +51,13 @@ pub async fn meta_status(config: &Config, rpc: &RpcClient) -> GroupStatus {
         };
         voters.push(report);
     }
+    // A leader cut off from the others may still believe it leads: of
+    // several claims, the one of the highest term is the real leader.
     let leader_report = voters
         .iter()
         .filter_map(|r| r.status.as_ref())
-        .find(|s| s.leader == Some(s.id))
+        .filter(|s| s.leader == Some(s.id))
+        .max_by_key(|s| s.term)
         .cloned();
     let leader = leader_report.as_ref().map(|s| s.id).or_else(|| {
         voters
@@ -90,17 +93,18 @@ fn opt(v: Option<u64>) -> String {
 pub fn render(status: &GroupStatus) -> String {
     let mut out = format!("leader: {}   term: {}\n", opt(status.leader), status.term);
     out.push_str(&format!(
-        "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6} {:>9}\n",
-        "id", "address", "state", "last log", "applied", "lag", "snapshot"
+        "{:<4} {:<22} {:<10} {:>9} {:>9} {:>9} {:>6} {:>9}\n",
+        "id", "address", "state", "last log", "commit", "applied", "lag", "snapshot"
     ));
     for r in &status.voters {
         match &r.status {
             Some(s) => out.push_str(&format!(
-                "{:<4} {:<22} {:<10} {:>9} {:>9} {:>6} {:>9}{}\n",
+                "{:<4} {:<22} {:<10} {:>9} {:>9} {:>9} {:>6} {:>9}{}\n",
                 r.id,
                 r.addr,
                 s.state,
                 opt(s.last_log_index),
+                opt(s.commit_index),
                 opt(s.applied_index),
                 opt(r.lag),
                 opt(s.snapshot_index),

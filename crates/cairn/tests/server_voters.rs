@@ -79,6 +79,16 @@ fn three_voters_in_one_process_fail_over_and_restart() {
         let status = cairn::admin::meta_status(&cluster, &rpc).await;
         let leader = status.leader.expect("a leader");
         assert!(status.voters.iter().all(|v| v.status.is_some()));
+        let leader_report = status
+            .voters
+            .iter()
+            .find_map(|v| v.status.as_ref().filter(|s| s.id == leader))
+            .expect("the leader's report");
+        assert!(
+            leader_report.commit_index.is_some()
+                && leader_report.commit_index >= leader_report.applied_index,
+            "commit index reported: {leader_report:?}"
+        );
 
         cairn::admin::set_isolation(&cluster, &rpc, leader, true)
             .await
@@ -104,6 +114,8 @@ fn three_voters_in_one_process_fail_over_and_restart() {
                         .as_ref()
                         .is_some_and(|s| s.leader == Some(s.id) && s.state == "Leader")
             }) {
+                // The cut-off voter still believes it leads; the report names the real leader.
+                assert_ne!(now.leader, Some(leader), "admin status: {now:?}");
                 break;
             }
             assert!(Instant::now() < deadline, "no new leader: {now:?}");

@@ -117,6 +117,13 @@ impl LogStore {
     }
 }
 
+/// The commit index openraft last saved on this voter (the highest entry it
+/// knows a majority holds), for status reports.
+pub fn saved_commit_index(db: &MetaDb) -> Result<Option<u64>, DbError> {
+    let v: Option<Option<LogId<NodeId>>> = db.get(CF_RAFT, KEY_COMMITTED)?;
+    Ok(v.flatten().map(|l| l.index))
+}
+
 impl RaftLogReader<TypeConfig> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,

@@ -205,6 +205,9 @@ pub struct MetaStatus {
     pub leader: Option<u64>,
     pub term: u64,
     pub last_log_index: Option<u64>,
+    /// Highest entry this voter knows a majority holds.
+    #[serde(default)]
+    pub commit_index: Option<u64>,
     pub applied_index: Option<u64>,
     pub voters: Vec<u64>,
     /// On the leader: each member's matched log index.
@@ -229,6 +232,7 @@ async fn meta_status(State(node): State<MetaNode>) -> Response {
         leader: m.current_leader,
         term: m.current_term,
         last_log_index: m.last_log_index,
+        commit_index: crate::log_store::saved_commit_index(&node.db).unwrap_or(None),
         applied_index: m.last_applied.map(|l| l.index),
         voters: m.membership_config.membership().voter_ids().collect(),
         matched: m
