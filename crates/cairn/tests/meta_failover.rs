@@ -232,38 +232,7 @@ fn membership_three_to_five_to_three_under_writes() {
         .expect("create bucket");
 
     // A steady stream of writes while the membership changes.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let acked_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let writer = {
-        let stop = stop.clone();
-        let acked_so_far = acked_so_far.clone();
-        let client = client.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("writer runtime");
-            let (mut acked, mut errors) = (Vec::new(), Vec::new());
-            let mut i = 0usize;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let key = format!("w-{i}");
-                let put = client
-                    .put_object()
-                    .bucket("members")
-                    .key(&key)
-                    .body(aws_sdk_s3::primitives::ByteStream::from(body_of(i)));
-                match rt.block_on(put.send()) {
-                    Ok(_) => {
-                        acked.push(i);
-                        acked_so_far.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    Err(e) => errors.push(format!("{key}: {e:?}")),
-                }
-                i += 1;
-            }
-            (acked, errors)
-        })
-    };
+    let writer = Writer::start(client.clone(), "members", body_of);
 
     for (id, conf, addr) in &spare_voters {
         cluster.spawn(&format!("meta-{id}"), "meta", conf, false);
@@ -304,14 +273,13 @@ fn membership_three_to_five_to_three_under_writes() {
     cluster.kill("meta-2");
     // The final group keeps taking writes: wait for a few more (on a loaded
     // machine a membership change can take a while, so count, don't time).
-    let before = acked_so_far.load(std::sync::atomic::Ordering::Relaxed);
+    let before = writer.acked();
     wait_until(
         WRITES_AFTER_CHANGES_BOUND,
         "the final group takes writes",
-        || acked_so_far.load(std::sync::atomic::Ordering::Relaxed) >= before + WRITES_AFTER_CHANGES,
+        || writer.acked() >= before + WRITES_AFTER_CHANGES,
     );
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (acked, errors) = writer.join().expect("writer");
+    let (acked, errors) = writer.finish();
     assert!(
         errors.is_empty(),
         "writes failed during membership changes: {errors:?}"

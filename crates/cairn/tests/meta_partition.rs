@@ -14,8 +14,6 @@ use common::procs::*;
 
 use cairn_rpc::{META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError, MetaQuery};
 use cairn_types::{Bucket, Redundancy};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Keys for the voters of the partition test: a short quorum wait so a
@@ -30,46 +28,6 @@ const CATCH_UP_BOUND: Duration = Duration::from_secs(20);
 
 fn body_of(i: usize) -> Vec<u8> {
     (0..2500usize).map(|b| (b * 7 + i * 131) as u8).collect()
-}
-
-/// A background stream of PUTs (SDK retries off): (acknowledged keys, errors).
-struct Writer {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(Vec<usize>, Vec<String>)>,
-}
-
-impl Writer {
-    fn start(client: aws_sdk_s3::Client, bucket: &'static str) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("writer runtime");
-            let (mut acked, mut errors) = (Vec::new(), Vec::new());
-            let mut i = 0usize;
-            while !flag.load(Ordering::Relaxed) {
-                let put = client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(format!("w-{i}"))
-                    .body(aws_sdk_s3::primitives::ByteStream::from(body_of(i)));
-                match rt.block_on(put.send()) {
-                    Ok(_) => acked.push(i),
-                    Err(e) => errors.push(format!("w-{i}: {e:?}")),
-                }
-                i += 1;
-            }
-            (acked, errors)
-        });
-        Self { stop, thread }
-    }
-
-    fn finish(self) -> (Vec<usize>, Vec<String>) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("writer thread")
-    }
 }
 
 fn read_back(
@@ -150,7 +108,7 @@ fn cut_off_voters_serve_nothing_and_rejoin_cleanly() {
     let old_term = voter_status(port_of(old_leader)).expect("status")["term"]
         .as_u64()
         .expect("term");
-    let writer = Writer::start(client.clone(), "cut");
+    let writer = Writer::start(client.clone(), "cut", body_of);
     std::thread::sleep(Duration::from_millis(500));
     let out = admin(&["isolate", "--id", &old_leader.to_string()], &gateway);
     assert!(out.status.success(), "isolate: {out:?}");
@@ -214,7 +172,7 @@ fn cut_off_voters_serve_nothing_and_rejoin_cleanly() {
     // 3. Cut a follower off: it refuses too, and the majority keeps serving.
     let leader = find_leader(&voter_ports).expect("a leader after healing");
     let follower = (1..=VOTERS).find(|id| *id != leader).expect("a follower");
-    let writer = Writer::start(client.clone(), "cut");
+    let writer = Writer::start(client.clone(), "cut", body_of);
     let out = admin(&["isolate", "--id", &follower.to_string()], &gateway);
     assert!(out.status.success(), "isolate follower: {out:?}");
     assert_voter_refuses(&rt, port_of(follower), "cut");

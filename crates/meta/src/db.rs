@@ -32,19 +32,8 @@ pub const DATA_CFS: [&str; 8] = [
     CF_DATA_REFS,
     CF_GC,
 ];
-const ALL_CFS: [&str; 11] = [
-    CF_LOG,
-    CF_RAFT,
-    CF_SM_META,
-    CF_BUCKETS,
-    CF_KEYS,
-    CF_NODES,
-    CF_OBJECTS,
-    CF_UPLOADS,
-    CF_PARTS,
-    CF_DATA_REFS,
-    CF_GC,
-];
+/// The Raft log's tables; every column family is these plus `DATA_CFS`.
+const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];
 
 /// A shared handle to the database.
 #[derive(Clone, Debug)]
@@ -68,7 +57,7 @@ impl MetaDb {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = ALL_CFS.iter().map(|name| {
+        let cfs = RAFT_CFS.iter().chain(DATA_CFS.iter()).map(|name| {
             let mut cf_opts = Options::default();
             cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
             ColumnFamilyDescriptor::new(*name, cf_opts)

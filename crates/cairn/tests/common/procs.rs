@@ -6,6 +6,8 @@
 use super::free_port;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long the cluster may take to become healthy.
@@ -267,4 +269,64 @@ pub fn leader_applied(voter_ports: &[u16]) -> u64 {
         .and_then(|l| voter_status(voter_ports[l as usize - 1]))
         .and_then(|s| s["applied_index"].as_u64())
         .unwrap_or(u64::MAX)
+}
+
+/// A background stream of PUTs of keys `w-0`, `w-1`, ... with `body(i)`
+/// (SDK retries off); `finish` gives (acknowledged key numbers, errors).
+pub struct Writer {
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<(Vec<usize>, Vec<String>)>,
+}
+
+impl Writer {
+    pub fn start(
+        client: aws_sdk_s3::Client,
+        bucket: &'static str,
+        body: fn(usize) -> Vec<u8>,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked_count = Arc::new(AtomicUsize::new(0));
+        let flag = stop.clone();
+        let counter = acked_count.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("writer runtime");
+            let (mut acked, mut errors) = (Vec::new(), Vec::new());
+            let mut i = 0usize;
+            while !flag.load(Ordering::Relaxed) {
+                let put = client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(format!("w-{i}"))
+                    .body(aws_sdk_s3::primitives::ByteStream::from(body(i)));
+                match rt.block_on(put.send()) {
+                    Ok(_) => {
+                        acked.push(i);
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => errors.push(format!("w-{i}: {e:?}")),
+                }
+                i += 1;
+            }
+            (acked, errors)
+        });
+        Self {
+            stop,
+            acked: acked_count,
+            thread,
+        }
+    }
+
+    /// Writes acknowledged so far.
+    pub fn acked(&self) -> usize {
+        self.acked.load(Ordering::Relaxed)
+    }
+
+    pub fn finish(self) -> (Vec<usize>, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("writer thread")
+    }
 }
