@@ -8,7 +8,9 @@
 # `up` writes one config per process under DIR/conf, starts the meta voters,
 # the storage nodes and one gateway (logs in DIR/logs, data in DIR/data/...),
 # writes each pid to DIR/pids/<role>-<n>.pid, waits until the gateway sees
-# every node, and prints `export` lines for CAIRN_ENDPOINT,
+# every node, puts every node in the layout (`cairn admin node assign` and
+# `cairn admin layout apply`, unless they all are already), and prints
+# `export` lines for CAIRN_ENDPOINT,
 # AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Ports: the gateway listens on
 # BASE, meta voter i on BASE+100+i, storage node i on BASE+200+i.
 # `down` stops every process recorded in DIR/pids (SIGTERM, then SIGKILL).
@@ -20,7 +22,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 readonly START_TIMEOUT_S=60
 readonly STOP_TIMEOUT_S=15
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 cmd="${1:-}"; shift || true
 dir="" meta=3 nodes=6 zones=3 base=19000 redundancy=""
@@ -120,6 +122,17 @@ until curl -fsS "http://127.0.0.1:$base/health" 2>/dev/null | grep -q "ok: $node
     fi
     sleep 0.2
 done
+# A fresh cluster has no layout: assign every node and apply. A restart of
+# an existing cluster finds them assigned already (and a node added to a
+# cluster holding data is refused by apply until data can move).
+admin_config="$dir/conf/gateway-1.toml"
+state="$("$CAIRN_BIN" admin layout show --config "$admin_config")"
+if grep -q "not in the layout" <<<"$state"; then
+    "$CAIRN_BIN" admin node assign --all-pending --config "$admin_config" >/dev/null
+    if ! "$CAIRN_BIN" admin layout apply --config "$admin_config" >&2; then
+        echo "the layout was not applied; see: cairn admin layout plan --config $admin_config" >&2
+    fi
+fi
 echo "export CAIRN_ENDPOINT=http://127.0.0.1:$base"
 echo "export AWS_ACCESS_KEY_ID=$ak"
 echo "export AWS_SECRET_ACCESS_KEY=$sk"

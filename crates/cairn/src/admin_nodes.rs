@@ -1,8 +1,42 @@
 //! `cairn admin node list`: the storage nodes registered in meta with the
 //! meta leader's view of their health — id, address, zone, capacity, state
-//! (up/down), how long ago the last heartbeat arrived, and disk usage.
+//! (up/down), how long ago the last heartbeat arrived, disk usage — and their
+//! place in the layout (active, pending, or a staged change).
 
 use cairn_rpc::{Liveness, NodeStatus};
+use cairn_types::{LayoutState, NodeId, StagedRole};
+
+/// A node's place in the layout: `active` (in the applied layout),
+/// `pending` (registered, not in it), with `+assign` / `-remove` when a
+/// change is staged.
+pub fn layout_role(layout: &LayoutState, id: NodeId) -> String {
+    let active = layout.current.as_ref().and_then(|l| l.node(id)).is_some();
+    let base = if active { "active" } else { "pending" };
+    match layout.staging.changes.get(&id) {
+        Some(StagedRole::Assign { .. }) => format!("{base}+assign"),
+        Some(StagedRole::Remove) => format!("{base}-remove"),
+        None => base.to_string(),
+    }
+}
+
+/// The JSON of `cairn admin node list --json`: each node's status with its
+/// `layout` role added.
+pub fn to_json(nodes: &[NodeStatus], layout: &LayoutState) -> serde_json::Value {
+    let items = nodes
+        .iter()
+        .map(|n| {
+            let mut v = serde_json::to_value(n).unwrap_or(serde_json::Value::Null);
+            if let serde_json::Value::Object(map) = &mut v {
+                map.insert(
+                    "layout".into(),
+                    serde_json::Value::String(layout_role(layout, n.record.id)),
+                );
+            }
+            v
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
 
 fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
@@ -16,7 +50,7 @@ fn age(ms: Option<u64>) -> String {
 }
 
 /// The human-readable table, one node per line, in id order.
-pub fn render(nodes: &[NodeStatus]) -> String {
+pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
     let mut nodes: Vec<&NodeStatus> = nodes.iter().collect();
     nodes.sort_by_key(|n| n.record.id);
     let down = nodes
@@ -25,12 +59,12 @@ pub fn render(nodes: &[NodeStatus]) -> String {
         .count();
     let mut out = format!("{} storage node(s), {down} down\n", nodes.len());
     out.push_str(&format!(
-        "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12}\n",
-        "id", "address", "zone", "capacity", "state", "heartbeat", "used", "free"
+        "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12} {:<14}\n",
+        "id", "address", "zone", "capacity", "state", "heartbeat", "used", "free", "layout"
     ));
     for n in nodes {
         out.push_str(&format!(
-            "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12}\n",
+            "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12} {:<14}\n",
             n.record.id,
             n.record.addr,
             n.record.zone,
@@ -39,6 +73,7 @@ pub fn render(nodes: &[NodeStatus]) -> String {
             age(n.heartbeat_age_ms),
             n.used_bytes.map(gib).unwrap_or_else(|| "-".into()),
             n.free_bytes.map(gib).unwrap_or_else(|| "-".into()),
+            layout_role(layout, n.record.id),
         ));
     }
     out
@@ -64,10 +99,15 @@ mod tests {
             used_bytes: age.map(|_| 1 << 29),
             free_bytes: age.map(|_| 1 << 30),
         };
-        let text = render(&[
-            node(2, Liveness::Down, None),
-            node(1, Liveness::Up, Some(300)),
-        ]);
+        let mut layout = LayoutState::default();
+        layout.staging.changes.insert(2, StagedRole::Remove);
+        let text = render(
+            &[
+                node(2, Liveness::Down, None),
+                node(1, Liveness::Up, Some(300)),
+            ],
+            &layout,
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "2 storage node(s), 1 down");
         assert!(
@@ -84,5 +124,7 @@ mod tests {
             lines[2].contains("1.0 GiB") && lines[2].contains("0.5 GiB"),
             "{text}"
         );
+        assert!(lines[2].trim_end().ends_with(" pending"), "{text}");
+        assert!(lines[3].trim_end().ends_with(" pending-remove"), "{text}");
     }
 }

@@ -2,13 +2,14 @@
 //! and one subcommand per role for multi-process clusters.
 
 use anyhow::Context;
+use cairn::admin_cli::{AdminCommand, role_config};
 use cairn::roles;
 use cairn::server::{ServerOptions, start};
 use cairn_rpc::MetaClient;
 use cairn_types::config::Config;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 /// cairn: a distributed, replicated, S3-compatible object store.
@@ -110,98 +111,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum AdminCommand {
-    /// The meta group.
-    Meta {
-        #[command(subcommand)]
-        command: AdminMetaCommand,
-    },
-    /// The storage nodes.
-    Node {
-        #[command(subcommand)]
-        command: AdminNodeCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum AdminNodeCommand {
-    /// List the registered storage nodes: id, address, zone, capacity, state
-    /// (up/down, from heartbeats to the meta leader), last heartbeat age, disk use.
-    List {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum AdminMetaCommand {
-    /// Show the leader, the term, and each voter's log, applied index and lag.
-    ///
-    /// Asks every voter in cluster.meta_voters (authenticated with
-    /// cluster.secret). Exit code 1 when no voter knows a leader.
-    Status {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Print JSON instead of a table (`leader` holds the leader's id).
-        #[arg(long)]
-        json: bool,
-    },
-    /// Add a voter online: it joins as a learner, catches up, then votes.
-    ///
-    /// Start the new `cairn meta` process first (its config lists every voter,
-    /// itself included); then run this against the existing cluster.
-    Add {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Raft id of the new voter.
-        #[arg(long)]
-        id: u64,
-        /// Internal address of the new voter.
-        #[arg(long)]
-        addr: String,
-    },
-    /// Remove a voter online.
-    Remove {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Raft id of the voter to remove.
-        #[arg(long)]
-        id: u64,
-    },
-    /// Cut a voter off from the other voters, as a network partition would,
-    /// to try failover: its Raft traffic stops in both directions while it
-    /// keeps answering clients (with "unavailable", never stale data).
-    ///
-    /// Only for voters started with meta.fault_injection = true (`cairn server
-    /// --meta-voters N` does this). Undo with `cairn admin meta heal`.
-    Isolate {
-        /// A config file of the cluster (any role's); `cairn server` writes
-        /// DATA_DIR/cluster.toml.
-        #[arg(long)]
-        config: PathBuf,
-        /// Raft id of the voter to cut off.
-        #[arg(long)]
-        id: u64,
-    },
-    /// Reconnect a voter cut off by `cairn admin meta isolate`.
-    Heal {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Raft id of the voter to reconnect.
-        #[arg(long)]
-        id: u64,
-    },
-}
-
 /// Prints a line to stdout; a closed stdout (say, a pipe whose reader went
 /// away) must never bring the server down.
 macro_rules! say {
@@ -242,34 +151,6 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => {}
         }
     }
-}
-
-/// Loads a role's config; roles of a multi-process cluster must name meta.
-fn role_config(path: &Path) -> anyhow::Result<Config> {
-    let config = Config::from_file(path)?;
-    anyhow::ensure!(
-        !config.cluster.meta_voters.is_empty(),
-        "{}: cluster.meta_voters must list the meta voters",
-        path.display()
-    );
-    anyhow::ensure!(
-        config.cluster.secret.len() >= cairn_rpc::auth::MIN_SECRET_LEN,
-        "{}: cluster.secret must be set, at least {} characters, the same on every process",
-        path.display(),
-        cairn_rpc::auth::MIN_SECRET_LEN
-    );
-    Ok(config)
-}
-
-/// Sends a membership change to the leader of the cluster named in `config`.
-async fn change_membership(
-    config: &Path,
-    change: cairn_rpc::MembershipChange,
-) -> anyhow::Result<Vec<u64>> {
-    let config = role_config(config)?;
-    let rpc = roles::rpc_client(&config)?;
-    let meta = MetaClient::new(rpc, config.meta_addrs());
-    Ok(meta.change_membership(&change).await?)
 }
 
 /// Cancels `stop` on Ctrl-C or SIGTERM, then waits for the role's tasks.
@@ -353,81 +234,7 @@ async fn main() -> anyhow::Result<()> {
             server.shutdown().await?;
             say!("cairn server stopped");
         }
-        Command::Admin {
-            command:
-                AdminCommand::Node {
-                    command: AdminNodeCommand::List { config, json },
-                },
-        } => {
-            let config = role_config(&config)?;
-            let meta = MetaClient::new(roles::rpc_client(&config)?, config.meta_addrs());
-            let nodes = meta.node_status().await?;
-            if json {
-                say!("{}", serde_json::to_string_pretty(&nodes)?);
-            } else {
-                say!("{}", cairn::admin_nodes::render(&nodes).trim_end());
-            }
-        }
-        Command::Admin {
-            command:
-                AdminCommand::Meta {
-                    command: AdminMetaCommand::Status { config, json },
-                },
-        } => {
-            let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
-            let status = cairn::admin::meta_status(&config, &rpc).await;
-            if json {
-                say!("{}", serde_json::to_string_pretty(&status)?);
-            } else {
-                say!("{}", cairn::admin::render(&status).trim_end());
-            }
-            if status.leader.is_none() {
-                std::process::exit(1);
-            }
-        }
-        Command::Admin {
-            command:
-                AdminCommand::Meta {
-                    command: AdminMetaCommand::Add { config, id, addr },
-                },
-        } => {
-            let voters =
-                change_membership(&config, cairn_rpc::MembershipChange::Add { id, addr }).await?;
-            say!("voters now: {voters:?}");
-        }
-        Command::Admin {
-            command:
-                AdminCommand::Meta {
-                    command: AdminMetaCommand::Remove { config, id },
-                },
-        } => {
-            let voters =
-                change_membership(&config, cairn_rpc::MembershipChange::Remove { id }).await?;
-            say!("voters now: {voters:?}");
-        }
-        Command::Admin {
-            command:
-                AdminCommand::Meta {
-                    command: AdminMetaCommand::Isolate { config, id },
-                },
-        } => {
-            let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
-            cairn::admin::set_isolation(&config, &rpc, id, true).await?;
-            say!("voter {id} is cut off from the other voters");
-        }
-        Command::Admin {
-            command:
-                AdminCommand::Meta {
-                    command: AdminMetaCommand::Heal { config, id },
-                },
-        } => {
-            let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
-            cairn::admin::set_isolation(&config, &rpc, id, false).await?;
-            say!("voter {id} is reconnected");
-        }
+        Command::Admin { command } => cairn::admin_cli::run(command).await?,
         Command::Meta { config } => {
             let config = role_config(&config)?;
             std::fs::create_dir_all(&config.data_dir)?;

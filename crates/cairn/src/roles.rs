@@ -224,7 +224,6 @@ pub async fn start_gateway(
             data_path: config.data_path.clone(),
             region: config.s3.region.clone(),
             default_redundancy: config.default_redundancy(),
-            partitions: cairn_placement::DEFAULT_PARTITIONS,
         },
     );
     let render = || metrics_handle().map(|h| h.render()).unwrap_or_default();

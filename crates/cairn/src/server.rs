@@ -10,6 +10,7 @@ use crate::roles;
 use crate::server_voters::{ClusterFile, voter_config};
 use anyhow::Context;
 use cairn_meta::MetaNode;
+use cairn_placement::DEFAULT_PARTITIONS;
 use cairn_rpc::{MetaClient, MetaCommand};
 use cairn_types::config::Config;
 use cairn_types::{AccessKey, now_millis};
@@ -199,6 +200,18 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
         let dir = opts.data_dir.join(format!("node-{}", node_config.node.id));
         let (_, task) = roles::start_node(&node_config, &dir, &meta_client, stop.clone()).await?;
         servers.push(task);
+    }
+
+    // The process's own nodes go in the layout (the first start applies
+    // it; a later start with more nodes adds them while no data is stored).
+    let ids: Vec<u64> = (1..=opts.nodes as u64).collect();
+    match crate::layout_admin::ensure_in_layout(&meta_client, &ids, DEFAULT_PARTITIONS).await {
+        Ok(Some(layout)) => tracing::info!(epoch = layout.epoch, nodes = ?ids, "layout applied"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            nodes = ?ids,
+            "not every storage node of this process is in the layout: {e:#}"
+        ),
     }
 
     let root = ensure_root_key(

@@ -233,6 +233,9 @@ fn start_cluster() -> Cluster {
         &format!("ok: {NODES} storage node(s), 0 down"),
         START_TIMEOUT,
     );
+    let ids: Vec<String> = (1..=NODES).map(|n| n.to_string()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    common::procs::apply_layout(&ids, &cluster.gateway_config);
     cluster
 }
 

@@ -51,11 +51,15 @@ pub async fn create_bucket(
             )
         })?,
     };
-    let nodes = gw.nodes().await?.len();
+    // Before the first layout, the registered nodes are what it can hold.
+    let nodes = match gw.meta().layout().await.map_err(meta_error)?.current {
+        Some(layout) => layout.placeable_nodes(),
+        None => gw.nodes().await?.len(),
+    };
     if redundancy.width() > nodes {
         return Err(s3_error!(
             InvalidArgument,
-            "{redundancy} needs {} storage nodes; the cluster has {nodes}",
+            "{redundancy} needs {} storage nodes; the cluster's layout has {nodes}",
             redundancy.width()
         ));
     }

@@ -15,9 +15,10 @@ use crate::quorum::gather_quorum;
 use crate::state::Gateway;
 use bytes::Bytes;
 use cairn_codec::{Chunker, chunk_hash, chunk_slices};
-use cairn_placement::{NodeWeight, nodes_for_shard};
+use cairn_placement::partition_of;
 use cairn_types::{
-    CODEC_REPLICATION_V1, ChunkRef, ObjectData, ObjectManifest, Redundancy, ShardId, VersionId,
+    CODEC_REPLICATION_V1, ChunkRef, ClusterLayout, ObjectData, ObjectManifest, Redundancy, ShardId,
+    VersionId,
 };
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
@@ -60,23 +61,23 @@ pub fn write_quorum(redundancy: Redundancy) -> usize {
     }
 }
 
-/// The nodes a chunk's pieces go to, in piece order; 503 when the cluster has
-/// fewer nodes than the redundancy needs.
+/// The nodes a chunk's pieces go to, in piece order: the first `width`
+/// nodes of its partition in the layout; 503 when the layout has fewer.
 pub(crate) fn chunk_targets(
-    weights: &[NodeWeight],
+    layout: &ClusterLayout,
     id: &ShardId,
-    partitions: u32,
     redundancy: Redundancy,
 ) -> S3Result<Vec<cairn_types::NodeId>> {
     let width = redundancy.width();
-    let targets = nodes_for_shard(weights, id, partitions, width);
+    let targets = layout.nodes_for_partition(partition_of(id, layout.partitions), width);
     if targets.len() < width {
         return Err(unavailable(format!(
-            "{redundancy} needs {width} storage nodes, {} are registered",
+            "{redundancy} needs {width} storage nodes, the layout (epoch {}) has {}",
+            layout.epoch,
             targets.len()
         )));
     }
-    Ok(targets)
+    Ok(targets.to_vec())
 }
 
 /// The codec id recorded for chunks written with `redundancy`.
@@ -104,7 +105,7 @@ impl Gateway {
     {
         let cfg = self.opts().data_path.clone();
         // Asked for when the first chunk is written: inline objects never need it.
-        let mut weights: Option<Arc<Vec<NodeWeight>>> = None;
+        let mut layout: Option<Arc<ClusterLayout>> = None;
         let mut md5 = Md5::new();
         let mut size = 0u64;
         let mut chunker = Chunker::new(cfg.chunk_size);
@@ -151,15 +152,15 @@ impl Gateway {
                     .await
                     .map_err(internal)?;
                 let gw = self.clone();
-                let weights = match &weights {
-                    Some(w) => w.clone(),
-                    None => weights.insert(Arc::new(self.node_weights().await?)).clone(),
+                let layout = match &layout {
+                    Some(l) => l.clone(),
+                    None => layout.insert(self.layout().await?).clone(),
                 };
                 let index = next_index;
                 next_index += 1;
                 pending.push_back(tokio::spawn(async move {
                     let r = gw
-                        .write_chunk(&weights, version, part, index, data, redundancy)
+                        .write_chunk(&layout, version, part, index, data, redundancy)
                         .await;
                     drop(permit);
                     r
@@ -189,7 +190,7 @@ impl Gateway {
     /// quorum of them has it on stable storage.
     pub(crate) async fn write_chunk(
         &self,
-        weights: &[NodeWeight],
+        layout: &ClusterLayout,
         version: VersionId,
         part: u32,
         index: u32,
@@ -198,7 +199,7 @@ impl Gateway {
     ) -> S3Result<ChunkRef> {
         if let Redundancy::ErasureCoded { data: k, parity: m } = redundancy {
             return self
-                .write_chunk_ec(weights, version, part, index, data, k, m)
+                .write_chunk_ec(layout, version, part, index, data, k, m)
                 .await;
         }
         let id = ShardId {
@@ -208,7 +209,7 @@ impl Gateway {
             piece: 0,
         };
         let width = redundancy.width();
-        let targets = chunk_targets(weights, &id, self.opts().partitions, redundancy)?;
+        let targets = chunk_targets(layout, &id, redundancy)?;
         let hash = chunk_hash(&data);
         let quorum = write_quorum(redundancy);
         let writes = self

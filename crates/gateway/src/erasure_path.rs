@@ -13,8 +13,7 @@ use crate::quorum::gather_quorum;
 use crate::state::Gateway;
 use bytes::Bytes;
 use cairn_codec::{CODEC_RS_GF256_V1, ErasureCodec, chunk_hash};
-use cairn_placement::NodeWeight;
-use cairn_types::{ChunkRef, PieceRef, Redundancy, ShardId, VersionId};
+use cairn_types::{ChunkRef, ClusterLayout, PieceRef, Redundancy, ShardId, VersionId};
 use s3s::S3Result;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ impl Gateway {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn write_chunk_ec(
         &self,
-        weights: &[NodeWeight],
+        layout: &ClusterLayout,
         version: VersionId,
         part: u32,
         index: u32,
@@ -39,7 +38,7 @@ impl Gateway {
             piece: 0,
         };
         let width = redundancy.width();
-        let targets = chunk_targets(weights, &base, self.opts().partitions, redundancy)?;
+        let targets = chunk_targets(layout, &base, redundancy)?;
         let len = data.len() as u64;
         let hash = chunk_hash(&data);
         let pieces = codec.encode_bytes(data).map_err(internal)?;

@@ -36,6 +36,8 @@ pub fn meta_error(e: MetaError) -> S3Error {
             )
         }
         MetaError::Internal(msg) => internal(msg),
+        // Only the admin commands change layouts.
+        MetaError::InvalidLayout(msg) | MetaError::LayoutChangeRefused(msg) => internal(msg),
         MetaError::DataVersionExpired(version) => {
             tracing::warn!(%version, "upload outlived the garbage-collection grace; refused");
             S3Error::with_message(

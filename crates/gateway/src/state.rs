@@ -1,15 +1,15 @@
 //! The gateway's shared state: clients for meta and for storage nodes, the
 //! data-path bounds, the chunk-buffer budget that bounds memory, a short
 //! cache of the node list with meta's view of each node's liveness (node ids
-//! to addresses; placement decisions are recorded in manifests, so a stale
-//! list only delays a new node's use), and the per-node connection backoffs.
+//! to addresses), a short cache of the layout (where new chunks go; placement
+//! decisions are recorded in manifests, so reads never depend on it), and the
+//! per-node connection backoffs.
 
 use crate::errors::meta_error;
 use crate::node_health::Backoffs;
-use cairn_placement::NodeWeight;
 use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
 use cairn_types::config::DataPathConfig;
-use cairn_types::{NodeId, Redundancy};
+use cairn_types::{ClusterLayout, NodeId, Redundancy};
 use s3s::S3Result;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +17,8 @@ use tokio::sync::{RwLock, Semaphore};
 
 /// How long the node list is reused before asking meta again.
 pub const NODE_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long the layout is used before asking meta for its epoch again.
+pub const LAYOUT_CACHE_TTL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct GatewayOptions {
@@ -25,8 +27,6 @@ pub struct GatewayOptions {
     pub region: String,
     /// Redundancy of buckets created without an explicit choice.
     pub default_redundancy: Redundancy,
-    /// Partitions of the placement ring.
-    pub partitions: u32,
 }
 
 #[derive(Clone)]
@@ -43,6 +43,7 @@ pub(crate) struct Inner {
     /// Nodes whose connections failed recently.
     pub backoffs: Backoffs,
     nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
+    layout: RwLock<Option<(Instant, Arc<ClusterLayout>)>>,
 }
 
 impl Gateway {
@@ -60,6 +61,7 @@ impl Gateway {
                 chunk_budget: Arc::new(Semaphore::new(budget)),
                 backoffs,
                 nodes: RwLock::new(None),
+                layout: RwLock::new(None),
             }),
         }
     }
@@ -84,19 +86,32 @@ impl Gateway {
         Ok(fresh)
     }
 
-    /// Placement weights of the registered nodes. Down nodes keep their
-    /// place: an outage does not change the layout.
-    pub async fn node_weights(&self) -> S3Result<Vec<NodeWeight>> {
-        Ok(self
-            .nodes()
-            .await?
-            .iter()
-            .map(|n| NodeWeight {
-                id: n.record.id,
-                zone: n.record.zone.clone(),
-                capacity: n.record.capacity,
-            })
-            .collect())
+    /// The applied layout: where new chunks go. Reused for
+    /// `LAYOUT_CACHE_TTL`, then kept as long as meta reports the same epoch.
+    /// Down nodes keep their place: an outage does not change the layout.
+    /// 503 before the first layout is applied.
+    pub async fn layout(&self) -> S3Result<Arc<ClusterLayout>> {
+        let cached = self.inner.layout.read().await.clone();
+        if let Some((at, layout)) = &cached
+            && at.elapsed() < LAYOUT_CACHE_TTL
+        {
+            return Ok(layout.clone());
+        }
+        if let Some((_, layout)) = cached
+            && self.inner.meta.layout_epoch().await.map_err(meta_error)? == layout.epoch
+        {
+            *self.inner.layout.write().await = Some((Instant::now(), layout.clone()));
+            return Ok(layout);
+        }
+        let state = self.inner.meta.layout().await.map_err(meta_error)?;
+        let layout = Arc::new(state.current.ok_or_else(|| {
+            crate::errors::unavailable(
+                "no layout has been applied yet: assign storage nodes with `cairn admin node \
+                 assign` and apply with `cairn admin layout apply`",
+            )
+        })?);
+        *self.inner.layout.write().await = Some((Instant::now(), layout.clone()));
+        Ok(layout)
     }
 
     pub async fn node_addr(&self, id: NodeId) -> S3Result<Option<String>> {

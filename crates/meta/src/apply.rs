@@ -116,6 +116,8 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         MetaCommand::AdvanceGcHorizon { horizon_ms } => Ok(Ok(MetaResponse::GcHorizon(
             refs::advance_horizon(db, batch, *horizon_ms)?,
         ))),
+        MetaCommand::StageLayout(change) => crate::layout::stage(db, batch, change),
+        MetaCommand::ApplyLayout(layout) => crate::layout::apply(db, batch, layout),
     }
 }
 

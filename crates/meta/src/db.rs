@@ -19,10 +19,12 @@ pub const CF_PARTS: &str = "parts";
 pub const CF_DATA_REFS: &str = "data_refs";
 /// Garbage-collection state: the horizon and the index format marker.
 pub const CF_GC: &str = "gc";
+/// The applied cluster layout and the staged changes (see `layout`).
+pub const CF_LAYOUT: &str = "layout";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 8] = [
+pub const DATA_CFS: [&str; 9] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -31,6 +33,7 @@ pub const DATA_CFS: [&str; 8] = [
     CF_PARTS,
     CF_DATA_REFS,
     CF_GC,
+    CF_LAYOUT,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod db;
 pub mod fault;
 pub mod keys;
+pub mod layout;
 pub mod liveness;
 pub mod log_store;
 pub mod network;

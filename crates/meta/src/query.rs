@@ -82,10 +82,17 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
         MetaQuery::UnreferencedVersions { versions } => {
             QueryResult::Unreferenced(crate::refs::unreferenced(db, versions)?)
         }
+        MetaQuery::GetLayout => QueryResult::Layout(crate::layout::state(db)?),
+        MetaQuery::LayoutEpoch => QueryResult::LayoutEpoch(crate::layout::state(db)?.epoch()),
+        MetaQuery::LayoutUsage => QueryResult::Usage(crate::layout::usage(db)?),
+        MetaQuery::BucketUsage { name } => match crate::layout::bucket_usage(db, name)? {
+            Some((objects, bytes)) => QueryResult::BucketUsage { objects, bytes },
+            None => return Ok(Err(MetaError::NoSuchBucket)),
+        },
     }))
 }
 
-fn scan_all<T: serde::de::DeserializeOwned>(
+pub(crate) fn scan_all<T: serde::de::DeserializeOwned>(
     db: &MetaDb,
     cf: &'static str,
 ) -> Result<Vec<T>, DbError> {

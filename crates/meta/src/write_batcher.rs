@@ -47,6 +47,8 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         // PutPart decide, so nothing may be decided beside it.
         MetaCommand::AdvanceGcHorizon { .. } => return None,
         MetaCommand::Batch(_) => return None,
+        // Layout changes are rare and read the whole layout record.
+        MetaCommand::StageLayout(_) | MetaCommand::ApplyLayout(_) => return None,
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
         MetaCommand::PutObject { manifest, .. } => {

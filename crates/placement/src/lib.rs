@@ -19,6 +19,12 @@
 pub mod eval;
 pub mod ring;
 mod strategy;
+pub mod table;
+
+pub use table::{
+    LayoutError, LayoutPlan, MAX_TABLE_WIDTH, NodePlan, build_table, changes_owners, next_layout,
+    partitions_with_new_owners, plan,
+};
 
 pub use strategy::{
     DEFAULT_STRATEGY, Placement, RING_DEFAULT_CAPACITY_UNIT, RING_DEFAULT_VNODES_PER_UNIT,
@@ -71,7 +77,8 @@ fn score(partition: u32, node: NodeId, capacity: u64) -> f64 {
 
 /// The ordered list of `width` distinct nodes for a partition (fewer if there
 /// are fewer nodes with capacity). Zones are spread first: a zone is reused
-/// only once every zone already holds a piece.
+/// only once every zone already holds a piece. The list of a smaller width is
+/// always a prefix of the list of a larger one.
 pub fn nodes_for_partition(nodes: &[NodeWeight], partition: u32, width: usize) -> Vec<NodeId> {
     let mut ranked: Vec<(f64, &NodeWeight)> = nodes
         .iter()
@@ -107,9 +114,9 @@ pub fn nodes_for_partition(nodes: &[NodeWeight], partition: u32, width: usize) -
             chosen.push(n.id);
         }
     }
-    // Keep rendezvous order among the chosen nodes so piece 0 goes to the best.
-    let order = |id: &NodeId| ranked.iter().position(|(_, n)| n.id == *id);
-    chosen.sort_by_key(order);
+    // No re-sorting: the list is the best node of each zone, then the best
+    // of the rest, so the first `w` nodes of a wide list are exactly the list
+    // of width `w`, and one stored table serves every redundancy width.
     chosen
 }
 
@@ -204,6 +211,14 @@ mod tests {
             let distinct_zones: BTreeSet<_> = chosen.iter().map(zone_of).collect();
             let available_zones = zones.min(n) as usize;
             prop_assert_eq!(distinct_zones.len(), chosen.len().min(available_zones));
+        }
+
+        #[test]
+        fn narrower_lists_are_prefixes_of_wider_ones(n in 1u64..12, zones in 1u64..6, width in 1usize..8, partition in any::<u32>()) {
+            let nodes = cluster(n, zones);
+            let wide = nodes_for_partition(&nodes, partition, 8);
+            let narrow = nodes_for_partition(&nodes, partition, width);
+            prop_assert_eq!(&wide[..narrow.len()], &narrow[..]);
         }
 
         #[test]

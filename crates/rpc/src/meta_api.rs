@@ -4,7 +4,8 @@
 //! command alone, so all replicas decide the same.
 
 use cairn_types::{
-    AccessKey, Bucket, NodeId, ObjectManifest, PartRecord, UnixMillis, UploadRecord, VersionId,
+    AccessKey, Bucket, ClusterLayout, LayoutState, NodeId, ObjectManifest, PartRecord, UnixMillis,
+    UploadRecord, UsageGroup, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -111,6 +112,28 @@ pub enum MetaCommand {
     AdvanceGcHorizon {
         horizon_ms: u64,
     },
+    /// Stages a change for the next layout (`cairn admin node assign|remove`).
+    StageLayout(LayoutChange),
+    /// Makes `layout` the cluster's layout and clears the staged changes. It
+    /// must be the next epoch and hold exactly the staged node list; refused
+    /// when it would move partitions of a cluster that holds object data.
+    ApplyLayout(ClusterLayout),
+}
+
+/// A change to the next layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayoutChange {
+    /// Put a registered node in the layout, or change its zone or capacity;
+    /// what is not given is kept (from the layout, else from its registration).
+    Assign {
+        id: NodeId,
+        zone: Option<String>,
+        capacity: Option<u64>,
+    },
+    /// Take a node out of the layout.
+    Remove { id: NodeId },
+    /// Drop every staged change.
+    Revert,
 }
 
 /// What an applied command did. (Manifests are large next to `Done`; answers
@@ -171,6 +194,13 @@ pub enum MetaError {
     /// already have collected (the PUT took longer than the grace period).
     #[error("data version {0} is older than the garbage-collection horizon; upload again")]
     DataVersionExpired(VersionId),
+    /// A layout change that is malformed or no longer applies (say, the
+    /// epoch moved since it was planned).
+    #[error("invalid layout change: {0}")]
+    InvalidLayout(String),
+    /// A valid layout change meta will not make (it would strand data).
+    #[error("layout change refused: {0}")]
+    LayoutChangeRefused(String),
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.
@@ -253,6 +283,17 @@ pub enum MetaQuery {
     UnreferencedVersions {
         versions: Vec<VersionId>,
     },
+    /// The applied layout and the staged changes.
+    GetLayout,
+    /// The applied layout's epoch (0 before the first): cheap to poll.
+    LayoutEpoch,
+    /// Where the stored shards are, grouped by partition, width and holders
+    /// (scans every manifest and part: for layout plans, not hot paths).
+    LayoutUsage,
+    /// Objects and their bytes in a bucket (scans the bucket).
+    BucketUsage {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,4 +313,11 @@ pub enum QueryResult {
     },
     /// The subset of the asked versions that nothing references.
     Unreferenced(Vec<VersionId>),
+    Layout(LayoutState),
+    LayoutEpoch(u64),
+    Usage(Vec<UsageGroup>),
+    BucketUsage {
+        objects: u64,
+        bytes: u64,
+    },
 }

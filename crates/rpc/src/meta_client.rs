@@ -5,7 +5,10 @@
 use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, NodeStatus};
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
-use cairn_types::{AccessKey, Bucket, ObjectManifest, UploadRecord, VersionId};
+use cairn_types::{
+    AccessKey, Bucket, ClusterLayout, LayoutState, ObjectManifest, UploadRecord, UsageGroup,
+    VersionId,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -295,6 +298,53 @@ impl MetaClient {
             QueryResult::Unreferenced(v) => Ok(v),
             other => Err(unexpected(&other)),
         }
+    }
+}
+
+impl MetaClient {
+    /// The applied layout and the staged changes.
+    pub async fn layout(&self) -> Result<LayoutState, MetaError> {
+        match self.read(&MetaQuery::GetLayout).await? {
+            QueryResult::Layout(l) => Ok(l),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The applied layout's epoch (0 before the first).
+    pub async fn layout_epoch(&self) -> Result<u64, MetaError> {
+        match self.read(&MetaQuery::LayoutEpoch).await? {
+            QueryResult::LayoutEpoch(e) => Ok(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Where the stored shards are (a scan of every manifest: admin use only).
+    pub async fn layout_usage(&self) -> Result<Vec<UsageGroup>, MetaError> {
+        match self.read(&MetaQuery::LayoutUsage).await? {
+            QueryResult::Usage(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Objects in a bucket and their bytes.
+    pub async fn bucket_usage(&self, name: &str) -> Result<(u64, u64), MetaError> {
+        let q = MetaQuery::BucketUsage {
+            name: name.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketUsage { objects, bytes } => Ok((objects, bytes)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn stage_layout(&self, change: LayoutChange) -> Result<(), MetaError> {
+        self.write(&MetaCommand::StageLayout(change)).await?;
+        Ok(())
+    }
+
+    pub async fn apply_layout(&self, layout: ClusterLayout) -> Result<(), MetaError> {
+        self.write(&MetaCommand::ApplyLayout(layout)).await?;
+        Ok(())
     }
 }
 

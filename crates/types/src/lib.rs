@@ -4,10 +4,12 @@
 
 pub mod config;
 pub mod ids;
+pub mod layout;
 pub mod manifest;
 pub mod names;
 
 pub use ids::{NodeId, ShardId, VersionId};
+pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
 pub use manifest::{
     AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,
     PartRecord, PieceRef, Redundancy, UploadRecord,

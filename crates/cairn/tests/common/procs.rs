@@ -176,6 +176,7 @@ pub fn start_cluster_with(spares: u64, meta_extra: &str) -> Running {
         ));
     }
     wait_healthy(s3_port);
+    apply_layout(&["1"], &gateway);
     Running {
         _dir: dir,
         cluster,
@@ -184,6 +185,16 @@ pub fn start_cluster_with(spares: u64, meta_extra: &str) -> Running {
         gateway,
         meta_configs,
         spare_voters,
+    }
+}
+
+/// Assigns the storage nodes `ids` and applies the layout, as an operator does.
+pub fn apply_layout(ids: &[&str], config: &Path) {
+    let mut assign = vec!["node", "assign"];
+    assign.extend_from_slice(ids);
+    for args in [assign, vec!["layout", "apply"]] {
+        let out = admin_any(&args, config);
+        assert!(out.status.success(), "cairn admin {args:?} failed: {out:?}");
     }
 }
 
@@ -221,10 +232,17 @@ pub fn s3_client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// `cairn admin meta ARGS --config CONFIG`.
 pub fn admin(args: &[&str], config: &Path) -> std::process::Output {
+    let mut all = vec!["meta"];
+    all.extend_from_slice(args);
+    admin_any(&all, config)
+}
+
+/// `cairn admin ARGS --config CONFIG`.
+pub fn admin_any(args: &[&str], config: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .arg("admin")
-        .arg("meta")
         .args(args)
         .arg("--config")
         .arg(config)

@@ -1,0 +1,477 @@
+//! `cairn admin …`: the operator's commands against a running cluster —
+//! the meta group (status, membership, fault injection), the storage nodes
+//! and the layout (list, assign, remove; show, plan, apply, revert), and
+//! buckets (create with a redundancy, info, list). Every command reads the
+//! cluster's voters and secret from a config file (any role's, or the
+//! `DATA_DIR/cluster.toml` that `cairn server` writes).
+
+use crate::layout_admin;
+use crate::roles;
+use anyhow::Context;
+use cairn_rpc::{LayoutChange, MetaClient};
+use cairn_types::config::Config;
+use cairn_types::{NodeId, Redundancy};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+
+/// Prints a line to stdout; a closed stdout (say, a pipe whose reader went
+/// away) is not an error worth failing a command for.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// The meta group.
+    Meta {
+        #[command(subcommand)]
+        command: AdminMetaCommand,
+    },
+    /// The storage nodes, and staging them into or out of the layout.
+    Node {
+        #[command(subcommand)]
+        command: AdminNodeCommand,
+    },
+    /// The layout: which nodes own which partitions (review, plan, apply).
+    Layout {
+        #[command(subcommand)]
+        command: AdminLayoutCommand,
+    },
+    /// Buckets and their redundancy.
+    Bucket {
+        #[command(subcommand)]
+        command: AdminBucketCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminNodeCommand {
+    /// List the registered storage nodes: id, address, zone, capacity, state
+    /// (up/down, from heartbeats to the meta leader), last heartbeat age, disk
+    /// use, and whether the node is in the layout.
+    List {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stage registered nodes into the next layout (or change their zone or
+    /// capacity). Nothing changes until `cairn admin layout apply`.
+    Assign {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Ids of the nodes.
+        #[arg(required_unless_present = "all_pending")]
+        ids: Vec<NodeId>,
+        /// Every registered node that is not in the layout and has no staged change.
+        #[arg(long, conflicts_with = "ids")]
+        all_pending: bool,
+        /// Zone to place them in [default: as in the layout, else as registered].
+        #[arg(long)]
+        zone: Option<String>,
+        /// Capacity in bytes, their weight in placement [default: as in the
+        /// layout, else as registered]. 0 keeps a node in the layout without data.
+        #[arg(long)]
+        capacity: Option<u64>,
+    },
+    /// Stage nodes out of the next layout.
+    Remove {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Ids of the nodes.
+        #[arg(required = true)]
+        ids: Vec<NodeId>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminLayoutCommand {
+    /// The applied layout (epoch, nodes, partitions per node), registered
+    /// nodes outside it, and the staged changes.
+    Show {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What applying the staged changes would do: per node, partitions gained
+    /// and lost, and the bytes of stored shards that would move in and out.
+    Plan {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Partitions of the first layout; fixed from then on.
+        #[arg(long, default_value_t = cairn_placement::DEFAULT_PARTITIONS)]
+        partitions: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the staged changes as the next layout epoch. Refused while
+    /// moving data is not built, if the cluster holds object data and the
+    /// change gives partitions new owners.
+    Apply {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Partitions of the first layout; fixed from then on.
+        #[arg(long, default_value_t = cairn_placement::DEFAULT_PARTITIONS)]
+        partitions: u32,
+    },
+    /// Drop every staged change.
+    Revert {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminBucketCommand {
+    /// Create a bucket with a chosen redundancy (as CreateBucket with the
+    /// x-cairn-redundancy header does).
+    Create {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Bucket name (AWS's naming rules).
+        name: String,
+        /// replicas=N or ec=K+M [default: s3.default_redundancy of the config].
+        #[arg(long)]
+        redundancy: Option<String>,
+    },
+    /// A bucket's redundancy, creation time, object count and bytes.
+    Info {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every bucket with its redundancy.
+    List {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminMetaCommand {
+    /// Show the leader, the term, and each voter's log, applied index and lag.
+    ///
+    /// Asks every voter in cluster.meta_voters (authenticated with
+    /// cluster.secret). Exit code 1 when no voter knows a leader.
+    Status {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of a table (`leader` holds the leader's id).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a voter online: it joins as a learner, catches up, then votes.
+    ///
+    /// Start the new `cairn meta` process first (its config lists every voter,
+    /// itself included); then run this against the existing cluster.
+    Add {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the new voter.
+        #[arg(long)]
+        id: u64,
+        /// Internal address of the new voter.
+        #[arg(long)]
+        addr: String,
+    },
+    /// Remove a voter online.
+    Remove {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to remove.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Cut a voter off from the other voters, as a network partition would,
+    /// to try failover: its Raft traffic stops in both directions while it
+    /// keeps answering clients (with "unavailable", never stale data).
+    ///
+    /// Only for voters started with meta.fault_injection = true (`cairn server
+    /// --meta-voters N` does this). Undo with `cairn admin meta heal`.
+    Isolate {
+        /// A config file of the cluster (any role's); `cairn server` writes
+        /// DATA_DIR/cluster.toml.
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to cut off.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Reconnect a voter cut off by `cairn admin meta isolate`.
+    Heal {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Raft id of the voter to reconnect.
+        #[arg(long)]
+        id: u64,
+    },
+}
+
+/// Loads a role's config; roles of a multi-process cluster must name meta.
+pub fn role_config(path: &Path) -> anyhow::Result<Config> {
+    let config = Config::from_file(path)?;
+    anyhow::ensure!(
+        !config.cluster.meta_voters.is_empty(),
+        "{}: cluster.meta_voters must list the meta voters",
+        path.display()
+    );
+    anyhow::ensure!(
+        config.cluster.secret.len() >= cairn_rpc::auth::MIN_SECRET_LEN,
+        "{}: cluster.secret must be set, at least {} characters, the same on every process",
+        path.display(),
+        cairn_rpc::auth::MIN_SECRET_LEN
+    );
+    Ok(config)
+}
+
+/// The config at `path` and a meta client for its cluster.
+fn connect(path: &Path) -> anyhow::Result<(Config, MetaClient)> {
+    let config = role_config(path)?;
+    let meta = MetaClient::new(roles::rpc_client(&config)?, config.meta_addrs());
+    Ok((config, meta))
+}
+
+/// Runs one admin command; the process exit code is 1 when it returns Err.
+pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Meta { command } => run_meta(command).await,
+        AdminCommand::Node { command } => run_node(command).await,
+        AdminCommand::Layout { command } => run_layout(command).await,
+        AdminCommand::Bucket { command } => run_bucket(command).await,
+    }
+}
+
+async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
+    match command {
+        AdminMetaCommand::Status { config, json } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            let status = crate::admin::meta_status(&config, &rpc).await;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                say!("{}", crate::admin::render(&status).trim_end());
+            }
+            if status.leader.is_none() {
+                std::process::exit(1);
+            }
+        }
+        AdminMetaCommand::Add { config, id, addr } => {
+            let (_, meta) = connect(&config)?;
+            let voters = meta
+                .change_membership(&cairn_rpc::MembershipChange::Add { id, addr })
+                .await?;
+            say!("voters now: {voters:?}");
+        }
+        AdminMetaCommand::Remove { config, id } => {
+            let (_, meta) = connect(&config)?;
+            let voters = meta
+                .change_membership(&cairn_rpc::MembershipChange::Remove { id })
+                .await?;
+            say!("voters now: {voters:?}");
+        }
+        AdminMetaCommand::Isolate { config, id } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            crate::admin::set_isolation(&config, &rpc, id, true).await?;
+            say!("voter {id} is cut off from the other voters");
+        }
+        AdminMetaCommand::Heal { config, id } => {
+            let config = role_config(&config)?;
+            let rpc = roles::rpc_client(&config)?;
+            crate::admin::set_isolation(&config, &rpc, id, false).await?;
+            say!("voter {id} is reconnected");
+        }
+    }
+    Ok(())
+}
+
+async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
+    match command {
+        AdminNodeCommand::List { config, json } => {
+            let (_, meta) = connect(&config)?;
+            let nodes = meta.node_status().await?;
+            let layout = meta.layout().await?;
+            if json {
+                say!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::admin_nodes::to_json(&nodes, &layout))?
+                );
+            } else {
+                say!("{}", crate::admin_nodes::render(&nodes, &layout).trim_end());
+            }
+        }
+        AdminNodeCommand::Assign {
+            config,
+            ids,
+            all_pending,
+            zone,
+            capacity,
+        } => {
+            let (_, meta) = connect(&config)?;
+            let ids = if all_pending {
+                let layout = meta.layout().await?;
+                let pending: Vec<NodeId> = meta
+                    .list_nodes()
+                    .await?
+                    .iter()
+                    .map(|n| n.id)
+                    .filter(|id| crate::admin_nodes::layout_role(&layout, *id) == "pending")
+                    .collect();
+                anyhow::ensure!(
+                    !pending.is_empty(),
+                    "no registered node is outside the layout"
+                );
+                pending
+            } else {
+                ids
+            };
+            for id in ids {
+                meta.stage_layout(LayoutChange::Assign {
+                    id,
+                    zone: zone.clone(),
+                    capacity,
+                })
+                .await
+                .with_context(|| format!("staging node {id}"))?;
+                say!("node {id}: assignment staged");
+            }
+            say!("review with `cairn admin layout plan`, then `cairn admin layout apply`");
+        }
+        AdminNodeCommand::Remove { config, ids } => {
+            let (_, meta) = connect(&config)?;
+            for id in ids {
+                meta.stage_layout(LayoutChange::Remove { id })
+                    .await
+                    .with_context(|| format!("staging node {id}"))?;
+                say!("node {id}: removal staged");
+            }
+            say!("review with `cairn admin layout plan`, then `cairn admin layout apply`");
+        }
+    }
+    Ok(())
+}
+
+async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
+    match command {
+        AdminLayoutCommand::Show { config, json } => {
+            let (config, meta) = connect(&config)?;
+            let state = meta.layout().await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&state)?);
+            } else {
+                let nodes = meta.node_status().await?;
+                let buckets = meta.list_buckets().await?;
+                let width = layout_admin::reference_width(&buckets, config.default_redundancy());
+                say!(
+                    "{}",
+                    layout_admin::render_state(&state, &nodes, width).trim_end()
+                );
+            }
+        }
+        AdminLayoutCommand::Plan {
+            config,
+            partitions,
+            json,
+        } => {
+            let (config, meta) = connect(&config)?;
+            let (_, plan) =
+                layout_admin::plan_staged(&meta, partitions, config.default_redundancy()).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                say!("{}", layout_admin::render_plan(&plan).trim_end());
+            }
+        }
+        AdminLayoutCommand::Apply { config, partitions } => {
+            let (_, meta) = connect(&config)?;
+            let layout = layout_admin::apply_staged(&meta, partitions).await?;
+            say!(
+                "layout epoch {} applied: {} node(s), {} partitions",
+                layout.epoch,
+                layout.nodes.len(),
+                layout.partitions
+            );
+        }
+        AdminLayoutCommand::Revert { config } => {
+            let (_, meta) = connect(&config)?;
+            meta.stage_layout(LayoutChange::Revert).await?;
+            say!("staged layout changes dropped");
+        }
+    }
+    Ok(())
+}
+
+async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
+    match command {
+        AdminBucketCommand::Create {
+            config,
+            name,
+            redundancy,
+        } => {
+            let (config, meta) = connect(&config)?;
+            let redundancy = match redundancy {
+                None => config.default_redundancy(),
+                Some(text) => Redundancy::parse(&text).with_context(|| {
+                    format!("--redundancy {text}: expected replicas=N or ec=K+M")
+                })?,
+            };
+            layout_admin::create_bucket(&meta, &name, redundancy).await?;
+            say!("bucket {name} created with {redundancy}");
+        }
+        AdminBucketCommand::Info { config, name, json } => {
+            let (_, meta) = connect(&config)?;
+            let bucket = meta
+                .get_bucket(&name)
+                .await?
+                .with_context(|| format!("no bucket named {name}"))?;
+            let (objects, bytes) = meta.bucket_usage(&name).await?;
+            if json {
+                let info = serde_json::json!({
+                    "name": bucket.name,
+                    "created": bucket.created,
+                    "redundancy": bucket.redundancy.to_string(),
+                    "objects": objects,
+                    "bytes": bytes,
+                });
+                say!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                say!(
+                    "{}",
+                    layout_admin::render_bucket(&bucket, objects, bytes).trim_end()
+                );
+            }
+        }
+        AdminBucketCommand::List { config } => {
+            let (_, meta) = connect(&config)?;
+            for b in meta.list_buckets().await? {
+                say!("{:<64} {}", b.name, b.redundancy);
+            }
+        }
+    }
+    Ok(())
+}
