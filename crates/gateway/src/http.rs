@@ -3,6 +3,8 @@
 //! are served only to unsigned GETs, so a bucket named `health` or `metrics`
 //! stays reachable to signed S3 requests. Every response carries an
 //! `x-amz-request-id`, which error documents repeat in `<RequestId>`.
+//! CORS preflights (`OPTIONS`) are answered before s3s, and responses to
+//! requests with an `Origin` get their `Access-Control-*` grant (`cors`).
 
 use crate::state::Gateway;
 use axum::Router;
@@ -66,6 +68,13 @@ pub fn router(
                 }
             }
             let request_id = next_request_id();
+            let origin = crate::cors::origin_of(req.headers());
+            let method = req.method().clone();
+            let path = req.uri().path().to_string();
+            if method == http::Method::OPTIONS {
+                let resp = crate::cors::preflight(&gateway, &path, req.headers()).await;
+                return Ok(with_request_id(resp, &request_id).await);
+            }
             let req = merge_repeated_content_encoding(req);
             let resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
                 Ok(resp) => resp,
@@ -77,7 +86,11 @@ pub fn router(
                     resp
                 }
             };
-            Ok(with_request_id(resp, &request_id).await)
+            let mut resp = with_request_id(resp, &request_id).await;
+            if let Some(origin) = origin {
+                crate::cors::decorate(&gateway, &path, &method, &origin, &mut resp).await;
+            }
+            Ok(resp)
         }
     });
     Router::new().fallback_service(service)

@@ -7,6 +7,7 @@
 
 mod bucket;
 mod checksum;
+mod cors;
 pub mod data;
 mod erasure_path;
 pub mod errors;

@@ -5,7 +5,7 @@
 
 use crate::errors::with_default_message;
 use crate::state::Gateway;
-use crate::{bucket, list, multipart, object};
+use crate::{bucket, cors, list, multipart, object};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
@@ -43,6 +43,33 @@ impl S3 for Gateway {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         bucket::list_buckets(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        cors::put_bucket_cors(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        cors::get_bucket_cors(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        cors::delete_bucket_cors(self, req)
             .await
             .map_err(with_default_message)
     }

@@ -5,7 +5,8 @@
 //! go into the `WriteBatch` the caller commits atomically with the applied id.
 
 use crate::db::{
-    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
+    CF_BUCKET_CORS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError,
+    MetaDb, encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
@@ -118,6 +119,17 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         ))),
         MetaCommand::StageLayout(change) => crate::layout::stage(db, batch, change),
         MetaCommand::ApplyLayout(layout) => crate::layout::apply(db, batch, layout),
+        MetaCommand::SetBucketCors { bucket, config } => {
+            if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let cf = db.cf(CF_BUCKET_CORS)?;
+            match config {
+                Some(c) => batch.put_cf(cf, bucket.as_bytes(), encode(c)?),
+                None => batch.delete_cf(cf, bucket.as_bytes()),
+            }
+            Ok(Ok(MetaResponse::Done))
+        }
     }
 }
 
@@ -179,6 +191,7 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     for upload in &doomed {
         remove_upload(db, batch, upload)?;
     }
+    batch.delete_cf(db.cf(CF_BUCKET_CORS)?, name.as_bytes());
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }

@@ -21,10 +21,12 @@ pub const CF_DATA_REFS: &str = "data_refs";
 pub const CF_GC: &str = "gc";
 /// The applied cluster layout and the staged changes (see `layout`).
 pub const CF_LAYOUT: &str = "layout";
+/// Bucket CORS configurations, by bucket name.
+pub const CF_BUCKET_CORS: &str = "bucket_cors";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 9] = [
+pub const DATA_CFS: [&str; 10] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -34,6 +36,7 @@ pub const DATA_CFS: [&str; 9] = [
     CF_DATA_REFS,
     CF_GC,
     CF_LAYOUT,
+    CF_BUCKET_CORS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

@@ -85,6 +85,12 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
         MetaQuery::GetLayout => QueryResult::Layout(crate::layout::state(db)?),
         MetaQuery::LayoutEpoch => QueryResult::LayoutEpoch(crate::layout::state(db)?.epoch()),
         MetaQuery::LayoutUsage => QueryResult::Usage(crate::layout::usage(db)?),
+        MetaQuery::GetBucketCors { bucket } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::BucketCors(db.get(crate::db::CF_BUCKET_CORS, bucket.as_bytes())?)
+        }
         MetaQuery::BucketUsage { name } => match crate::layout::bucket_usage(db, name)? {
             Some((objects, bytes)) => QueryResult::BucketUsage { objects, bytes },
             None => return Ok(Err(MetaError::NoSuchBucket)),

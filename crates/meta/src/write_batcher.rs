@@ -49,6 +49,7 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         MetaCommand::Batch(_) => return None,
         // Layout changes are rare and read the whole layout record.
         MetaCommand::StageLayout(_) | MetaCommand::ApplyLayout(_) => return None,
+        MetaCommand::SetBucketCors { bucket, .. } => vec![tagged(b'c', bucket.as_bytes())],
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
         MetaCommand::PutObject { manifest, .. } => {

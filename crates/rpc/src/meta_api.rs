@@ -4,8 +4,8 @@
 //! command alone, so all replicas decide the same.
 
 use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, LayoutState, NodeId, ObjectManifest, PartRecord, UnixMillis,
-    UploadRecord, UsageGroup, VersionId,
+    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, NodeId, ObjectManifest,
+    PartRecord, UnixMillis, UploadRecord, UsageGroup, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -118,6 +118,11 @@ pub enum MetaCommand {
     /// must be the next epoch and hold exactly the staged node list; refused
     /// when it would move partitions of a cluster that holds object data.
     ApplyLayout(ClusterLayout),
+    /// Sets (Some) or deletes (None) a bucket's CORS configuration.
+    SetBucketCors {
+        bucket: String,
+        config: Option<CorsConfiguration>,
+    },
 }
 
 /// A change to the next layout.
@@ -294,6 +299,10 @@ pub enum MetaQuery {
     BucketUsage {
         name: String,
     },
+    /// A bucket's CORS configuration (None when it has none).
+    GetBucketCors {
+        bucket: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,4 +329,5 @@ pub enum QueryResult {
         objects: u64,
         bytes: u64,
     },
+    BucketCors(Option<CorsConfiguration>),
 }

@@ -6,8 +6,8 @@ use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, N
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, LayoutState, ObjectManifest, UploadRecord, UsageGroup,
-    VersionId,
+    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, ObjectManifest, UploadRecord,
+    UsageGroup, VersionId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -335,6 +335,31 @@ impl MetaClient {
             QueryResult::BucketUsage { objects, bytes } => Ok((objects, bytes)),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// A bucket's CORS configuration; NoSuchBucket when it does not exist.
+    pub async fn bucket_cors(&self, bucket: &str) -> Result<Option<CorsConfiguration>, MetaError> {
+        let q = MetaQuery::GetBucketCors {
+            bucket: bucket.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketCors(c) => Ok(c),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Sets (Some) or deletes (None) a bucket's CORS configuration.
+    pub async fn set_bucket_cors(
+        &self,
+        bucket: &str,
+        config: Option<CorsConfiguration>,
+    ) -> Result<(), MetaError> {
+        self.write(&MetaCommand::SetBucketCors {
+            bucket: bucket.to_string(),
+            config,
+        })
+        .await?;
+        Ok(())
     }
 
     pub async fn stage_layout(&self, change: LayoutChange) -> Result<(), MetaError> {

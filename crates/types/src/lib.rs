@@ -3,11 +3,13 @@
 //! and the configuration file format. No I/O and no role logic lives here.
 
 pub mod config;
+pub mod cors;
 pub mod ids;
 pub mod layout;
 pub mod manifest;
 pub mod names;
 
+pub use cors::{CorsConfiguration, CorsRule};
 pub use ids::{NodeId, ShardId, VersionId};
 pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
 pub use manifest::{
