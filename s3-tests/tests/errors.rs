@@ -1,6 +1,8 @@
 //! Error behaviour across the API: the S3 XML error format, unimplemented
 //! operations (a clean 501 NotImplemented, never a 500 or a dropped
-//! connection), and malformed input answered with 4xx.
+//! connection), malformed input answered with 4xx, and S3's limits: keys
+//! over 1024 bytes, a single PUT over 5 GiB, part numbers outside
+//! 1..=10000, an upload without a length, a Content-MD5 that is no MD5.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -255,6 +257,166 @@ async fn over_long_key_is_key_too_long() {
             .send()
             .await;
         expect_s3_error(put, "KeyTooLongError", 400);
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+/// Sends `head` (a request line and headers, no blank line) and then `body`
+/// over a raw connection, and reads the status and the answer's body. For
+/// requests an HTTP client will not send: a Content-Length the body does not
+/// have, or a chunked body where S3 wants a length.
+async fn raw_exchange(head: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = target().endpoint.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect to the endpoint");
+    let request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write head");
+    stream.write_all(body).await.expect("write body");
+    let mut answer = Vec::new();
+    // The server answers (and may close) before reading a body it refuses.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// The path and query of a presigned PUT (the signature covers neither the
+/// length nor the body).
+async fn presigned_put_path(c: &Client, bucket: &str, key: &str) -> String {
+    let config =
+        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300))
+            .expect("presigning config");
+    let presigned = c
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(config)
+        .await
+        .expect("presign PUT");
+    let uri = presigned.uri().to_string();
+    let after_scheme = uri.split_once("://").map_or(uri.as_str(), |(_, r)| r);
+    after_scheme
+        .find('/')
+        .map_or("/".to_string(), |i| after_scheme[i..].to_string())
+}
+
+#[tokio::test]
+async fn a_single_put_over_5_gib_is_entity_too_large() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "toolarge").await;
+        let path = presigned_put_path(&c, &bucket, "huge").await;
+        let over = 5u64 * 1024 * 1024 * 1024 + 1;
+        let (status, text) = raw_exchange(
+            &format!("PUT {path} HTTP/1.1\r\nContent-Length: {over}"),
+            b"",
+        )
+        .await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("<Code>EntityTooLarge</Code>"), "{text}");
+        let head = c.head_object().bucket(&bucket).key("huge").send().await;
+        expect_s3_error(head, "NotFound", 404);
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_put_without_a_length_is_missing_content_length() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "nolength").await;
+        let path = presigned_put_path(&c, &bucket, "chunked").await;
+        let (status, text) = raw_exchange(
+            &format!("PUT {path} HTTP/1.1\r\nTransfer-Encoding: chunked"),
+            b"5\r\nhello\r\n0\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 411, "{text}");
+        assert!(text.contains("<Code>MissingContentLength</Code>"), "{text}");
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn part_numbers_outside_1_to_10000_are_refused() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "partnum").await;
+        let upload = c
+            .create_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .send()
+            .await
+            .expect("CreateMultipartUpload");
+        let id = upload.upload_id().expect("upload id");
+        for number in [0, 10_001] {
+            let part = c
+                .upload_part()
+                .bucket(&bucket)
+                .key("k")
+                .upload_id(id)
+                .part_number(number)
+                .body(ByteStream::from_static(b"x"))
+                .send()
+                .await;
+            expect_s3_error(part, "InvalidArgument", 400);
+        }
+        c.upload_part()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(id)
+            .part_number(10_000)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .expect("part 10000 is allowed");
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(id)
+            .send()
+            .await
+            .expect("Abort");
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_content_md5_that_is_not_an_md5_is_invalid_digest() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "baddigest").await;
+        for bad in ["not base64 at all!", "c2hvcnQ="] {
+            let put = c
+                .put_object()
+                .bucket(&bucket)
+                .key("k")
+                .content_md5(bad)
+                .body(ByteStream::from_static(b"payload"))
+                .send()
+                .await;
+            expect_s3_error(put, "InvalidDigest", 400);
+        }
+        let head = c.head_object().bucket(&bucket).key("k").send().await;
+        expect_s3_error(head, "NotFound", 404);
         cleanup_bucket(&c, &bucket).await;
     })
     .await

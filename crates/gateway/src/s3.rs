@@ -9,6 +9,21 @@ use crate::{bucket, cors, list, multipart, object};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
+/// S3 wants the length of an uploaded body up front: a `Content-Length`, or
+/// for aws-chunked bodies `x-amz-decoded-content-length`. (s3s refuses a
+/// header-signed body without one; this covers presigned uploads too.)
+fn require_length(headers: &http::HeaderMap) -> S3Result<()> {
+    if headers.contains_key(http::header::CONTENT_LENGTH)
+        || headers.contains_key("x-amz-decoded-content-length")
+    {
+        return Ok(());
+    }
+    Err(s3s::s3_error!(
+        MissingContentLength,
+        "You must provide the Content-Length HTTP header."
+    ))
+}
+
 #[async_trait::async_trait]
 impl S3 for Gateway {
     async fn create_bucket(
@@ -87,6 +102,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        require_length(&req.headers)?;
         object::put_object(self, req)
             .await
             .map_err(with_default_message)
@@ -168,6 +184,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        require_length(&req.headers)?;
         multipart::upload_part(self, req)
             .await
             .map_err(with_default_message)
