@@ -57,8 +57,9 @@ pub use raw::{
     Payload, RawRequest, RawResponse, aws_chunked_body, encode_key, send_to_url, xml_tag_values,
 };
 pub use server::{
-    ENDPOINT_ENV, PrivateServer, SERVER_START_TIMEOUT, TEST_ACCESS_KEY, TEST_REGION,
-    TEST_SECRET_KEY, Target, private_servers_supported, start_private_server, target,
+    ENDPOINT_ENV, PrivateServer, SERVER_START_TIMEOUT, TEST_ACCESS_KEY,
+    TEST_LIFECYCLE_INTERVAL_SECS, TEST_REGION, TEST_SECRET_KEY, Target, private_servers_supported,
+    start_private_server, target,
 };
 pub use util::{
     KIB, MIB, TEST_TIMEOUT, bounded, cleanup_bucket, collect_body, create_bucket, error_code,

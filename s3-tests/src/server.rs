@@ -107,8 +107,13 @@ fn test_options(data_dir: &Path) -> ServerOptions {
     let mut opts = ServerOptions::new(data_dir, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
     opts.access_key = Some(TEST_ACCESS_KEY.to_owned());
     opts.secret_key = Some(TEST_SECRET_KEY.to_owned());
+    // Lifecycle rules are carried out within seconds, so tests can watch them.
+    opts.config.meta.lifecycle_interval_secs = TEST_LIFECYCLE_INTERVAL_SECS;
     opts
 }
+
+/// Seconds between lifecycle passes of the servers the tests start.
+pub const TEST_LIFECYCLE_INTERVAL_SECS: u64 = 1;
 
 /// Starts the shared server on its own thread and runtime and waits until it answers.
 fn start_shared_server() -> Result<Target, String> {

@@ -6,8 +6,8 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, Transition,
+    TransitionStorageClass,
 };
 use base64::Engine as _;
 use cairn_s3_tests::*;
@@ -116,15 +116,20 @@ async fn unimplemented_bucket_policy_is_not_implemented() {
 }
 
 #[tokio::test]
-async fn unimplemented_lifecycle_is_not_implemented() {
+async fn lifecycle_transitions_are_not_implemented() {
     bounded(async {
         let c = client();
-        let bucket = create_bucket(&c, "nolifecycle").await;
+        let bucket = create_bucket(&c, "notransition").await;
         let rule = LifecycleRule::builder()
-            .id("expire-tmp")
+            .id("to-glacier")
             .status(ExpirationStatus::Enabled)
             .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
-            .expiration(LifecycleExpiration::builder().days(LIFECYCLE_DAYS).build())
+            .transitions(
+                Transition::builder()
+                    .days(LIFECYCLE_DAYS)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            )
             .build()
             .expect("lifecycle rule");
         let config = BucketLifecycleConfiguration::builder()
@@ -140,10 +145,10 @@ async fn unimplemented_lifecycle_is_not_implemented() {
         expect_s3_error(put, "NotImplemented", 501);
 
         let raw = target()
-            .send_signed(RawRequest::new("GET", format!("/{bucket}?lifecycle")))
+            .send_signed(RawRequest::new("GET", format!("/{bucket}?replication")))
             .await
             .expect("raw");
-        assert_eq!(raw.status, 501, "GET ?lifecycle: {}", raw.text());
+        assert_eq!(raw.status, 501, "GET ?replication: {}", raw.text());
         assert_eq!(raw.error_code().as_deref(), Some("NotImplemented"));
         c.put_object()
             .bucket(&bucket)

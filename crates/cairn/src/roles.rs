@@ -112,18 +112,29 @@ pub async fn start_meta(
             config.meta.id
         ),
     };
+    let voter_addrs = if voters.is_empty() {
+        vec![advertise.clone()]
+    } else {
+        voters.iter().map(|v| v.addr.clone()).collect()
+    };
     let options = MetaNodeOptions {
         config: config.meta.clone(),
         db_dir: db_dir.to_path_buf(),
         advertise_addr: advertise,
     };
-    let node = MetaNode::start(options, rpc).await?;
+    let node = MetaNode::start(options, rpc.clone()).await?;
     let down_after = Duration::from_millis(config.node.down_after_ms);
     let routes = node.router().merge(cairn_meta::liveness::router(
         &node,
         down_after,
         Duration::from_millis(config.meta.quorum_wait_ms),
     ));
+    spawn_lifecycle_job(
+        node.clone(),
+        MetaClient::new(rpc.clone(), voter_addrs),
+        Duration::from_secs(config.meta.lifecycle_interval_secs),
+        stop.clone(),
+    );
     let task = serve(listener, protect_internal(routes, config), stop);
     if voters.is_empty() {
         node.initialize_single().await?;
@@ -142,6 +153,34 @@ pub async fn start_meta(
         node.initialize(members).await?;
     }
     Ok(MetaRole { node, addr, task })
+}
+
+/// Runs the lifecycle job every `interval` while this voter leads, until
+/// `stop`. A failed pass is logged and retried at the next interval.
+fn spawn_lifecycle_job(
+    node: MetaNode,
+    meta: MetaClient,
+    interval: Duration,
+    stop: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            if !cairn_meta::lifecycle::is_leader(&node) {
+                continue;
+            }
+            match cairn_meta::lifecycle::run_pass(&meta, now_millis()).await {
+                Ok(report) if report.objects_expired + report.uploads_aborted > 0 => {
+                    tracing::info!(?report, "lifecycle pass done");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "lifecycle pass failed; retrying later"),
+            }
+        }
+    });
 }
 
 /// Starts a storage node with its shards under `shard_dir` and registers it

@@ -13,6 +13,7 @@ mod erasure_path;
 pub mod errors;
 mod hedge;
 pub mod http;
+mod lifecycle;
 mod list;
 mod multipart;
 pub mod node_health;

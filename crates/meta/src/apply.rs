@@ -5,8 +5,8 @@
 //! go into the `WriteBatch` the caller commits atomically with the applied id.
 
 use crate::db::{
-    CF_BUCKET_CORS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError,
-    MetaDb, encode,
+    CF_BUCKET_CORS, CF_BUCKET_LIFECYCLE, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS,
+    CF_UPLOADS, DbError, MetaDb, encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
@@ -119,6 +119,33 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         ))),
         MetaCommand::StageLayout(change) => crate::layout::stage(db, batch, change),
         MetaCommand::ApplyLayout(layout) => crate::layout::apply(db, batch, layout),
+        MetaCommand::SetBucketLifecycle { bucket, config } => {
+            if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let cf = db.cf(CF_BUCKET_LIFECYCLE)?;
+            match config {
+                Some(c) => batch.put_cf(cf, bucket.as_bytes(), encode(c)?),
+                None => batch.delete_cf(cf, bucket.as_bytes()),
+            }
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::ExpireObject {
+            bucket,
+            key,
+            version,
+        } => {
+            let ok = object_key(bucket, key);
+            match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
+                Some(current) if current.version == *version => {
+                    refs::object_replaced(db, batch, &ok, Some(&current), None)?;
+                    batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+                    Ok(Ok(MetaResponse::Replaced(Some(current))))
+                }
+                // Overwritten or deleted since: nothing to expire.
+                _ => Ok(Ok(MetaResponse::Replaced(None))),
+            }
+        }
         MetaCommand::SetBucketCors { bucket, config } => {
             if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
                 return Ok(Err(MetaError::NoSuchBucket));
@@ -192,6 +219,7 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
         remove_upload(db, batch, upload)?;
     }
     batch.delete_cf(db.cf(CF_BUCKET_CORS)?, name.as_bytes());
+    batch.delete_cf(db.cf(CF_BUCKET_LIFECYCLE)?, name.as_bytes());
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }

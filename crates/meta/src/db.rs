@@ -23,10 +23,12 @@ pub const CF_GC: &str = "gc";
 pub const CF_LAYOUT: &str = "layout";
 /// Bucket CORS configurations, by bucket name.
 pub const CF_BUCKET_CORS: &str = "bucket_cors";
+/// Bucket lifecycle configurations, by bucket name.
+pub const CF_BUCKET_LIFECYCLE: &str = "bucket_lifecycle";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 10] = [
+pub const DATA_CFS: [&str; 11] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -37,6 +39,7 @@ pub const DATA_CFS: [&str; 10] = [
     CF_GC,
     CF_LAYOUT,
     CF_BUCKET_CORS,
+    CF_BUCKET_LIFECYCLE,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

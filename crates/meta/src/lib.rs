@@ -10,6 +10,7 @@ pub mod db;
 pub mod fault;
 pub mod keys;
 pub mod layout;
+pub mod lifecycle;
 pub mod liveness;
 pub mod log_store;
 pub mod network;

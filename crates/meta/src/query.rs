@@ -91,6 +91,12 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
             }
             QueryResult::BucketCors(db.get(crate::db::CF_BUCKET_CORS, bucket.as_bytes())?)
         }
+        MetaQuery::GetBucketLifecycle { bucket } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::BucketLifecycle(db.get(crate::db::CF_BUCKET_LIFECYCLE, bucket.as_bytes())?)
+        }
         MetaQuery::BucketUsage { name } => match crate::layout::bucket_usage(db, name)? {
             Some((objects, bytes)) => QueryResult::BucketUsage { objects, bytes },
             None => return Ok(Err(MetaError::NoSuchBucket)),

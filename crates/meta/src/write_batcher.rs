@@ -50,6 +50,8 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         // Layout changes are rare and read the whole layout record.
         MetaCommand::StageLayout(_) | MetaCommand::ApplyLayout(_) => return None,
         MetaCommand::SetBucketCors { bucket, .. } => vec![tagged(b'c', bucket.as_bytes())],
+        MetaCommand::SetBucketLifecycle { bucket, .. } => vec![tagged(b'l', bucket.as_bytes())],
+        MetaCommand::ExpireObject { bucket, key, .. } => vec![tagged(b'o', &object(bucket, key))],
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
         MetaCommand::PutObject { manifest, .. } => {

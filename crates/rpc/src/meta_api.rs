@@ -4,8 +4,8 @@
 //! command alone, so all replicas decide the same.
 
 use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, NodeId, ObjectManifest,
-    PartRecord, UnixMillis, UploadRecord, UsageGroup, VersionId,
+    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
+    NodeId, ObjectManifest, PartRecord, UnixMillis, UploadRecord, UsageGroup, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -122,6 +122,19 @@ pub enum MetaCommand {
     SetBucketCors {
         bucket: String,
         config: Option<CorsConfiguration>,
+    },
+    /// Sets (Some) or deletes (None) a bucket's lifecycle configuration.
+    SetBucketLifecycle {
+        bucket: String,
+        config: Option<LifecycleConfiguration>,
+    },
+    /// Deletes an object if `version` is still its current version (the
+    /// lifecycle job's expiry, which must never remove a newer write).
+    /// Answers `Replaced` with the removed manifest, or None.
+    ExpireObject {
+        bucket: String,
+        key: String,
+        version: VersionId,
     },
 }
 
@@ -303,6 +316,10 @@ pub enum MetaQuery {
     GetBucketCors {
         bucket: String,
     },
+    /// A bucket's lifecycle configuration (None when it has none).
+    GetBucketLifecycle {
+        bucket: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,4 +347,5 @@ pub enum QueryResult {
         bytes: u64,
     },
     BucketCors(Option<CorsConfiguration>),
+    BucketLifecycle(Option<LifecycleConfiguration>),
 }

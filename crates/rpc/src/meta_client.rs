@@ -6,8 +6,8 @@ use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, N
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, ObjectManifest, UploadRecord,
-    UsageGroup, VersionId,
+    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
+    ObjectManifest, UploadRecord, UsageGroup, VersionId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -355,6 +355,34 @@ impl MetaClient {
         config: Option<CorsConfiguration>,
     ) -> Result<(), MetaError> {
         self.write(&MetaCommand::SetBucketCors {
+            bucket: bucket.to_string(),
+            config,
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A bucket's lifecycle configuration; NoSuchBucket when it does not exist.
+    pub async fn bucket_lifecycle(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<LifecycleConfiguration>, MetaError> {
+        let q = MetaQuery::GetBucketLifecycle {
+            bucket: bucket.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketLifecycle(c) => Ok(c),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Sets (Some) or deletes (None) a bucket's lifecycle configuration.
+    pub async fn set_bucket_lifecycle(
+        &self,
+        bucket: &str,
+        config: Option<LifecycleConfiguration>,
+    ) -> Result<(), MetaError> {
+        self.write(&MetaCommand::SetBucketLifecycle {
             bucket: bucket.to_string(),
             config,
         })

@@ -48,6 +48,8 @@ pub const DEFAULT_QUORUM_WAIT_MS: u64 = 4000;
 pub const DEFAULT_GC_GRACE_SECS: u64 = 3600;
 /// Seconds between two sweeps of a storage node's shard files.
 pub const DEFAULT_GC_INTERVAL_SECS: u64 = 600;
+/// Default seconds between lifecycle passes (rules count in days).
+pub const DEFAULT_LIFECYCLE_INTERVAL_SECS: u64 = 600;
 /// Data versions asked about in one query to meta.
 pub const DEFAULT_GC_BATCH_SIZE: usize = 1000;
 /// Shortest grace the configuration accepts (seconds). The grace must exceed
@@ -156,6 +158,9 @@ pub struct MetaConfig {
     /// Allows `cairn admin meta isolate|heal` to cut this voter off from the
     /// other voters (Raft traffic only) to try failover. Off in production.
     pub fault_injection: bool,
+    /// Seconds between passes of the lifecycle job (on the leader), which
+    /// expires objects and aborts incomplete uploads by bucket rules.
+    pub lifecycle_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -236,6 +241,7 @@ impl Default for MetaConfig {
             log_entries_kept_after_snapshot: DEFAULT_LOG_ENTRIES_KEPT_AFTER_SNAPSHOT,
             quorum_wait_ms: DEFAULT_QUORUM_WAIT_MS,
             fault_injection: false,
+            lifecycle_interval_secs: DEFAULT_LIFECYCLE_INTERVAL_SECS,
         }
     }
 }
@@ -386,6 +392,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "meta: heartbeat_ms < election_timeout_min_ms < election_timeout_max_ms is required".into(),
+            ));
+        }
+        if self.meta.lifecycle_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "meta.lifecycle_interval_secs must be at least 1".into(),
             ));
         }
         if self.meta.quorum_wait_ms <= self.meta.election_timeout_max_ms {

@@ -6,12 +6,14 @@ pub mod config;
 pub mod cors;
 pub mod ids;
 pub mod layout;
+pub mod lifecycle;
 pub mod manifest;
 pub mod names;
 
 pub use cors::{CorsConfiguration, CorsRule};
 pub use ids::{NodeId, ShardId, VersionId};
 pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
+pub use lifecycle::LifecycleConfiguration;
 pub use manifest::{
     AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,
     PartRecord, PieceRef, Redundancy, UploadRecord,

@@ -162,3 +162,43 @@ fn part_and_complete_retries_answer_like_the_first_time() {
     };
     assert_eq!(run(&db, &missing), Err(MetaError::NoSuchUpload));
 }
+
+#[test]
+fn expiry_removes_only_the_version_it_names_and_retries_harmlessly() {
+    let (_dir, db) = open();
+    run(&db, &MetaCommand::CreateBucket(bucket())).expect("bucket");
+    let old = manifest(b"old");
+    let put = |m: &ObjectManifest| MetaCommand::PutObject {
+        manifest: m.clone(),
+        condition: WriteCondition::Always,
+    };
+    run(&db, &put(&old)).expect("put old");
+    let newer = manifest(b"newer");
+    run(&db, &put(&newer)).expect("put newer");
+    let expire = |m: &ObjectManifest| MetaCommand::ExpireObject {
+        bucket: "b".into(),
+        key: "k".into(),
+        version: m.version,
+    };
+    // The job saw the old version; an overwrite came first: nothing happens.
+    assert_eq!(run(&db, &expire(&old)), Ok(MetaResponse::Replaced(None)));
+    assert_eq!(
+        db.get::<ObjectManifest>(CF_OBJECTS, &object_key("b", "k"))
+            .expect("read"),
+        Some(newer.clone())
+    );
+    assert_eq!(
+        run(&db, &expire(&newer)),
+        Ok(MetaResponse::Replaced(Some(newer.clone())))
+    );
+    assert_eq!(
+        run(&db, &expire(&newer)),
+        Ok(MetaResponse::Replaced(None)),
+        "a retry"
+    );
+    assert_eq!(
+        db.get::<ObjectManifest>(CF_OBJECTS, &object_key("b", "k"))
+            .expect("read"),
+        None
+    );
+}

@@ -1,0 +1,227 @@
+//! Bucket lifecycle configuration: Put/Get/DeleteBucketLifecycle(Configuration)
+//! between s3s's DTOs and the configuration meta keeps (validated as AWS
+//! validates it). The meta leader's lifecycle job carries the rules out.
+//! Supported: Expiration (Days or Date), NoncurrentVersionExpiration (kept;
+//! buckets have no noncurrent versions yet), AbortIncompleteMultipartUpload,
+//! filters by prefix and object size. Transitions (cairn has one storage
+//! class), tag filters and ExpiredObjectDeleteMarker are refused with 501.
+
+use crate::errors::meta_error;
+use crate::state::Gateway;
+use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule};
+use cairn_types::{LifecycleConfiguration, UnixMillis};
+use s3s::dto::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, DeleteBucketLifecycleInput,
+    DeleteBucketLifecycleOutput, ExpirationStatus, GetBucketLifecycleConfigurationInput,
+    GetBucketLifecycleConfigurationOutput, LifecycleExpiration, LifecycleRule as DtoRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, PutBucketLifecycleConfigurationInput,
+    PutBucketLifecycleConfigurationOutput, Timestamp,
+};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+fn invalid(e: LifecycleError) -> S3Error {
+    let code = match e {
+        LifecycleError::RuleCount | LifecycleError::NoAction | LifecycleError::DaysAndDate => {
+            S3ErrorCode::MalformedXML
+        }
+        _ => S3ErrorCode::InvalidArgument,
+    };
+    S3Error::with_message(code, e.to_string())
+}
+
+fn millis_of(t: Timestamp) -> UnixMillis {
+    let t: time::OffsetDateTime = t.into();
+    (t.unix_timestamp_nanos() / 1_000_000) as UnixMillis
+}
+
+fn timestamp_of(ms: UnixMillis) -> Option<Timestamp> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .map(Timestamp::from)
+}
+
+fn positive_days(days: i32, action: &'static str) -> S3Result<u32> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| *d > 0)
+        .ok_or_else(|| invalid(LifecycleError::DaysNotPositive(action)))
+}
+
+fn size(v: Option<i64>) -> S3Result<Option<u64>> {
+    v.map(|s| {
+        u64::try_from(s)
+            .map_err(|_| s3_error!(InvalidArgument, "object size filters are not negative"))
+    })
+    .transpose()
+}
+
+fn from_dto(rule: DtoRule) -> S3Result<LifecycleRule> {
+    if rule.transitions.as_ref().is_some_and(|t| !t.is_empty())
+        || rule
+            .noncurrent_version_transitions
+            .as_ref()
+            .is_some_and(|t| !t.is_empty())
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "lifecycle transitions are not supported: cairn has one storage class"
+        ));
+    }
+    let filter = rule.filter.unwrap_or_default();
+    let (and_prefix, and_gt, and_lt, and_tags) = match filter.and {
+        Some(and) => (
+            and.prefix,
+            and.object_size_greater_than,
+            and.object_size_less_than,
+            and.tags.is_some_and(|t| !t.is_empty()),
+        ),
+        None => (None, None, None, false),
+    };
+    if filter.tag.is_some() || and_tags {
+        return Err(s3_error!(
+            NotImplemented,
+            "lifecycle filters on object tags are not supported"
+        ));
+    }
+    let prefix = filter
+        .prefix
+        .or(and_prefix)
+        .or(rule.prefix)
+        .unwrap_or_default();
+    let expiration = match rule.expiration {
+        None => None,
+        Some(e) => {
+            if e.expired_object_delete_marker.is_some() {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "ExpiredObjectDeleteMarker is not supported: buckets have no delete markers yet"
+                ));
+            }
+            match (e.days, e.date) {
+                (Some(_), Some(_)) => return Err(invalid(LifecycleError::DaysAndDate)),
+                (Some(d), None) => Some(Expiration::Days(positive_days(d, "Expiration")?)),
+                (None, Some(t)) => Some(Expiration::Date(millis_of(t))),
+                (None, None) => return Err(invalid(LifecycleError::NoAction)),
+            }
+        }
+    };
+    let noncurrent_days = rule
+        .noncurrent_version_expiration
+        .and_then(|n| n.noncurrent_days)
+        .map(|d| positive_days(d, "NoncurrentVersionExpiration"))
+        .transpose()?;
+    let abort_incomplete_days = rule
+        .abort_incomplete_multipart_upload
+        .and_then(|a| a.days_after_initiation)
+        .map(|d| positive_days(d, "AbortIncompleteMultipartUpload"))
+        .transpose()?;
+    Ok(LifecycleRule {
+        id: rule.id,
+        enabled: rule.status.as_str() == ExpirationStatus::ENABLED,
+        prefix,
+        size_greater_than: size(filter.object_size_greater_than.or(and_gt))?,
+        size_less_than: size(filter.object_size_less_than.or(and_lt))?,
+        expiration,
+        noncurrent_days,
+        abort_incomplete_days,
+    })
+}
+
+fn to_dto(rule: LifecycleRule) -> DtoRule {
+    let as_i64 = |v: Option<u64>| v.and_then(|s| i64::try_from(s).ok());
+    let as_i32 = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+    DtoRule {
+        id: rule.id,
+        status: ExpirationStatus::from_static(if rule.enabled {
+            ExpirationStatus::ENABLED
+        } else {
+            ExpirationStatus::DISABLED
+        }),
+        filter: Some(LifecycleRuleFilter {
+            prefix: Some(rule.prefix),
+            object_size_greater_than: as_i64(rule.size_greater_than),
+            object_size_less_than: as_i64(rule.size_less_than),
+            ..Default::default()
+        }),
+        expiration: rule.expiration.map(|e| match e {
+            Expiration::Days(d) => LifecycleExpiration {
+                days: Some(as_i32(d)),
+                ..Default::default()
+            },
+            Expiration::Date(at) => LifecycleExpiration {
+                date: timestamp_of(at),
+                ..Default::default()
+            },
+        }),
+        noncurrent_version_expiration: rule.noncurrent_days.map(|d| NoncurrentVersionExpiration {
+            noncurrent_days: Some(as_i32(d)),
+            ..Default::default()
+        }),
+        abort_incomplete_multipart_upload: rule.abort_incomplete_days.map(|d| {
+            AbortIncompleteMultipartUpload {
+                days_after_initiation: Some(as_i32(d)),
+            }
+        }),
+        noncurrent_version_transitions: None,
+        prefix: None,
+        transitions: None,
+    }
+}
+
+pub async fn put_bucket_lifecycle_configuration(
+    gw: &Gateway,
+    req: S3Request<PutBucketLifecycleConfigurationInput>,
+) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+    let BucketLifecycleConfiguration { rules } = req
+        .input
+        .lifecycle_configuration
+        .ok_or_else(|| s3_error!(MalformedXML, "a LifecycleConfiguration body is required"))?;
+    let config = LifecycleConfiguration {
+        rules: rules
+            .into_iter()
+            .map(from_dto)
+            .collect::<S3Result<Vec<_>>>()?,
+    };
+    config.validate().map_err(invalid)?;
+    gw.meta()
+        .set_bucket_lifecycle(&req.input.bucket, Some(config))
+        .await
+        .map_err(meta_error)?;
+    Ok(S3Response::new(
+        PutBucketLifecycleConfigurationOutput::default(),
+    ))
+}
+
+pub async fn get_bucket_lifecycle_configuration(
+    gw: &Gateway,
+    req: S3Request<GetBucketLifecycleConfigurationInput>,
+) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+    let config = gw
+        .meta()
+        .bucket_lifecycle(&req.input.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| {
+            s3_error!(
+                NoSuchLifecycleConfiguration,
+                "The lifecycle configuration does not exist"
+            )
+        })?;
+    Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+        rules: Some(config.rules.into_iter().map(to_dto).collect()),
+        ..Default::default()
+    }))
+}
+
+pub async fn delete_bucket_lifecycle(
+    gw: &Gateway,
+    req: S3Request<DeleteBucketLifecycleInput>,
+) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+    gw.meta()
+        .set_bucket_lifecycle(&req.input.bucket, None)
+        .await
+        .map_err(meta_error)?;
+    let mut resp = S3Response::new(DeleteBucketLifecycleOutput::default());
+    resp.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(resp)
+}

@@ -1,0 +1,252 @@
+//! Bucket lifecycle: the configuration calls (Put/Get/DeleteBucketLifecycle)
+//! with AWS's validation errors, and the lifecycle job carrying a rule out —
+//! objects under the rule's prefix and inside its size range are deleted once
+//! expired, others stay. (Days-based expiry and upload abortion are decided
+//! by the same pure functions, unit-tested in `cairn_types::lifecycle`.)
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator, LifecycleRuleFilter, Tag,
+};
+use cairn_s3_tests::*;
+
+const DAY_SECS: i64 = 86_400;
+/// Objects smaller than this are covered by the expiring rule.
+const SIZE_LIMIT: i64 = 1000;
+
+fn rule(id: &str, prefix: &str) -> aws_sdk_s3::types::builders::LifecycleRuleBuilder {
+    LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+}
+
+async fn put_config(
+    c: &Client,
+    bucket: &str,
+    rules: Vec<LifecycleRule>,
+) -> Result<(), (u16, String)> {
+    let config = BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .expect("configuration");
+    c.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            (
+                error_status(&e).unwrap_or(0),
+                error_code(&e).unwrap_or_default(),
+            )
+        })
+}
+
+fn today_midnight() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    now - now % DAY_SECS
+}
+
+#[tokio::test]
+async fn configuration_round_trips_and_is_validated() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "lc-config").await;
+        let missing = c
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await;
+        expect_s3_error(missing, "NoSuchLifecycleConfiguration", 404);
+        let rules = vec![
+            rule("logs", "logs/")
+                .expiration(LifecycleExpiration::builder().days(30).build())
+                .build()
+                .expect("rule"),
+            rule("uploads", "")
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(7)
+                        .build(),
+                )
+                .build()
+                .expect("rule"),
+        ];
+        put_config(&c, &bucket, rules)
+            .await
+            .expect("PutBucketLifecycle");
+        let got = c
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketLifecycle");
+        let rules = got.rules();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].id(), Some("logs"));
+        assert_eq!(rules[0].expiration().and_then(|e| e.days()), Some(30));
+        assert_eq!(rules[0].filter().and_then(|f| f.prefix()), Some("logs/"));
+        assert_eq!(
+            rules[1]
+                .abort_incomplete_multipart_upload()
+                .and_then(|a| a.days_after_initiation()),
+            Some(7)
+        );
+
+        let zero_days = rule("z", "")
+            .expiration(LifecycleExpiration::builder().days(0).build())
+            .build()
+            .expect("rule");
+        assert_eq!(
+            put_config(&c, &bucket, vec![zero_days]).await,
+            Err((400, "InvalidArgument".into()))
+        );
+        let noon = rule("n", "")
+            .expiration(
+                LifecycleExpiration::builder()
+                    .date(DateTime::from_secs(today_midnight() + DAY_SECS / 2))
+                    .build(),
+            )
+            .build()
+            .expect("rule");
+        assert_eq!(
+            put_config(&c, &bucket, vec![noon]).await,
+            Err((400, "InvalidArgument".into()))
+        );
+        let same_id = || {
+            rule("dup", "")
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()
+                .expect("rule")
+        };
+        assert_eq!(
+            put_config(&c, &bucket, vec![same_id(), same_id()]).await,
+            Err((400, "InvalidArgument".into()))
+        );
+        let by_tag = LifecycleRule::builder()
+            .id("t")
+            .status(ExpirationStatus::Enabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .tag(Tag::builder().key("k").value("v").build().expect("tag"))
+                    .build(),
+            )
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .expect("rule");
+        assert_eq!(
+            put_config(&c, &bucket, vec![by_tag]).await,
+            Err((501, "NotImplemented".into()))
+        );
+        // Refused configurations changed nothing.
+        let got = c
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(got.rules().len(), 2);
+
+        c.delete_bucket_lifecycle()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("DeleteBucketLifecycle");
+        let gone = c
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await;
+        expect_s3_error(gone, "NoSuchLifecycleConfiguration", 404);
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn expired_objects_are_deleted_by_the_lifecycle_job() {
+    if !target().in_process {
+        eprintln!("skipped: needs a server whose lifecycle job runs every few seconds");
+        return;
+    }
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "lc-expire").await;
+        let put = |key: &'static str, size: usize| {
+            let c = c.clone();
+            let bucket = bucket.clone();
+            async move {
+                c.put_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .body(ByteStream::from(random_bytes(size)))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+            }
+        };
+        put("expire/a", 10).await;
+        put("expire/b", 20).await;
+        put("expire/big", 4 * KIB).await;
+        put("keep/c", 10).await;
+        // Expired as of today's midnight (already past): every covered object goes.
+        let expire = LifecycleRule::builder()
+            .id("expire-small")
+            .status(ExpirationStatus::Enabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("expire/")
+                            .object_size_less_than(SIZE_LIMIT)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .expiration(
+                LifecycleExpiration::builder()
+                    .date(DateTime::from_secs(today_midnight()))
+                    .build(),
+            )
+            .build()
+            .expect("rule");
+        put_config(&c, &bucket, vec![expire])
+            .await
+            .expect("PutBucketLifecycle");
+
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_secs(20 * TEST_LIFECYCLE_INTERVAL_SECS.max(1));
+        let keys = loop {
+            let listed = c
+                .list_objects_v2()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("list");
+            let keys: Vec<String> = listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string))
+                .collect();
+            if keys.len() <= 2 || tokio::time::Instant::now() > deadline {
+                break keys;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(
+            keys,
+            vec!["expire/big", "keep/c"],
+            "the job deleted exactly the covered objects"
+        );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
