@@ -164,6 +164,19 @@ def main():
     check("common prefixes over pages", prefixes, ["page/0/", "page/1/", "page/2/"])
     v1 = [o["Key"] for p in s3.get_paginator("list_objects").paginate(Bucket=BUCKET, Prefix="page/1/", PaginationConfig={"PageSize": 3}) for o in p.get("Contents", [])]
     check("ListObjects (v1) pages", v1, [f"page/1/k{i}" for i in range(10, 20)])
+    owner = s3.list_buckets()["Owner"]
+    check("owner in ListObjectsV2 with FetchOwner", s3.list_objects_v2(Bucket=BUCKET, Prefix="page/", MaxKeys=1, FetchOwner=True)["Contents"][0].get("Owner"), owner)
+    check("owner in ListObjectsV2 without FetchOwner", s3.list_objects_v2(Bucket=BUCKET, Prefix="page/", MaxKeys=1)["Contents"][0].get("Owner"), None)
+    check("owner in ListObjects (v1)", s3.list_objects(Bucket=BUCKET, Prefix="page/", MaxKeys=1)["Contents"][0].get("Owner"), owner)
+
+    step("conditional requests and versioning status")
+    etag = s3.head_object(Bucket=BUCKET, Key="put/small.txt")["ETag"]
+    check("head If-None-Match current ETag", error_code(s3.head_object, Bucket=BUCKET, Key="put/small.txt", IfNoneMatch=etag), "304")
+    check("get If-Match other ETag", error_code(s3.get_object, Bucket=BUCKET, Key="put/small.txt", IfMatch='"0"'), "PreconditionFailed")
+    same("get If-Match current ETag", get_bytes("put/small.txt", IfMatch=etag), blobs["small.txt"])
+    check("put If-None-Match * on an existing key", error_code(s3.put_object, Bucket=BUCKET, Key="put/small.txt", Body=b"x", IfNoneMatch="*"), "PreconditionFailed")
+    # A bucket that never had versioning enabled reports no Status (what rclone asks before purging).
+    check("versioning status", s3.get_bucket_versioning(Bucket=BUCKET).get("Status"), None)
 
     step("low-level multipart, list_parts, list_multipart_uploads, abort")
     up = s3.create_multipart_upload(Bucket=BUCKET, Key="mp/obj", ContentType="application/x-mp")["UploadId"]

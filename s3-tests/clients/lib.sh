@@ -60,7 +60,8 @@ random_file() {
 }
 
 # make_test_files DIR: the standard set, with awkward names and sizes. The
-# tree under DIR/tree is what sync/copy tests mirror.
+# tree under DIR/tree (TREE_FILES files) is what sync/copy tests mirror.
+TREE_FILES=6
 make_test_files() {
     local d="$1"
     mkdir -p "$d/tree/sub/deeper" "$d/tree/with space"
@@ -72,6 +73,7 @@ make_test_files() {
     random_file "$d/tree/sub/b.bin" 70000
     random_file "$d/tree/sub/deeper/c.bin" $((3 * 1024 * 1024 + 1))
     printf 'unicode and spaces\n' >"$d/tree/with space/ünïcødé + plus.txt"
+    printf 'characters URLs and signatures must escape\n' >"$d/tree/special %#&=;,!@\$'()[]~ chars.txt"
     : >"$d/tree/sub/empty"
 }
 
@@ -96,6 +98,17 @@ awsx() {
     else
         run aws --endpoint-url "$S3_ENDPOINT" "$@"
     fi
+}
+
+# aws-cli for copies inside S3 of objects above PART_MIB: with the threshold
+# at PART_MIB it would copy them in parts with UploadPartCopy, which cairn
+# does not have yet; at BIGCOPY_THRESHOLD_MIB it sends one CopyObject.
+BIGCOPY_THRESHOLD_MIB=64
+awsx_bigcopy() {
+    local cfg="$CLIENT_WORK/aws-config-bigcopy"
+    printf '[default]\nregion = %s\ns3 =\n    addressing_style = path\n    multipart_threshold = %sMB\n' \
+        "${AWS_DEFAULT_REGION:-us-east-1}" "$BIGCOPY_THRESHOLD_MIB" >"$cfg"
+    AWS_CONFIG_FILE="$cfg" run aws --endpoint-url "$S3_ENDPOINT" "$@"
 }
 
 # Number of objects under s3://BUCKET/PREFIX, according to aws-cli.

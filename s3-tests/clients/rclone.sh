@@ -46,7 +46,8 @@ contains "rclone lsd" "$(rc lsd cairn:)" " $B"
 
 step "copy a tree (empty, small, odd-sized, 20 MiB multipart, nested, unicode)"
 rc copy "$L/tree" "cairn:$B/copy"
-eq "objects under copy/" "$(aws_count "$B" copy/)" 9
+FILES=$((TREE_FILES + 4))
+eq "objects under copy/" "$(aws_count "$B" copy/)" "$FILES"
 contains "ETag of the 20 MiB upload (multipart, 4 parts)" \
     "$(awsx s3api head-object --bucket "$B" --key copy/big.bin --query ETag --output text)" "-4"
 check_clean "$L/tree" "cairn:$B/copy"
@@ -62,13 +63,31 @@ echo "ok: tree identical after copy up and down"
 step "lsf, lsjson, size"
 lsf="$(rc lsf -R "cairn:$B/copy")"
 echo "$lsf"
-for f in empty.bin small.txt odd.bin big.bin a.json sub/ sub/b.bin sub/deeper/c.bin "with space/ünïcødé + plus.txt"; do
+for f in empty.bin small.txt odd.bin big.bin a.json sub/ sub/b.bin sub/deeper/c.bin "with space/ünïcødé + plus.txt" "special %#&=;,!@\$'()[]~ chars.txt"; do
     grep -qxF "$f" <<<"$lsf" || fail "rclone lsf lacks $f"
 done
 echo "ok: lsf lists every file and directory"
 eq "size of big.bin in lsf" "$(rc lsf --format sp "cairn:$B/copy" | grep -F ';big.bin')" "$((BIG_MIB * 1024 * 1024));big.bin"
 contains "lsjson" "$(rc lsjson "cairn:$B/copy/small.txt")" '"Size":35'
-contains "rclone size" "$(rc size "cairn:$B/copy")" "Total objects: 9"
+contains "rclone size" "$(rc size "cairn:$B/copy")" "Total objects: $FILES"
+for v in 1 2; do
+    eq "lsf with ListObjects v$v" "$(rc lsf -R --s3-list-version "$v" "cairn:$B/copy" | sort)" "$(sort <<<"$lsf")"
+done
+contains "md5sum" "$(rc md5sum "cairn:$B/copy/odd.bin")" "$(md5sum <"$L/odd.bin" | cut -d' ' -f1)"
+
+step "touch an existing object (modification time replaced by a copy onto itself)"
+rc touch -t 2001-02-03T04:05:06 "cairn:$B/copy/small.txt"
+contains "lsl after touch" "$(rc lsl "cairn:$B/copy/small.txt")" "2001-02-03 04:05:06"
+rc cat "cairn:$B/copy/small.txt" >"$D/touched.txt"
+same "$L/small.txt" "$D/touched.txt"
+
+step "rcat: streaming upload of unknown size (multipart)"
+rc rcat "cairn:$B/stream/big.bin" <"$L/big.bin"
+contains "ETag of the streamed upload (multipart)" \
+    "$(awsx s3api head-object --bucket "$B" --key stream/big.bin --query ETag --output text)" "-"
+awsx s3 cp "s3://$B/stream/big.bin" "$D/rcat.bin"
+same "$L/big.bin" "$D/rcat.bin"
+rc deletefile "cairn:$B/stream/big.bin"
 
 step "sync a changed tree (removed, rewritten, added), then sync again"
 rm "$L/tree/sub/b.bin"
@@ -98,7 +117,9 @@ eq "objects under single/" "$(aws_count "$B" single/)" 0
 rc delete --include '*.bin' "cairn:$B/copy"
 eq "objects named *.bin left" "$(awsx s3api list-objects-v2 --bucket "$B" --query "length(Contents[?ends_with(Key, '.bin')] || \`[]\`)" --output text)" 0
 contains "files left after delete --include *.bin" "$(rc lsf -R "cairn:$B/copy")" "a.json"
-rc purge "cairn:$B/copy"
+purge="$(rc purge -v "cairn:$B/copy" 2>&1)"
+echo "$purge"
+lacks "rclone purge log" "$purge" "ERROR"
 eq "objects left" "$(aws_count "$B")" 0
 rc rmdir "cairn:$B"
 if awsx s3api head-bucket --bucket "$B" 2>/dev/null; then fail "bucket still there after rmdir"; fi

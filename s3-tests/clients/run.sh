@@ -149,6 +149,7 @@ cleanup() {
     if [ -n "$LOGS" ]; then
         mkdir -p "$LOGS"
         for f in "$RUN_DIR"/*/log; do [ -f "$f" ] && cp "$f" "$LOGS/$(basename "$(dirname "$f")").log"; done
+        for f in "$RUN_DIR"/*/*.log; do [ -f "$f" ] && cp "$f" "$LOGS/$(basename "$(dirname "$f")")-$(basename "$f")"; done
         [ -f "$RUN_DIR/server.log" ] && cp "$RUN_DIR/server.log" "$LOGS/server.log"
     fi
     # Never delete through a mount that is still there.
