@@ -135,7 +135,7 @@ done
 # Paging: 7 keys in pages of 2, walked by the CLI's paginator.
 # (aws-cli 1.x applies --query to each page: one line per page)
 pages="$(awsx s3api list-objects-v2 --bucket "$B" --prefix page/ --page-size 2 --query 'length(Contents)' --output text)"
-eq "page sizes listing 7 keys in pages of 2" "$(echo $pages)" "2 2 2 1"
+eq "page sizes listing 7 keys in pages of 2" "${pages//$'\n'/ }" "2 2 2 1"
 eq "first page of max-keys 2" "$(awsx s3api list-objects-v2 --bucket "$B" --prefix page/ --max-keys 2 --no-paginate --query '[KeyCount, IsTruncated]' --output text)" "$(printf '2\tTrue')"
 eq "delimiter" "$(awsx s3api list-objects-v2 --bucket "$B" --delimiter / --query 'CommonPrefixes[].Prefix' --output text)" "$(printf 'api/\tcp/\tmeta/\tpage/\tsync/')"
 awsx s3api delete-objects --bucket "$B" --delete '{"Objects":[{"Key":"page/k1"},{"Key":"page/k2"},{"Key":"page/absent"}]}' >/dev/null

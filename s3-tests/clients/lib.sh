@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the client matrix's bash scripts (sourced, not run):
 # step logging, assertions that fail the script with a message, test files of
 # known content, and an aws-cli wrapper used to cross-check what another
@@ -61,6 +62,7 @@ random_file() {
 
 # make_test_files DIR: the standard set, with awkward names and sizes. The
 # tree under DIR/tree (TREE_FILES files) is what sync/copy tests mirror.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 TREE_FILES=6
 make_test_files() {
     local d="$1"

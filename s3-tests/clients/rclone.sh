@@ -104,6 +104,27 @@ rc sync "cairn:$B/copy" "$D/tree"
 diff -r "$L/tree" "$D/tree" || fail "sync down differs"
 echo "ok: tree identical after sync down"
 
+step "a directory of more files than one listing page"
+MANY=1050
+mkdir -p "$L/many"
+for i in $(seq 1 "$MANY"); do echo "$i" >"$L/many/f$i"; done
+rc copy --transfers 8 "$L/many" "cairn:$B/many"
+for v in 1 2; do
+    eq "files listed with ListObjects v$v" "$(rc lsf --s3-list-version "$v" "cairn:$B/many" | wc -l)" "$MANY"
+done
+check_clean "$L/many" "cairn:$B/many"
+rc purge "cairn:$B/many"
+eq "objects under many/ after purge" "$(aws_count "$B" many/)" 0
+
+step "presigned requests: rclone link, --s3-use-presigned-request"
+url="$(rc link --expire 1h "cairn:$B/copy/a.json")"
+run curl -fsS -o "$D/link.json" "$url"
+same "$L/tree/a.json" "$D/link.json"
+rc copyto --s3-use-presigned-request "$L/odd.bin" "cairn:$B/presigned/odd.bin"
+awsx s3 cp "s3://$B/presigned/odd.bin" "$D/presigned.bin"
+same "$L/odd.bin" "$D/presigned.bin"
+rc deletefile "cairn:$B/presigned/odd.bin"
+
 step "copyto, moveto (server-side), cat"
 rc copyto "$L/odd.bin" "cairn:$B/single/odd.bin"
 rc moveto "cairn:$B/single/odd.bin" "cairn:$B/single/moved.bin"

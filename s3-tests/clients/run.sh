@@ -116,6 +116,7 @@ log "clients ready in $(elapsed "$install_start") s"
 # --- temp dirs, the server, cleanup ------------------------------------------
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/cairn-clients.XXXXXX")"
 SERVER_PID=""
+CLIENT_PID=""
 # Each client script appends the mount points it used to $RUN_DIR/mounts and the
 # pids of the daemons it started to $RUN_DIR/pids, so that cleanup can undo them
 # even when the script was killed by its timeout.
@@ -140,9 +141,19 @@ unmount() {
         || umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
 }
 
+still_mounted() {
+    local mnt
+    while read -r mnt; do
+        [ -n "$mnt" ] && mountpoint -q "$mnt" && return 0
+    done <"$RUN_DIR/mounts"
+    return 1
+}
+
 cleanup() {
     local status=$?
     set +e
+    # timeout(1) passes the TERM on to the client script's process group.
+    [ -n "$CLIENT_PID" ] && stop_pid "$CLIENT_PID"
     while read -r mnt; do [ -n "$mnt" ] && unmount "$mnt"; done <"$RUN_DIR/mounts"
     while read -r pid; do [ -n "$pid" ] && stop_pid "$pid"; done <"$RUN_DIR/pids"
     [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
@@ -153,7 +164,7 @@ cleanup() {
         [ -f "$RUN_DIR/server.log" ] && cp "$RUN_DIR/server.log" "$LOGS/server.log"
     fi
     # Never delete through a mount that is still there.
-    if grep -q . "$RUN_DIR/mounts" && while read -r mnt; do mountpoint -q "$mnt" && exit 0; done <"$RUN_DIR/mounts"; then
+    if still_mounted; then
         log "a mount is still present; leaving $RUN_DIR"
     else
         rm -rf "$RUN_DIR"
@@ -229,14 +240,20 @@ for client in "${CLIENTS[@]}"; do
     work="$RUN_DIR/$client"
     mkdir -p "$work"
     start=$(now)
+    # In the background and waited for, so that a signal to this script runs
+    # the cleanup at once instead of after the client script.
     # shellcheck disable=SC2046 # the command is split into its words on purpose
-    if env BUCKET="cm-$client-$suffix" CLIENT_WORK="$work" \
+    env BUCKET="cm-$client-$suffix" CLIENT_WORK="$work" \
         AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws-credentials" \
         timeout --kill-after="$KILL_GRACE" "$CLIENT_TIMEOUT" $(script_for "$client") \
-        >"$work/log" 2>&1 </dev/null; then
+        >"$work/log" 2>&1 </dev/null &
+    CLIENT_PID=$!
+    if wait "$CLIENT_PID"; then
+        CLIENT_PID=""
         printf 'PASS  %-13s %6s s\n' "$client" "$(elapsed "$start")"
     else
         status=$?
+        CLIENT_PID=""
         printf 'FAIL  %-13s %6s s  (exit %s%s)\n' "$client" "$(elapsed "$start")" "$status" \
             "$([ "$status" -eq 124 ] && echo ", timed out after ${CLIENT_TIMEOUT}s")"
         sed "s/^/    $client| /" < <(tail -n "$FAIL_LOG_LINES" "$work/log")
