@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # s3cmd against cairn, with a generated config (path-style, plain HTTP,
 # SigV4, 5 MiB multipart chunks): mb, put (single and multipart, with a
-# forced MIME type and extra headers), get, ls/la/du, sync both ways with
-# --delete-removed, cp/mv inside the bucket, del, rb. Everything it writes
-# is read back byte for byte, and what it wrote is cross-checked with aws-cli.
+# forced MIME type and extra headers), modify, get (and --continue), ls/du,
+# sync both ways with --delete-removed, cp/mv inside the bucket, multipart/
+# listmp/abortmp, signurl (a SigV2 presigned URL), del, rb. Everything it
+# writes is read back byte for byte, and cross-checked with aws-cli.
 source "$(dirname "$0")/lib.sh"
 
 B="$BUCKET"
@@ -102,6 +103,20 @@ s3c del "s3://$B/mv/odd.bin"
 eq "objects under mv/ after del" "$(aws_count "$B" mv/)" 0
 s3c del --recursive --force "s3://$B/sync/"
 eq "objects under sync/ after del --recursive" "$(aws_count "$B" sync/)" 0
+
+step "multipart uploads in progress: multipart, listmp, abortmp"
+upload_id="$(awsx s3api create-multipart-upload --bucket "$B" --key mp/pending --query UploadId --output text)"
+head -c $((PART_MIB * 1024 * 1024)) "$L/big.bin" >"$CLIENT_WORK/part1"
+awsx s3api upload-part --bucket "$B" --key mp/pending --upload-id "$upload_id" --part-number 1 --body "$CLIENT_WORK/part1" >/dev/null
+contains "s3cmd multipart" "$(s3c multipart "s3://$B")" "$upload_id"
+contains "s3cmd listmp" "$(s3c listmp "s3://$B/mp/pending" "$upload_id")" "$((PART_MIB * 1024 * 1024))"
+s3c abortmp "s3://$B/mp/pending" "$upload_id"
+lacks "s3cmd multipart after abortmp" "$(s3c multipart "s3://$B")" "$upload_id"
+
+step "signurl (presigned GET)"
+url="$(s3c signurl "s3://$B/put/odd.bin" +300)"
+run curl -fsS -o "$D/signed.bin" "$url"
+same "$L/odd.bin" "$D/signed.bin"
 
 step "rb"
 s3c del --recursive --force "s3://$B"
