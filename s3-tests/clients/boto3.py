@@ -124,6 +124,17 @@ def main():
     same("suffix range -5", get_bytes("put/odd.bin", Range="bytes=-5"), blobs["odd.bin"][-5:])
     check("missing key", error_code(s3.get_object, Bucket=BUCKET, Key="put/absent"), "NoSuchKey")
 
+    step("awkward keys")
+    awkward = ["odd/a//b", "odd//lead", "odd/trail/", "odd/sp %#?&=+;:,!@$'()[]{}^`|\\\"<>.txt", "odd/ünï/cødé", "odd/..", "odd/./x", "odd/~tilde"]
+    for key in awkward:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+        same(f"get {key!r}", get_bytes(key), key.encode())
+    check("awkward keys listed (v2)", sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="odd/")["Contents"]), sorted(awkward))
+    check("awkward keys listed (v1)", sorted(o["Key"] for o in s3.list_objects(Bucket=BUCKET, Prefix="odd/")["Contents"]), sorted(awkward))
+    result = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in awkward]})
+    check("awkward keys deleted", sorted(d["Key"] for d in result.get("Deleted", [])), sorted(awkward))
+    check("awkward keys left", s3.list_objects_v2(Bucket=BUCKET, Prefix="odd/")["KeyCount"], 0)
+
     step("upload_file/download_file (multipart through TransferConfig)")
     for name, data in blobs.items():
         with open(path(name), "wb") as f:
