@@ -125,6 +125,13 @@ awsx s3 cp "s3://$B/presigned/odd.bin" "$D/presigned.bin"
 same "$L/odd.bin" "$D/presigned.bin"
 rc deletefile "cairn:$B/presigned/odd.bin"
 
+step "pending multipart uploads: backend list-multipart-uploads, backend cleanup"
+upload_id="$(awsx s3api create-multipart-upload --bucket "$B" --key pending/upload --query UploadId --output text)"
+contains "rclone backend list-multipart-uploads" "$(rc backend list-multipart-uploads "cairn:$B")" "$upload_id"
+rc backend cleanup -o max-age=0s "cairn:$B"
+eq "uploads in progress after rclone cleanup" \
+    "$(awsx s3api list-multipart-uploads --bucket "$B" --query 'length(Uploads || `[]`)' --output text)" 0
+
 step "copyto, moveto (server-side), cat"
 rc copyto "$L/odd.bin" "cairn:$B/single/odd.bin"
 rc moveto "cairn:$B/single/odd.bin" "cairn:$B/single/moved.bin"
