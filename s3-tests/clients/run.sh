@@ -193,7 +193,7 @@ start_server() {
     while [ $SECONDS -lt $deadline ]; do
         kill -0 "$SERVER_PID" 2>/dev/null || { log "cairn server exited:"; tail -n 20 "$RUN_DIR/server.log" >&2; exit 1; }
         endpoint="$(sed -n 's/^ *S3 endpoint: *//p' "$RUN_DIR/server.out")"
-        if [ -n "$endpoint" ] && curl -fsS -m 2 -o /dev/null "$endpoint/health"; then
+        if [ -n "$endpoint" ] && curl -fs -m 2 -o /dev/null "$endpoint/health"; then
             S3_ENDPOINT="$endpoint"
             return 0
         fi
@@ -261,12 +261,11 @@ for client in "${CLIENTS[@]}"; do
     fi
 done
 
-echo "client matrix ran in $(elapsed "$matrix_start") s"
-echo "clients: $(( ${#CLIENTS[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
-if [ ${#failed[@]} -gt 0 ]; then
-    if [ -n "$SERVER_PID" ]; then
-        echo "last lines of the cairn server log:"
-        tail -n 30 "$RUN_DIR/server.log" | sed 's/^/    server| /'
-    fi
-    exit 1
+if [ ${#failed[@]} -gt 0 ] && [ -n "$SERVER_PID" ]; then
+    echo "last lines of the cairn server log:"
+    tail -n 30 "$RUN_DIR/server.log" | sed 's/^/    server| /'
 fi
+echo "client matrix ran in $(elapsed "$matrix_start") s"
+# The last line, in the "N passed, N failed" form test-result readers know.
+echo "clients: $(( ${#CLIENTS[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
