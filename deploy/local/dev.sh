@@ -2,10 +2,15 @@
 # The two commands of the README, for a fresh Debian machine with only the
 # Rust toolchain:
 #   deploy/local/dev.sh run [cairn server flags...]   build and run `cairn server`
-#   deploy/local/dev.sh test                          build and run every test
+#   deploy/local/dev.sh test [cargo test args...]     build and run every test
 # Both first install the one system package the build needs (libclang-dev,
 # for RocksDB's bindings) when it is missing. Set CARGO_TARGET_DIR to keep
 # build output outside the checkout (CI does).
+#
+# `test` runs `cargo test` (extra words go to it), then the S3 client matrix
+# (s3-tests/clients/run.sh: aws-cli, boto3, s3cmd, rclone, s3fs and rclone
+# mounts, installed on first use) against the debug `cairn` binary that the
+# same build profile produced. CAIRN_CLIENT_MATRIX=0 skips the matrix.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +36,15 @@ case "${1:-}" in
     test)
         shift
         ensure_system_packages
-        exec cargo test --locked --workspace "$@"
+        cargo test --locked --workspace "$@"
+        if [ "${CAIRN_CLIENT_MATRIX:-1}" = 0 ]; then
+            echo "dev.sh: CAIRN_CLIENT_MATRIX=0, skipping the S3 client matrix" >&2
+            exit 0
+        fi
+        # The workspace tests already built the binary (cairn's integration
+        # tests run it); this only makes sure it is there and current.
+        cargo build --locked -p cairn
+        exec s3-tests/clients/run.sh --binary "${CARGO_TARGET_DIR:-$PWD/target}/debug/cairn"
         ;;
     *)
         echo "usage: $0 run [cairn server flags...] | test [cargo test args...]" >&2

@@ -1,5 +1,5 @@
 //! Bucket lifecycle: CreateBucket, HeadBucket, ListBuckets, GetBucketLocation,
-//! DeleteBucket, and the errors around them.
+//! GetBucketVersioning, DeleteBucket, and the errors around them.
 
 use std::time::{Duration, SystemTime};
 
@@ -308,6 +308,40 @@ async fn invalid_bucket_names_are_rejected() {
                 "invalid bucket {name} was created"
             );
         }
+    })
+    .await
+}
+
+/// cairn has no bucket versioning: GetBucketVersioning answers as S3 does for
+/// a bucket whose versioning was never enabled (no Status, no MfaDelete), so
+/// clients that ask before deleting (rclone's purge) go on; a missing bucket
+/// is NoSuchBucket.
+#[tokio::test]
+async fn get_bucket_versioning_reports_never_enabled() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "versioning").await;
+        let out = c
+            .get_bucket_versioning()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketVersioning");
+        assert_eq!(out.status(), None, "Status of a never-versioned bucket");
+        assert_eq!(
+            out.mfa_delete(),
+            None,
+            "MfaDelete of a never-versioned bucket"
+        );
+        expect_s3_error(
+            c.get_bucket_versioning()
+                .bucket(unique_bucket("versioning-missing"))
+                .send()
+                .await,
+            "NoSuchBucket",
+            404,
+        );
+        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

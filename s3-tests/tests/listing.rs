@@ -1,6 +1,6 @@
 //! ListObjects (v1) and ListObjectsV2: prefix, delimiter and CommonPrefixes,
 //! paging (continuation tokens, markers), start-after, encoding-type=url,
-//! KeyCount, and byte-wise key order.
+//! KeyCount, byte-wise key order, and object owners.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::EncodingType;
@@ -599,6 +599,72 @@ async fn keys_are_listed_in_utf8_byte_order() {
             }
         }
         assert_eq!(paged, expected, "across pages of {ORDER_PAGE}");
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+/// As S3 does, ListObjects (v1) names each object's owner, and ListObjectsV2
+/// does only when asked with `fetch-owner=true`. The owner is the one
+/// ListBuckets reports (a cluster has one account).
+#[tokio::test]
+async fn owner_listed_in_v1_and_with_fetch_owner_in_v2() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "owner").await;
+        put_keys(&c, &bucket, &["a", "b"]).await;
+        let expected = c
+            .list_buckets()
+            .send()
+            .await
+            .expect("ListBuckets")
+            .owner()
+            .and_then(|o| o.id())
+            .map(str::to_owned);
+        assert!(expected.is_some(), "ListBuckets names no owner");
+
+        let v1 = c
+            .list_objects()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("ListObjects");
+        let v1_owners: Vec<_> = v1
+            .contents()
+            .iter()
+            .map(|o| o.owner().and_then(|o| o.id()).map(str::to_owned))
+            .collect();
+        assert_eq!(
+            v1_owners,
+            vec![expected.clone(); 2],
+            "owners in ListObjects"
+        );
+
+        let fetched = c
+            .list_objects_v2()
+            .bucket(&bucket)
+            .fetch_owner(true)
+            .send()
+            .await
+            .expect("ListObjectsV2 fetch-owner=true");
+        let fetched_owners: Vec<_> = fetched
+            .contents()
+            .iter()
+            .map(|o| o.owner().and_then(|o| o.id()).map(str::to_owned))
+            .collect();
+        assert_eq!(fetched_owners, vec![expected; 2], "owners with fetch-owner");
+
+        let plain = c
+            .list_objects_v2()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("ListObjectsV2");
+        assert_eq!(plain.contents().len(), 2);
+        assert!(
+            plain.contents().iter().all(|o| o.owner().is_none()),
+            "ListObjectsV2 without fetch-owner names owners"
+        );
         cleanup_bucket(&c, &bucket).await;
     })
     .await

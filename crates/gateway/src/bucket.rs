@@ -1,5 +1,6 @@
 //! Bucket operations: CreateBucket (with the `x-cairn-redundancy` header),
-//! DeleteBucket, HeadBucket, ListBuckets and GetBucketLocation.
+//! DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation and
+//! GetBucketVersioning (never enabled).
 
 use crate::errors::meta_error;
 use crate::object::timestamp;
@@ -146,6 +147,22 @@ pub async fn get_bucket_location(
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint,
     }))
+}
+
+/// GetBucketVersioning. cairn keeps one version per key and has no
+/// PutBucketVersioning, so a bucket's versioning has never been enabled, which
+/// S3 reports as a configuration without a Status. Clients ask before deleting
+/// (rclone's purge does, to know whether old versions need removing too).
+pub async fn get_bucket_versioning(
+    gw: &Gateway,
+    req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    gw.meta()
+        .get_bucket(&req.input.bucket)
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
 }
 
 #[cfg(test)]

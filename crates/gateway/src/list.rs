@@ -1,6 +1,7 @@
 //! Listing objects: ListObjects (v1, marker) and ListObjectsV2 (continuation
 //! token, start-after), with prefix, delimiter and `encoding-type=url`. Meta
 //! does the scan; this module only maps parameters and encodes the answer.
+//! As S3 does, v1 names every object's owner and v2 only with `fetch-owner=true`.
 
 use crate::errors::meta_error;
 use crate::object::{etag_of, timestamp};
@@ -54,7 +55,7 @@ struct Encoded {
     prefixes: Vec<CommonPrefix>,
 }
 
-fn encode_page(page: &ListObjectsPage, url: bool) -> Encoded {
+fn encode_page(page: &ListObjectsPage, url: bool, with_owner: bool) -> Encoded {
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let contents = page
         .objects
@@ -67,6 +68,7 @@ fn encode_page(page: &ListObjectsPage, url: bool) -> Encoded {
             storage_class: Some(ObjectStorageClass::from_static(
                 ObjectStorageClass::STANDARD,
             )),
+            owner: with_owner.then(crate::bucket::owner),
             ..Default::default()
         })
         .collect();
@@ -97,7 +99,7 @@ pub async fn list_objects(
     };
     let page = gw.meta().list_objects(q).await.map_err(meta_error)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
-    let e = encode_page(&page, url);
+    let e = encode_page(&page, url, true);
     let next_marker = (page.truncated && i.delimiter.is_some())
         .then(|| page.last.as_deref().map(enc))
         .flatten();
@@ -155,7 +157,7 @@ pub async fn list_objects_v2(
     };
     let page = gw.meta().list_objects(q).await.map_err(meta_error)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
-    let e = encode_page(&page, url);
+    let e = encode_page(&page, url, i.fetch_owner == Some(true));
     let key_count = (e.contents.len() + e.prefixes.len()) as i32;
     let output = ListObjectsV2Output {
         name: Some(i.bucket),

@@ -125,6 +125,15 @@ impl S3 for Gateway {
             .map_err(with_default_message)
     }
 
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        bucket::get_bucket_versioning(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,
