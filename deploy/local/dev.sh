@@ -7,7 +7,8 @@
 # for RocksDB's bindings) when it is missing. Set CARGO_TARGET_DIR to keep
 # build output outside the checkout (CI does).
 #
-# `test` runs `cargo test` (extra words go to it), then the S3 client matrix
+# `test` runs `cargo test` (extra words go to it), then the S3 suite against a
+# multi-process cluster (s3-tests/run-on-cluster.sh), then the S3 client matrix
 # (s3-tests/clients/run.sh: aws-cli, boto3, s3cmd, rclone, s3fs and rclone
 # mounts, installed on first use) against the debug `cairn` binary that the
 # same build profile produced. CAIRN_CLIENT_MATRIX=0 skips the matrix.
@@ -37,14 +38,17 @@ case "${1:-}" in
         shift
         ensure_system_packages
         cargo test --locked --workspace "$@"
+        # The workspace tests already built the binary (cairn's integration
+        # tests run it); this only makes sure it is there and current.
+        cargo build --locked -p cairn
+        bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/cairn"
+        # The S3 suite again, against a multi-process cluster (6 nodes, 3 voters).
+        s3-tests/run-on-cluster.sh --binary "$bin"
         if [ "${CAIRN_CLIENT_MATRIX:-1}" = 0 ]; then
             echo "dev.sh: CAIRN_CLIENT_MATRIX=0, skipping the S3 client matrix" >&2
             exit 0
         fi
-        # The workspace tests already built the binary (cairn's integration
-        # tests run it); this only makes sure it is there and current.
-        cargo build --locked -p cairn
-        exec s3-tests/clients/run.sh --binary "${CARGO_TARGET_DIR:-$PWD/target}/debug/cairn"
+        exec s3-tests/clients/run.sh --binary "$bin"
         ;;
     *)
         echo "usage: $0 run [cairn server flags...] | test [cargo test args...]" >&2

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the S3 compatibility suite (`cargo test -p cairn-s3-tests`) against a
+# multi-process cluster on loopback: 3 meta voters, 6 storage nodes in 3
+# zones and a gateway, started with deploy/local/cluster.sh (buckets default
+# to replicas=3 there). `deploy/local/dev.sh test` runs it after the
+# workspace tests; the suite's in-process-only tests skip themselves.
+#
+#   s3-tests/run-on-cluster.sh [--binary PATH] [cargo test args...]
+#
+# BASE_PORT (default 19900) is cluster.sh's --base-port. The cluster and its
+# directory are removed on exit, whatever happens.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+
+# Longest the whole suite may take against the cluster.
+readonly SUITE_TIMEOUT_S=900
+
+if [ "${1:-}" = "--binary" ]; then
+    export CAIRN_BIN="$2"
+    shift 2
+fi
+if [ -z "${CAIRN_BIN:-}" ]; then
+    cargo build --locked -q -p cairn
+    export CAIRN_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/cairn"
+fi
+
+dir="$(mktemp -d /tmp/cairn-s3-tests-cluster.XXXXXX)"
+cleanup() {
+    deploy/local/cluster.sh down --dir "$dir" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+eval "$(deploy/local/cluster.sh up --dir "$dir" --meta 3 --nodes 6 --zones 3 \
+    --base-port "${BASE_PORT:-19900}")"
+echo "s3-tests: running the suite against the cluster at $CAIRN_ENDPOINT" >&2
+S3_ENDPOINT="$CAIRN_ENDPOINT" timeout "$SUITE_TIMEOUT_S" \
+    cargo test --locked -p cairn-s3-tests "$@"
