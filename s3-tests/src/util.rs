@@ -128,6 +128,22 @@ pub async fn cleanup_bucket(client: &Client, bucket: &str) {
     let _ = client.delete_bucket().bucket(bucket).send().await;
 }
 
+/// PutObject of `data`; panics with the S3 error when it fails.
+pub async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
+    c.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PutObject {key}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+}
+
 /// `n` random bytes.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut data = vec![0u8; n];

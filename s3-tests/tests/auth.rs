@@ -11,21 +11,6 @@ const SKEW: Duration = Duration::from_secs(30 * 60);
 /// An access key the server has never issued.
 const UNKNOWN_ACCESS_KEY: &str = "AKIANOSUCHKEY0000000";
 
-async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PutObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-}
-
 #[tokio::test]
 async fn wrong_secret_is_signature_does_not_match() {
     bounded(async {

@@ -11,21 +11,6 @@ const PRESIGN_VALIDITY: Duration = Duration::from_secs(15 * 60);
 const PRESIGNED_GET_SIZE: usize = 64 * KIB;
 const PRESIGNED_PUT_SIZE: usize = 100 * KIB;
 
-async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PutObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-}
-
 #[tokio::test]
 async fn presigned_get_works() {
     bounded(async {

@@ -21,6 +21,9 @@ pub mod server;
 pub mod state_machine;
 pub mod write_batcher;
 
+#[cfg(test)]
+mod test_db;
+
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use std::io::Cursor;
 

@@ -51,6 +51,14 @@ pub async fn run_pass(meta: &MetaClient, now: UnixMillis) -> Result<LifecycleRep
     Ok(report)
 }
 
+/// A bucket deleted while a pass walks it: nothing left to do there.
+fn bucket_gone<T>(e: MetaError) -> Result<Option<T>, MetaError> {
+    match e {
+        MetaError::NoSuchBucket => Ok(None),
+        e => Err(e),
+    }
+}
+
 async fn expire_objects(
     meta: &MetaClient,
     bucket: &str,
@@ -60,7 +68,7 @@ async fn expire_objects(
 ) -> Result<(), MetaError> {
     let mut start_after = None;
     loop {
-        let page = match meta
+        let Some(page) = meta
             .list_objects(ListObjectsQuery {
                 bucket: bucket.to_string(),
                 prefix: String::new(),
@@ -69,10 +77,10 @@ async fn expire_objects(
                 max_keys: LIFECYCLE_PAGE,
             })
             .await
-        {
-            Ok(p) => p,
-            Err(MetaError::NoSuchBucket) => return Ok(()),
-            Err(e) => return Err(e),
+            .map(Some)
+            .or_else(bucket_gone)?
+        else {
+            return Ok(());
         };
         for o in &page.objects {
             if !config.object_expired(&o.key, o.size, o.last_modified, now) {
@@ -112,7 +120,7 @@ async fn abort_uploads(
 ) -> Result<(), MetaError> {
     let mut marker = None;
     loop {
-        let (uploads, truncated) = match meta
+        let Some((uploads, truncated)) = meta
             .list_uploads(ListUploadsQuery {
                 bucket: bucket.to_string(),
                 prefix: String::new(),
@@ -121,10 +129,10 @@ async fn abort_uploads(
                 max_uploads: LIFECYCLE_PAGE,
             })
             .await
-        {
-            Ok(page) => page,
-            Err(MetaError::NoSuchBucket) => return Ok(()),
-            Err(e) => return Err(e),
+            .map(Some)
+            .or_else(bucket_gone)?
+        else {
+            return Ok(());
         };
         for u in &uploads {
             if !config.upload_expired(&u.key, u.initiated, now) {

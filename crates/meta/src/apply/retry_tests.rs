@@ -6,19 +6,7 @@
 use super::*;
 use cairn_types::{HttpHeaders, Redundancy};
 
-fn open() -> (tempfile::TempDir, MetaDb) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = MetaDb::open(dir.path()).expect("open db");
-    (dir, db)
-}
-
-/// Applies `cmd` and commits its batch, as the state machine does.
-fn run(db: &MetaDb, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-    let mut batch = WriteBatch::default();
-    let answer = apply_command(db, &mut batch, cmd).expect("storage works");
-    db.db.write(batch).expect("commit batch");
-    answer
-}
+use crate::test_db::{open, run};
 
 fn bucket() -> Bucket {
     Bucket {

@@ -3,23 +3,11 @@
 //! usage scans behind plans and bucket info.
 
 use super::*;
-use crate::apply::apply_command;
 use cairn_placement::next_layout;
 use cairn_rpc::{MetaCommand, WriteCondition};
 use cairn_types::{CODEC_REPLICATION_V1, HttpHeaders, Redundancy};
 
-fn open() -> (tempfile::TempDir, MetaDb) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = MetaDb::open(dir.path()).expect("open db");
-    (dir, db)
-}
-
-fn run(db: &MetaDb, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-    let mut batch = WriteBatch::default();
-    let answer = apply_command(db, &mut batch, cmd).expect("storage works");
-    db.db.write(batch).expect("commit batch");
-    answer
-}
+use crate::test_db::{open, run};
 
 fn register(db: &MetaDb, id: NodeId, zone: &str) {
     let node = NodeRecord {
