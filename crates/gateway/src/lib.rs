@@ -7,6 +7,7 @@
 
 mod bucket;
 mod checksum;
+mod copy;
 pub mod data;
 mod erasure_path;
 pub mod errors;
@@ -19,6 +20,7 @@ mod object;
 mod quorum;
 mod s3;
 pub mod state;
+mod tagging;
 
 pub use http::router;
 pub use state::{Gateway, GatewayOptions};

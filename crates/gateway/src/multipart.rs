@@ -14,7 +14,7 @@ use crate::state::Gateway;
 use cairn_rpc::{
     CompletedPart as MetaPart, ListUploadsQuery, MAX_PART_NUMBER, MetaCommand, MetaResponse,
 };
-use cairn_types::{PartRecord, UploadRecord, VersionId, now_millis};
+use cairn_types::{PartRecord, UploadExtras, UploadRecord, VersionId, now_millis};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -56,8 +56,15 @@ pub async fn create(
         initiated: now_millis(),
         headers,
     };
+    let extras = UploadExtras {
+        tags: crate::tagging::header_tags(i.tagging.as_deref())?,
+        ..Default::default()
+    };
     gw.meta()
-        .write(&MetaCommand::CreateUpload(record))
+        .write(&MetaCommand::CreateUploadWithExtras {
+            upload: record,
+            extras,
+        })
         .await
         .map_err(meta_error)?;
     let output = CreateMultipartUploadOutput {

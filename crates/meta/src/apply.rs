@@ -5,7 +5,8 @@
 //! go into the `WriteBatch` the caller commits atomically with the applied id.
 
 use crate::db::{
-    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
+    CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECT_EXTRAS, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError,
+    MetaDb, encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
@@ -13,8 +14,8 @@ use cairn_rpc::{
     CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
 };
 use cairn_types::{
-    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectManifest, PartRecord, UnixMillis, UploadRecord,
-    VersionId,
+    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord, UnixMillis,
+    UploadExtras, UploadRecord, VersionId,
 };
 use md5::{Digest, Md5};
 use rocksdb::WriteBatch;
@@ -39,25 +40,28 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         MetaCommand::PutObject {
             manifest,
             condition,
-        } => put_object(db, batch, manifest, condition),
+        } => put_object(db, batch, manifest, condition, &ObjectExtras::default()),
+        MetaCommand::PutObjectWithExtras {
+            manifest,
+            condition,
+            extras,
+        } => put_object(db, batch, manifest, condition, extras),
+        MetaCommand::SetObjectTags { bucket, key, tags } => {
+            extras::set_object_tags(db, batch, bucket, key, tags)
+        }
+        MetaCommand::SetBucketTags { bucket, tags } => {
+            extras::set_bucket_tags(db, batch, bucket, tags)
+        }
+        MetaCommand::CreateUploadWithExtras { upload, extras } => {
+            extras::create_upload(db, batch, upload, extras)
+        }
         MetaCommand::DeleteObject {
             bucket,
             key,
             if_match,
         } => delete_object(db, batch, bucket, key, if_match.as_deref()),
         MetaCommand::CreateUpload(upload) => {
-            if db
-                .get::<Bucket>(CF_BUCKETS, upload.bucket.as_bytes())?
-                .is_none()
-            {
-                return Ok(Err(MetaError::NoSuchBucket));
-            }
-            batch.put_cf(
-                db.cf(CF_UPLOADS)?,
-                upload_key(&upload.bucket, &upload.upload_id),
-                encode(upload)?,
-            );
-            Ok(Ok(MetaResponse::Done))
+            extras::create_upload(db, batch, upload, &UploadExtras::default())
         }
         MetaCommand::PutPart {
             bucket,
@@ -177,6 +181,7 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     for upload in &doomed {
         remove_upload(db, batch, upload)?;
     }
+    extras::drop_bucket_tags(db, batch, name)?;
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }
@@ -201,6 +206,7 @@ fn put_object(
     batch: &mut WriteBatch,
     manifest: &ObjectManifest,
     condition: &WriteCondition,
+    extras: &ObjectExtras,
 ) -> Applied {
     if db
         .get::<Bucket>(CF_BUCKETS, manifest.bucket.as_bytes())?
@@ -225,6 +231,8 @@ fn put_object(
         return Ok(Err(e));
     }
     refs::object_replaced(db, batch, &ok, current.as_ref(), Some(manifest))?;
+    // The new object's extras replace the old one's (none: the row goes).
+    extras::write_object_extras(db, batch, &ok, extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
     Ok(Ok(MetaResponse::Replaced(current)))
 }
@@ -249,6 +257,7 @@ fn delete_object(
     }
     if current.is_some() {
         refs::object_replaced(db, batch, &ok, current.as_ref(), None)?;
+        batch.delete_cf(db.cf(CF_OBJECT_EXTRAS)?, &ok);
         batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
     }
     Ok(Ok(MetaResponse::Replaced(current)))
@@ -296,6 +305,7 @@ fn remove_upload(
         refs::part_replaced(db, batch, &pk, Some(p), None)?;
         batch.delete_cf(cf_parts, pk);
     }
+    extras::drop_upload_extras(db, batch, upload)?;
     batch.delete_cf(
         db.cf(CF_UPLOADS)?,
         upload_key(&upload.bucket, &upload.upload_id),
@@ -340,6 +350,7 @@ fn complete_upload(
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
     }
+    let asked = extras::upload_extras(db, &upload)?;
     let all_parts = remove_upload(db, batch, &upload)?;
     let unused_parts = all_parts
         .into_iter()
@@ -347,6 +358,11 @@ fn complete_upload(
         .collect();
     // The object takes over the references of the parts it is made of.
     refs::object_replaced(db, batch, &ok, current.as_ref(), Some(&manifest))?;
+    let object_extras = ObjectExtras {
+        tags: asked.tags,
+        ..Default::default()
+    };
+    extras::write_object_extras(db, batch, &ok, &object_extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
     Ok(Ok(MetaResponse::Completed {
         manifest,
@@ -414,8 +430,13 @@ fn assemble(
     })
 }
 
+pub mod extras;
+
 #[cfg(test)]
 mod retry_tests;
+
+#[cfg(test)]
+mod extras_tests;
 
 #[cfg(test)]
 mod tests {

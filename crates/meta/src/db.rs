@@ -20,9 +20,17 @@ pub const CF_DATA_REFS: &str = "data_refs";
 /// Garbage-collection state: the horizon and the index format marker.
 pub const CF_GC: &str = "gc";
 
+/// What objects carry besides their manifests (`ObjectExtras`: tags,
+/// checksums), keyed like `objects`.
+pub const CF_OBJECT_EXTRAS: &str = "object_extras";
+/// What uploads will give their object (`UploadExtras`), keyed like `uploads`.
+pub const CF_UPLOAD_EXTRAS: &str = "upload_extras";
+/// Bucket tag sets (`Vec<Tag>`), keyed by bucket name.
+pub const CF_BUCKET_TAGS: &str = "bucket_tags";
+
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 8] = [
+pub const DATA_CFS: [&str; 11] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -31,6 +39,9 @@ pub const DATA_CFS: [&str; 8] = [
     CF_PARTS,
     CF_DATA_REFS,
     CF_GC,
+    CF_OBJECT_EXTRAS,
+    CF_UPLOAD_EXTRAS,
+    CF_BUCKET_TAGS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

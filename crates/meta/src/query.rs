@@ -2,7 +2,9 @@
 //! after the read barrier, so what it sees includes every acknowledged write.
 
 use crate::apply::upload_parts;
-use crate::db::{CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, DbError, MetaDb, decode};
+use crate::db::{
+    CF_BUCKET_TAGS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, DbError, MetaDb, decode,
+};
 use crate::keys::{bucket_prefix, object_key, prefix_successor, split_object_key, upload_key};
 use cairn_rpc::{
     ListObjectsPage, ListObjectsQuery, ListUploadsQuery, MetaError, MetaQuery, ObjectSummary,
@@ -81,6 +83,28 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
         }
         MetaQuery::UnreferencedVersions { versions } => {
             QueryResult::Unreferenced(crate::refs::unreferenced(db, versions)?)
+        }
+        MetaQuery::GetObjectWithExtras { bucket, key } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let ok = object_key(bucket, key);
+            match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
+                None => QueryResult::ObjectWithExtras(None),
+                Some(m) => QueryResult::ObjectWithExtras(Some((
+                    m,
+                    crate::apply::extras::object_extras(db, &ok)?,
+                ))),
+            }
+        }
+        MetaQuery::GetBucketTags { bucket } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::BucketTags(
+                db.get::<Vec<cairn_types::Tag>>(CF_BUCKET_TAGS, bucket.as_bytes())?
+                    .unwrap_or_default(),
+            )
         }
     }))
 }

@@ -4,7 +4,8 @@
 //! command alone, so all replicas decide the same.
 
 use cairn_types::{
-    AccessKey, Bucket, NodeId, ObjectManifest, PartRecord, UnixMillis, UploadRecord, VersionId,
+    AccessKey, Bucket, NodeId, ObjectExtras, ObjectManifest, PartRecord, Tag, UnixMillis,
+    UploadExtras, UploadRecord, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -110,6 +111,30 @@ pub enum MetaCommand {
     /// The horizon only moves forward; answers `GcHorizon` with its value.
     AdvanceGcHorizon {
         horizon_ms: u64,
+    },
+    /// PutObject / CopyObject with what the object carries besides its
+    /// manifest (tags, checksum); replaces the previous object's extras.
+    /// Answers `Replaced` like `PutObject` (which stores no extras).
+    PutObjectWithExtras {
+        manifest: ObjectManifest,
+        condition: WriteCondition,
+        extras: ObjectExtras,
+    },
+    /// Replaces the tag set of an existing object (empty: deletes it).
+    SetObjectTags {
+        bucket: String,
+        key: String,
+        tags: Vec<Tag>,
+    },
+    /// Replaces the tag set of a bucket (empty: deletes it).
+    SetBucketTags {
+        bucket: String,
+        tags: Vec<Tag>,
+    },
+    /// CreateMultipartUpload with what the object will carry (tags, checksum algorithm).
+    CreateUploadWithExtras {
+        upload: UploadRecord,
+        extras: UploadExtras,
     },
 }
 
@@ -253,6 +278,15 @@ pub enum MetaQuery {
     UnreferencedVersions {
         versions: Vec<VersionId>,
     },
+    /// An object's manifest together with its extras (empty when it has none).
+    GetObjectWithExtras {
+        bucket: String,
+        key: String,
+    },
+    /// A bucket's tag set (empty when it has none).
+    GetBucketTags {
+        bucket: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,4 +306,6 @@ pub enum QueryResult {
     },
     /// The subset of the asked versions that nothing references.
     Unreferenced(Vec<VersionId>),
+    ObjectWithExtras(Option<(ObjectManifest, ObjectExtras)>),
+    BucketTags(Vec<Tag>),
 }

@@ -5,7 +5,7 @@
 use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, NodeStatus};
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
-use cairn_types::{AccessKey, Bucket, ObjectManifest, UploadRecord, VersionId};
+use cairn_types::{AccessKey, Bucket, ObjectExtras, ObjectManifest, Tag, UploadRecord, VersionId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -212,6 +212,33 @@ impl MetaClient {
         };
         match self.read(&q).await? {
             QueryResult::Object(o) => Ok(o),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// An object's manifest with its extras (tags, checksum).
+    pub async fn get_object_with_extras(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(ObjectManifest, ObjectExtras)>, MetaError> {
+        let q = MetaQuery::GetObjectWithExtras {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::ObjectWithExtras(o) => Ok(o),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A bucket's tag set (empty when it has none).
+    pub async fn get_bucket_tags(&self, bucket: &str) -> Result<Vec<Tag>, MetaError> {
+        let q = MetaQuery::GetBucketTags {
+            bucket: bucket.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketTags(t) => Ok(t),
             other => Err(unexpected(&other)),
         }
     }

@@ -3,10 +3,12 @@
 //! and the configuration file format. No I/O and no role logic lives here.
 
 pub mod config;
+pub mod extras;
 pub mod ids;
 pub mod manifest;
 pub mod names;
 
+pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras};
 pub use ids::{NodeId, ShardId, VersionId};
 pub use manifest::{
     AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,

@@ -1,0 +1,331 @@
+//! Extras (tags) follow the record they belong to: written with it, replaced
+//! by an overwrite, removed with it, handed from an upload to the object it
+//! becomes, and the same when a command is applied twice.
+
+use super::*;
+use crate::db::{CF_BUCKET_TAGS, CF_UPLOAD_EXTRAS};
+use crate::query::run_query;
+use cairn_rpc::{MetaQuery, QueryResult};
+use cairn_types::{HttpHeaders, Redundancy, Tag};
+
+fn open() -> (tempfile::TempDir, MetaDb) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = MetaDb::open(dir.path()).expect("open db");
+    (dir, db)
+}
+
+fn run(db: &MetaDb, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
+    let mut batch = WriteBatch::default();
+    let answer = apply_command(db, &mut batch, cmd).expect("storage works");
+    db.db.write(batch).expect("commit batch");
+    answer
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag {
+            key: (*k).into(),
+            value: (*v).into(),
+        })
+        .collect()
+}
+
+fn with_bucket() -> (tempfile::TempDir, MetaDb) {
+    let (dir, db) = open();
+    run(
+        &db,
+        &MetaCommand::CreateBucket(Bucket {
+            name: "b".into(),
+            created: 1,
+            redundancy: Redundancy::Replicas(1),
+        }),
+    )
+    .expect("bucket");
+    (dir, db)
+}
+
+fn manifest(key: &str) -> ObjectManifest {
+    ObjectManifest {
+        bucket: "b".into(),
+        key: key.into(),
+        version: VersionId::new_random(),
+        size: 1,
+        etag: hex::encode(Md5::digest(b"x")),
+        last_modified: 1,
+        headers: HttpHeaders::default(),
+        data: ObjectData::Inline(b"x".to_vec()),
+        part_sizes: Vec::new(),
+    }
+}
+
+fn put_tagged(key: &str, t: Vec<Tag>) -> MetaCommand {
+    MetaCommand::PutObjectWithExtras {
+        manifest: manifest(key),
+        condition: WriteCondition::Always,
+        extras: ObjectExtras {
+            tags: t,
+            ..Default::default()
+        },
+    }
+}
+
+fn object_tags(db: &MetaDb, key: &str) -> Option<Vec<Tag>> {
+    match run_query(
+        db,
+        &MetaQuery::GetObjectWithExtras {
+            bucket: "b".into(),
+            key: key.into(),
+        },
+    )
+    .expect("query")
+    {
+        QueryResult::ObjectWithExtras(o) => o.map(|(_, e)| e.tags),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn object_tags_follow_the_object() {
+    let (_dir, db) = with_bucket();
+    let put = put_tagged("k", tags(&[("a", "1")]));
+    assert_eq!(run(&db, &put), Ok(MetaResponse::Replaced(None)));
+    assert_eq!(run(&db, &put), Ok(MetaResponse::Replaced(None)), "retry");
+    assert_eq!(object_tags(&db, "k"), Some(tags(&[("a", "1")])));
+
+    let set = MetaCommand::SetObjectTags {
+        bucket: "b".into(),
+        key: "k".into(),
+        tags: tags(&[("b", "2"), ("c", "")]),
+    };
+    assert_eq!(run(&db, &set), Ok(MetaResponse::Done));
+    assert_eq!(run(&db, &set), Ok(MetaResponse::Done), "retry");
+    assert_eq!(object_tags(&db, "k"), Some(tags(&[("b", "2"), ("c", "")])));
+
+    // An overwrite without tags (also the pre-extras PutObject) drops them.
+    let plain = MetaCommand::PutObject {
+        manifest: manifest("k"),
+        condition: WriteCondition::Always,
+    };
+    assert!(run(&db, &plain).is_ok());
+    assert_eq!(object_tags(&db, "k"), Some(vec![]));
+    assert!(
+        db.get::<ObjectExtras>(CF_OBJECT_EXTRAS, &object_key("b", "k"))
+            .expect("read")
+            .is_none(),
+        "no row for empty extras"
+    );
+
+    assert!(run(&db, &put_tagged("k", tags(&[("d", "4")]))).is_ok());
+    let delete = MetaCommand::DeleteObject {
+        bucket: "b".into(),
+        key: "k".into(),
+        if_match: None,
+    };
+    assert!(run(&db, &delete).is_ok());
+    assert_eq!(object_tags(&db, "k"), None);
+    assert!(
+        db.get::<ObjectExtras>(CF_OBJECT_EXTRAS, &object_key("b", "k"))
+            .expect("read")
+            .is_none(),
+        "delete removes the extras"
+    );
+    // A new object under the key starts untagged.
+    assert!(
+        run(
+            &db,
+            &MetaCommand::PutObject {
+                manifest: manifest("k"),
+                condition: WriteCondition::Always,
+            }
+        )
+        .is_ok()
+    );
+    assert_eq!(object_tags(&db, "k"), Some(vec![]));
+
+    assert_eq!(
+        run(
+            &db,
+            &MetaCommand::SetObjectTags {
+                bucket: "b".into(),
+                key: "missing".into(),
+                tags: tags(&[("a", "1")]),
+            }
+        ),
+        Err(MetaError::NoSuchKey)
+    );
+    assert_eq!(
+        run(
+            &db,
+            &MetaCommand::SetObjectTags {
+                bucket: "nope".into(),
+                key: "k".into(),
+                tags: vec![],
+            }
+        ),
+        Err(MetaError::NoSuchBucket)
+    );
+}
+
+#[test]
+fn upload_tags_become_the_objects_and_leave_with_the_upload() {
+    let (_dir, db) = with_bucket();
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    let create = MetaCommand::CreateUploadWithExtras {
+        upload: upload.clone(),
+        extras: UploadExtras {
+            tags: tags(&[("t", "v")]),
+            checksum_algorithm: None,
+        },
+    };
+    assert_eq!(run(&db, &create), Ok(MetaResponse::Done));
+    assert_eq!(run(&db, &create), Ok(MetaResponse::Done), "retry");
+    let part = PartRecord {
+        part_number: 1,
+        etag: hex::encode(Md5::digest(b"p")),
+        size: 1,
+        last_modified: 1,
+        data_version: VersionId::new_random(),
+        chunks: vec![],
+    };
+    run(
+        &db,
+        &MetaCommand::PutPart {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            part: part.clone(),
+        },
+    )
+    .expect("part");
+    let complete = MetaCommand::CompleteUpload {
+        bucket: "b".into(),
+        key: "k".into(),
+        upload_id: upload.upload_id,
+        parts: vec![CompletedPart {
+            part_number: 1,
+            etag: part.etag.clone(),
+        }],
+        version: VersionId::new_random(),
+        last_modified: 2,
+        condition: WriteCondition::Always,
+    };
+    assert!(run(&db, &complete).is_ok());
+    assert!(run(&db, &complete).is_ok(), "retry");
+    assert_eq!(object_tags(&db, "k"), Some(tags(&[("t", "v")])));
+    let uk = upload_key("b", &upload.upload_id);
+    assert!(
+        db.get::<UploadExtras>(CF_UPLOAD_EXTRAS, &uk)
+            .expect("read")
+            .is_none()
+    );
+
+    // An aborted upload's extras go with it.
+    let aborted = UploadRecord {
+        upload_id: VersionId::new_random(),
+        ..upload
+    };
+    run(
+        &db,
+        &MetaCommand::CreateUploadWithExtras {
+            upload: aborted.clone(),
+            extras: UploadExtras {
+                tags: tags(&[("x", "y")]),
+                checksum_algorithm: None,
+            },
+        },
+    )
+    .expect("create");
+    run(
+        &db,
+        &MetaCommand::AbortUpload {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: aborted.upload_id,
+        },
+    )
+    .expect("abort");
+    assert!(
+        db.get::<UploadExtras>(CF_UPLOAD_EXTRAS, &upload_key("b", &aborted.upload_id))
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[test]
+fn bucket_tags_are_set_replaced_and_dropped_with_the_bucket() {
+    let (_dir, db) = with_bucket();
+    let get = |db: &MetaDb| match run_query(db, &MetaQuery::GetBucketTags { bucket: "b".into() }) {
+        Ok(QueryResult::BucketTags(t)) => Ok(t),
+        Ok(other) => panic!("unexpected {other:?}"),
+        Err(e) => Err(e),
+    };
+    assert_eq!(get(&db), Ok(vec![]));
+    let set = MetaCommand::SetBucketTags {
+        bucket: "b".into(),
+        tags: tags(&[("env", "prod")]),
+    };
+    assert_eq!(run(&db, &set), Ok(MetaResponse::Done));
+    assert_eq!(run(&db, &set), Ok(MetaResponse::Done), "retry");
+    assert_eq!(get(&db), Ok(tags(&[("env", "prod")])));
+    run(&db, &MetaCommand::DeleteBucket { name: "b".into() }).expect("delete bucket");
+    assert_eq!(get(&db), Err(MetaError::NoSuchBucket));
+    assert!(
+        db.get::<Vec<Tag>>(CF_BUCKET_TAGS, b"b")
+            .expect("read")
+            .is_none(),
+        "a recreated bucket must not inherit the tags"
+    );
+    assert_eq!(
+        run(
+            &db,
+            &MetaCommand::SetBucketTags {
+                bucket: "b".into(),
+                tags: vec![],
+            }
+        ),
+        Err(MetaError::NoSuchBucket)
+    );
+}
+
+#[test]
+fn extras_commands_batch_by_the_records_they_touch() {
+    use crate::write_batcher::can_share_entry;
+    let tag_k = MetaCommand::SetObjectTags {
+        bucket: "b".into(),
+        key: "k".into(),
+        tags: vec![],
+    };
+    assert!(!can_share_entry(&[put_tagged("k", vec![]), tag_k.clone()]));
+    assert!(can_share_entry(&[put_tagged("j", vec![]), tag_k]));
+    let bucket_tags = MetaCommand::SetBucketTags {
+        bucket: "b".into(),
+        tags: vec![],
+    };
+    assert!(!can_share_entry(&[bucket_tags.clone(), bucket_tags]));
+}
+
+#[test]
+fn extras_records_round_trip_through_postcard() {
+    let e = ObjectExtras {
+        tags: tags(&[("k", "v")]),
+        checksum: Some(cairn_types::StoredChecksum {
+            algorithm: cairn_types::ChecksumAlgorithm::Crc32,
+            value: "AAAAAA==".into(),
+            parts: Some(2),
+        }),
+        part_checksums: vec!["a".into(), "b".into()],
+    };
+    let bytes = encode(&e).expect("encode");
+    assert_eq!(
+        crate::db::decode::<ObjectExtras>(&bytes).expect("decode"),
+        e
+    );
+    assert!(ObjectExtras::default().is_empty() && !e.is_empty());
+}
