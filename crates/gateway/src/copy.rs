@@ -105,6 +105,7 @@ pub async fn copy_object(
     let dest_condition = copy_destination_condition(&req.headers)?;
     let i = req.input;
     check_key(&i.key)?;
+    crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
     let (src_bucket, src_key) = copy_source(&i.copy_source)?;
     let replace = replaces(
         i.metadata_directive.as_ref().map(|d| d.as_str()),

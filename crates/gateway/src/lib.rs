@@ -5,6 +5,7 @@
 //! parallel with bounded read-ahead, hedging slow nodes and skipping down
 //! ones. It holds no state that cannot be rebuilt from meta.
 
+mod acl;
 mod bucket;
 mod checksum;
 mod copy;

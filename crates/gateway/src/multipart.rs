@@ -39,6 +39,7 @@ pub async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let i = req.input;
     check_key(&i.key)?;
+    crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
     let upload_id = VersionId::new_random();
     let headers = http_headers(
         i.content_type,

@@ -288,6 +288,7 @@ pub async fn put_object(
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let tags = crate::tagging::header_tags(input.tagging.as_deref())?;
+    crate::acl::check_object_write_acl(input.acl.as_ref(), crate::acl::object_grants!(input))?;
     let bucket = gw
         .meta()
         .get_bucket(&input.bucket)

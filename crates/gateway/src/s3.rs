@@ -5,7 +5,7 @@
 
 use crate::errors::with_default_message;
 use crate::state::Gateway;
-use crate::{bucket, copy, list, multipart, object, tagging};
+use crate::{acl, bucket, copy, list, multipart, object, tagging};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
@@ -232,6 +232,42 @@ impl S3 for Gateway {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         tagging::delete_bucket_tagging(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        acl::get_bucket_acl(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        acl::put_bucket_acl(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        acl::get_object_acl(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        acl::put_object_acl(self, req)
             .await
             .map_err(with_default_message)
     }
