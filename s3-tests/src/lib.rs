@@ -63,7 +63,7 @@ pub use server::{
 pub use util::{
     KIB, MIB, TEST_TIMEOUT, bounded, cleanup_bucket, collect_body, create_bucket, error_code,
     error_status, etag_of, expect_s3_error, md5_hex, multipart_etag, random_bytes, unique_bucket,
-    url_decode_plus,
+    upload_multipart, url_decode_plus,
 };
 
 /// The SDK client type the tests use.

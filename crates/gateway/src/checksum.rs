@@ -4,9 +4,10 @@
 //! (with s3s's hashers) and compared once it ended: a mismatch is BadDigest and
 //! nothing is committed.
 
+use cairn_types::{ChecksumAlgorithm, StoredChecksum};
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
-use s3s::dto::Checksum;
+use s3s::dto::{Checksum, ChecksumType, ObjectPart};
 use s3s::{S3Result, TrailingHeaders, s3_error};
 
 /// The checksum algorithms S3 defines, by their header name.
@@ -130,6 +131,43 @@ impl ChecksumVerifier {
             ));
         }
         Ok(())
+    }
+}
+
+/// A stored checksum as the `Checksum` fields of a response: the value
+/// (`<base64>-<parts>` for a composite one) under its algorithm, and its type.
+pub fn checksum_dto(c: &StoredChecksum) -> Checksum {
+    let value = match c.parts {
+        Some(n) => format!("{}-{n}", c.value),
+        None => c.value.clone(),
+    };
+    let mut out = Checksum {
+        checksum_type: Some(ChecksumType::from_static(if c.parts.is_some() {
+            ChecksumType::COMPOSITE
+        } else {
+            ChecksumType::FULL_OBJECT
+        })),
+        ..Default::default()
+    };
+    match c.algorithm {
+        ChecksumAlgorithm::Crc32 => out.checksum_crc32 = Some(value),
+        ChecksumAlgorithm::Crc32c => out.checksum_crc32c = Some(value),
+        ChecksumAlgorithm::Crc64Nvme => out.checksum_crc64nvme = Some(value),
+        ChecksumAlgorithm::Sha1 => out.checksum_sha1 = Some(value),
+        ChecksumAlgorithm::Sha256 => out.checksum_sha256 = Some(value),
+    }
+    out
+}
+
+/// Sets one part's checksum on a GetObjectAttributes part.
+pub fn part_checksum_dto(part: &mut ObjectPart, algorithm: ChecksumAlgorithm, value: &str) {
+    let value = Some(value.to_string());
+    match algorithm {
+        ChecksumAlgorithm::Crc32 => part.checksum_crc32 = value,
+        ChecksumAlgorithm::Crc32c => part.checksum_crc32c = value,
+        ChecksumAlgorithm::Crc64Nvme => part.checksum_crc64nvme = value,
+        ChecksumAlgorithm::Sha1 => part.checksum_sha1 = value,
+        ChecksumAlgorithm::Sha256 => part.checksum_sha256 = value,
     }
 }
 

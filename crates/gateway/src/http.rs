@@ -66,8 +66,9 @@ pub fn router(
                 }
             }
             let request_id = next_request_id();
+            let is_head = req.method() == http::Method::HEAD;
             let req = merge_repeated_content_encoding(req);
-            let resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
+            let mut resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::error!(error = ?e, "s3 service failed");
@@ -77,6 +78,14 @@ pub fn router(
                     resp
                 }
             };
+            // s3s answers every successful HEAD 200; S3 answers a HEAD of a
+            // Range or partNumber 206, like the GET.
+            if is_head
+                && resp.status() == StatusCode::OK
+                && resp.headers().contains_key(http::header::CONTENT_RANGE)
+            {
+                *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            }
             Ok(with_request_id(resp, &request_id).await)
         }
     });

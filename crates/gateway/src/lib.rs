@@ -6,6 +6,7 @@
 //! ones. It holds no state that cannot be rebuilt from meta.
 
 mod acl;
+mod attributes;
 mod bucket;
 mod checksum;
 mod copy;

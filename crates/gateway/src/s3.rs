@@ -5,7 +5,7 @@
 
 use crate::errors::with_default_message;
 use crate::state::Gateway;
-use crate::{acl, bucket, copy, list, multipart, object, tagging};
+use crate::{acl, attributes, bucket, copy, list, multipart, object, tagging};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
@@ -268,6 +268,15 @@ impl S3 for Gateway {
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         acl::put_object_acl(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        attributes::get_object_attributes(self, req)
             .await
             .map_err(with_default_message)
     }
