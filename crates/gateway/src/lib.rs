@@ -19,6 +19,7 @@ mod list;
 mod multipart;
 pub mod node_health;
 mod object;
+mod part_copy;
 mod quorum;
 mod s3;
 pub mod state;

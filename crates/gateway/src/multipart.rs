@@ -25,8 +25,21 @@ pub const DEFAULT_MAX_UPLOADS: i32 = 1000;
 /// Largest part S3 accepts.
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
-fn parse_upload_id(s: &str) -> S3Result<VersionId> {
+pub(crate) fn parse_upload_id(s: &str) -> S3Result<VersionId> {
     VersionId::parse(s).ok_or_else(|| s3_error!(NoSuchUpload))
+}
+
+/// A part number as S3 allows it: 1 to 10000.
+pub(crate) fn part_number_of(n: i32) -> S3Result<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            )
+        })
 }
 
 fn strip_quotes(etag: &str) -> String {
@@ -86,15 +99,7 @@ pub async fn upload_part(
     let trailers = req.trailing_headers;
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
-    let part_number = u32::try_from(i.part_number)
-        .ok()
-        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
-        .ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            )
-        })?;
+    let part_number = part_number_of(i.part_number)?;
     if i.content_length.is_some_and(|l| l as u64 > MAX_PART_BYTES) {
         return Err(s3_error!(EntityTooLarge, "a part may be at most 5 GiB"));
     }

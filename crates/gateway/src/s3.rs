@@ -5,7 +5,7 @@
 
 use crate::errors::with_default_message;
 use crate::state::Gateway;
-use crate::{acl, attributes, bucket, copy, list, multipart, object, tagging};
+use crate::{acl, attributes, bucket, copy, list, multipart, object, part_copy, tagging};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
@@ -277,6 +277,15 @@ impl S3 for Gateway {
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         attributes::get_object_attributes(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        part_copy::upload_part_copy(self, req)
             .await
             .map_err(with_default_message)
     }
