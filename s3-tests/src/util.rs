@@ -302,3 +302,35 @@ pub async fn upload_multipart<P: AsRef<[u8]>>(
         .unwrap_or_else(|e| panic!("CompleteMultipartUpload: {}", DisplayErrorContext(&e)));
     done.e_tag().expect("ETag").to_string()
 }
+
+/// The base64 `x-amz-checksum-*` value of `data` for an algorithm named as
+/// in its header (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`), computed
+/// with the SDK's own checksum crate.
+pub fn checksum_b64(algorithm: &str, data: &[u8]) -> String {
+    use std::str::FromStr;
+    let mut checksum = aws_smithy_checksums::ChecksumAlgorithm::from_str(algorithm)
+        .unwrap_or_else(|_| panic!("unknown checksum algorithm {algorithm}"))
+        .into_impl();
+    checksum.update(data);
+    checksum
+        .header_value()
+        .to_str()
+        .expect("base64 header value")
+        .to_owned()
+}
+
+/// S3's composite checksum of a multipart object: the checksum of the
+/// concatenated binary part checksums, then `-<parts>`.
+pub fn composite_checksum(algorithm: &str, part_checksums: &[String]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut joined = Vec::new();
+    for c in part_checksums {
+        joined.extend(b64.decode(c).expect("base64 part checksum"));
+    }
+    format!(
+        "{}-{}",
+        checksum_b64(algorithm, &joined),
+        part_checksums.len()
+    )
+}

@@ -1,7 +1,7 @@
 //! GetObjectAttributes: ETag, ObjectSize, StorageClass and, for multipart
 //! objects, ObjectParts with paging; only what `x-amz-object-attributes`
-//! asks for; its errors. (Stored checksums in the answer are tested in
-//! `checksums.rs`.)
+//! asks for; its errors. (Composite checksums in the answer are tested in
+//! `checksums_stored.rs`.)
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectAttributes, StorageClass};
@@ -48,7 +48,16 @@ async fn attributes_of_a_single_put() {
         assert_eq!(out.object_size(), Some(SMALL as i64));
         assert_eq!(out.storage_class(), Some(&StorageClass::Standard));
         assert!(out.object_parts().is_none(), "a single PUT has no parts");
-        assert!(out.checksum().is_none(), "uploaded without a checksum");
+        // Uploaded without a checksum: S3 keeps a CRC64NVME of it.
+        let sum = out.checksum().expect("Checksum");
+        assert_eq!(
+            sum.checksum_crc64_nvme(),
+            Some(checksum_b64("crc64nvme", &data).as_str())
+        );
+        assert_eq!(
+            sum.checksum_type(),
+            Some(&aws_sdk_s3::types::ChecksumType::FullObject)
+        );
         assert!(out.last_modified().is_some());
 
         // Only what was asked for.

@@ -5,6 +5,7 @@
 //! version; the metadata (headers, tags) is copied or replaced as the
 //! directives say.
 
+use crate::checksum::{checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::object::{check_key, etag_of, http_headers, timestamp};
 use crate::state::Gateway;
@@ -189,10 +190,17 @@ pub async fn copy_object(
         data,
         part_sizes: src.part_sizes.clone(),
     };
+    // The bytes are the source's, so its checksum holds for the copy.
     let extras = ObjectExtras {
         tags: new_tags.unwrap_or(src_extras.tags),
         ..src_extras
     };
+    let mut result = CopyObjectResult {
+        e_tag: Some(etag_of(&src.etag)),
+        last_modified: Some(timestamp(last_modified)),
+        ..Default::default()
+    };
+    set_checksum!(result, extras.checksum.as_ref().map(checksum_dto), type);
     gw.meta()
         .write(&MetaCommand::PutObjectWithExtras {
             manifest,
@@ -202,11 +210,7 @@ pub async fn copy_object(
         .await
         .map_err(meta_error)?;
     let output = CopyObjectOutput {
-        copy_object_result: Some(CopyObjectResult {
-            e_tag: Some(etag_of(&src.etag)),
-            last_modified: Some(timestamp(last_modified)),
-            ..Default::default()
-        }),
+        copy_object_result: Some(result),
         ..Default::default()
     };
     Ok(S3Response::new(output))

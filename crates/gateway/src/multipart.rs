@@ -4,6 +4,7 @@
 //! concurrent Complete may still reference; meta validates the part list and
 //! assembles the manifest atomically.
 
+use crate::checksum::{checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::list::url_encode;
 use crate::object::{
@@ -14,7 +15,10 @@ use crate::state::Gateway;
 use cairn_rpc::{
     CompletedPart as MetaPart, ListUploadsQuery, MAX_PART_NUMBER, MetaCommand, MetaResponse,
 };
-use cairn_types::{PartRecord, UploadExtras, UploadRecord, VersionId, now_millis};
+use cairn_types::{
+    ChecksumAlgorithm, PartRecord, StoredChecksum, UploadExtras, UploadRecord, VersionId,
+    now_millis,
+};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -40,6 +44,83 @@ pub(crate) fn part_number_of(n: i32) -> S3Result<u32> {
                 "Part number must be an integer between 1 and 10000, inclusive"
             )
         })
+}
+
+/// The checksum algorithm (and type) CreateMultipartUpload asks for. Only
+/// COMPOSITE checksums are built (so CRC64NVME, FULL_OBJECT only at AWS, is
+/// not offered).
+fn upload_checksum(
+    algorithm: Option<&s3s::dto::ChecksumAlgorithm>,
+    kind: Option<&ChecksumType>,
+) -> S3Result<Option<ChecksumAlgorithm>> {
+    let Some(algorithm) = algorithm else {
+        if kind.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        return Ok(None);
+    };
+    let algorithm = crate::checksum::algorithm_named(algorithm)?;
+    let full_object = kind.is_some_and(|k| k.as_str() == ChecksumType::FULL_OBJECT);
+    if algorithm == ChecksumAlgorithm::Crc64Nvme && !full_object && kind.is_some() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."
+        ));
+    }
+    if full_object || algorithm == ChecksumAlgorithm::Crc64Nvme {
+        return Err(s3_error!(
+            NotImplemented,
+            "FULL_OBJECT multipart checksums are not supported; use the COMPOSITE type with CRC32, CRC32C, SHA1 or SHA256"
+        ));
+    }
+    Ok(Some(algorithm))
+}
+
+/// Refuses, before any data is stored, a part whose promised checksum is not
+/// the upload's algorithm (meta decides again when the part is recorded).
+fn check_part_checksum(
+    upload: Option<ChecksumAlgorithm>,
+    promised: Option<ChecksumAlgorithm>,
+) -> S3Result<()> {
+    match (upload, promised) {
+        (None, _) => Ok(()),
+        (Some(a), Some(p)) if a == p => Ok(()),
+        (Some(a), Some(p)) => Err(s3_error!(
+            InvalidRequest,
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            a.name().to_ascii_lowercase(),
+            p.name().to_ascii_lowercase()
+        )),
+        (Some(a), None) => {
+            let a = a.name().to_ascii_lowercase();
+            Err(s3_error!(
+                InvalidRequest,
+                "The upload was created using a {a} checksum. The part upload request must include a {a} checksum."
+            ))
+        }
+    }
+}
+
+/// The checksum a CompleteMultipartUpload lists for a part, if any.
+fn listed_checksum(p: &CompletedPart) -> Option<StoredChecksum> {
+    [
+        (ChecksumAlgorithm::Crc32, &p.checksum_crc32),
+        (ChecksumAlgorithm::Crc32c, &p.checksum_crc32c),
+        (ChecksumAlgorithm::Crc64Nvme, &p.checksum_crc64nvme),
+        (ChecksumAlgorithm::Sha1, &p.checksum_sha1),
+        (ChecksumAlgorithm::Sha256, &p.checksum_sha256),
+    ]
+    .into_iter()
+    .find_map(|(algorithm, v)| {
+        v.as_ref().map(|value| StoredChecksum {
+            algorithm,
+            value: value.trim().to_string(),
+            parts: None,
+        })
+    })
 }
 
 fn strip_quotes(etag: &str) -> String {
@@ -70,9 +151,11 @@ pub async fn create(
         initiated: now_millis(),
         headers,
     };
+    let checksum_algorithm =
+        upload_checksum(i.checksum_algorithm.as_ref(), i.checksum_type.as_ref())?;
     let extras = UploadExtras {
         tags: crate::tagging::header_tags(i.tagging.as_deref())?,
-        ..Default::default()
+        checksum_algorithm,
     };
     gw.meta()
         .write(&MetaCommand::CreateUploadWithExtras {
@@ -85,6 +168,10 @@ pub async fn create(
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(upload_id.to_string()),
+        checksum_algorithm: checksum_algorithm
+            .map(|a| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
+        checksum_type: checksum_algorithm
+            .map(|_| ChecksumType::from_static(ChecksumType::COMPOSITE)),
         ..Default::default()
     };
     Ok(S3Response::new(output))
@@ -109,14 +196,17 @@ pub async fn upload_part(
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    // Refuse parts of unknown uploads before storing any data.
-    gw.meta()
-        .get_upload(&i.bucket, &i.key, upload_id)
+    // Refuse parts of unknown uploads, or without the upload's checksum,
+    // before storing any data.
+    let (_, upload_extras) = gw
+        .meta()
+        .get_upload_with_extras(&i.bucket, &i.key, upload_id)
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
+    check_part_checksum(upload_extras.checksum_algorithm, verifier.promised())?;
     let data_version = VersionId::new_random();
-    let stored = store_verified(
+    let (stored, checksum) = store_verified(
         gw,
         i.body,
         verifier,
@@ -145,17 +235,20 @@ pub async fn upload_part(
         data_version,
         chunks: stored.chunks(),
     };
-    let cmd = MetaCommand::PutPart {
+    let cmd = MetaCommand::PutPartWithChecksum {
         bucket: i.bucket,
         key: i.key,
         upload_id,
         part,
+        checksum: checksum.clone(),
     };
     gw.meta().write(&cmd).await.map_err(meta_error)?;
-    Ok(S3Response::new(UploadPartOutput {
+    let mut output = UploadPartOutput {
         e_tag: Some(etag_of(&etag)),
         ..Default::default()
-    }))
+    };
+    set_checksum!(output, checksum.as_ref().map(checksum_dto));
+    Ok(S3Response::new(output))
 }
 
 pub async fn complete(
@@ -173,6 +266,8 @@ pub async fn complete(
         ));
     }
     let mut parts = Vec::with_capacity(requested.len());
+    let part_checksums: Vec<Option<StoredChecksum>> =
+        requested.iter().map(listed_checksum).collect();
     for p in requested {
         let number = p
             .part_number
@@ -187,26 +282,30 @@ pub async fn complete(
             etag,
         });
     }
-    let cmd = MetaCommand::CompleteUpload {
+    let cmd = MetaCommand::CompleteUploadWithChecksums {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
         upload_id,
         parts,
+        part_checksums,
         version: VersionId::new_random(),
         last_modified: now_millis(),
         condition,
     };
-    let manifest = match gw.meta().write(&cmd).await.map_err(meta_error)? {
-        MetaResponse::Completed { manifest, .. } => manifest,
+    let (manifest, extras) = match gw.meta().write(&cmd).await.map_err(meta_error)? {
+        MetaResponse::CompletedWithExtras {
+            manifest, extras, ..
+        } => (manifest, extras),
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
     };
-    let output = CompleteMultipartUploadOutput {
+    let mut output = CompleteMultipartUploadOutput {
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         e_tag: Some(etag_of(&manifest.etag)),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
         ..Default::default()
     };
+    set_checksum!(output, extras.checksum.as_ref().map(checksum_dto), type);
     Ok(S3Response::new(output))
 }
 

@@ -1,12 +1,13 @@
 //! Object operations: PutObject, GetObject, HeadObject, DeleteObject and
 //! DeleteObjects (CopyObject is in `copy`).
 
+use crate::checksum::{checksum_dto, response_checksum, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::state::Gateway;
 use base64::Engine;
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
-    HttpHeaders, ObjectExtras, ObjectManifest, UnixMillis, VersionId, now_millis,
+    HttpHeaders, ObjectExtras, ObjectManifest, StoredChecksum, UnixMillis, VersionId, now_millis,
     validate_object_key,
 };
 use s3s::dto::*;
@@ -224,6 +225,11 @@ pub(crate) async fn lookup_object(
         .ok_or_else(|| s3_error!(NoSuchKey))
 }
 
+/// Whether a read asked for the stored checksum (`x-amz-checksum-mode: ENABLED`).
+fn checksum_wanted(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
+}
+
 /// `x-amz-tagging-count`: present when the object has tags.
 fn tag_count(extras: &ObjectExtras) -> Option<i32> {
     (!extras.tags.is_empty()).then_some(extras.tags.len() as i32)
@@ -244,7 +250,8 @@ macro_rules! given_checksums {
 }
 pub(crate) use given_checksums;
 
-/// Stores an upload body while verifying its `x-amz-checksum-*`.
+/// Stores an upload body while verifying its `x-amz-checksum-*`; answers
+/// what was stored and the verified (or computed) checksum.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn store_verified(
     gw: &Gateway,
@@ -255,7 +262,7 @@ pub(crate) async fn store_verified(
     part: u32,
     redundancy: cairn_types::Redundancy,
     allow_inline: bool,
-) -> S3Result<crate::data::Stored> {
+) -> S3Result<(crate::data::Stored, Option<StoredChecksum>)> {
     use futures::StreamExt;
     let mut verifier = verifier;
     let body: futures::stream::BoxStream<'_, Result<bytes::Bytes, String>> = match body {
@@ -270,8 +277,8 @@ pub(crate) async fn store_verified(
     let stored = gw
         .store_stream(observed, version, part, redundancy, allow_inline)
         .await?;
-    verifier.verify(trailers)?;
-    Ok(stored)
+    let checksum = verifier.verify(trailers)?;
+    Ok((stored, checksum))
 }
 
 pub async fn put_object(
@@ -279,7 +286,8 @@ pub async fn put_object(
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let verifier =
-        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
+        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?
+            .or_default_crc64nvme();
     let trailers = req.trailing_headers;
     let input = req.input;
     check_key(&input.key)?;
@@ -311,7 +319,7 @@ pub async fn put_object(
         input.metadata,
     );
     let version = VersionId::new_random();
-    let stored = store_verified(
+    let (stored, checksum) = store_verified(
         gw,
         input.body,
         verifier,
@@ -356,7 +364,8 @@ pub async fn put_object(
             condition,
             extras: ObjectExtras {
                 tags,
-                ..Default::default()
+                checksum: checksum.clone(),
+                part_checksums: Vec::new(),
             },
         })
         .await
@@ -365,11 +374,12 @@ pub async fn put_object(
         MetaResponse::Replaced(_) => {}
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
     }
-    let output = PutObjectOutput {
+    let mut output = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
         size: Some(stored.size as i64),
         ..Default::default()
     };
+    set_checksum!(output, checksum.as_ref().map(checksum_dto), type);
     Ok(S3Response::new(output))
 }
 
@@ -432,6 +442,9 @@ pub async fn get_object(
         i.if_unmodified_since.as_ref(),
     )?;
     let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let checksum = checksum_wanted(i.checksum_mode.as_ref())
+        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
+        .flatten();
     let p = present(
         &m.headers,
         i.response_content_type,
@@ -442,7 +455,7 @@ pub async fn get_object(
         i.response_expires,
     );
     let body = gw.read_stream(&m, start, end);
-    let output = GetObjectOutput {
+    let mut output = GetObjectOutput {
         body: Some(body),
         accept_ranges: Some("bytes".to_string()),
         content_length: Some((end - start) as i64),
@@ -460,6 +473,7 @@ pub async fn get_object(
         tag_count: tag_count(&extras),
         ..Default::default()
     };
+    set_checksum!(output, checksum, type);
     let mut resp = S3Response::new(output);
     if i.range.is_some() || i.part_number.is_some() {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -481,6 +495,9 @@ pub async fn head_object(
         i.if_unmodified_since.as_ref(),
     )?;
     let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let checksum = checksum_wanted(i.checksum_mode.as_ref())
+        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
+        .flatten();
     let p = present(
         &m.headers,
         i.response_content_type,
@@ -490,7 +507,7 @@ pub async fn head_object(
         i.response_cache_control,
         i.response_expires,
     );
-    let output = HeadObjectOutput {
+    let mut output = HeadObjectOutput {
         accept_ranges: Some("bytes".to_string()),
         content_length: Some((end - start) as i64),
         content_range,
@@ -506,6 +523,7 @@ pub async fn head_object(
         parts_count: parts_count(&m, i.part_number),
         ..Default::default()
     };
+    set_checksum!(output, checksum, type);
     // (A HEAD with Content-Range becomes 206 in `http::router`: s3s ignores
     // the status of a HeadObject answer.)
     let mut resp = S3Response::new(output);

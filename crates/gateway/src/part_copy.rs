@@ -3,8 +3,11 @@
 //! (`x-amz-copy-source`, `x-amz-copy-source-if-*`); its bytes are read
 //! through the data path and written again under the part's own fresh data
 //! version, exactly as an UploadPart of the same bytes would be, so the
-//! part's ETag is their MD5 and Complete treats it like any other part.
+//! part's ETag is their MD5 and Complete treats it like any other part. For
+//! an upload with a checksum algorithm the part's checksum is computed from
+//! the copied bytes.
 
+use crate::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
 use crate::copy::{SourceConditions, check_source_conditions, copy_source};
 use crate::errors::{internal, meta_error};
 use crate::multipart::{MAX_PART_BYTES, parse_upload_id, part_number_of};
@@ -12,6 +15,7 @@ use crate::object::{check_key, etag_of, lookup_object, timestamp};
 use crate::state::Gateway;
 use cairn_rpc::MetaCommand;
 use cairn_types::{PartRecord, VersionId, now_millis};
+use futures::StreamExt;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -80,8 +84,9 @@ pub async fn upload_part_copy(
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    gw.meta()
-        .get_upload(&i.bucket, &i.key, upload_id)
+    let (_, upload_extras) = gw
+        .meta()
+        .get_upload_with_extras(&i.bucket, &i.key, upload_id)
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
@@ -103,10 +108,23 @@ pub async fn upload_part_copy(
         ));
     }
     let data_version = VersionId::new_random();
-    let body = gw.read_stream(&src, start, end);
+    // An upload with a checksum algorithm needs every part's checksum; a
+    // copied part's is computed here, as S3 does.
+    let mut hasher = upload_extras
+        .checksum_algorithm
+        .map(ChecksumVerifier::computing);
+    let body = gw.read_stream(&src, start, end).inspect(|r| {
+        if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
+            h.update(b);
+        }
+    });
     let stored = gw
         .store_stream(body, data_version, part_number, bucket.redundancy, false)
         .await?;
+    let checksum = match hasher {
+        Some(h) => h.verify(None)?,
+        None => None,
+    };
     if stored.size != end - start {
         return Err(internal(format!(
             "part copy read {} of {} bytes",
@@ -125,20 +143,23 @@ pub async fn upload_part_copy(
         chunks: stored.chunks(),
     };
     gw.meta()
-        .write(&MetaCommand::PutPart {
+        .write(&MetaCommand::PutPartWithChecksum {
             bucket: i.bucket,
             key: i.key,
             upload_id,
             part,
+            checksum: checksum.clone(),
         })
         .await
         .map_err(meta_error)?;
+    let mut result = CopyPartResult {
+        e_tag: Some(etag_of(&etag)),
+        last_modified: Some(timestamp(last_modified)),
+        ..Default::default()
+    };
+    set_checksum!(result, checksum.as_ref().map(checksum_dto));
     Ok(S3Response::new(UploadPartCopyOutput {
-        copy_part_result: Some(CopyPartResult {
-            e_tag: Some(etag_of(&etag)),
-            last_modified: Some(timestamp(last_modified)),
-            ..Default::default()
-        }),
+        copy_part_result: Some(result),
         ..Default::default()
     }))
 }

@@ -14,8 +14,8 @@ use cairn_rpc::{
     CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
 };
 use cairn_types::{
-    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord, UnixMillis,
-    UploadExtras, UploadRecord, VersionId,
+    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord,
+    StoredChecksum, UnixMillis, UploadExtras, UploadRecord, VersionId,
 };
 use md5::{Digest, Md5};
 use rocksdb::WriteBatch;
@@ -68,24 +68,22 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             key,
             upload_id,
             part,
-        } => {
-            if let Err(e) = find_upload(db, bucket, key, upload_id)? {
-                return Ok(Err(e));
-            }
-            let pk = part_key(upload_id, part.part_number);
-            let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
-            if replaced.as_ref() == Some(part) {
-                // Applied again (a retry): nothing is replaced this time, and
-                // its versions are referenced already, whatever the horizon.
-                return Ok(Ok(MetaResponse::PartStored { replaced: None }));
-            }
-            if let Err(e) = refs::check_fresh(db, refs::part_versions(part))? {
-                return Ok(Err(e));
-            }
-            refs::part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
-            batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
-            Ok(Ok(MetaResponse::PartStored { replaced }))
-        }
+        } => put_part(db, batch, bucket, key, upload_id, part, None),
+        MetaCommand::PutPartWithChecksum {
+            bucket,
+            key,
+            upload_id,
+            part,
+            checksum,
+        } => put_part(
+            db,
+            batch,
+            bucket,
+            key,
+            upload_id,
+            part,
+            Some(checksum.as_ref()),
+        ),
         MetaCommand::CompleteUpload {
             bucket,
             key,
@@ -101,6 +99,28 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             key,
             upload_id,
             parts,
+            None,
+            *version,
+            *last_modified,
+            condition,
+        ),
+        MetaCommand::CompleteUploadWithChecksums {
+            bucket,
+            key,
+            upload_id,
+            parts,
+            part_checksums,
+            version,
+            last_modified,
+            condition,
+        } => complete_upload(
+            db,
+            batch,
+            bucket,
+            key,
+            upload_id,
+            parts,
+            Some(part_checksums),
             *version,
             *last_modified,
             condition,
@@ -263,6 +283,45 @@ fn delete_object(
     Ok(Ok(MetaResponse::Replaced(current)))
 }
 
+/// UploadPart. `checksum` is None for the command without one (the part
+/// keeps no checksum) and Some(the verified checksum, if any) otherwise.
+#[allow(clippy::too_many_arguments)]
+fn put_part(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    upload_id: &VersionId,
+    part: &PartRecord,
+    checksum: Option<Option<&StoredChecksum>>,
+) -> Applied {
+    let upload = match find_upload(db, bucket, key, upload_id)? {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(e)),
+    };
+    let pk = part_key(upload_id, part.part_number);
+    let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
+    if replaced.as_ref() == Some(part) {
+        // Applied again (a retry): nothing is replaced this time, and
+        // its versions are referenced already, whatever the horizon.
+        return Ok(Ok(MetaResponse::PartStored { replaced: None }));
+    }
+    let kept = match checksum {
+        None => None,
+        Some(given) => match extras::part_checksum_to_keep(db, &upload, given)? {
+            Ok(kept) => kept,
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    if let Err(e) = refs::check_fresh(db, refs::part_versions(part))? {
+        return Ok(Err(e));
+    }
+    refs::part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
+    extras::write_part_checksum(db, batch, &pk, kept.as_ref())?;
+    batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
+    Ok(Ok(MetaResponse::PartStored { replaced }))
+}
+
 fn find_upload(
     db: &MetaDb,
     bucket: &str,
@@ -303,6 +362,7 @@ fn remove_upload(
     for p in &parts {
         let pk = part_key(&upload.upload_id, p.part_number);
         refs::part_replaced(db, batch, &pk, Some(p), None)?;
+        extras::write_part_checksum(db, batch, &pk, None)?;
         batch.delete_cf(cf_parts, pk);
     }
     extras::drop_upload_extras(db, batch, upload)?;
@@ -321,22 +381,36 @@ fn complete_upload(
     key: &str,
     upload_id: &VersionId,
     requested: &[CompletedPart],
+    checksums: Option<&[Option<StoredChecksum>]>,
     version: VersionId,
     last_modified: UnixMillis,
     condition: &WriteCondition,
 ) -> Applied {
     let ok = object_key(bucket, key);
+    // The command with checksums answers with the object's extras.
+    let answer = |manifest, extras, replaced, unused_parts| match checksums {
+        None => MetaResponse::Completed {
+            manifest,
+            replaced,
+            unused_parts,
+        },
+        Some(_) => MetaResponse::CompletedWithExtras {
+            manifest,
+            extras,
+            replaced,
+            unused_parts,
+        },
+    };
     let upload = match find_upload(db, bucket, key, upload_id)? {
         Ok(u) => u,
         Err(e) => {
             // Completed already by this very command (a retry): the upload is
             // gone and its version is the current object.
             return match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
-                Some(current) if current.version == version => Ok(Ok(MetaResponse::Completed {
-                    manifest: current,
-                    replaced: None,
-                    unused_parts: Vec::new(),
-                })),
+                Some(current) if current.version == version => {
+                    let extras = extras::object_extras(db, &ok)?;
+                    Ok(Ok(answer(current, extras, None, Vec::new())))
+                }
                 _ => Ok(Err(e)),
             };
         }
@@ -346,11 +420,14 @@ fn complete_upload(
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
+    let object_extras = match extras::completed_extras(db, &upload, requested, checksums)? {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(e)),
+    };
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
     }
-    let asked = extras::upload_extras(db, &upload)?;
     let all_parts = remove_upload(db, batch, &upload)?;
     let unused_parts = all_parts
         .into_iter()
@@ -358,17 +435,9 @@ fn complete_upload(
         .collect();
     // The object takes over the references of the parts it is made of.
     refs::object_replaced(db, batch, &ok, current.as_ref(), Some(&manifest))?;
-    let object_extras = ObjectExtras {
-        tags: asked.tags,
-        ..Default::default()
-    };
     extras::write_object_extras(db, batch, &ok, &object_extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
-    Ok(Ok(MetaResponse::Completed {
-        manifest,
-        replaced: current,
-        unused_parts,
-    }))
+    Ok(Ok(answer(manifest, object_extras, current, unused_parts)))
 }
 
 /// Builds the object manifest of a completed upload from its stored parts,

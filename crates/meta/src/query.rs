@@ -3,14 +3,15 @@
 
 use crate::apply::upload_parts;
 use crate::db::{
-    CF_BUCKET_TAGS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, DbError, MetaDb, decode,
+    CF_BUCKET_TAGS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOAD_EXTRAS, CF_UPLOADS,
+    DbError, MetaDb, decode,
 };
 use crate::keys::{bucket_prefix, object_key, prefix_successor, split_object_key, upload_key};
 use cairn_rpc::{
     ListObjectsPage, ListObjectsQuery, ListUploadsQuery, MetaError, MetaQuery, ObjectSummary,
     PartSummary, QueryResult,
 };
-use cairn_types::{Bucket, ObjectManifest, UploadRecord};
+use cairn_types::{Bucket, ObjectManifest, UploadExtras, UploadRecord};
 
 /// Most entries a listing may ask for in one page (S3's own limit).
 pub const MAX_LIST_KEYS: usize = 1000;
@@ -95,6 +96,26 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
                     m,
                     crate::apply::extras::object_extras(db, &ok)?,
                 ))),
+            }
+        }
+        MetaQuery::GetUploadWithExtras {
+            bucket,
+            key,
+            upload_id,
+        } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let uk = upload_key(bucket, upload_id);
+            let u: Option<UploadRecord> = db.get(CF_UPLOADS, &uk)?;
+            match u.filter(|u| u.key == *key) {
+                None => QueryResult::UploadWithExtras(None),
+                Some(u) => {
+                    let extras = db
+                        .get::<UploadExtras>(CF_UPLOAD_EXTRAS, &uk)?
+                        .unwrap_or_default();
+                    QueryResult::UploadWithExtras(Some((u, extras)))
+                }
             }
         }
         MetaQuery::GetBucketTags { bucket } => {

@@ -64,10 +64,18 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         }
         MetaCommand::DeleteObject { bucket, key, .. } => vec![tagged(b'o', &object(bucket, key))],
         MetaCommand::CreateUpload(u) => vec![tagged(b'u', u.upload_id.as_bytes())],
-        MetaCommand::PutPart { upload_id, .. } | MetaCommand::AbortUpload { upload_id, .. } => {
+        MetaCommand::PutPart { upload_id, .. }
+        | MetaCommand::PutPartWithChecksum { upload_id, .. }
+        | MetaCommand::AbortUpload { upload_id, .. } => {
             vec![tagged(b'u', upload_id.as_bytes())]
         }
         MetaCommand::CompleteUpload {
+            bucket,
+            key,
+            upload_id,
+            ..
+        }
+        | MetaCommand::CompleteUploadWithChecksums {
             bucket,
             key,
             upload_id,
@@ -108,7 +116,9 @@ fn approx_bytes(cmd: &MetaCommand) -> usize {
                 ObjectData::Inline(bytes) => bytes.len(),
                 ObjectData::Chunked { chunks, .. } => chunks.len() * CHUNK_REF_BYTES,
             },
-            MetaCommand::PutPart { part, .. } => part.chunks.len() * CHUNK_REF_BYTES,
+            MetaCommand::PutPart { part, .. } | MetaCommand::PutPartWithChecksum { part, .. } => {
+                part.chunks.len() * CHUNK_REF_BYTES
+            }
             _ => 0,
         }
 }

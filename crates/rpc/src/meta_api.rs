@@ -4,8 +4,8 @@
 //! command alone, so all replicas decide the same.
 
 use cairn_types::{
-    AccessKey, Bucket, NodeId, ObjectExtras, ObjectManifest, PartRecord, Tag, UnixMillis,
-    UploadExtras, UploadRecord, VersionId,
+    AccessKey, Bucket, NodeId, ObjectExtras, ObjectManifest, PartRecord, StoredChecksum, Tag,
+    UnixMillis, UploadExtras, UploadRecord, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -136,6 +136,30 @@ pub enum MetaCommand {
         upload: UploadRecord,
         extras: UploadExtras,
     },
+    /// UploadPart with the part's verified checksum. An upload created with
+    /// a checksum algorithm requires one of that algorithm (else
+    /// `InvalidRequest`); without one, the checksum is not kept.
+    PutPartWithChecksum {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        part: PartRecord,
+        checksum: Option<StoredChecksum>,
+    },
+    /// CompleteMultipartUpload with the part checksums the client listed
+    /// (one per part, in order). For an upload with a checksum algorithm each
+    /// must be given and match the stored one; the object gets the composite
+    /// checksum. Answers `CompletedWithExtras`.
+    CompleteUploadWithChecksums {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        parts: Vec<CompletedPart>,
+        part_checksums: Vec<Option<StoredChecksum>>,
+        version: VersionId,
+        last_modified: UnixMillis,
+        condition: WriteCondition,
+    },
 }
 
 /// What an applied command did. (Manifests are large next to `Done`; answers
@@ -161,6 +185,13 @@ pub enum MetaResponse {
     Batch(Vec<Result<MetaResponse, MetaError>>),
     /// The garbage-collection horizon after an `AdvanceGcHorizon`.
     GcHorizon(u64),
+    /// A `CompleteUploadWithChecksums`: as `Completed`, with the new object's extras.
+    CompletedWithExtras {
+        manifest: ObjectManifest,
+        extras: ObjectExtras,
+        replaced: Option<ObjectManifest>,
+        unused_parts: Vec<PartRecord>,
+    },
 }
 
 /// Errors of the meta API, named after the S3 errors they become.
@@ -196,6 +227,9 @@ pub enum MetaError {
     /// already have collected (the PUT took longer than the grace period).
     #[error("data version {0} is older than the garbage-collection horizon; upload again")]
     DataVersionExpired(VersionId),
+    /// S3's InvalidRequest, with S3's message (e.g. a missing part checksum).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.
@@ -287,6 +321,12 @@ pub enum MetaQuery {
     GetBucketTags {
         bucket: String,
     },
+    /// An upload with its extras (empty when it has none).
+    GetUploadWithExtras {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,4 +348,5 @@ pub enum QueryResult {
     Unreferenced(Vec<VersionId>),
     ObjectWithExtras(Option<(ObjectManifest, ObjectExtras)>),
     BucketTags(Vec<Tag>),
+    UploadWithExtras(Option<(UploadRecord, UploadExtras)>),
 }

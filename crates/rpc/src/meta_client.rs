@@ -5,7 +5,9 @@
 use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, NodeStatus};
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
-use cairn_types::{AccessKey, Bucket, ObjectExtras, ObjectManifest, Tag, UploadRecord, VersionId};
+use cairn_types::{
+    AccessKey, Bucket, ObjectExtras, ObjectManifest, Tag, UploadExtras, UploadRecord, VersionId,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -263,6 +265,24 @@ impl MetaClient {
         };
         match self.read(&q).await? {
             QueryResult::Upload(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// An upload with its extras (checksum algorithm, tags).
+    pub async fn get_upload_with_extras(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: VersionId,
+    ) -> Result<Option<(UploadRecord, UploadExtras)>, MetaError> {
+        let q = MetaQuery::GetUploadWithExtras {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+        };
+        match self.read(&q).await? {
+            QueryResult::UploadWithExtras(u) => Ok(u),
             other => Err(unexpected(&other)),
         }
     }

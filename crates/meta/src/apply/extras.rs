@@ -1,16 +1,18 @@
-//! Applying what objects, uploads and buckets carry besides their records
-//! (tags, checksums; see `cairn_types::extras`). Extras rows are written in
-//! the same batch as the record they belong to, so an object overwrite
-//! replaces them, a delete removes them, and a completed upload hands its
-//! tags to the object it becomes.
+//! Applying what objects, uploads, parts and buckets carry besides their
+//! records (tags, checksums; see `cairn_types::extras`). Extras rows are
+//! written in the same batch as the record they belong to, so an object
+//! overwrite replaces them, a delete removes them, and a completed upload
+//! hands its tags and its parts' composite checksum to the object it becomes.
 
 use crate::db::{
-    CF_BUCKET_TAGS, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, CF_UPLOAD_EXTRAS, CF_UPLOADS,
-    DbError, MetaDb, encode,
+    CF_BUCKET_TAGS, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, CF_PART_CHECKSUMS, CF_UPLOAD_EXTRAS,
+    CF_UPLOADS, DbError, MetaDb, encode,
 };
-use crate::keys::{object_key, upload_key};
-use cairn_rpc::{MetaError, MetaResponse};
-use cairn_types::{Bucket, ObjectExtras, ObjectManifest, Tag, UploadExtras, UploadRecord};
+use crate::keys::{object_key, part_key, upload_key};
+use cairn_rpc::{CompletedPart, MetaError, MetaResponse};
+use cairn_types::{
+    Bucket, ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras, UploadRecord,
+};
 use rocksdb::WriteBatch;
 
 use super::Applied;
@@ -133,4 +135,94 @@ pub(super) fn drop_upload_extras(
         upload_key(&upload.bucket, &upload.upload_id),
     );
     Ok(())
+}
+
+/// Which checksum an uploaded part keeps: the upload's algorithm decides.
+/// With one, the part must carry a checksum of it (S3's InvalidRequest
+/// otherwise); without one, nothing is kept.
+pub(super) fn part_checksum_to_keep(
+    db: &MetaDb,
+    upload: &UploadRecord,
+    given: Option<&StoredChecksum>,
+) -> Result<Result<Option<StoredChecksum>, MetaError>, DbError> {
+    let Some(algorithm) = upload_extras(db, upload)?.checksum_algorithm else {
+        return Ok(Ok(None));
+    };
+    let expected = algorithm.name().to_ascii_lowercase();
+    Ok(match given {
+        Some(c) if c.algorithm == algorithm => Ok(Some(c.clone())),
+        Some(c) => Err(MetaError::InvalidRequest(format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {expected}, actual checksum Type: {}",
+            c.algorithm.name().to_ascii_lowercase()
+        ))),
+        None => Err(MetaError::InvalidRequest(format!(
+            "The upload was created using a {expected} checksum. The part upload request must include a {expected} checksum."
+        ))),
+    })
+}
+
+/// Stores (Some) or removes (None) the checksum of the part under `part_key`.
+pub(super) fn write_part_checksum(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    part_key: &[u8],
+    checksum: Option<&StoredChecksum>,
+) -> Result<(), DbError> {
+    let cf = db.cf(CF_PART_CHECKSUMS)?;
+    match checksum {
+        Some(c) => batch.put_cf(cf, part_key, encode(c)?),
+        None => batch.delete_cf(cf, part_key),
+    }
+    Ok(())
+}
+
+/// The extras of the object a completed upload becomes: the upload's tags
+/// and, for an upload with a checksum algorithm, the composite checksum of
+/// the requested parts. Each of those must then be listed with its checksum
+/// (`given`, in request order), equal to the one stored at UploadPart.
+pub(super) fn completed_extras(
+    db: &MetaDb,
+    upload: &UploadRecord,
+    requested: &[CompletedPart],
+    given: Option<&[Option<StoredChecksum>]>,
+) -> Result<Result<ObjectExtras, MetaError>, DbError> {
+    let asked = upload_extras(db, upload)?;
+    let mut extras = ObjectExtras {
+        tags: asked.tags,
+        ..Default::default()
+    };
+    let Some(algorithm) = asked.checksum_algorithm else {
+        return Ok(Ok(extras));
+    };
+    let mut values = Vec::with_capacity(requested.len());
+    for (i, want) in requested.iter().enumerate() {
+        let Some(sent) = given.and_then(|g| g.get(i)).and_then(Option::as_ref) else {
+            let expected = algorithm.name().to_ascii_lowercase();
+            return Ok(Err(MetaError::InvalidRequest(format!(
+                "The upload was created using a {expected} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
+                want.part_number
+            ))));
+        };
+        let stored = db.get::<StoredChecksum>(
+            CF_PART_CHECKSUMS,
+            &part_key(&upload.upload_id, want.part_number),
+        )?;
+        match stored {
+            Some(s) if s.algorithm == sent.algorithm && s.value == sent.value.trim() => {
+                values.push(s.value)
+            }
+            _ => return Ok(Err(MetaError::InvalidPart(want.part_number))),
+        }
+    }
+    let value = match crate::checksums::composite(algorithm, &values) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(MetaError::Internal(e.to_string()))),
+    };
+    extras.checksum = Some(StoredChecksum {
+        algorithm,
+        value,
+        parts: Some(values.len() as u32),
+    });
+    extras.part_checksums = values;
+    Ok(Ok(extras))
 }

@@ -329,3 +329,183 @@ fn extras_records_round_trip_through_postcard() {
     );
     assert!(ObjectExtras::default().is_empty() && !e.is_empty());
 }
+
+fn crc32_of(data: &[u8]) -> cairn_types::StoredChecksum {
+    use base64::Engine;
+    cairn_types::StoredChecksum {
+        algorithm: cairn_types::ChecksumAlgorithm::Crc32,
+        value: base64::engine::general_purpose::STANDARD.encode(crate::checksums::digest(
+            cairn_types::ChecksumAlgorithm::Crc32,
+            data,
+        )),
+        parts: None,
+    }
+}
+
+/// A part record for `data` (its size claimed large enough to be any part).
+fn part_of(n: u32, data: &[u8]) -> PartRecord {
+    PartRecord {
+        part_number: n,
+        etag: hex::encode(Md5::digest(data)),
+        size: MIN_PART_SIZE,
+        last_modified: 1,
+        data_version: VersionId::new_random(),
+        chunks: vec![],
+    }
+}
+
+#[test]
+fn checksummed_uploads_keep_part_checksums_and_complete_to_a_composite() {
+    use cairn_types::{ChecksumAlgorithm, StoredChecksum};
+    let (_dir, db) = with_bucket();
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    run(
+        &db,
+        &MetaCommand::CreateUploadWithExtras {
+            upload: upload.clone(),
+            extras: UploadExtras {
+                tags: vec![],
+                checksum_algorithm: Some(ChecksumAlgorithm::Crc32),
+            },
+        },
+    )
+    .expect("create");
+    let put =
+        |n: u32, data: &[u8], checksum: Option<StoredChecksum>| MetaCommand::PutPartWithChecksum {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            part: part_of(n, data),
+            checksum,
+        };
+    // A part without the upload's checksum, or with another one, is refused.
+    assert!(matches!(
+        run(&db, &put(1, b"hello", None)),
+        Err(MetaError::InvalidRequest(_))
+    ));
+    let mut sha = crc32_of(b"hello");
+    sha.algorithm = ChecksumAlgorithm::Sha256;
+    assert!(matches!(
+        run(&db, &put(1, b"hello", Some(sha))),
+        Err(MetaError::InvalidRequest(_))
+    ));
+    let one = put(1, b"hello", Some(crc32_of(b"hello")));
+    assert!(run(&db, &one).is_ok());
+    assert_eq!(
+        run(&db, &one),
+        Ok(MetaResponse::PartStored { replaced: None }),
+        "retry"
+    );
+    assert!(run(&db, &put(2, b"world", Some(crc32_of(b"world")))).is_ok());
+
+    let complete = |sums: Vec<Option<StoredChecksum>>, version: VersionId| {
+        MetaCommand::CompleteUploadWithChecksums {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            parts: vec![
+                CompletedPart {
+                    part_number: 1,
+                    etag: hex::encode(Md5::digest(b"hello")),
+                },
+                CompletedPart {
+                    part_number: 2,
+                    etag: hex::encode(Md5::digest(b"world")),
+                },
+            ],
+            part_checksums: sums,
+            version,
+            last_modified: 2,
+            condition: WriteCondition::Always,
+        }
+    };
+    let v = VersionId::new_random();
+    assert!(matches!(
+        run(&db, &complete(vec![Some(crc32_of(b"hello")), None], v)),
+        Err(MetaError::InvalidRequest(m)) if m.contains("missing for part 2")
+    ));
+    assert_eq!(
+        run(
+            &db,
+            &complete(vec![Some(crc32_of(b"hello")), Some(crc32_of(b"WORLD"))], v)
+        ),
+        Err(MetaError::InvalidPart(2))
+    );
+    let good = complete(vec![Some(crc32_of(b"hello")), Some(crc32_of(b"world"))], v);
+    let Ok(MetaResponse::CompletedWithExtras { extras, .. }) = run(&db, &good) else {
+        panic!("complete failed");
+    };
+    let parts = vec![crc32_of(b"hello").value, crc32_of(b"world").value];
+    let expected = StoredChecksum {
+        algorithm: ChecksumAlgorithm::Crc32,
+        value: crate::checksums::composite(ChecksumAlgorithm::Crc32, &parts).expect("composite"),
+        parts: Some(2),
+    };
+    assert_eq!(extras.checksum.as_ref(), Some(&expected));
+    assert_eq!(extras.part_checksums, parts);
+    // Applied again, it answers the same extras.
+    let Ok(MetaResponse::CompletedWithExtras { extras: again, .. }) = run(&db, &good) else {
+        panic!("retry failed");
+    };
+    assert_eq!(again, extras);
+    // The parts' checksum rows went with the upload.
+    let cf = db.cf(crate::db::CF_PART_CHECKSUMS).expect("cf");
+    assert_eq!(
+        db.db.iterator_cf(cf, rocksdb::IteratorMode::Start).count(),
+        0
+    );
+}
+
+#[test]
+fn uploads_without_an_algorithm_keep_no_part_checksums() {
+    let (_dir, db) = with_bucket();
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    run(&db, &MetaCommand::CreateUpload(upload.clone())).expect("create");
+    run(
+        &db,
+        &MetaCommand::PutPartWithChecksum {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            part: part_of(1, b"x"),
+            checksum: Some(crc32_of(b"x")),
+        },
+    )
+    .expect("part");
+    let cf = db.cf(crate::db::CF_PART_CHECKSUMS).expect("cf");
+    assert_eq!(
+        db.db.iterator_cf(cf, rocksdb::IteratorMode::Start).count(),
+        0
+    );
+    let Ok(MetaResponse::CompletedWithExtras { extras, .. }) = run(
+        &db,
+        &MetaCommand::CompleteUploadWithChecksums {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            parts: vec![CompletedPart {
+                part_number: 1,
+                etag: hex::encode(Md5::digest(b"x")),
+            }],
+            part_checksums: vec![None],
+            version: VersionId::new_random(),
+            last_modified: 2,
+            condition: WriteCondition::Always,
+        },
+    ) else {
+        panic!("complete failed");
+    };
+    assert_eq!(extras, ObjectExtras::default());
+}
