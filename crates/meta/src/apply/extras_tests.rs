@@ -509,3 +509,87 @@ fn uploads_without_an_algorithm_keep_no_part_checksums() {
     };
     assert_eq!(extras, ObjectExtras::default());
 }
+
+/// Every row of a table, for comparing two databases.
+fn rows(db: &MetaDb, cf: &'static str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    db.db
+        .iterator_cf(db.cf(cf).expect("cf"), rocksdb::IteratorMode::Start)
+        .map(|r| {
+            let (k, v) = r.expect("row");
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn snapshots_carry_every_extras_table() {
+    use crate::StateMachine;
+    use crate::db::{CF_BUCKET_TAGS, CF_PART_CHECKSUMS, DATA_CFS};
+    use openraft::storage::RaftStateMachine;
+    use openraft::{RaftSnapshotBuilder, SnapshotMeta};
+    let (_dir, db) = with_bucket();
+    run(&db, &put_tagged("k", tags(&[("a", "1")]))).expect("tagged object");
+    run(
+        &db,
+        &MetaCommand::SetBucketTags {
+            bucket: "b".into(),
+            tags: tags(&[("env", "test")]),
+        },
+    )
+    .expect("bucket tags");
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "u".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    run(
+        &db,
+        &MetaCommand::CreateUploadWithExtras {
+            upload: upload.clone(),
+            extras: UploadExtras {
+                tags: tags(&[("t", "v")]),
+                checksum_algorithm: Some(cairn_types::ChecksumAlgorithm::Crc32),
+            },
+        },
+    )
+    .expect("upload");
+    run(
+        &db,
+        &MetaCommand::PutPartWithChecksum {
+            bucket: "b".into(),
+            key: "u".into(),
+            upload_id: upload.upload_id,
+            part: part_of(1, b"p"),
+            checksum: Some(crc32_of(b"p")),
+        },
+    )
+    .expect("part");
+    let tables = [
+        CF_OBJECT_EXTRAS,
+        CF_UPLOAD_EXTRAS,
+        CF_BUCKET_TAGS,
+        CF_PART_CHECKSUMS,
+    ];
+    for t in tables {
+        assert!(DATA_CFS.contains(&t), "{t} is a snapshot table");
+        assert_eq!(rows(&db, t).len(), 1, "{t} has its row");
+    }
+    let mut source = StateMachine::new(db.clone());
+    let snap = source
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .expect("build");
+    let (_other_dir, target) = open();
+    let mut sm = StateMachine::new(target.clone());
+    let meta: SnapshotMeta<u64, openraft::BasicNode> = snap.meta.clone();
+    sm.install_snapshot(&meta, snap.snapshot)
+        .await
+        .expect("install");
+    for t in tables {
+        assert_eq!(rows(&target, t), rows(&db, t), "{t} after install");
+    }
+}
