@@ -3,7 +3,8 @@
 //! `x-amz-checksum-mode: ENABLED`, in PutObject / CopyObject answers and in
 //! GetObjectAttributes; multipart uploads created with a checksum algorithm
 //! keep each part's checksum, validate the list at Complete and get the
-//! composite `<base64>-<parts>` checksum, as at AWS.
+//! composite `<base64>-<parts>` checksum, or for FULL_OBJECT uploads (CRCs)
+//! the CRC of all the object's bytes, as at AWS.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -175,16 +176,36 @@ async fn checksummed_upload(
     alg: &str,
     parts: &[Vec<u8>],
 ) -> (String, Vec<String>, Vec<String>) {
+    typed_upload(c, bucket, key, alg, None, parts).await
+}
+
+/// As `checksummed_upload`, with an explicit `x-amz-checksum-type` (None:
+/// the algorithm's default, which is answered: FULL_OBJECT for CRC64NVME,
+/// COMPOSITE otherwise).
+async fn typed_upload(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    alg: &str,
+    kind: Option<ChecksumType>,
+    parts: &[Vec<u8>],
+) -> (String, Vec<String>, Vec<String>) {
     let create = c
         .create_multipart_upload()
         .bucket(bucket)
         .key(key)
         .checksum_algorithm(sdk_algorithm(alg))
+        .set_checksum_type(kind.clone())
         .send()
         .await
         .expect("CreateMultipartUpload");
     assert_eq!(create.checksum_algorithm(), Some(&sdk_algorithm(alg)));
-    assert_eq!(create.checksum_type(), Some(&ChecksumType::Composite));
+    let default_kind = if alg == "crc64nvme" {
+        ChecksumType::FullObject
+    } else {
+        ChecksumType::Composite
+    };
+    assert_eq!(create.checksum_type(), Some(&kind.unwrap_or(default_kind)));
     let upload_id = create.upload_id().expect("UploadId").to_string();
     let mut etags = Vec::new();
     let mut sums = Vec::new();
@@ -220,6 +241,7 @@ fn completed(alg: &str, etags: &[String], sums: &[Option<String>]) -> CompletedM
             let b = match alg {
                 "crc32" => b.set_checksum_crc32(sum.clone()),
                 "crc32c" => b.set_checksum_crc32_c(sum.clone()),
+                "crc64nvme" => b.set_checksum_crc64_nvme(sum.clone()),
                 "sha1" => b.set_checksum_sha1(sum.clone()),
                 "sha256" => b.set_checksum_sha256(sum.clone()),
                 other => panic!("no part checksum field for {other}"),
@@ -385,27 +407,18 @@ async fn multipart_checksum_errors() {
         let given: Vec<Option<String>> = sums.iter().cloned().map(Some).collect();
         complete(given).await.expect("Complete with every checksum");
 
-        // Checksum types this store does not build.
+        // Types an algorithm does not have: SHA digests do not combine, and
+        // CRC64NVME is FULL_OBJECT only.
         expect_s3_error(
             c.create_multipart_upload()
                 .bucket(&bucket)
-                .key("full")
-                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .key("full-sha")
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .checksum_type(ChecksumType::FullObject)
                 .send()
                 .await,
-            "NotImplemented",
-            501,
-        );
-        expect_s3_error(
-            c.create_multipart_upload()
-                .bucket(&bucket)
-                .key("nvme")
-                .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
-                .send()
-                .await,
-            "NotImplemented",
-            501,
+            "InvalidRequest",
+            400,
         );
         expect_s3_error(
             c.create_multipart_upload()
@@ -484,6 +497,98 @@ async fn upload_part_copy_computes_the_parts_checksum() {
             done.checksum_sha256(),
             Some(composite_checksum("sha256", &[sum]).as_str())
         );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn full_object_multipart_checksums_are_the_crc_of_all_the_bytes() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "cks-full").await;
+        for (alg, kind) in [
+            ("crc32", Some(ChecksumType::FullObject)),
+            ("crc32c", Some(ChecksumType::FullObject)),
+            ("crc64nvme", None),
+        ] {
+            let key = format!("full-{alg}");
+            let parts = vec![random_bytes(MIN_PART_SIZE + 3), random_bytes(SMALL)];
+            let whole = parts.concat();
+            let expected = checksum_b64(alg, &whole);
+            let (upload_id, etags, sums) = typed_upload(&c, &bucket, &key, alg, kind, &parts).await;
+            let given: Vec<Option<String>> = sums.iter().cloned().map(Some).collect();
+            let done = c
+                .complete_multipart_upload()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .multipart_upload(completed(alg, &etags, &given))
+                .send()
+                .await
+                .expect("CompleteMultipartUpload");
+            assert_eq!(field!(done, alg), Some(expected.as_str()), "{alg}");
+            assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
+            let head = c
+                .head_object()
+                .bucket(&bucket)
+                .key(&key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("HEAD");
+            assert_eq!(field!(head, alg), Some(expected.as_str()));
+            assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+            // A full-object value is one the SDK checks against the body.
+            let get = c
+                .get_object()
+                .bucket(&bucket)
+                .key(&key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(field!(get, alg), Some(expected.as_str()));
+            assert!(collect_body(get).await == whole);
+        }
+
+        // Part checksums may be left out of a FULL_OBJECT Complete; an
+        // object checksum sent with it must match.
+        let parts = vec![random_bytes(MIN_PART_SIZE), random_bytes(SMALL)];
+        let (upload_id, etags, _) = typed_upload(
+            &c,
+            &bucket,
+            "checked",
+            "crc32",
+            Some(ChecksumType::FullObject),
+            &parts,
+        )
+        .await;
+        let unlisted = completed("crc32", &etags, &[None, None]);
+        expect_s3_error(
+            c.complete_multipart_upload()
+                .bucket(&bucket)
+                .key("checked")
+                .upload_id(&upload_id)
+                .multipart_upload(unlisted.clone())
+                .checksum_crc32(checksum_b64("crc32", b"other bytes"))
+                .send()
+                .await,
+            "BadDigest",
+            400,
+        );
+        let whole = checksum_b64("crc32", &parts.concat());
+        let done = c
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key("checked")
+            .upload_id(&upload_id)
+            .multipart_upload(unlisted)
+            .checksum_crc32(whole.clone())
+            .send()
+            .await
+            .expect("Complete with the right object checksum");
+        assert_eq!(done.checksum_crc32(), Some(whole.as_str()));
         cleanup_bucket(&c, &bucket).await;
     })
     .await

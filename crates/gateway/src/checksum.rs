@@ -267,7 +267,9 @@ pub fn response_checksum(
                 parts: None,
             };
             let mut c = checksum_dto(&part);
-            c.checksum_type = Some(ChecksumType::from_static(ChecksumType::COMPOSITE));
+            if stored.parts.is_some() {
+                c.checksum_type = Some(ChecksumType::from_static(ChecksumType::COMPOSITE));
+            }
             Some(c)
         }
         _ => Some(checksum_dto(stored)),

@@ -46,13 +46,13 @@ pub(crate) fn part_number_of(n: i32) -> S3Result<u32> {
         })
 }
 
-/// The checksum algorithm (and type) CreateMultipartUpload asks for. Only
-/// COMPOSITE checksums are built (so CRC64NVME, FULL_OBJECT only at AWS, is
-/// not offered).
+/// The checksum algorithm and type (FULL_OBJECT: true) CreateMultipartUpload
+/// asks for, by AWS's rules: CRC64NVME is FULL_OBJECT only, SHA1/SHA256
+/// COMPOSITE only, CRC32/CRC32C either (COMPOSITE by default).
 fn upload_checksum(
     algorithm: Option<&s3s::dto::ChecksumAlgorithm>,
     kind: Option<&ChecksumType>,
-) -> S3Result<Option<ChecksumAlgorithm>> {
+) -> S3Result<Option<(ChecksumAlgorithm, bool)>> {
     let Some(algorithm) = algorithm else {
         if kind.is_some() {
             return Err(s3_error!(
@@ -63,20 +63,50 @@ fn upload_checksum(
         return Ok(None);
     };
     let algorithm = crate::checksum::algorithm_named(algorithm)?;
-    let full_object = kind.is_some_and(|k| k.as_str() == ChecksumType::FULL_OBJECT);
-    if algorithm == ChecksumAlgorithm::Crc64Nvme && !full_object && kind.is_some() {
+    let full_object = match kind.map(ChecksumType::as_str) {
+        None => algorithm == ChecksumAlgorithm::Crc64Nvme,
+        Some(ChecksumType::FULL_OBJECT) => true,
+        Some(ChecksumType::COMPOSITE) => false,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-type header is invalid: {other}"
+            ));
+        }
+    };
+    let name = algorithm.name().to_ascii_lowercase();
+    if full_object && !algorithm.is_crc() {
         return Err(s3_error!(
             InvalidRequest,
-            "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."
+            "The FULL_OBJECT checksum type cannot be used with the {name} checksum algorithm."
         ));
     }
-    if full_object || algorithm == ChecksumAlgorithm::Crc64Nvme {
+    if !full_object && algorithm == ChecksumAlgorithm::Crc64Nvme {
         return Err(s3_error!(
-            NotImplemented,
-            "FULL_OBJECT multipart checksums are not supported; use the COMPOSITE type with CRC32, CRC32C, SHA1 or SHA256"
+            InvalidRequest,
+            "The COMPOSITE checksum type cannot be used with the {name} checksum algorithm."
         ));
     }
-    Ok(Some(algorithm))
+    Ok(Some((algorithm, full_object)))
+}
+
+/// The object checksum a CompleteMultipartUpload sends (`x-amz-checksum-*`), if any.
+fn sent_object_checksum(i: &CompleteMultipartUploadInput) -> Option<StoredChecksum> {
+    [
+        (ChecksumAlgorithm::Crc32, &i.checksum_crc32),
+        (ChecksumAlgorithm::Crc32c, &i.checksum_crc32c),
+        (ChecksumAlgorithm::Crc64Nvme, &i.checksum_crc64nvme),
+        (ChecksumAlgorithm::Sha1, &i.checksum_sha1),
+        (ChecksumAlgorithm::Sha256, &i.checksum_sha256),
+    ]
+    .into_iter()
+    .find_map(|(algorithm, v)| {
+        v.as_ref().map(|value| StoredChecksum {
+            algorithm,
+            value: value.trim().to_string(),
+            parts: None,
+        })
+    })
 }
 
 /// Refuses, before any data is stored, a part whose promised checksum is not
@@ -151,11 +181,11 @@ pub async fn create(
         initiated: now_millis(),
         headers,
     };
-    let checksum_algorithm =
-        upload_checksum(i.checksum_algorithm.as_ref(), i.checksum_type.as_ref())?;
+    let checksum = upload_checksum(i.checksum_algorithm.as_ref(), i.checksum_type.as_ref())?;
     let extras = UploadExtras {
         tags: crate::tagging::header_tags(i.tagging.as_deref())?,
-        checksum_algorithm,
+        checksum_algorithm: checksum.map(|(a, _)| a),
+        full_object: checksum.is_some_and(|(_, full)| full),
     };
     gw.meta()
         .write(&MetaCommand::CreateUploadWithExtras {
@@ -168,10 +198,15 @@ pub async fn create(
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(upload_id.to_string()),
-        checksum_algorithm: checksum_algorithm
-            .map(|a| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
-        checksum_type: checksum_algorithm
-            .map(|_| ChecksumType::from_static(ChecksumType::COMPOSITE)),
+        checksum_algorithm: checksum
+            .map(|(a, _)| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
+        checksum_type: checksum.map(|(_, full)| {
+            ChecksumType::from_static(if full {
+                ChecksumType::FULL_OBJECT
+            } else {
+                ChecksumType::COMPOSITE
+            })
+        }),
         ..Default::default()
     };
     Ok(S3Response::new(output))
@@ -258,6 +293,7 @@ pub async fn complete(
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
     let condition = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let object_checksum = sent_object_checksum(&i);
     let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(
@@ -288,6 +324,7 @@ pub async fn complete(
         upload_id,
         parts,
         part_checksums,
+        object_checksum,
         version: VersionId::new_random(),
         last_modified: now_millis(),
         condition,

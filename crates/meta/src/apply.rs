@@ -110,6 +110,7 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             upload_id,
             parts,
             part_checksums,
+            object_checksum,
             version,
             last_modified,
             condition,
@@ -120,7 +121,7 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             key,
             upload_id,
             parts,
-            Some(part_checksums),
+            Some((part_checksums, object_checksum.as_ref())),
             *version,
             *last_modified,
             condition,
@@ -381,7 +382,7 @@ fn complete_upload(
     key: &str,
     upload_id: &VersionId,
     requested: &[CompletedPart],
-    checksums: Option<&[Option<StoredChecksum>]>,
+    checksums: Option<(&[Option<StoredChecksum>], Option<&StoredChecksum>)>,
     version: VersionId,
     last_modified: UnixMillis,
     condition: &WriteCondition,
@@ -420,10 +421,11 @@ fn complete_upload(
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
-    let object_extras = match extras::completed_extras(db, &upload, requested, checksums)? {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(e)),
-    };
+    let object_extras =
+        match extras::completed_extras(db, &upload, requested, &manifest.part_sizes, checksums)? {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e)),
+        };
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));

@@ -1,8 +1,10 @@
-//! Composite checksums of multipart objects, as S3 defines them: the
+//! Object checksums of multipart objects, as S3 defines them. COMPOSITE: the
 //! checksum (with the upload's algorithm) of the concatenated binary
-//! checksums of the parts, in object order; S3 reports it as
-//! `<base64>-<number of parts>`. Computed here, in the state machine, from the
-//! part checksums it stored at UploadPart, so every voter derives the same.
+//! checksums of the parts, in object order, reported as
+//! `<base64>-<number of parts>`. FULL_OBJECT (CRCs only): the CRC of all the
+//! object's bytes, combined from the parts' CRCs and sizes. Computed here, in
+//! the state machine, from the part checksums it stored at UploadPart, so
+//! every voter derives the same.
 
 use base64::Engine;
 use cairn_types::ChecksumAlgorithm;
@@ -12,6 +14,8 @@ use cairn_types::ChecksumAlgorithm;
 pub enum CompositeError {
     #[error("part checksum {0} is not base64 of a {1} digest")]
     BadPartChecksum(usize, &'static str),
+    #[error("{0} checksums do not combine; FULL_OBJECT needs a CRC")]
+    NotACrc(&'static str),
 }
 
 /// The digest of `data` with `algorithm`, as S3 encodes it (big-endian CRCs).
@@ -47,6 +51,42 @@ pub fn composite(algorithm: ChecksumAlgorithm, parts: &[String]) -> Result<Strin
         joined.extend_from_slice(&raw);
     }
     Ok(b64.encode(digest(algorithm, &joined)))
+}
+
+/// The FULL_OBJECT checksum of a multipart object: the CRC of all its bytes,
+/// combined from the parts' CRCs (base64) and sizes, in object order.
+pub fn full_object_crc(
+    algorithm: ChecksumAlgorithm,
+    parts: &[(String, u64)],
+) -> Result<String, CompositeError> {
+    use crc_fast::CrcAlgorithm;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let crc = match algorithm {
+        ChecksumAlgorithm::Crc32 => CrcAlgorithm::Crc32IsoHdlc,
+        ChecksumAlgorithm::Crc32c => CrcAlgorithm::Crc32Iscsi,
+        ChecksumAlgorithm::Crc64Nvme => CrcAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256 => {
+            return Err(CompositeError::NotACrc(algorithm.name()));
+        }
+    };
+    let mut combined: Option<u64> = None;
+    for (i, (value, size)) in parts.iter().enumerate() {
+        let raw = b64
+            .decode(value.trim())
+            .ok()
+            .filter(|d| d.len() == algorithm.digest_len())
+            .ok_or(CompositeError::BadPartChecksum(i + 1, algorithm.name()))?;
+        let mut be = [0u8; 8];
+        be[8 - raw.len()..].copy_from_slice(&raw);
+        let part = u64::from_be_bytes(be);
+        combined = Some(match combined {
+            None => part,
+            Some(so_far) => crc_fast::checksum_combine(crc, so_far, part, *size),
+        });
+    }
+    let value = combined.unwrap_or_else(|| crc_fast::checksum(crc, &[]));
+    let bytes = value.to_be_bytes();
+    Ok(b64.encode(&bytes[8 - algorithm.digest_len()..]))
 }
 
 #[cfg(test)]
@@ -119,6 +159,33 @@ mod tests {
             Err(CompositeError::BadPartChecksum(1, "SHA1"))
         );
         assert!(composite(ChecksumAlgorithm::Crc32, &["!!".to_string()]).is_err());
+    }
+
+    #[test]
+    fn full_object_crcs_combine_the_parts() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let pieces = [&data[..4096], &data[4096..9000], &data[9000..]];
+        for algorithm in [
+            ChecksumAlgorithm::Crc32,
+            ChecksumAlgorithm::Crc32c,
+            ChecksumAlgorithm::Crc64Nvme,
+        ] {
+            let parts: Vec<(String, u64)> = pieces
+                .iter()
+                .map(|p| (b64.encode(digest(algorithm, p)), p.len() as u64))
+                .collect();
+            assert_eq!(
+                full_object_crc(algorithm, &parts),
+                Ok(b64.encode(digest(algorithm, &data))),
+                "{algorithm:?}"
+            );
+        }
+        let sha = vec![(b64.encode(digest(ChecksumAlgorithm::Sha1, b"x")), 1)];
+        assert_eq!(
+            full_object_crc(ChecksumAlgorithm::Sha1, &sha),
+            Err(CompositeError::NotACrc("SHA1"))
+        );
     }
 
     /// zlib.crc32(bytes.fromhex("3610a6863a771143")).

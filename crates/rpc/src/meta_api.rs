@@ -147,15 +147,18 @@ pub enum MetaCommand {
         checksum: Option<StoredChecksum>,
     },
     /// CompleteMultipartUpload with the part checksums the client listed
-    /// (one per part, in order). For an upload with a checksum algorithm each
-    /// must be given and match the stored one; the object gets the composite
-    /// checksum. Answers `CompletedWithExtras`.
+    /// (one per part, in order) and the object checksum it sent, if any.
+    /// For a COMPOSITE upload each part checksum must be given; any given
+    /// must match the stored one. The object gets the composite (or, for
+    /// FULL_OBJECT, the combined CRC) checksum, which `object_checksum`
+    /// must equal when sent (else `BadDigest`). Answers `CompletedWithExtras`.
     CompleteUploadWithChecksums {
         bucket: String,
         key: String,
         upload_id: VersionId,
         parts: Vec<CompletedPart>,
         part_checksums: Vec<Option<StoredChecksum>>,
+        object_checksum: Option<StoredChecksum>,
         version: VersionId,
         last_modified: UnixMillis,
         condition: WriteCondition,
@@ -230,6 +233,9 @@ pub enum MetaError {
     /// S3's InvalidRequest, with S3's message (e.g. a missing part checksum).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// S3's BadDigest: a checksum sent does not match the one computed.
+    #[error("bad digest: {0}")]
+    BadDigest(String),
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.

@@ -52,6 +52,15 @@ impl ChecksumAlgorithm {
             .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
     }
 
+    /// Whether it is a CRC (whose values over adjacent byte ranges combine
+    /// into the value over both: FULL_OBJECT multipart checksums).
+    pub fn is_crc(self) -> bool {
+        matches!(
+            self,
+            ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Crc64Nvme
+        )
+    }
+
     /// Bytes of one digest.
     pub fn digest_len(self) -> usize {
         match self {
@@ -65,7 +74,7 @@ impl ChecksumAlgorithm {
 
 /// A checksum as S3 reports it: the base64 of the digest, and for a
 /// composite multipart checksum the number of parts it was made from
-/// (reported as `<base64>-<parts>`).
+/// (reported as `<base64>-<parts>`). None is a FULL_OBJECT checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredChecksum {
     pub algorithm: ChecksumAlgorithm,
@@ -100,6 +109,10 @@ pub struct UploadExtras {
     pub tags: Vec<Tag>,
     /// `x-amz-checksum-algorithm`: every part must then carry this checksum.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// `x-amz-checksum-type: FULL_OBJECT` (CRCs only): the object's checksum
+    /// is the CRC of all its bytes, combined from the parts' CRCs, rather
+    /// than the COMPOSITE checksum of the part checksums.
+    pub full_object: bool,
 }
 
 impl UploadExtras {

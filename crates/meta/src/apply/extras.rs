@@ -177,15 +177,23 @@ pub(super) fn write_part_checksum(
 }
 
 /// The extras of the object a completed upload becomes: the upload's tags
-/// and, for an upload with a checksum algorithm, the composite checksum of
-/// the requested parts. Each of those must then be listed with its checksum
-/// (`given`, in request order), equal to the one stored at UploadPart.
+/// and, for an upload with a checksum algorithm, the checksum of the
+/// requested parts (whose sizes are `sizes`): COMPOSITE, for which each part
+/// must be listed with its checksum, or FULL_OBJECT (CRCs combined), for
+/// which listing them is optional. A listed part checksum must equal the one
+/// stored at UploadPart (else InvalidPart), and an object checksum sent with
+/// the request the one computed here (else BadDigest).
 pub(super) fn completed_extras(
     db: &MetaDb,
     upload: &UploadRecord,
     requested: &[CompletedPart],
-    given: Option<&[Option<StoredChecksum>]>,
+    sizes: &[u64],
+    sent: Option<(&[Option<StoredChecksum>], Option<&StoredChecksum>)>,
 ) -> Result<Result<ObjectExtras, MetaError>, DbError> {
+    let (given, object_checksum) = match sent {
+        Some((parts, object)) => (Some(parts), object),
+        None => (None, None),
+    };
     let asked = upload_extras(db, upload)?;
     let mut extras = ObjectExtras {
         tags: asked.tags,
@@ -196,33 +204,62 @@ pub(super) fn completed_extras(
     };
     let mut values = Vec::with_capacity(requested.len());
     for (i, want) in requested.iter().enumerate() {
-        let Some(sent) = given.and_then(|g| g.get(i)).and_then(Option::as_ref) else {
+        let listed = given.and_then(|g| g.get(i)).and_then(Option::as_ref);
+        if listed.is_none() && !asked.full_object {
             let expected = algorithm.name().to_ascii_lowercase();
             return Ok(Err(MetaError::InvalidRequest(format!(
                 "The upload was created using a {expected} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
                 want.part_number
             ))));
-        };
+        }
         let stored = db.get::<StoredChecksum>(
             CF_PART_CHECKSUMS,
             &part_key(&upload.upload_id, want.part_number),
         )?;
-        match stored {
-            Some(s) if s.algorithm == sent.algorithm && s.value == sent.value.trim() => {
+        match (stored, listed) {
+            (Some(s), None) => values.push(s.value),
+            (Some(s), Some(l)) if s.algorithm == l.algorithm && s.value == l.value.trim() => {
                 values.push(s.value)
             }
             _ => return Ok(Err(MetaError::InvalidPart(want.part_number))),
         }
     }
-    let value = match crate::checksums::composite(algorithm, &values) {
+    let computed = if asked.full_object {
+        let with_sizes: Vec<(String, u64)> =
+            values.iter().cloned().zip(sizes.iter().copied()).collect();
+        crate::checksums::full_object_crc(algorithm, &with_sizes)
+    } else {
+        crate::checksums::composite(algorithm, &values)
+    };
+    let value = match computed {
         Ok(v) => v,
         Err(e) => return Ok(Err(MetaError::Internal(e.to_string()))),
     };
-    extras.checksum = Some(StoredChecksum {
+    let checksum = StoredChecksum {
         algorithm,
         value,
-        parts: Some(values.len() as u32),
-    });
+        parts: (!asked.full_object).then_some(values.len() as u32),
+    };
+    if let Some(sent) = object_checksum {
+        // A composite value may be sent with or without its `-N`.
+        let sent_value = sent.value.trim();
+        let bare = match checksum.parts {
+            Some(n) => sent_value
+                .strip_suffix(&format!("-{n}"))
+                .unwrap_or(sent_value),
+            None => sent_value,
+        };
+        if sent.algorithm != algorithm || bare != checksum.value {
+            return Ok(Err(MetaError::BadDigest(format!(
+                "The {} you specified did not match the calculated checksum.",
+                format_args!(
+                    "x-amz-checksum-{}",
+                    sent.algorithm.name().to_ascii_lowercase()
+                )
+            ))));
+        }
+    }
+    extras.checksum = Some(checksum);
     extras.part_checksums = values;
     Ok(Ok(extras))
 }

@@ -182,6 +182,7 @@ fn upload_tags_become_the_objects_and_leave_with_the_upload() {
         extras: UploadExtras {
             tags: tags(&[("t", "v")]),
             checksum_algorithm: None,
+            full_object: false,
         },
     };
     assert_eq!(run(&db, &create), Ok(MetaResponse::Done));
@@ -238,6 +239,7 @@ fn upload_tags_become_the_objects_and_leave_with_the_upload() {
             extras: UploadExtras {
                 tags: tags(&[("x", "y")]),
                 checksum_algorithm: None,
+                full_object: false,
             },
         },
     )
@@ -372,6 +374,7 @@ fn checksummed_uploads_keep_part_checksums_and_complete_to_a_composite() {
             extras: UploadExtras {
                 tags: vec![],
                 checksum_algorithm: Some(ChecksumAlgorithm::Crc32),
+                full_object: false,
             },
         },
     )
@@ -420,6 +423,7 @@ fn checksummed_uploads_keep_part_checksums_and_complete_to_a_composite() {
                 },
             ],
             part_checksums: sums,
+            object_checksum: None,
             version,
             last_modified: 2,
             condition: WriteCondition::Always,
@@ -500,6 +504,7 @@ fn uploads_without_an_algorithm_keep_no_part_checksums() {
                 etag: hex::encode(Md5::digest(b"x")),
             }],
             part_checksums: vec![None],
+            object_checksum: None,
             version: VersionId::new_random(),
             last_modified: 2,
             condition: WriteCondition::Always,
@@ -551,6 +556,7 @@ async fn snapshots_carry_every_extras_table() {
             extras: UploadExtras {
                 tags: tags(&[("t", "v")]),
                 checksum_algorithm: Some(cairn_types::ChecksumAlgorithm::Crc32),
+                full_object: false,
             },
         },
     )
@@ -592,4 +598,84 @@ async fn snapshots_carry_every_extras_table() {
     for t in tables {
         assert_eq!(rows(&target, t), rows(&db, t), "{t} after install");
     }
+}
+
+#[test]
+fn full_object_uploads_combine_part_crcs_and_check_a_sent_checksum() {
+    use cairn_types::{ChecksumAlgorithm, StoredChecksum};
+    let (_dir, db) = with_bucket();
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    run(
+        &db,
+        &MetaCommand::CreateUploadWithExtras {
+            upload: upload.clone(),
+            extras: UploadExtras {
+                tags: vec![],
+                checksum_algorithm: Some(ChecksumAlgorithm::Crc32),
+                full_object: true,
+            },
+        },
+    )
+    .expect("create");
+    let first = vec![7u8; MIN_PART_SIZE as usize];
+    let second = b"the tail".to_vec();
+    for (n, data) in [(1, &first), (2, &second)] {
+        let mut part = part_of(n, data);
+        part.size = data.len() as u64;
+        run(
+            &db,
+            &MetaCommand::PutPartWithChecksum {
+                bucket: "b".into(),
+                key: "k".into(),
+                upload_id: upload.upload_id,
+                part,
+                checksum: Some(crc32_of(data)),
+            },
+        )
+        .expect("part");
+    }
+    let whole = crc32_of(&[first.clone(), second.clone()].concat());
+    let complete =
+        |object_checksum: Option<StoredChecksum>| MetaCommand::CompleteUploadWithChecksums {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            parts: [(1, &first), (2, &second)]
+                .into_iter()
+                .map(|(n, d)| CompletedPart {
+                    part_number: n,
+                    etag: hex::encode(Md5::digest(d)),
+                })
+                .collect(),
+            // Listing the part checksums is optional for FULL_OBJECT.
+            part_checksums: vec![None, None],
+            object_checksum,
+            version: VersionId::new_random(),
+            last_modified: 2,
+            condition: WriteCondition::Always,
+        };
+    assert!(matches!(
+        run(&db, &complete(Some(crc32_of(b"something else")))),
+        Err(MetaError::BadDigest(_))
+    ));
+    let Ok(MetaResponse::CompletedWithExtras { extras, .. }) =
+        run(&db, &complete(Some(whole.clone())))
+    else {
+        panic!("complete failed");
+    };
+    assert_eq!(
+        extras.checksum,
+        Some(StoredChecksum {
+            parts: None,
+            ..whole
+        }),
+        "the CRC of all the bytes, FULL_OBJECT"
+    );
+    assert_eq!(extras.part_checksums.len(), 2);
 }
