@@ -226,6 +226,20 @@ async fn typed_upload(
         sums.push(sum.to_string());
         etags.push(out.e_tag().expect("ETag").to_string());
     }
+    // ListParts reports the algorithm, the type and every part's checksum.
+    let listed = c
+        .list_parts()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .expect("ListParts");
+    assert_eq!(listed.checksum_algorithm(), Some(&sdk_algorithm(alg)));
+    assert_eq!(listed.checksum_type(), create.checksum_type());
+    let listed_sums: Vec<Option<&str>> = listed.parts().iter().map(|p| field!(p, alg)).collect();
+    let want: Vec<Option<&str>> = sums.iter().map(|s| Some(s.as_str())).collect();
+    assert_eq!(listed_sums, want, "ListParts checksums");
     (upload_id, etags, sums)
 }
 

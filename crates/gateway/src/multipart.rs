@@ -90,6 +90,15 @@ fn upload_checksum(
     Ok(Some((algorithm, full_object)))
 }
 
+/// FULL_OBJECT or COMPOSITE.
+fn checksum_type_of(full_object: bool) -> ChecksumType {
+    ChecksumType::from_static(if full_object {
+        ChecksumType::FULL_OBJECT
+    } else {
+        ChecksumType::COMPOSITE
+    })
+}
+
 /// The object checksum a CompleteMultipartUpload sends (`x-amz-checksum-*`), if any.
 fn sent_object_checksum(i: &CompleteMultipartUploadInput) -> Option<StoredChecksum> {
     [
@@ -200,13 +209,7 @@ pub async fn create(
         upload_id: Some(upload_id.to_string()),
         checksum_algorithm: checksum
             .map(|(a, _)| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
-        checksum_type: checksum.map(|(_, full)| {
-            ChecksumType::from_static(if full {
-                ChecksumType::FULL_OBJECT
-            } else {
-                ChecksumType::COMPOSITE
-            })
-        }),
+        checksum_type: checksum.map(|(_, full)| checksum_type_of(full)),
         ..Default::default()
     };
     Ok(S3Response::new(output))
@@ -385,26 +388,36 @@ pub async fn list_parts(
             "part-number-marker must be a non-negative integer"
         )
     })?;
-    let all = gw
+    let (all, extras) = gw
         .meta()
-        .list_parts(&i.bucket, &i.key, upload_id)
+        .list_parts_with_checksums(&i.bucket, &i.key, upload_id)
         .await
         .map_err(meta_error)?;
-    let mut rest = all.into_iter().filter(|p| p.part_number > marker);
+    let mut rest = all.into_iter().filter(|(p, _)| p.part_number > marker);
     let page: Vec<_> = rest.by_ref().take(max).collect();
     let truncated = rest.next().is_some();
-    let next_marker = page.last().map(|p| p.part_number as i32);
+    let next_marker = page.last().map(|(p, _)| p.part_number as i32);
     let parts = page
         .into_iter()
-        .map(|p| Part {
-            part_number: Some(p.part_number as i32),
-            e_tag: Some(etag_of(&p.etag)),
-            size: Some(p.size as i64),
-            last_modified: Some(timestamp(p.last_modified)),
-            ..Default::default()
+        .map(|(p, checksum)| {
+            let mut part = Part {
+                part_number: Some(p.part_number as i32),
+                e_tag: Some(etag_of(&p.etag)),
+                size: Some(p.size as i64),
+                last_modified: Some(timestamp(p.last_modified)),
+                ..Default::default()
+            };
+            set_checksum!(part, checksum.as_ref().map(checksum_dto));
+            part
         })
         .collect();
     let output = ListPartsOutput {
+        checksum_algorithm: extras
+            .checksum_algorithm
+            .map(|a| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
+        checksum_type: extras
+            .checksum_algorithm
+            .map(|_| checksum_type_of(extras.full_object)),
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(i.upload_id),

@@ -333,6 +333,12 @@ pub enum MetaQuery {
         key: String,
         upload_id: VersionId,
     },
+    /// ListParts with each part's stored checksum and the upload's extras.
+    ListPartsWithChecksums {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,4 +361,9 @@ pub enum QueryResult {
     ObjectWithExtras(Option<(ObjectManifest, ObjectExtras)>),
     BucketTags(Vec<Tag>),
     UploadWithExtras(Option<(UploadRecord, UploadExtras)>),
+    /// The parts in part-number order, each with its stored checksum.
+    PartsWithChecksums {
+        parts: Vec<(PartSummary, Option<StoredChecksum>)>,
+        extras: UploadExtras,
+    },
 }

@@ -6,7 +6,8 @@ use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, N
 use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{
-    AccessKey, Bucket, ObjectExtras, ObjectManifest, Tag, UploadExtras, UploadRecord, VersionId,
+    AccessKey, Bucket, ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras,
+    UploadRecord, VersionId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -283,6 +284,25 @@ impl MetaClient {
         };
         match self.read(&q).await? {
             QueryResult::UploadWithExtras(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The parts of an upload with their stored checksums, and the upload's extras.
+    #[allow(clippy::type_complexity)]
+    pub async fn list_parts_with_checksums(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: VersionId,
+    ) -> Result<(Vec<(PartSummary, Option<StoredChecksum>)>, UploadExtras), MetaError> {
+        let q = MetaQuery::ListPartsWithChecksums {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+        };
+        match self.read(&q).await? {
+            QueryResult::PartsWithChecksums { parts, extras } => Ok((parts, extras)),
             other => Err(unexpected(&other)),
         }
     }
