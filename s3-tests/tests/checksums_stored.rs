@@ -607,3 +607,85 @@ async fn full_object_multipart_checksums_are_the_crc_of_all_the_bytes() {
     })
     .await
 }
+
+#[tokio::test]
+async fn multipart_without_an_algorithm_gets_a_full_object_crc64nvme() {
+    bounded(async {
+        let bucket = create_bucket(&client(), "cks-mpu-default").await;
+        // With the SDK's default part checksums (CRC32) and with none at all.
+        for (name, c) in [
+            ("default", client()),
+            ("when-required", client_when_required()),
+        ] {
+            let parts = vec![random_bytes(MIN_PART_SIZE + 5), random_bytes(SMALL)];
+            upload_multipart(&c, &bucket, name, &parts).await;
+            let whole = parts.concat();
+            let expected = checksum_b64("crc64nvme", &whole);
+            let head = c
+                .head_object()
+                .bucket(&bucket)
+                .key(name)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("HEAD");
+            assert_eq!(
+                head.checksum_crc64_nvme(),
+                Some(expected.as_str()),
+                "{name}"
+            );
+            assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+            assert_eq!(head.checksum_crc32(), None);
+            let get = client()
+                .get_object()
+                .bucket(&bucket)
+                .key(name)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("GET (the SDK checks the CRC64NVME)");
+            assert!(collect_body(get).await == whole);
+        }
+
+        // An upload in progress without an algorithm lists no part checksums.
+        let c = client();
+        let create = c
+            .create_multipart_upload()
+            .bucket(&bucket)
+            .key("pending")
+            .send()
+            .await
+            .expect("Create");
+        assert_eq!(create.checksum_algorithm(), None);
+        let upload_id = create.upload_id().expect("UploadId");
+        c.upload_part()
+            .bucket(&bucket)
+            .key("pending")
+            .upload_id(upload_id)
+            .part_number(1)
+            .body(ByteStream::from_static(b"part"))
+            .send()
+            .await
+            .expect("UploadPart");
+        let listed = c
+            .list_parts()
+            .bucket(&bucket)
+            .key("pending")
+            .upload_id(upload_id)
+            .send()
+            .await
+            .expect("ListParts");
+        assert_eq!(listed.checksum_algorithm(), None);
+        assert_eq!(listed.parts().len(), 1);
+        assert_eq!(listed.parts()[0].checksum_crc64_nvme(), None);
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("pending")
+            .upload_id(upload_id)
+            .send()
+            .await
+            .expect("Abort");
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}

@@ -74,6 +74,17 @@ pub fn algorithm_named(a: &s3s::dto::ChecksumAlgorithm) -> S3Result<ChecksumAlgo
 pub struct ChecksumVerifier {
     hasher: ChecksumHasher,
     expected: Expected,
+    /// Also compute a CRC64NVME beside the request's own checksum.
+    side_crc64nvme: bool,
+}
+
+/// What a verifier found once the body ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// The request's checksum, verified (or computed, when asked to be).
+    pub checksum: Option<StoredChecksum>,
+    /// The CRC64NVME computed beside it (`also_crc64nvme`).
+    pub crc64nvme: Option<StoredChecksum>,
 }
 
 fn hasher_for(name: &str) -> ChecksumHasher {
@@ -137,7 +148,20 @@ impl ChecksumVerifier {
             | Expected::Trailer { name }
             | Expected::Computed { name } => hasher_for(name),
         };
-        Ok(Self { hasher, expected })
+        Ok(Self {
+            hasher,
+            expected,
+            side_crc64nvme: false,
+        })
+    }
+
+    /// Also computes a CRC64NVME of the body (the part checksum kept for
+    /// uploads without a checksum algorithm, whose objects get a
+    /// FULL_OBJECT CRC64NVME as at AWS).
+    pub fn also_crc64nvme(mut self) -> Self {
+        self.hasher.crc64nvme.get_or_insert_with(Crc64Nvme::new);
+        self.side_crc64nvme = true;
+        self
     }
 
     /// A verifier that only computes `algorithm` (for data the gateway
@@ -147,6 +171,7 @@ impl ChecksumVerifier {
         Self {
             hasher: hasher_for(name),
             expected: Expected::Computed { name },
+            side_crc64nvme: false,
         }
     }
 
@@ -174,18 +199,37 @@ impl ChecksumVerifier {
     /// Compares what was received with what was promised; answers the
     /// verified (or computed) checksum, None when there was none.
     pub fn verify(self, trailers: Option<&TrailingHeaders>) -> S3Result<Option<StoredChecksum>> {
-        let stored = |name: &'static str, value: String| {
-            Ok(algorithm_of(name).map(|algorithm| StoredChecksum {
+        Ok(self.verify_all(trailers)?.checksum)
+    }
+
+    /// `verify`, and the side CRC64NVME when one was asked for.
+    pub fn verify_all(self, trailers: Option<&TrailingHeaders>) -> S3Result<Verified> {
+        let sum = self.hasher.finalize();
+        let stored = |name: &'static str| {
+            let value = value_of(&sum, name).unwrap_or_default();
+            algorithm_of(name).map(|algorithm| StoredChecksum {
                 algorithm,
                 value,
                 parts: None,
-            }))
+            })
+        };
+        let crc64nvme = if self.side_crc64nvme {
+            stored("x-amz-checksum-crc64nvme")
+        } else {
+            None
         };
         let (name, expected) = match self.expected {
-            Expected::None => return Ok(None),
+            Expected::None => {
+                return Ok(Verified {
+                    checksum: None,
+                    crc64nvme,
+                });
+            }
             Expected::Computed { name } => {
-                let actual = value_of(&self.hasher.finalize(), name).unwrap_or_default();
-                return stored(name, actual);
+                return Ok(Verified {
+                    checksum: stored(name),
+                    crc64nvme,
+                });
             }
             Expected::Header { name, value } => (name, value),
             Expected::Trailer { name } => {
@@ -209,14 +253,17 @@ impl ChecksumVerifier {
                 }
             }
         };
-        let actual = value_of(&self.hasher.finalize(), name).unwrap_or_default();
+        let actual = value_of(&sum, name).unwrap_or_default();
         if actual != expected.trim() {
             return Err(s3_error!(
                 BadDigest,
                 "The {name} you specified did not match the calculated checksum."
             ));
         }
-        stored(name, actual)
+        Ok(Verified {
+            checksum: stored(name),
+            crc64nvme,
+        })
     }
 }
 
@@ -400,6 +447,22 @@ mod tests {
             .expect("plan")
             .or_default_crc64nvme();
         assert_eq!(promised.promised(), Some(ChecksumAlgorithm::Crc32));
+    }
+
+    #[test]
+    fn a_side_crc64nvme_is_computed_beside_the_promised_checksum() {
+        // CRC32 of "123456789" is cbf43926.
+        let crc32 = base64_of(&0xcbf4_3926u32.to_be_bytes());
+        let mut v = ChecksumVerifier::new(&http::HeaderMap::new(), &given_crc32(&crc32))
+            .expect("plan")
+            .also_crc64nvme();
+        v.update(b"123456789");
+        let found = v.verify_all(None).expect("verified");
+        assert_eq!(found.checksum.map(|c| c.value), Some(crc32));
+        assert_eq!(
+            found.crc64nvme.map(|c| c.value),
+            Some(base64_of(&0xae8b_1486_0a79_9888u64.to_be_bytes()))
+        );
     }
 
     fn base64_of(bytes: &[u8]) -> String {

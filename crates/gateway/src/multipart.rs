@@ -243,8 +243,16 @@ pub async fn upload_part(
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
     check_part_checksum(upload_extras.checksum_algorithm, verifier.promised())?;
+    // Without an upload algorithm, the part keeps a CRC64NVME of its own
+    // (the object gets their FULL_OBJECT combination, as at AWS).
+    let default_crc = upload_extras.checksum_algorithm.is_none();
+    let verifier = if default_crc {
+        verifier.also_crc64nvme()
+    } else {
+        verifier
+    };
     let data_version = VersionId::new_random();
-    let (stored, checksum) = store_verified(
+    let (stored, checksums) = store_verified(
         gw,
         i.body,
         verifier,
@@ -278,14 +286,19 @@ pub async fn upload_part(
         key: i.key,
         upload_id,
         part,
-        checksum: checksum.clone(),
+        checksum: if default_crc {
+            checksums.crc64nvme
+        } else {
+            checksums.checksum.clone()
+        },
     };
     gw.meta().write(&cmd).await.map_err(meta_error)?;
     let mut output = UploadPartOutput {
         e_tag: Some(etag_of(&etag)),
         ..Default::default()
     };
-    set_checksum!(output, checksum.as_ref().map(checksum_dto));
+    // The answer echoes the checksum the client sent.
+    set_checksum!(output, checksums.checksum.as_ref().map(checksum_dto));
     Ok(S3Response::new(output))
 }
 
@@ -407,7 +420,11 @@ pub async fn list_parts(
                 last_modified: Some(timestamp(p.last_modified)),
                 ..Default::default()
             };
-            set_checksum!(part, checksum.as_ref().map(checksum_dto));
+            // Only an upload's own algorithm is reported (not the
+            // CRC64NVME kept for uploads without one).
+            if extras.checksum_algorithm.is_some() {
+                set_checksum!(part, checksum.as_ref().map(checksum_dto));
+            }
             part
         })
         .collect();

@@ -7,7 +7,7 @@ use crate::state::Gateway;
 use base64::Engine;
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
-    HttpHeaders, ObjectExtras, ObjectManifest, StoredChecksum, UnixMillis, VersionId, now_millis,
+    HttpHeaders, ObjectExtras, ObjectManifest, UnixMillis, VersionId, now_millis,
     validate_object_key,
 };
 use s3s::dto::*;
@@ -251,7 +251,7 @@ macro_rules! given_checksums {
 pub(crate) use given_checksums;
 
 /// Stores an upload body while verifying its `x-amz-checksum-*`; answers
-/// what was stored and the verified (or computed) checksum.
+/// what was stored and the checksums found (see `checksum::Verified`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn store_verified(
     gw: &Gateway,
@@ -262,7 +262,7 @@ pub(crate) async fn store_verified(
     part: u32,
     redundancy: cairn_types::Redundancy,
     allow_inline: bool,
-) -> S3Result<(crate::data::Stored, Option<StoredChecksum>)> {
+) -> S3Result<(crate::data::Stored, crate::checksum::Verified)> {
     use futures::StreamExt;
     let mut verifier = verifier;
     let body: futures::stream::BoxStream<'_, Result<bytes::Bytes, String>> = match body {
@@ -277,8 +277,8 @@ pub(crate) async fn store_verified(
     let stored = gw
         .store_stream(observed, version, part, redundancy, allow_inline)
         .await?;
-    let checksum = verifier.verify(trailers)?;
-    Ok((stored, checksum))
+    let checksums = verifier.verify_all(trailers)?;
+    Ok((stored, checksums))
 }
 
 pub async fn put_object(
@@ -319,7 +319,7 @@ pub async fn put_object(
         input.metadata,
     );
     let version = VersionId::new_random();
-    let (stored, checksum) = store_verified(
+    let (stored, crate::checksum::Verified { checksum, .. }) = store_verified(
         gw,
         input.body,
         verifier,

@@ -14,7 +14,7 @@ use crate::multipart::{MAX_PART_BYTES, parse_upload_id, part_number_of};
 use crate::object::{check_key, etag_of, lookup_object, timestamp};
 use crate::state::Gateway;
 use cairn_rpc::MetaCommand;
-use cairn_types::{PartRecord, VersionId, now_millis};
+use cairn_types::{ChecksumAlgorithm, PartRecord, VersionId, now_millis};
 use futures::StreamExt;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
@@ -109,22 +109,19 @@ pub async fn upload_part_copy(
     }
     let data_version = VersionId::new_random();
     // An upload with a checksum algorithm needs every part's checksum; a
-    // copied part's is computed here, as S3 does.
-    let mut hasher = upload_extras
-        .checksum_algorithm
-        .map(ChecksumVerifier::computing);
+    // copied part's is computed here, as S3 does (a CRC64NVME for uploads
+    // without an algorithm, as for their uploaded parts).
+    let algorithm = upload_extras.checksum_algorithm;
+    let mut hasher = ChecksumVerifier::computing(algorithm.unwrap_or(ChecksumAlgorithm::Crc64Nvme));
     let body = gw.read_stream(&src, start, end).inspect(|r| {
-        if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
-            h.update(b);
+        if let Ok(b) = r {
+            hasher.update(b);
         }
     });
     let stored = gw
         .store_stream(body, data_version, part_number, bucket.redundancy, false)
         .await?;
-    let checksum = match hasher {
-        Some(h) => h.verify(None)?,
-        None => None,
-    };
+    let checksum = hasher.verify(None)?;
     if stored.size != end - start {
         return Err(internal(format!(
             "part copy read {} of {} bytes",
@@ -157,7 +154,9 @@ pub async fn upload_part_copy(
         last_modified: Some(timestamp(last_modified)),
         ..Default::default()
     };
-    set_checksum!(result, checksum.as_ref().map(checksum_dto));
+    if algorithm.is_some() {
+        set_checksum!(result, checksum.as_ref().map(checksum_dto));
+    }
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_part_result: Some(result),
         ..Default::default()

@@ -11,7 +11,8 @@ use crate::db::{
 use crate::keys::{object_key, part_key, upload_key};
 use cairn_rpc::{CompletedPart, MetaError, MetaResponse};
 use cairn_types::{
-    Bucket, ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras, UploadRecord,
+    Bucket, ChecksumAlgorithm, ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras,
+    UploadRecord,
 };
 use rocksdb::WriteBatch;
 
@@ -139,14 +140,17 @@ pub(super) fn drop_upload_extras(
 
 /// Which checksum an uploaded part keeps: the upload's algorithm decides.
 /// With one, the part must carry a checksum of it (S3's InvalidRequest
-/// otherwise); without one, nothing is kept.
+/// otherwise); without one, only a CRC64NVME is kept (the gateway computes
+/// it for every such part; the object's default checksum combines them).
 pub(super) fn part_checksum_to_keep(
     db: &MetaDb,
     upload: &UploadRecord,
     given: Option<&StoredChecksum>,
 ) -> Result<Result<Option<StoredChecksum>, MetaError>, DbError> {
     let Some(algorithm) = upload_extras(db, upload)?.checksum_algorithm else {
-        return Ok(Ok(None));
+        return Ok(Ok(given
+            .filter(|c| c.algorithm == ChecksumAlgorithm::Crc64Nvme)
+            .cloned()));
     };
     let expected = algorithm.name().to_ascii_lowercase();
     Ok(match given {
@@ -200,6 +204,7 @@ pub(super) fn completed_extras(
         ..Default::default()
     };
     let Some(algorithm) = asked.checksum_algorithm else {
+        extras.checksum = default_checksum(db, upload, requested, sizes, &mut extras)?;
         return Ok(Ok(extras));
     };
     let mut values = Vec::with_capacity(requested.len());
@@ -262,4 +267,36 @@ pub(super) fn completed_extras(
     extras.checksum = Some(checksum);
     extras.part_checksums = values;
     Ok(Ok(extras))
+}
+
+/// The checksum of an object completed from an upload without a checksum
+/// algorithm: the FULL_OBJECT CRC64NVME combined from its parts' CRC64NVMEs,
+/// as AWS gives such objects; none when a part has no CRC64NVME (uploaded
+/// by a build that did not compute one). Sets the part checksums too.
+fn default_checksum(
+    db: &MetaDb,
+    upload: &UploadRecord,
+    requested: &[CompletedPart],
+    sizes: &[u64],
+    extras: &mut ObjectExtras,
+) -> Result<Option<StoredChecksum>, DbError> {
+    let mut parts = Vec::with_capacity(requested.len());
+    for (want, size) in requested.iter().zip(sizes) {
+        match db.get::<StoredChecksum>(
+            CF_PART_CHECKSUMS,
+            &part_key(&upload.upload_id, want.part_number),
+        )? {
+            Some(c) if c.algorithm == ChecksumAlgorithm::Crc64Nvme => parts.push((c.value, *size)),
+            _ => return Ok(None),
+        }
+    }
+    let Ok(value) = crate::checksums::full_object_crc(ChecksumAlgorithm::Crc64Nvme, &parts) else {
+        return Ok(None);
+    };
+    extras.part_checksums = parts.into_iter().map(|(v, _)| v).collect();
+    Ok(Some(StoredChecksum {
+        algorithm: ChecksumAlgorithm::Crc64Nvme,
+        value,
+        parts: None,
+    }))
 }

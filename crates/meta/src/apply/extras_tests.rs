@@ -679,3 +679,68 @@ fn full_object_uploads_combine_part_crcs_and_check_a_sent_checksum() {
     );
     assert_eq!(extras.part_checksums.len(), 2);
 }
+
+#[test]
+fn uploads_without_an_algorithm_get_a_full_object_crc64nvme() {
+    use base64::Engine;
+    use cairn_types::{ChecksumAlgorithm, StoredChecksum};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let crc64 = |data: &[u8]| StoredChecksum {
+        algorithm: ChecksumAlgorithm::Crc64Nvme,
+        value: b64.encode(crate::checksums::digest(ChecksumAlgorithm::Crc64Nvme, data)),
+        parts: None,
+    };
+    let (_dir, db) = with_bucket();
+    let upload = UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 1,
+        headers: HttpHeaders::default(),
+    };
+    run(&db, &MetaCommand::CreateUpload(upload.clone())).expect("create");
+    let first = vec![3u8; MIN_PART_SIZE as usize];
+    let second = b"end".to_vec();
+    for (n, data) in [(1, &first), (2, &second)] {
+        let mut part = part_of(n, data);
+        part.size = data.len() as u64;
+        run(
+            &db,
+            &MetaCommand::PutPartWithChecksum {
+                bucket: "b".into(),
+                key: "k".into(),
+                upload_id: upload.upload_id,
+                part,
+                checksum: Some(crc64(data)),
+            },
+        )
+        .expect("part");
+    }
+    let Ok(MetaResponse::CompletedWithExtras { extras, .. }) = run(
+        &db,
+        &MetaCommand::CompleteUploadWithChecksums {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: upload.upload_id,
+            parts: [(1, &first), (2, &second)]
+                .into_iter()
+                .map(|(n, d)| CompletedPart {
+                    part_number: n,
+                    etag: hex::encode(Md5::digest(d)),
+                })
+                .collect(),
+            part_checksums: vec![None, None],
+            object_checksum: None,
+            version: VersionId::new_random(),
+            last_modified: 2,
+            condition: WriteCondition::Always,
+        },
+    ) else {
+        panic!("complete failed");
+    };
+    assert_eq!(
+        extras.checksum,
+        Some(crc64(&[first, second].concat())),
+        "the FULL_OBJECT CRC64NVME of all the bytes"
+    );
+}
