@@ -161,6 +161,42 @@ async fn uploads_without_a_checksum_get_a_crc64nvme() {
             .await
             .expect("HEAD copy");
         assert_eq!(head.checksum_crc64_nvme(), Some(expected.as_str()));
+
+        // A copy asking for another algorithm gets it, computed from the
+        // copied bytes (inline and chunked sources alike).
+        let large = random_bytes(LARGE);
+        c.put_object()
+            .bucket(&bucket)
+            .key("large")
+            .body(ByteStream::from(large.clone()))
+            .send()
+            .await
+            .expect("PutObject large");
+        for (src, bytes) in [("k", &data), ("large", &large)] {
+            let dst = format!("{src}-sha1");
+            let copy = c
+                .copy_object()
+                .bucket(&bucket)
+                .key(&dst)
+                .copy_source(format!("{bucket}/{src}"))
+                .checksum_algorithm(ChecksumAlgorithm::Sha1)
+                .send()
+                .await
+                .expect("CopyObject with an algorithm");
+            let sha1 = checksum_b64("sha1", bytes);
+            let result = copy.copy_object_result().expect("CopyObjectResult");
+            assert_eq!(result.checksum_sha1(), Some(sha1.as_str()), "{src}");
+            let head = c
+                .head_object()
+                .bucket(&bucket)
+                .key(&dst)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("HEAD copy");
+            assert_eq!(head.checksum_sha1(), Some(sha1.as_str()));
+            assert_eq!(head.checksum_crc64_nvme(), None);
+        }
         cleanup_bucket(&c, &bucket).await;
     })
     .await

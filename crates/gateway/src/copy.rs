@@ -3,15 +3,20 @@
 //! (`x-amz-copy-source-if-*`), and the destination's write condition. A copy
 //! reads the source through the data path and writes it again under a new
 //! version; the metadata (headers, tags) is copied or replaced as the
-//! directives say.
+//! directives say. The source's checksum holds for the copy, unless the
+//! request names another algorithm (or the source has none), which is then
+//! computed from the copied bytes.
 
-use crate::checksum::{checksum_dto, set_checksum};
+use crate::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::object::{check_key, etag_of, http_headers, timestamp};
 use crate::state::Gateway;
 use crate::tagging::header_tags;
 use cairn_rpc::{MetaCommand, WriteCondition};
-use cairn_types::{ObjectData, ObjectExtras, ObjectManifest, VersionId, now_millis};
+use cairn_types::{
+    ChecksumAlgorithm, ObjectData, ObjectExtras, ObjectManifest, VersionId, now_millis,
+};
+use futures::StreamExt;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -162,10 +167,30 @@ pub async fn copy_object(
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
     let version = VersionId::new_random();
+    // A new checksum is computed while copying when the request names an
+    // algorithm, or when the source has none (S3's default CRC64NVME);
+    // otherwise the source's holds for the same bytes.
+    let recompute = match i.checksum_algorithm.as_ref() {
+        Some(a) => Some(algorithm_named(a)?),
+        None => src_extras
+            .checksum
+            .is_none()
+            .then_some(ChecksumAlgorithm::Crc64Nvme),
+    };
+    let mut hasher = recompute.map(ChecksumVerifier::computing);
     let data = match &src.data {
-        ObjectData::Inline(d) => ObjectData::Inline(d.clone()),
+        ObjectData::Inline(d) => {
+            if let Some(h) = hasher.as_mut() {
+                h.update(d);
+            }
+            ObjectData::Inline(d.clone())
+        }
         ObjectData::Chunked { .. } => {
-            let body = gw.read_stream(&src, 0, src.size);
+            let body = gw.read_stream(&src, 0, src.size).inspect(|r| {
+                if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
+                    h.update(b);
+                }
+            });
             let stored = gw
                 .store_stream(body, version, 0, dest.redundancy, false)
                 .await?;
@@ -190,10 +215,16 @@ pub async fn copy_object(
         data,
         part_sizes: src.part_sizes.clone(),
     };
-    // The bytes are the source's, so its checksum holds for the copy.
-    let extras = ObjectExtras {
-        tags: new_tags.unwrap_or(src_extras.tags),
-        ..src_extras
+    let extras = match hasher {
+        Some(h) => ObjectExtras {
+            tags: new_tags.unwrap_or(src_extras.tags),
+            checksum: h.verify(None)?,
+            part_checksums: Vec::new(),
+        },
+        None => ObjectExtras {
+            tags: new_tags.unwrap_or(src_extras.tags),
+            ..src_extras
+        },
     };
     let mut result = CopyObjectResult {
         e_tag: Some(etag_of(&src.etag)),
