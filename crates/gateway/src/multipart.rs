@@ -2,7 +2,10 @@
 //! ListMultipartUploads. Each upload of a part writes its chunks under a fresh
 //! data version, so re-uploading a part number never overwrites shards a
 //! concurrent Complete may still reference; meta validates the part list and
-//! assembles the manifest atomically.
+//! assembles the manifest atomically. Checksums: an upload's algorithm and
+//! type (COMPOSITE / FULL_OBJECT) are fixed at Create; parts must then carry
+//! that checksum, and meta derives the object's checksum at Complete (see
+//! `docs/architecture.md`, "Checksums").
 
 use crate::checksum::{checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
@@ -99,23 +102,30 @@ fn checksum_type_of(full_object: bool) -> ChecksumType {
     })
 }
 
+/// The first set of S3's five checksum fields (CRC32, CRC32C, CRC64NVME,
+/// SHA1, SHA256, in `ChecksumAlgorithm::ALL` order), as a checksum.
+fn first_checksum(fields: [&Option<String>; 5]) -> Option<StoredChecksum> {
+    ChecksumAlgorithm::ALL
+        .into_iter()
+        .zip(fields)
+        .find_map(|(algorithm, v)| {
+            v.as_ref().map(|value| StoredChecksum {
+                algorithm,
+                value: value.trim().to_string(),
+                parts: None,
+            })
+        })
+}
+
 /// The object checksum a CompleteMultipartUpload sends (`x-amz-checksum-*`), if any.
 fn sent_object_checksum(i: &CompleteMultipartUploadInput) -> Option<StoredChecksum> {
-    [
-        (ChecksumAlgorithm::Crc32, &i.checksum_crc32),
-        (ChecksumAlgorithm::Crc32c, &i.checksum_crc32c),
-        (ChecksumAlgorithm::Crc64Nvme, &i.checksum_crc64nvme),
-        (ChecksumAlgorithm::Sha1, &i.checksum_sha1),
-        (ChecksumAlgorithm::Sha256, &i.checksum_sha256),
-    ]
-    .into_iter()
-    .find_map(|(algorithm, v)| {
-        v.as_ref().map(|value| StoredChecksum {
-            algorithm,
-            value: value.trim().to_string(),
-            parts: None,
-        })
-    })
+    first_checksum([
+        &i.checksum_crc32,
+        &i.checksum_crc32c,
+        &i.checksum_crc64nvme,
+        &i.checksum_sha1,
+        &i.checksum_sha256,
+    ])
 }
 
 /// Refuses, before any data is stored, a part whose promised checksum is not
@@ -145,21 +155,13 @@ fn check_part_checksum(
 
 /// The checksum a CompleteMultipartUpload lists for a part, if any.
 fn listed_checksum(p: &CompletedPart) -> Option<StoredChecksum> {
-    [
-        (ChecksumAlgorithm::Crc32, &p.checksum_crc32),
-        (ChecksumAlgorithm::Crc32c, &p.checksum_crc32c),
-        (ChecksumAlgorithm::Crc64Nvme, &p.checksum_crc64nvme),
-        (ChecksumAlgorithm::Sha1, &p.checksum_sha1),
-        (ChecksumAlgorithm::Sha256, &p.checksum_sha256),
-    ]
-    .into_iter()
-    .find_map(|(algorithm, v)| {
-        v.as_ref().map(|value| StoredChecksum {
-            algorithm,
-            value: value.trim().to_string(),
-            parts: None,
-        })
-    })
+    first_checksum([
+        &p.checksum_crc32,
+        &p.checksum_crc32c,
+        &p.checksum_crc64nvme,
+        &p.checksum_sha1,
+        &p.checksum_sha256,
+    ])
 }
 
 fn strip_quotes(etag: &str) -> String {
