@@ -311,6 +311,35 @@ fn extras_commands_batch_by_the_records_they_touch() {
         tags: vec![],
     };
     assert!(!can_share_entry(&[bucket_tags.clone(), bucket_tags]));
+
+    let upload = VersionId::new_random();
+    let part = |n| MetaCommand::PutPartWithChecksum {
+        bucket: "b".into(),
+        key: "k".into(),
+        upload_id: upload,
+        part: part_of(n, b"x"),
+        checksum: None,
+    };
+    let complete = MetaCommand::CompleteUploadWithChecksums {
+        bucket: "b".into(),
+        key: "k".into(),
+        upload_id: upload,
+        parts: vec![],
+        part_checksums: vec![],
+        object_checksum: None,
+        version: VersionId::new_random(),
+        last_modified: 0,
+        condition: WriteCondition::Always,
+    };
+    // Parts of one upload, and its Complete, are decided one entry at a time.
+    assert!(!can_share_entry(&[part(1), part(2)]));
+    assert!(!can_share_entry(&[part(1), complete.clone()]));
+    // Complete writes the object: not beside a write of the same key.
+    assert!(!can_share_entry(&[
+        complete.clone(),
+        put_tagged("k", vec![])
+    ]));
+    assert!(can_share_entry(&[complete, put_tagged("other", vec![])]));
 }
 
 #[test]
