@@ -62,9 +62,9 @@ pub use server::{
     start_private_server, target,
 };
 pub use util::{
-    KIB, MIB, TEST_TIMEOUT, bounded, cleanup_bucket, collect_body, create_bucket, error_code,
-    error_status, etag_of, expect_s3_error, md5_hex, multipart_etag, put_object, random_bytes,
-    unique_bucket, url_decode_plus,
+    KIB, MIB, TEST_TIMEOUT, bounded, checksum_b64, cleanup_bucket, collect_body,
+    composite_checksum, create_bucket, error_code, error_status, etag_of, expect_s3_error, md5_hex,
+    multipart_etag, put_object, random_bytes, unique_bucket, upload_multipart, url_decode_plus,
 };
 
 /// The SDK client type the tests use.

@@ -264,3 +264,89 @@ fn hex_digit(b: u8) -> Option<u8> {
         .to_digit(16)
         .and_then(|d| u8::try_from(d).ok())
 }
+
+/// Uploads `parts` as one multipart object, numbered from 1 (with whatever
+/// checksum behaviour `c` has), and returns the ETag Complete answered.
+pub async fn upload_multipart<P: AsRef<[u8]>>(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    parts: &[P],
+) -> String {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let create = c
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = create.upload_id().expect("UploadId").to_string();
+    let mut completed = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = c
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(n)
+            .body(ByteStream::from(part.as_ref().to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("UploadPart {n}: {}", DisplayErrorContext(&e)));
+        completed.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag().map(str::to_owned))
+                .build(),
+        );
+    }
+    let done = c
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CompleteMultipartUpload: {}", DisplayErrorContext(&e)));
+    done.e_tag().expect("ETag").to_string()
+}
+
+/// The base64 `x-amz-checksum-*` value of `data` for an algorithm named as
+/// in its header (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`), computed
+/// with the SDK's own checksum crate.
+pub fn checksum_b64(algorithm: &str, data: &[u8]) -> String {
+    use std::str::FromStr;
+    let mut checksum = aws_smithy_checksums::ChecksumAlgorithm::from_str(algorithm)
+        .unwrap_or_else(|_| panic!("unknown checksum algorithm {algorithm}"))
+        .into_impl();
+    checksum.update(data);
+    checksum
+        .header_value()
+        .to_str()
+        .expect("base64 header value")
+        .to_owned()
+}
+
+/// S3's composite checksum of a multipart object: the checksum of the
+/// concatenated binary part checksums, then `-<parts>`.
+pub fn composite_checksum(algorithm: &str, part_checksums: &[String]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut joined = Vec::new();
+    for c in part_checksums {
+        joined.extend(b64.decode(c).expect("base64 part checksum"));
+    }
+    format!(
+        "{}-{}",
+        checksum_b64(algorithm, &joined),
+        part_checksums.len()
+    )
+}

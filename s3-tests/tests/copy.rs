@@ -1,5 +1,6 @@
 //! CopyObject: within and across buckets, metadata COPY vs REPLACE, sources
-//! with awkward keys and multipart sources, and the copy errors.
+//! with awkward keys and multipart sources, and the copy errors; and
+//! UploadPartCopy (whole sources, `x-amz-copy-source-range`, source conditions).
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
@@ -418,6 +419,259 @@ async fn copy_errors() {
             c.head_object().bucket(&bucket).key("dst").send().await,
             "NotFound",
             404,
+        );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+/// A source bigger than a minimum part, so one copied range can be a
+/// non-last part, and crossing several internal chunks.
+const PART_SOURCE_SIZE: usize = MIN_PART_SIZE + MIB + 333;
+
+async fn start_upload(c: &Client, bucket: &str, key: &str) -> String {
+    c.create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("CreateMultipartUpload")
+        .upload_id()
+        .expect("UploadId")
+        .to_string()
+}
+
+#[tokio::test]
+async fn upload_part_copy_builds_an_object_from_ranges_and_whole_sources() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "partcopy").await;
+        let big = random_bytes(PART_SOURCE_SIZE);
+        put_source(&c, &bucket, "big src", &big).await;
+        let small = b"a small inline source".to_vec();
+        put_source(&c, &bucket, "small", &small).await;
+        let upload_id = start_upload(&c, &bucket, "assembled").await;
+
+        // Part 1: a range of the big source starting off a chunk boundary.
+        let first = 1000usize;
+        let part1 = big[first..first + MIN_PART_SIZE].to_vec();
+        let out = c
+            .upload_part_copy()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .part_number(1)
+            .copy_source(source_of(&bucket, "big src"))
+            .copy_source_range(format!("bytes={first}-{}", first + MIN_PART_SIZE - 1))
+            .send()
+            .await
+            .expect("UploadPartCopy with a range");
+        let result = out.copy_part_result().expect("CopyPartResult");
+        assert_eq!(result.e_tag(), Some(etag_of(&part1).as_str()));
+        assert!(result.last_modified().is_some());
+
+        // Part 2: uploaded the usual way.
+        let part2 = random_bytes(MIN_PART_SIZE);
+        let up = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .part_number(2)
+            .body(ByteStream::from(part2.clone()))
+            .send()
+            .await
+            .expect("UploadPart");
+
+        // Part 3: a whole (inline) object, guarded by a matching If-Match.
+        let out3 = c
+            .upload_part_copy()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .part_number(3)
+            .copy_source(source_of(&bucket, "small"))
+            .copy_source_if_match(etag_of(&small))
+            .send()
+            .await
+            .expect("UploadPartCopy of a whole object");
+
+        let listed = c
+            .list_parts()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .send()
+            .await
+            .expect("ListParts");
+        let sizes: Vec<Option<i64>> = listed.parts().iter().map(|p| p.size()).collect();
+        assert_eq!(
+            sizes,
+            vec![
+                Some(MIN_PART_SIZE as i64),
+                Some(MIN_PART_SIZE as i64),
+                Some(small.len() as i64)
+            ]
+        );
+
+        let etags = [
+            result.e_tag().map(str::to_string),
+            up.e_tag().map(str::to_string),
+            out3.copy_part_result()
+                .and_then(|r| r.e_tag())
+                .map(str::to_string),
+        ];
+        let parts: Vec<CompletedPart> = etags
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                CompletedPart::builder()
+                    .part_number(i as i32 + 1)
+                    .set_e_tag(e.clone())
+                    .build()
+            })
+            .collect();
+        let done = c
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CompleteMultipartUpload");
+        let expected = [part1.clone(), part2.clone(), small.clone()];
+        assert_eq!(done.e_tag(), Some(multipart_etag(&expected).as_str()));
+        assert!(
+            read(&c, &bucket, "assembled").await == expected.concat(),
+            "assembled bytes differ"
+        );
+        assert!(
+            read(&c, &bucket, "big src").await == big,
+            "source unchanged"
+        );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn upload_part_copy_errors_and_source_conditions() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "partcopyerr").await;
+        let data = b"0123456789".to_vec();
+        put_source(&c, &bucket, "src", &data).await;
+        let upload_id = start_upload(&c, &bucket, "dst").await;
+        let copy = || {
+            c.upload_part_copy()
+                .bucket(&bucket)
+                .key("dst")
+                .upload_id(&upload_id)
+                .part_number(1)
+                .copy_source(source_of(&bucket, "src"))
+        };
+        for bad in [
+            "bytes=-1",
+            "bytes=2-",
+            "bytes=",
+            "bytes=2--1",
+            "bytes=5-3",
+            "0-3",
+        ] {
+            let r = copy().copy_source_range(bad).send().await;
+            expect_s3_error(r, "InvalidArgument", 400);
+        }
+        expect_s3_error(
+            copy().copy_source_range("bytes=5-10").send().await,
+            "InvalidRange",
+            416,
+        );
+
+        let past = aws_sdk_s3::primitives::DateTime::from_secs(1_000_000);
+        let future = aws_sdk_s3::primitives::DateTime::from_secs(4_000_000_000);
+        expect_s3_error(
+            copy().copy_source_if_match("\"0000\"").send().await,
+            "PreconditionFailed",
+            412,
+        );
+        expect_s3_error(
+            copy()
+                .copy_source_if_none_match(etag_of(&data))
+                .send()
+                .await,
+            "PreconditionFailed",
+            412,
+        );
+        expect_s3_error(
+            copy().copy_source_if_modified_since(future).send().await,
+            "PreconditionFailed",
+            412,
+        );
+        expect_s3_error(
+            copy().copy_source_if_unmodified_since(past).send().await,
+            "PreconditionFailed",
+            412,
+        );
+        let ok = copy()
+            .copy_source_range("bytes=2-5")
+            .copy_source_if_unmodified_since(future)
+            .copy_source_if_modified_since(past)
+            .send()
+            .await
+            .expect("conditions that hold");
+        assert_eq!(
+            ok.copy_part_result().and_then(|r| r.e_tag()),
+            Some(etag_of(&data[2..=5]).as_str())
+        );
+
+        expect_s3_error(
+            c.upload_part_copy()
+                .bucket(&bucket)
+                .key("dst")
+                .upload_id(&upload_id)
+                .part_number(2)
+                .copy_source(source_of(&bucket, "missing"))
+                .send()
+                .await,
+            "NoSuchKey",
+            404,
+        );
+        let other = start_upload(&c, &bucket, "other").await;
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("other")
+            .upload_id(&other)
+            .send()
+            .await
+            .expect("Abort");
+        expect_s3_error(
+            c.upload_part_copy()
+                .bucket(&bucket)
+                .key("other")
+                .upload_id(&other)
+                .part_number(1)
+                .copy_source(source_of(&bucket, "src"))
+                .send()
+                .await,
+            "NoSuchUpload",
+            404,
+        );
+        expect_s3_error(
+            c.upload_part_copy()
+                .bucket(&bucket)
+                .key("dst")
+                .upload_id(&upload_id)
+                .part_number(10_001)
+                .copy_source(source_of(&bucket, "src"))
+                .send()
+                .await,
+            "InvalidArgument",
+            400,
         );
         cleanup_bucket(&c, &bucket).await;
     })

@@ -1,5 +1,6 @@
 //! Durability across a restart: a private server is filled, shut down, and
-//! started again on the same data dir; everything must read back identically.
+//! started again on the same data dir; everything must read back identically,
+//! tags, stored checksums and a checksummed upload in progress included.
 //! Skipped when `S3_ENDPOINT` is set (the test needs to own the server).
 
 use std::collections::BTreeMap;
@@ -355,6 +356,160 @@ async fn restart_keeps_the_configured_keys_working() {
         );
         drop((c, bad));
         second.shutdown().await.expect("shutdown");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_and_checksums_survive_a_restart() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, Tag, Tagging};
+    if !private_servers_supported() {
+        eprintln!("skipped: {ENDPOINT_ENV} is set, so this test cannot own a server");
+        return;
+    }
+    bounded(async {
+        let dir = tempfile::tempdir().expect("data dir");
+        let first = start_private_server(dir.path()).await.expect("first start");
+        let c = first.target().client();
+        let bucket = create_bucket(&c, "durable-extras").await;
+        let data = random_bytes(CHUNKED_SIZE);
+        c.put_object()
+            .bucket(&bucket)
+            .key("tagged")
+            .tagging("kept=yes")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .expect("PutObject");
+        c.put_bucket_tagging()
+            .bucket(&bucket)
+            .tagging(
+                Tagging::builder()
+                    .tag_set(
+                        Tag::builder()
+                            .key("env")
+                            .value("prod")
+                            .build()
+                            .expect("tag"),
+                    )
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await
+            .expect("PutBucketTagging");
+        // An upload with a checksum algorithm, left half done over the restart.
+        let upload = c
+            .create_multipart_upload()
+            .bucket(&bucket)
+            .key("mp")
+            .tagging("from=upload")
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .expect("Create");
+        let upload_id = upload.upload_id().expect("UploadId").to_string();
+        let part1 = random_bytes(MIN_PART_SIZE);
+        let out1 = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&upload_id)
+            .part_number(1)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(part1.clone()))
+            .send()
+            .await
+            .expect("UploadPart 1");
+        drop(c);
+        first.shutdown().await.expect("clean shutdown");
+
+        let second = start_private_server(dir.path()).await.expect("restart");
+        let c = second.target().client();
+        let tags = c
+            .get_object_tagging()
+            .bucket(&bucket)
+            .key("tagged")
+            .send()
+            .await
+            .expect("GetObjectTagging");
+        assert_eq!(tags.tag_set().len(), 1);
+        assert_eq!(tags.tag_set()[0].key(), "kept");
+        let head = c
+            .head_object()
+            .bucket(&bucket)
+            .key("tagged")
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(
+            head.checksum_sha256(),
+            Some(checksum_b64("sha256", &data).as_str())
+        );
+        let bucket_tags = c
+            .get_bucket_tagging()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketTagging");
+        assert_eq!(bucket_tags.tag_set().len(), 1);
+
+        let part2 = random_bytes(LAST_PART_SIZE);
+        let out2 = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&upload_id)
+            .part_number(2)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(part2.clone()))
+            .send()
+            .await
+            .expect("UploadPart 2");
+        let sums: Vec<String> = [out1.checksum_crc32(), out2.checksum_crc32()]
+            .into_iter()
+            .map(|s| s.expect("part checksum").to_string())
+            .collect();
+        let parts = [(1, &out1.e_tag, &sums[0]), (2, &out2.e_tag, &sums[1])]
+            .into_iter()
+            .map(|(n, etag, sum)| {
+                CompletedPart::builder()
+                    .part_number(n)
+                    .set_e_tag(etag.clone())
+                    .checksum_crc32(sum.clone())
+                    .build()
+            })
+            .collect();
+        let done = c
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("Complete after the restart");
+        assert_eq!(
+            done.checksum_crc32(),
+            Some(composite_checksum("crc32", &sums).as_str()),
+            "the part checksum stored before the restart counts"
+        );
+        let mp_tags = c
+            .get_object_tagging()
+            .bucket(&bucket)
+            .key("mp")
+            .send()
+            .await
+            .expect("GetObjectTagging mp");
+        assert_eq!(mp_tags.tag_set()[0].key(), "from");
+        drop(c);
+        second.shutdown().await.expect("second shutdown");
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! Range GETs: bounded, suffix and open ranges, ranges crossing the server's
 //! internal 1 MiB chunk boundaries and multipart part boundaries, clamping,
-//! and InvalidRange.
+//! InvalidRange, and reads of one part by `partNumber`.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -344,6 +344,159 @@ async fn ranges_across_multipart_part_boundaries() {
             data.len() - 1,
         )
         .await;
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+/// The parts of the multipart object the partNumber tests read.
+fn part_number_parts() -> Vec<Vec<u8>> {
+    vec![
+        random_bytes(MIN_PART_SIZE),
+        random_bytes(MIN_PART_SIZE + 7),
+        random_bytes(3 * KIB),
+    ]
+}
+
+#[tokio::test]
+async fn part_number_reads_one_part_of_a_multipart_object() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "partnum").await;
+        let parts = part_number_parts();
+        let etag = upload_multipart(&c, &bucket, "mpu", &parts).await;
+        let total: usize = parts.iter().map(Vec::len).sum();
+        let mut start = 0usize;
+        for (i, part) in parts.iter().enumerate() {
+            let n = i as i32 + 1;
+            let end = start + part.len() - 1;
+            let range = format!("bytes {start}-{end}/{total}");
+            let got = c
+                .get_object()
+                .bucket(&bucket)
+                .key("mpu")
+                .part_number(n)
+                .send()
+                .await
+                .expect("GET partNumber");
+            assert_eq!(got.parts_count(), Some(3), "x-amz-mp-parts-count");
+            assert_eq!(got.content_length(), Some(part.len() as i64));
+            assert_eq!(got.content_range(), Some(range.as_str()));
+            assert_eq!(got.e_tag(), Some(etag.as_str()), "the whole object's ETag");
+            assert!(collect_body(got).await == *part, "part {n} bytes");
+
+            let head = c
+                .head_object()
+                .bucket(&bucket)
+                .key("mpu")
+                .part_number(n)
+                .send()
+                .await
+                .expect("HEAD partNumber");
+            assert_eq!(head.parts_count(), Some(3));
+            assert_eq!(head.content_length(), Some(part.len() as i64));
+            assert_eq!(head.content_range(), Some(range.as_str()));
+            start = end + 1;
+        }
+        // Both answer 206 Partial Content.
+        for method in ["GET", "HEAD"] {
+            let raw = target()
+                .send_signed(RawRequest::new(
+                    method,
+                    format!("/{bucket}/mpu?partNumber=2"),
+                ))
+                .await
+                .expect("raw partNumber");
+            assert_eq!(raw.status, 206, "{method}");
+            assert_eq!(raw.header("x-amz-mp-parts-count"), Some("3"), "{method}");
+        }
+        // Out of range: 416 InvalidPartNumber (HEAD has no body to carry the code).
+        expect_s3_error(
+            c.get_object()
+                .bucket(&bucket)
+                .key("mpu")
+                .part_number(4)
+                .send()
+                .await,
+            "InvalidPartNumber",
+            416,
+        );
+        let head = target()
+            .send_signed(RawRequest::new(
+                "HEAD",
+                format!("/{bucket}/mpu?partNumber=4"),
+            ))
+            .await
+            .expect("raw HEAD");
+        assert_eq!(head.status, 416);
+        // Not a part number at all: 400 InvalidArgument.
+        for n in ["0", "10001"] {
+            let raw = target()
+                .send_signed(RawRequest::new(
+                    "GET",
+                    format!("/{bucket}/mpu?partNumber={n}"),
+                ))
+                .await
+                .expect("raw GET");
+            assert_eq!(raw.status, 400, "partNumber={n}: {}", raw.text());
+            assert_eq!(raw.error_code().as_deref(), Some("InvalidArgument"));
+        }
+        // partNumber with Range is refused.
+        expect_s3_error(
+            c.get_object()
+                .bucket(&bucket)
+                .key("mpu")
+                .part_number(1)
+                .range("bytes=0-9")
+                .send()
+                .await,
+            "InvalidRequest",
+            400,
+        );
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn part_number_one_of_a_single_put_is_the_whole_object() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "partnum1").await;
+        let data = put_random(&c, &bucket, "single", OBJECT_SIZE).await;
+        let got = c
+            .get_object()
+            .bucket(&bucket)
+            .key("single")
+            .part_number(1)
+            .send()
+            .await
+            .expect("GET partNumber=1");
+        assert_eq!(got.parts_count(), None, "no parts count for a single PUT");
+        assert_eq!(got.content_length(), Some(OBJECT_SIZE as i64));
+        let range = format!("bytes 0-{}/{OBJECT_SIZE}", OBJECT_SIZE - 1);
+        assert_eq!(got.content_range(), Some(range.as_str()));
+        assert!(collect_body(got).await == data);
+        let head = c
+            .head_object()
+            .bucket(&bucket)
+            .key("single")
+            .part_number(1)
+            .send()
+            .await
+            .expect("HEAD partNumber=1");
+        assert_eq!(head.content_length(), Some(OBJECT_SIZE as i64));
+        assert_eq!(head.parts_count(), None);
+        expect_s3_error(
+            c.get_object()
+                .bucket(&bucket)
+                .key("single")
+                .part_number(2)
+                .send()
+                .await,
+            "InvalidPartNumber",
+            416,
+        );
         cleanup_bucket(&c, &bucket).await;
     })
     .await

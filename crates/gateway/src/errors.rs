@@ -28,6 +28,8 @@ pub fn meta_error(e: MetaError) -> S3Error {
             )
         }
         MetaError::PreconditionFailed => s3_error!(PreconditionFailed),
+        MetaError::InvalidRequest(msg) => S3Error::with_message(S3ErrorCode::InvalidRequest, msg),
+        MetaError::BadDigest(msg) => S3Error::with_message(S3ErrorCode::BadDigest, msg),
         MetaError::NotLeader { .. } | MetaError::Unavailable(_) => {
             tracing::warn!(error = %e, "metadata service unavailable");
             S3Error::with_message(

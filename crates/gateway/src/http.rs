@@ -75,8 +75,10 @@ pub fn router(
                 let resp = crate::cors::preflight(&gateway, &path, req.headers()).await;
                 return Ok(with_request_id(resp, &request_id).await);
             }
+            let is_head = req.method() == http::Method::HEAD;
+            let is_attributes = is_get_object_attributes(&req);
             let req = merge_repeated_content_encoding(req);
-            let resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
+            let mut resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::error!(error = ?e, "s3 service failed");
@@ -86,6 +88,17 @@ pub fn router(
                     resp
                 }
             };
+            // s3s answers every successful HEAD 200; S3 answers a HEAD of a
+            // Range or partNumber 206, like the GET.
+            if is_head
+                && resp.status() == StatusCode::OK
+                && resp.headers().contains_key(http::header::CONTENT_RANGE)
+            {
+                *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            }
+            if is_attributes && resp.status() == StatusCode::OK {
+                resp = unquote_attributes_etag(resp).await;
+            }
             let mut resp = with_request_id(resp, &request_id).await;
             if let Some(origin) = origin {
                 crate::cors::decorate(&gateway, &path, &method, &origin, &mut resp).await;
@@ -94,6 +107,51 @@ pub fn router(
         }
     });
     Router::new().fallback_service(service)
+}
+
+/// Whether a request is a GetObjectAttributes (`GET /bucket/key?attributes`).
+fn is_get_object_attributes(req: &Request) -> bool {
+    req.method() == http::Method::GET
+        && req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p == "attributes" || p.starts_with("attributes="))
+        })
+}
+
+/// Largest GetObjectAttributes document rewritten (it is small: parts are
+/// paged at 1000).
+const MAX_ATTRIBUTES_BODY_BYTES: usize = 1024 * 1024;
+
+/// s3s quotes every ETag it writes in XML; AWS's GetObjectAttributes answer
+/// carries it bare (`<ETag>hex</ETag>`), so the quotes are taken off there.
+async fn unquote_attributes_etag(resp: http::Response<s3s::Body>) -> http::Response<s3s::Body> {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_ATTRIBUTES_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a GetObjectAttributes answer");
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            return http::Response::from_parts(parts, s3s::Body::empty());
+        }
+    };
+    let text = unquote_etag_element(&String::from_utf8_lossy(&bytes));
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(text.len()),
+    );
+    http::Response::from_parts(parts, s3s::Body::from(text))
+}
+
+/// `<ETag>"v"</ETag>` (also with `&quot;`) becomes `<ETag>v</ETag>`.
+fn unquote_etag_element(xml: &str) -> String {
+    xml.replace("<ETag>\"", "<ETag>")
+        .replace("\"</ETag>", "</ETag>")
+        .replace("<ETag>&quot;", "<ETag>")
+        .replace("&quot;</ETag>", "</ETag>")
 }
 
 /// Largest error document rewritten to carry its request id.
@@ -215,6 +273,19 @@ async fn health(gateway: &Gateway) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attributes_etags_lose_their_quotes() {
+        assert_eq!(
+            unquote_etag_element("<R><ETag>\"abc-2\"</ETag><ObjectSize>3</ObjectSize></R>"),
+            "<R><ETag>abc-2</ETag><ObjectSize>3</ObjectSize></R>"
+        );
+        assert_eq!(
+            unquote_etag_element("<ETag>&quot;abc&quot;</ETag>"),
+            "<ETag>abc</ETag>"
+        );
+        assert_eq!(unquote_etag_element("<ETag>abc</ETag>"), "<ETag>abc</ETag>");
+    }
 
     #[test]
     fn error_documents_get_message_and_request_id() {

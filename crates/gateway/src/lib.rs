@@ -5,8 +5,11 @@
 //! parallel with bounded read-ahead, hedging slow nodes and skipping down
 //! ones. It holds no state that cannot be rebuilt from meta.
 
+mod acl;
+mod attributes;
 mod bucket;
 mod checksum;
+mod copy;
 mod cors;
 pub mod data;
 mod erasure_path;
@@ -18,9 +21,11 @@ mod list;
 mod multipart;
 pub mod node_health;
 mod object;
+mod part_copy;
 mod quorum;
 mod s3;
 pub mod state;
+mod tagging;
 
 pub use http::router;
 pub use state::{Gateway, GatewayOptions};

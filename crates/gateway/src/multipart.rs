@@ -2,8 +2,12 @@
 //! ListMultipartUploads. Each upload of a part writes its chunks under a fresh
 //! data version, so re-uploading a part number never overwrites shards a
 //! concurrent Complete may still reference; meta validates the part list and
-//! assembles the manifest atomically.
+//! assembles the manifest atomically. Checksums: an upload's algorithm and
+//! type (COMPOSITE / FULL_OBJECT) are fixed at Create; parts must then carry
+//! that checksum, and meta derives the object's checksum at Complete (see
+//! `docs/architecture.md`, "Checksums").
 
+use crate::checksum::{checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::list::url_encode;
 use crate::object::{
@@ -14,7 +18,10 @@ use crate::state::Gateway;
 use cairn_rpc::{
     CompletedPart as MetaPart, ListUploadsQuery, MAX_PART_NUMBER, MetaCommand, MetaResponse,
 };
-use cairn_types::{PartRecord, UploadRecord, VersionId, now_millis};
+use cairn_types::{
+    ChecksumAlgorithm, PartRecord, StoredChecksum, UploadExtras, UploadRecord, VersionId,
+    now_millis,
+};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -25,8 +32,136 @@ pub const DEFAULT_MAX_UPLOADS: i32 = 1000;
 /// Largest part S3 accepts.
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
-fn parse_upload_id(s: &str) -> S3Result<VersionId> {
+pub(crate) fn parse_upload_id(s: &str) -> S3Result<VersionId> {
     VersionId::parse(s).ok_or_else(|| s3_error!(NoSuchUpload))
+}
+
+/// A part number as S3 allows it: 1 to 10000.
+pub(crate) fn part_number_of(n: i32) -> S3Result<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            )
+        })
+}
+
+/// The checksum algorithm and type (FULL_OBJECT: true) CreateMultipartUpload
+/// asks for, by AWS's rules: CRC64NVME is FULL_OBJECT only, SHA1/SHA256
+/// COMPOSITE only, CRC32/CRC32C either (COMPOSITE by default).
+fn upload_checksum(
+    algorithm: Option<&s3s::dto::ChecksumAlgorithm>,
+    kind: Option<&ChecksumType>,
+) -> S3Result<Option<(ChecksumAlgorithm, bool)>> {
+    let Some(algorithm) = algorithm else {
+        if kind.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        return Ok(None);
+    };
+    let algorithm = crate::checksum::algorithm_named(algorithm)?;
+    let full_object = match kind.map(ChecksumType::as_str) {
+        None => algorithm == ChecksumAlgorithm::Crc64Nvme,
+        Some(ChecksumType::FULL_OBJECT) => true,
+        Some(ChecksumType::COMPOSITE) => false,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-type header is invalid: {other}"
+            ));
+        }
+    };
+    let name = algorithm.name().to_ascii_lowercase();
+    if full_object && !algorithm.is_crc() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The FULL_OBJECT checksum type cannot be used with the {name} checksum algorithm."
+        ));
+    }
+    if !full_object && algorithm == ChecksumAlgorithm::Crc64Nvme {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The COMPOSITE checksum type cannot be used with the {name} checksum algorithm."
+        ));
+    }
+    Ok(Some((algorithm, full_object)))
+}
+
+/// FULL_OBJECT or COMPOSITE.
+fn checksum_type_of(full_object: bool) -> ChecksumType {
+    ChecksumType::from_static(if full_object {
+        ChecksumType::FULL_OBJECT
+    } else {
+        ChecksumType::COMPOSITE
+    })
+}
+
+/// The first set of S3's five checksum fields (CRC32, CRC32C, CRC64NVME,
+/// SHA1, SHA256, in `ChecksumAlgorithm::ALL` order), as a checksum.
+fn first_checksum(fields: [&Option<String>; 5]) -> Option<StoredChecksum> {
+    ChecksumAlgorithm::ALL
+        .into_iter()
+        .zip(fields)
+        .find_map(|(algorithm, v)| {
+            v.as_ref().map(|value| StoredChecksum {
+                algorithm,
+                value: value.trim().to_string(),
+                parts: None,
+            })
+        })
+}
+
+/// The object checksum a CompleteMultipartUpload sends (`x-amz-checksum-*`), if any.
+fn sent_object_checksum(i: &CompleteMultipartUploadInput) -> Option<StoredChecksum> {
+    first_checksum([
+        &i.checksum_crc32,
+        &i.checksum_crc32c,
+        &i.checksum_crc64nvme,
+        &i.checksum_sha1,
+        &i.checksum_sha256,
+    ])
+}
+
+/// Refuses, before any data is stored, a part whose promised checksum is not
+/// the upload's algorithm (meta decides again when the part is recorded).
+fn check_part_checksum(
+    upload: Option<ChecksumAlgorithm>,
+    promised: Option<ChecksumAlgorithm>,
+) -> S3Result<()> {
+    match (upload, promised) {
+        (None, _) => Ok(()),
+        (Some(a), Some(p)) if a == p => Ok(()),
+        (Some(a), Some(p)) => Err(s3_error!(
+            InvalidRequest,
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            a.name().to_ascii_lowercase(),
+            p.name().to_ascii_lowercase()
+        )),
+        (Some(a), None) => {
+            let a = a.name().to_ascii_lowercase();
+            Err(s3_error!(
+                InvalidRequest,
+                "The upload was created using a {a} checksum. The part upload request must include a {a} checksum."
+            ))
+        }
+    }
+}
+
+/// The checksum a CompleteMultipartUpload lists for a part, if any.
+fn listed_checksum(p: &CompletedPart) -> Option<StoredChecksum> {
+    first_checksum([
+        &p.checksum_crc32,
+        &p.checksum_crc32c,
+        &p.checksum_crc64nvme,
+        &p.checksum_sha1,
+        &p.checksum_sha256,
+    ])
 }
 
 fn strip_quotes(etag: &str) -> String {
@@ -39,6 +174,7 @@ pub async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let i = req.input;
     check_key(&i.key)?;
+    crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
     let upload_id = VersionId::new_random();
     let headers = http_headers(
         i.content_type,
@@ -56,14 +192,26 @@ pub async fn create(
         initiated: now_millis(),
         headers,
     };
+    let checksum = upload_checksum(i.checksum_algorithm.as_ref(), i.checksum_type.as_ref())?;
+    let extras = UploadExtras {
+        tags: crate::tagging::header_tags(i.tagging.as_deref())?,
+        checksum_algorithm: checksum.map(|(a, _)| a),
+        full_object: checksum.is_some_and(|(_, full)| full),
+    };
     gw.meta()
-        .write(&MetaCommand::CreateUpload(record))
+        .write(&MetaCommand::CreateUploadWithExtras {
+            upload: record,
+            extras,
+        })
         .await
         .map_err(meta_error)?;
     let output = CreateMultipartUploadOutput {
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(upload_id.to_string()),
+        checksum_algorithm: checksum
+            .map(|(a, _)| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
+        checksum_type: checksum.map(|(_, full)| checksum_type_of(full)),
         ..Default::default()
     };
     Ok(S3Response::new(output))
@@ -78,15 +226,7 @@ pub async fn upload_part(
     let trailers = req.trailing_headers;
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
-    let part_number = u32::try_from(i.part_number)
-        .ok()
-        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
-        .ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            )
-        })?;
+    let part_number = part_number_of(i.part_number)?;
     if i.content_length.is_some_and(|l| l as u64 > MAX_PART_BYTES) {
         return Err(s3_error!(EntityTooLarge, "a part may be at most 5 GiB"));
     }
@@ -96,14 +236,25 @@ pub async fn upload_part(
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    // Refuse parts of unknown uploads before storing any data.
-    gw.meta()
-        .get_upload(&i.bucket, &i.key, upload_id)
+    // Refuse parts of unknown uploads, or without the upload's checksum,
+    // before storing any data.
+    let (_, upload_extras) = gw
+        .meta()
+        .get_upload_with_extras(&i.bucket, &i.key, upload_id)
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
+    check_part_checksum(upload_extras.checksum_algorithm, verifier.promised())?;
+    // Without an upload algorithm, the part keeps a CRC64NVME of its own
+    // (the object gets their FULL_OBJECT combination, as at AWS).
+    let default_crc = upload_extras.checksum_algorithm.is_none();
+    let verifier = if default_crc {
+        verifier.also_crc64nvme()
+    } else {
+        verifier
+    };
     let data_version = VersionId::new_random();
-    let stored = store_verified(
+    let (stored, checksums) = store_verified(
         gw,
         i.body,
         verifier,
@@ -132,17 +283,25 @@ pub async fn upload_part(
         data_version,
         chunks: stored.chunks(),
     };
-    let cmd = MetaCommand::PutPart {
+    let cmd = MetaCommand::PutPartWithChecksum {
         bucket: i.bucket,
         key: i.key,
         upload_id,
         part,
+        checksum: if default_crc {
+            checksums.crc64nvme
+        } else {
+            checksums.checksum.clone()
+        },
     };
     gw.meta().write(&cmd).await.map_err(meta_error)?;
-    Ok(S3Response::new(UploadPartOutput {
+    let mut output = UploadPartOutput {
         e_tag: Some(etag_of(&etag)),
         ..Default::default()
-    }))
+    };
+    // The answer echoes the checksum the client sent.
+    set_checksum!(output, checksums.checksum.as_ref().map(checksum_dto));
+    Ok(S3Response::new(output))
 }
 
 pub async fn complete(
@@ -152,6 +311,7 @@ pub async fn complete(
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
     let condition = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let object_checksum = sent_object_checksum(&i);
     let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(
@@ -160,6 +320,8 @@ pub async fn complete(
         ));
     }
     let mut parts = Vec::with_capacity(requested.len());
+    let part_checksums: Vec<Option<StoredChecksum>> =
+        requested.iter().map(listed_checksum).collect();
     for p in requested {
         let number = p
             .part_number
@@ -174,26 +336,31 @@ pub async fn complete(
             etag,
         });
     }
-    let cmd = MetaCommand::CompleteUpload {
+    let cmd = MetaCommand::CompleteUploadWithChecksums {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
         upload_id,
         parts,
+        part_checksums,
+        object_checksum,
         version: VersionId::new_random(),
         last_modified: now_millis(),
         condition,
     };
-    let manifest = match gw.meta().write(&cmd).await.map_err(meta_error)? {
-        MetaResponse::Completed { manifest, .. } => manifest,
+    let (manifest, extras) = match gw.meta().write(&cmd).await.map_err(meta_error)? {
+        MetaResponse::CompletedWithExtras {
+            manifest, extras, ..
+        } => (manifest, extras),
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
     };
-    let output = CompleteMultipartUploadOutput {
+    let mut output = CompleteMultipartUploadOutput {
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         e_tag: Some(etag_of(&manifest.etag)),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
         ..Default::default()
     };
+    set_checksum!(output, extras.checksum.as_ref().map(checksum_dto), type);
     Ok(S3Response::new(output))
 }
 
@@ -236,26 +403,40 @@ pub async fn list_parts(
             "part-number-marker must be a non-negative integer"
         )
     })?;
-    let all = gw
+    let (all, extras) = gw
         .meta()
-        .list_parts(&i.bucket, &i.key, upload_id)
+        .list_parts_with_checksums(&i.bucket, &i.key, upload_id)
         .await
         .map_err(meta_error)?;
-    let mut rest = all.into_iter().filter(|p| p.part_number > marker);
+    let mut rest = all.into_iter().filter(|(p, _)| p.part_number > marker);
     let page: Vec<_> = rest.by_ref().take(max).collect();
     let truncated = rest.next().is_some();
-    let next_marker = page.last().map(|p| p.part_number as i32);
+    let next_marker = page.last().map(|(p, _)| p.part_number as i32);
     let parts = page
         .into_iter()
-        .map(|p| Part {
-            part_number: Some(p.part_number as i32),
-            e_tag: Some(etag_of(&p.etag)),
-            size: Some(p.size as i64),
-            last_modified: Some(timestamp(p.last_modified)),
-            ..Default::default()
+        .map(|(p, checksum)| {
+            let mut part = Part {
+                part_number: Some(p.part_number as i32),
+                e_tag: Some(etag_of(&p.etag)),
+                size: Some(p.size as i64),
+                last_modified: Some(timestamp(p.last_modified)),
+                ..Default::default()
+            };
+            // Only an upload's own algorithm is reported (not the
+            // CRC64NVME kept for uploads without one).
+            if extras.checksum_algorithm.is_some() {
+                set_checksum!(part, checksum.as_ref().map(checksum_dto));
+            }
+            part
         })
         .collect();
     let output = ListPartsOutput {
+        checksum_algorithm: extras
+            .checksum_algorithm
+            .map(|a| s3s::dto::ChecksumAlgorithm::from(a.name().to_string())),
+        checksum_type: extras
+            .checksum_algorithm
+            .map(|_| checksum_type_of(extras.full_object)),
         bucket: Some(i.bucket),
         key: Some(i.key),
         upload_id: Some(i.upload_id),

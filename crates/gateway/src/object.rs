@@ -1,12 +1,14 @@
-//! Object operations: PutObject, GetObject, HeadObject, DeleteObject,
-//! DeleteObjects and CopyObject.
+//! Object operations: PutObject, GetObject, HeadObject, DeleteObject and
+//! DeleteObjects (CopyObject is in `copy`).
 
+use crate::checksum::{checksum_dto, response_checksum, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::state::Gateway;
 use base64::Engine;
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
-    HttpHeaders, ObjectData, ObjectManifest, UnixMillis, VersionId, now_millis, validate_object_key,
+    HttpHeaders, ObjectExtras, ObjectManifest, UnixMillis, VersionId, now_millis,
+    validate_object_key,
 };
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
@@ -182,9 +184,15 @@ fn read_range(
         } else {
             m.part_sizes.clone()
         };
+        if !(1..=cairn_rpc::MAX_PART_NUMBER as i32).contains(&n) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
         let idx = usize::try_from(n)
             .ok()
-            .filter(|&n| n >= 1 && n <= sizes.len())
+            .filter(|&n| n <= sizes.len())
             .ok_or_else(invalid_part_number)?;
         let start: u64 = sizes[..idx - 1].iter().sum();
         let end = start + sizes[idx - 1];
@@ -204,16 +212,27 @@ fn read_range(
     }
 }
 
+/// An object's manifest and extras; NoSuchKey when there is none.
 pub(crate) async fn lookup_object(
     gw: &Gateway,
     bucket: &str,
     key: &str,
-) -> S3Result<ObjectManifest> {
+) -> S3Result<(ObjectManifest, ObjectExtras)> {
     gw.meta()
-        .get_object(bucket, key)
+        .get_object_with_extras(bucket, key)
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchKey))
+}
+
+/// Whether a read asked for the stored checksum (`x-amz-checksum-mode: ENABLED`).
+fn checksum_wanted(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
+}
+
+/// `x-amz-tagging-count`: present when the object has tags.
+fn tag_count(extras: &ObjectExtras) -> Option<i32> {
+    (!extras.tags.is_empty()).then_some(extras.tags.len() as i32)
 }
 
 /// The checksum fields of an upload request, as s3s parsed them.
@@ -231,7 +250,8 @@ macro_rules! given_checksums {
 }
 pub(crate) use given_checksums;
 
-/// Stores an upload body while verifying its `x-amz-checksum-*`.
+/// Stores an upload body while verifying its `x-amz-checksum-*`; answers
+/// what was stored and the checksums found (see `checksum::Verified`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn store_verified(
     gw: &Gateway,
@@ -242,7 +262,7 @@ pub(crate) async fn store_verified(
     part: u32,
     redundancy: cairn_types::Redundancy,
     allow_inline: bool,
-) -> S3Result<crate::data::Stored> {
+) -> S3Result<(crate::data::Stored, crate::checksum::Verified)> {
     use futures::StreamExt;
     let mut verifier = verifier;
     let body: futures::stream::BoxStream<'_, Result<bytes::Bytes, String>> = match body {
@@ -257,8 +277,8 @@ pub(crate) async fn store_verified(
     let stored = gw
         .store_stream(observed, version, part, redundancy, allow_inline)
         .await?;
-    verifier.verify(trailers)?;
-    Ok(stored)
+    let checksums = verifier.verify_all(trailers)?;
+    Ok((stored, checksums))
 }
 
 pub async fn put_object(
@@ -266,7 +286,8 @@ pub async fn put_object(
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let verifier =
-        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
+        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?
+            .or_default_crc64nvme();
     let trailers = req.trailing_headers;
     let input = req.input;
     check_key(&input.key)?;
@@ -280,6 +301,8 @@ pub async fn put_object(
         ));
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+    let tags = crate::tagging::header_tags(input.tagging.as_deref())?;
+    crate::acl::check_object_write_acl(input.acl.as_ref(), crate::acl::object_grants!(input))?;
     let bucket = gw
         .meta()
         .get_bucket(&input.bucket)
@@ -296,7 +319,7 @@ pub async fn put_object(
         input.metadata,
     );
     let version = VersionId::new_random();
-    let stored = store_verified(
+    let (stored, crate::checksum::Verified { checksum, .. }) = store_verified(
         gw,
         input.body,
         verifier,
@@ -336,9 +359,14 @@ pub async fn put_object(
     };
     match gw
         .meta()
-        .write(&MetaCommand::PutObject {
+        .write(&MetaCommand::PutObjectWithExtras {
             manifest,
             condition,
+            extras: ObjectExtras {
+                tags,
+                checksum: checksum.clone(),
+                part_checksums: Vec::new(),
+            },
         })
         .await
         .map_err(meta_error)?
@@ -346,11 +374,12 @@ pub async fn put_object(
         MetaResponse::Replaced(_) => {}
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
     }
-    let output = PutObjectOutput {
+    let mut output = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
         size: Some(stored.size as i64),
         ..Default::default()
     };
+    set_checksum!(output, checksum.as_ref().map(checksum_dto), type);
     Ok(S3Response::new(output))
 }
 
@@ -393,14 +422,10 @@ fn present(
     }
 }
 
+/// `x-amz-mp-parts-count`: AWS sends it only when a part was asked for and
+/// the object is a multipart one (never for a single PUT, even with partNumber=1).
 fn parts_count(m: &ObjectManifest, part_number: Option<i32>) -> Option<i32> {
-    part_number.map(|_| {
-        if m.part_sizes.is_empty() {
-            1
-        } else {
-            m.part_sizes.len() as i32
-        }
-    })
+    (part_number.is_some() && !m.part_sizes.is_empty()).then_some(m.part_sizes.len() as i32)
 }
 
 pub async fn get_object(
@@ -408,7 +433,7 @@ pub async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let i = req.input;
-    let m = lookup_object(gw, &i.bucket, &i.key).await?;
+    let (m, extras) = lookup_object(gw, &i.bucket, &i.key).await?;
     check_read_conditions(
         &m,
         i.if_match.as_ref(),
@@ -417,6 +442,9 @@ pub async fn get_object(
         i.if_unmodified_since.as_ref(),
     )?;
     let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let checksum = checksum_wanted(i.checksum_mode.as_ref())
+        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
+        .flatten();
     let p = present(
         &m.headers,
         i.response_content_type,
@@ -427,7 +455,7 @@ pub async fn get_object(
         i.response_expires,
     );
     let body = gw.read_stream(&m, start, end);
-    let output = GetObjectOutput {
+    let mut output = GetObjectOutput {
         body: Some(body),
         accept_ranges: Some("bytes".to_string()),
         content_length: Some((end - start) as i64),
@@ -442,8 +470,10 @@ pub async fn get_object(
         expires: p.expires,
         metadata: p.metadata,
         parts_count: parts_count(&m, i.part_number),
+        tag_count: tag_count(&extras),
         ..Default::default()
     };
+    set_checksum!(output, checksum, type);
     let mut resp = S3Response::new(output);
     if i.range.is_some() || i.part_number.is_some() {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -456,7 +486,7 @@ pub async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let i = req.input;
-    let m = lookup_object(gw, &i.bucket, &i.key).await?;
+    let (m, extras) = lookup_object(gw, &i.bucket, &i.key).await?;
     check_read_conditions(
         &m,
         i.if_match.as_ref(),
@@ -465,6 +495,9 @@ pub async fn head_object(
         i.if_unmodified_since.as_ref(),
     )?;
     let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
+    let checksum = checksum_wanted(i.checksum_mode.as_ref())
+        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
+        .flatten();
     let p = present(
         &m.headers,
         i.response_content_type,
@@ -474,7 +507,7 @@ pub async fn head_object(
         i.response_cache_control,
         i.response_expires,
     );
-    let output = HeadObjectOutput {
+    let mut output = HeadObjectOutput {
         accept_ranges: Some("bytes".to_string()),
         content_length: Some((end - start) as i64),
         content_range,
@@ -490,7 +523,16 @@ pub async fn head_object(
         parts_count: parts_count(&m, i.part_number),
         ..Default::default()
     };
-    Ok(S3Response::new(output))
+    set_checksum!(output, checksum, type);
+    // (A HEAD with Content-Range becomes 206 in `http::router`: s3s ignores
+    // the status of a HeadObject answer.)
+    let mut resp = S3Response::new(output);
+    // HeadObjectOutput has no field for it; S3 sends it on HEAD as on GET.
+    if let Some(n) = tag_count(&extras) {
+        resp.headers
+            .insert("x-amz-tagging-count", http::HeaderValue::from(n));
+    }
+    Ok(resp)
 }
 
 pub async fn delete_object(
@@ -575,152 +617,6 @@ pub async fn delete_objects(
     let output = DeleteObjectsOutput {
         deleted: (!deleted.is_empty()).then_some(deleted),
         errors: (!errors.is_empty()).then_some(errors),
-        ..Default::default()
-    };
-    Ok(S3Response::new(output))
-}
-
-/// `If-None-Match: *` / `If-Match` on a CopyObject apply to the destination.
-/// s3s does not parse them for this operation, so they are read here.
-fn copy_destination_condition(headers: &http::HeaderMap) -> S3Result<WriteCondition> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    match (get("if-match"), get("if-none-match")) {
-        (None, None) => Ok(WriteCondition::Always),
-        (None, Some("*")) => Ok(WriteCondition::IfNoneMatchAny),
-        (Some(etag), None) if etag != "*" => {
-            Ok(WriteCondition::IfMatch(etag.trim_matches('"').to_string()))
-        }
-        _ => Err(s3_error!(
-            NotImplemented,
-            "CopyObject supports If-None-Match: * or one If-Match ETag"
-        )),
-    }
-}
-
-pub async fn copy_object(
-    gw: &Gateway,
-    req: S3Request<CopyObjectInput>,
-) -> S3Result<S3Response<CopyObjectOutput>> {
-    let dest_condition = copy_destination_condition(&req.headers)?;
-    let i = req.input;
-    check_key(&i.key)?;
-    let (src_bucket, src_key) = match &i.copy_source {
-        CopySource::Bucket {
-            bucket,
-            key,
-            version_id,
-        } => {
-            if version_id.as_deref().is_some_and(|v| v != "null") {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "copying a specific version is not supported"
-                ));
-            }
-            (bucket.to_string(), key.to_string())
-        }
-        CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => {
-            return Err(s3_error!(
-                NotImplemented,
-                "access point and outpost copy sources are not supported"
-            ));
-        }
-    };
-    let src = lookup_object(gw, &src_bucket, &src_key).await?;
-    let cond_etag = |c: &ETagCondition| match c {
-        ETagCondition::Any => true,
-        ETagCondition::ETag(e) => e.value() == src.etag,
-    };
-    let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
-    let src_secs = src.last_modified.div_euclid(1000);
-    if i.copy_source_if_match
-        .as_ref()
-        .is_some_and(|c| !cond_etag(c))
-        || i.copy_source_if_none_match.as_ref().is_some_and(cond_etag)
-        || i.copy_source_if_unmodified_since
-            .as_ref()
-            .is_some_and(|t| src_secs > secs(t))
-        || i.copy_source_if_modified_since
-            .as_ref()
-            .is_some_and(|t| src_secs <= secs(t))
-    {
-        return Err(s3_error!(PreconditionFailed));
-    }
-    let replace = i
-        .metadata_directive
-        .as_ref()
-        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    if !replace && src_bucket == i.bucket && src_key == i.key {
-        return Err(s3_error!(
-            InvalidRequest,
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata"
-        ));
-    }
-    let headers = if replace {
-        http_headers(
-            i.content_type,
-            i.content_disposition,
-            i.content_encoding,
-            i.content_language,
-            i.cache_control,
-            i.expires.as_ref(),
-            i.metadata,
-        )
-    } else {
-        src.headers.clone()
-    };
-    let dest = gw
-        .meta()
-        .get_bucket(&i.bucket)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    let version = VersionId::new_random();
-    let data = match &src.data {
-        ObjectData::Inline(d) => ObjectData::Inline(d.clone()),
-        ObjectData::Chunked { .. } => {
-            let body = gw.read_stream(&src, 0, src.size);
-            let stored = gw
-                .store_stream(body, version, 0, dest.redundancy, false)
-                .await?;
-            if stored.size != src.size {
-                return Err(internal(format!(
-                    "copy read {} of {} bytes",
-                    stored.size, src.size
-                )));
-            }
-            stored.data
-        }
-    };
-    let last_modified = now_millis();
-    let manifest = ObjectManifest {
-        bucket: i.bucket,
-        key: i.key,
-        version,
-        size: src.size,
-        etag: src.etag.clone(),
-        last_modified,
-        headers,
-        data,
-        part_sizes: src.part_sizes.clone(),
-    };
-    gw.meta()
-        .write(&MetaCommand::PutObject {
-            manifest,
-            condition: dest_condition,
-        })
-        .await
-        .map_err(meta_error)?;
-    let output = CopyObjectOutput {
-        copy_object_result: Some(CopyObjectResult {
-            e_tag: Some(etag_of(&src.etag)),
-            last_modified: Some(timestamp(last_modified)),
-            ..Default::default()
-        }),
         ..Default::default()
     };
     Ok(S3Response::new(output))

@@ -5,8 +5,8 @@
 //! go into the `WriteBatch` the caller commits atomically with the applied id.
 
 use crate::db::{
-    CF_BUCKET_CORS, CF_BUCKET_LIFECYCLE, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PARTS,
-    CF_UPLOADS, DbError, MetaDb, encode,
+    CF_BUCKET_CORS, CF_BUCKET_LIFECYCLE, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECT_EXTRAS,
+    CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
@@ -14,8 +14,8 @@ use cairn_rpc::{
     CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
 };
 use cairn_types::{
-    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectManifest, PartRecord, UnixMillis, UploadRecord,
-    VersionId,
+    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord,
+    StoredChecksum, UnixMillis, UploadExtras, UploadRecord, VersionId,
 };
 use md5::{Digest, Md5};
 use rocksdb::WriteBatch;
@@ -40,49 +40,50 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         MetaCommand::PutObject {
             manifest,
             condition,
-        } => put_object(db, batch, manifest, condition),
+        } => put_object(db, batch, manifest, condition, &ObjectExtras::default()),
+        MetaCommand::PutObjectWithExtras {
+            manifest,
+            condition,
+            extras,
+        } => put_object(db, batch, manifest, condition, extras),
+        MetaCommand::SetObjectTags { bucket, key, tags } => {
+            extras::set_object_tags(db, batch, bucket, key, tags)
+        }
+        MetaCommand::SetBucketTags { bucket, tags } => {
+            extras::set_bucket_tags(db, batch, bucket, tags)
+        }
+        MetaCommand::CreateUploadWithExtras { upload, extras } => {
+            extras::create_upload(db, batch, upload, extras)
+        }
         MetaCommand::DeleteObject {
             bucket,
             key,
             if_match,
         } => delete_object(db, batch, bucket, key, if_match.as_deref()),
         MetaCommand::CreateUpload(upload) => {
-            if db
-                .get::<Bucket>(CF_BUCKETS, upload.bucket.as_bytes())?
-                .is_none()
-            {
-                return Ok(Err(MetaError::NoSuchBucket));
-            }
-            batch.put_cf(
-                db.cf(CF_UPLOADS)?,
-                upload_key(&upload.bucket, &upload.upload_id),
-                encode(upload)?,
-            );
-            Ok(Ok(MetaResponse::Done))
+            extras::create_upload(db, batch, upload, &UploadExtras::default())
         }
         MetaCommand::PutPart {
             bucket,
             key,
             upload_id,
             part,
-        } => {
-            if let Err(e) = find_upload(db, bucket, key, upload_id)? {
-                return Ok(Err(e));
-            }
-            let pk = part_key(upload_id, part.part_number);
-            let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
-            if replaced.as_ref() == Some(part) {
-                // Applied again (a retry): nothing is replaced this time, and
-                // its versions are referenced already, whatever the horizon.
-                return Ok(Ok(MetaResponse::PartStored { replaced: None }));
-            }
-            if let Err(e) = refs::check_fresh(db, refs::part_versions(part))? {
-                return Ok(Err(e));
-            }
-            refs::part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
-            batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
-            Ok(Ok(MetaResponse::PartStored { replaced }))
-        }
+        } => put_part(db, batch, bucket, key, upload_id, part, None),
+        MetaCommand::PutPartWithChecksum {
+            bucket,
+            key,
+            upload_id,
+            part,
+            checksum,
+        } => put_part(
+            db,
+            batch,
+            bucket,
+            key,
+            upload_id,
+            part,
+            Some(checksum.as_ref()),
+        ),
         MetaCommand::CompleteUpload {
             bucket,
             key,
@@ -98,6 +99,29 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             key,
             upload_id,
             parts,
+            None,
+            *version,
+            *last_modified,
+            condition,
+        ),
+        MetaCommand::CompleteUploadWithChecksums {
+            bucket,
+            key,
+            upload_id,
+            parts,
+            part_checksums,
+            object_checksum,
+            version,
+            last_modified,
+            condition,
+        } => complete_upload(
+            db,
+            batch,
+            bucket,
+            key,
+            upload_id,
+            parts,
+            Some((part_checksums, object_checksum.as_ref())),
             *version,
             *last_modified,
             condition,
@@ -138,8 +162,7 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             let ok = object_key(bucket, key);
             match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
                 Some(current) if current.version == *version => {
-                    refs::object_replaced(db, batch, &ok, Some(&current), None)?;
-                    batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+                    remove_object(db, batch, ok, &current)?;
                     Ok(Ok(MetaResponse::Replaced(Some(current))))
                 }
                 // Overwritten or deleted since: nothing to expire.
@@ -220,6 +243,7 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     }
     batch.delete_cf(db.cf(CF_BUCKET_CORS)?, name.as_bytes());
     batch.delete_cf(db.cf(CF_BUCKET_LIFECYCLE)?, name.as_bytes());
+    extras::drop_bucket_tags(db, batch, name)?;
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }
@@ -244,6 +268,7 @@ fn put_object(
     batch: &mut WriteBatch,
     manifest: &ObjectManifest,
     condition: &WriteCondition,
+    extras: &ObjectExtras,
 ) -> Applied {
     if db
         .get::<Bucket>(CF_BUCKETS, manifest.bucket.as_bytes())?
@@ -268,6 +293,8 @@ fn put_object(
         return Ok(Err(e));
     }
     refs::object_replaced(db, batch, &ok, current.as_ref(), Some(manifest))?;
+    // The new object's extras replace the old one's (none: the row goes).
+    extras::write_object_extras(db, batch, &ok, extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
     Ok(Ok(MetaResponse::Replaced(current)))
 }
@@ -290,11 +317,63 @@ fn delete_object(
     {
         return Ok(Err(e));
     }
-    if current.is_some() {
-        refs::object_replaced(db, batch, &ok, current.as_ref(), None)?;
-        batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+    if let Some(cur) = &current {
+        remove_object(db, batch, ok, cur)?;
     }
     Ok(Ok(MetaResponse::Replaced(current)))
+}
+
+/// Deletes the current object `current` stored under `ok`, its extras, and
+/// its references (its data becomes garbage).
+fn remove_object(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    ok: Vec<u8>,
+    current: &ObjectManifest,
+) -> Result<(), DbError> {
+    refs::object_replaced(db, batch, &ok, Some(current), None)?;
+    batch.delete_cf(db.cf(CF_OBJECT_EXTRAS)?, &ok);
+    batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+    Ok(())
+}
+
+/// UploadPart. `checksum` is None for the command without one (the part
+/// keeps no checksum) and Some(the verified checksum, if any) otherwise.
+#[allow(clippy::too_many_arguments)]
+fn put_part(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    upload_id: &VersionId,
+    part: &PartRecord,
+    checksum: Option<Option<&StoredChecksum>>,
+) -> Applied {
+    let upload = match find_upload(db, bucket, key, upload_id)? {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(e)),
+    };
+    let pk = part_key(upload_id, part.part_number);
+    let replaced = db.get::<PartRecord>(CF_PARTS, &pk)?;
+    if replaced.as_ref() == Some(part) {
+        // Applied again (a retry): nothing is replaced this time, and
+        // its versions are referenced already, whatever the horizon.
+        return Ok(Ok(MetaResponse::PartStored { replaced: None }));
+    }
+    let kept = match checksum {
+        None => None,
+        Some(given) => match extras::part_checksum_to_keep(db, &upload, given)? {
+            Ok(kept) => kept,
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    if let Err(e) = refs::check_fresh(db, refs::part_versions(part))? {
+        return Ok(Err(e));
+    }
+    refs::part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
+    extras::write_part_checksum(db, batch, &pk, kept.as_ref())?;
+    batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
+    Ok(Ok(MetaResponse::PartStored { replaced }))
 }
 
 fn find_upload(
@@ -337,8 +416,10 @@ fn remove_upload(
     for p in &parts {
         let pk = part_key(&upload.upload_id, p.part_number);
         refs::part_replaced(db, batch, &pk, Some(p), None)?;
+        extras::write_part_checksum(db, batch, &pk, None)?;
         batch.delete_cf(cf_parts, pk);
     }
+    extras::drop_upload_extras(db, batch, upload)?;
     batch.delete_cf(
         db.cf(CF_UPLOADS)?,
         upload_key(&upload.bucket, &upload.upload_id),
@@ -354,22 +435,36 @@ fn complete_upload(
     key: &str,
     upload_id: &VersionId,
     requested: &[CompletedPart],
+    checksums: Option<(&[Option<StoredChecksum>], Option<&StoredChecksum>)>,
     version: VersionId,
     last_modified: UnixMillis,
     condition: &WriteCondition,
 ) -> Applied {
     let ok = object_key(bucket, key);
+    // The command with checksums answers with the object's extras.
+    let answer = |manifest, extras, replaced, unused_parts| match checksums {
+        None => MetaResponse::Completed {
+            manifest,
+            replaced,
+            unused_parts,
+        },
+        Some(_) => MetaResponse::CompletedWithExtras {
+            manifest,
+            extras,
+            replaced,
+            unused_parts,
+        },
+    };
     let upload = match find_upload(db, bucket, key, upload_id)? {
         Ok(u) => u,
         Err(e) => {
             // Completed already by this very command (a retry): the upload is
             // gone and its version is the current object.
             return match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
-                Some(current) if current.version == version => Ok(Ok(MetaResponse::Completed {
-                    manifest: current,
-                    replaced: None,
-                    unused_parts: Vec::new(),
-                })),
+                Some(current) if current.version == version => {
+                    let extras = extras::object_extras(db, &ok)?;
+                    Ok(Ok(answer(current, extras, None, Vec::new())))
+                }
                 _ => Ok(Err(e)),
             };
         }
@@ -379,6 +474,11 @@ fn complete_upload(
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
+    let object_extras =
+        match extras::completed_extras(db, &upload, requested, &manifest.part_sizes, checksums)? {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e)),
+        };
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
@@ -390,12 +490,9 @@ fn complete_upload(
         .collect();
     // The object takes over the references of the parts it is made of.
     refs::object_replaced(db, batch, &ok, current.as_ref(), Some(&manifest))?;
+    extras::write_object_extras(db, batch, &ok, &object_extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
-    Ok(Ok(MetaResponse::Completed {
-        manifest,
-        replaced: current,
-        unused_parts,
-    }))
+    Ok(Ok(answer(manifest, object_extras, current, unused_parts)))
 }
 
 /// Builds the object manifest of a completed upload from its stored parts,
@@ -457,8 +554,13 @@ fn assemble(
     })
 }
 
+pub mod extras;
+
 #[cfg(test)]
 mod retry_tests;
+
+#[cfg(test)]
+mod extras_tests;
 
 #[cfg(test)]
 mod tests {

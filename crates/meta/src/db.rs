@@ -26,9 +26,20 @@ pub const CF_BUCKET_CORS: &str = "bucket_cors";
 /// Bucket lifecycle configurations, by bucket name.
 pub const CF_BUCKET_LIFECYCLE: &str = "bucket_lifecycle";
 
+/// What objects carry besides their manifests (`ObjectExtras`: tags,
+/// checksums), keyed like `objects`.
+pub const CF_OBJECT_EXTRAS: &str = "object_extras";
+/// What uploads will give their object (`UploadExtras`), keyed like `uploads`.
+pub const CF_UPLOAD_EXTRAS: &str = "upload_extras";
+/// Bucket tag sets (`Vec<Tag>`), keyed by bucket name.
+pub const CF_BUCKET_TAGS: &str = "bucket_tags";
+/// The verified checksum (`StoredChecksum`) of an uploaded part of an upload
+/// with a checksum algorithm, keyed like `parts`.
+pub const CF_PART_CHECKSUMS: &str = "part_checksums";
+
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 11] = [
+pub const DATA_CFS: [&str; 15] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -40,6 +51,10 @@ pub const DATA_CFS: [&str; 11] = [
     CF_LAYOUT,
     CF_BUCKET_CORS,
     CF_BUCKET_LIFECYCLE,
+    CF_OBJECT_EXTRAS,
+    CF_UPLOAD_EXTRAS,
+    CF_BUCKET_TAGS,
+    CF_PART_CHECKSUMS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

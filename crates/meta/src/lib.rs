@@ -6,6 +6,7 @@
 //! there); reads go through a linearizable read barrier first.
 
 pub mod apply;
+pub mod checksums;
 pub mod db;
 pub mod fault;
 pub mod keys;

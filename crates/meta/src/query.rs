@@ -2,13 +2,18 @@
 //! after the read barrier, so what it sees includes every acknowledged write.
 
 use crate::apply::upload_parts;
-use crate::db::{CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_UPLOADS, DbError, MetaDb, decode};
-use crate::keys::{bucket_prefix, object_key, prefix_successor, split_object_key, upload_key};
+use crate::db::{
+    CF_BUCKET_TAGS, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECTS, CF_PART_CHECKSUMS, CF_UPLOAD_EXTRAS,
+    CF_UPLOADS, DbError, MetaDb, decode,
+};
+use crate::keys::{
+    bucket_prefix, object_key, part_key, prefix_successor, split_object_key, upload_key,
+};
 use cairn_rpc::{
     ListObjectsPage, ListObjectsQuery, ListUploadsQuery, MetaError, MetaQuery, ObjectSummary,
     PartSummary, QueryResult,
 };
-use cairn_types::{Bucket, ObjectManifest, UploadRecord};
+use cairn_types::{Bucket, ObjectManifest, StoredChecksum, UploadExtras, UploadRecord};
 
 /// Most entries a listing may ask for in one page (S3's own limit).
 pub const MAX_LIST_KEYS: usize = 1000;
@@ -101,6 +106,79 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
             Some((objects, bytes)) => QueryResult::BucketUsage { objects, bytes },
             None => return Ok(Err(MetaError::NoSuchBucket)),
         },
+        MetaQuery::GetObjectWithExtras { bucket, key } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let ok = object_key(bucket, key);
+            match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
+                None => QueryResult::ObjectWithExtras(None),
+                Some(m) => QueryResult::ObjectWithExtras(Some((
+                    m,
+                    crate::apply::extras::object_extras(db, &ok)?,
+                ))),
+            }
+        }
+        MetaQuery::GetUploadWithExtras {
+            bucket,
+            key,
+            upload_id,
+        } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            let uk = upload_key(bucket, upload_id);
+            let u: Option<UploadRecord> = db.get(CF_UPLOADS, &uk)?;
+            match u.filter(|u| u.key == *key) {
+                None => QueryResult::UploadWithExtras(None),
+                Some(u) => {
+                    let extras = db
+                        .get::<UploadExtras>(CF_UPLOAD_EXTRAS, &uk)?
+                        .unwrap_or_default();
+                    QueryResult::UploadWithExtras(Some((u, extras)))
+                }
+            }
+        }
+        MetaQuery::ListPartsWithChecksums {
+            bucket,
+            key,
+            upload_id,
+        } => {
+            let uk = upload_key(bucket, upload_id);
+            let u: Option<UploadRecord> = db.get(CF_UPLOADS, &uk)?;
+            if u.filter(|u| u.key == *key).is_none() {
+                return Ok(Err(MetaError::NoSuchUpload));
+            }
+            let extras = db
+                .get::<UploadExtras>(CF_UPLOAD_EXTRAS, &uk)?
+                .unwrap_or_default();
+            let mut parts = Vec::new();
+            for p in upload_parts(db, upload_id)? {
+                let checksum = db.get::<StoredChecksum>(
+                    CF_PART_CHECKSUMS,
+                    &part_key(upload_id, p.part_number),
+                )?;
+                parts.push((
+                    PartSummary {
+                        part_number: p.part_number,
+                        etag: p.etag,
+                        size: p.size,
+                        last_modified: p.last_modified,
+                    },
+                    checksum,
+                ));
+            }
+            QueryResult::PartsWithChecksums { parts, extras }
+        }
+        MetaQuery::GetBucketTags { bucket } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::BucketTags(
+                db.get::<Vec<cairn_types::Tag>>(CF_BUCKET_TAGS, bucket.as_bytes())?
+                    .unwrap_or_default(),
+            )
+        }
     }))
 }
 

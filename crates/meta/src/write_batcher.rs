@@ -54,15 +54,33 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         MetaCommand::ExpireObject { bucket, key, .. } => vec![tagged(b'o', &object(bucket, key))],
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
-        MetaCommand::PutObject { manifest, .. } => {
+        MetaCommand::PutObject { manifest, .. }
+        | MetaCommand::PutObjectWithExtras { manifest, .. } => {
             vec![tagged(b'o', &object(&manifest.bucket, &manifest.key))]
+        }
+        MetaCommand::SetObjectTags { bucket, key, .. } => {
+            vec![tagged(b'o', &object(bucket, key))]
+        }
+        // Bucket tags are read by nothing else but their own queries; bucket
+        // creation and deletion go alone anyway.
+        MetaCommand::SetBucketTags { bucket, .. } => vec![tagged(b'B', bucket.as_bytes())],
+        MetaCommand::CreateUploadWithExtras { upload, .. } => {
+            vec![tagged(b'u', upload.upload_id.as_bytes())]
         }
         MetaCommand::DeleteObject { bucket, key, .. } => vec![tagged(b'o', &object(bucket, key))],
         MetaCommand::CreateUpload(u) => vec![tagged(b'u', u.upload_id.as_bytes())],
-        MetaCommand::PutPart { upload_id, .. } | MetaCommand::AbortUpload { upload_id, .. } => {
+        MetaCommand::PutPart { upload_id, .. }
+        | MetaCommand::PutPartWithChecksum { upload_id, .. }
+        | MetaCommand::AbortUpload { upload_id, .. } => {
             vec![tagged(b'u', upload_id.as_bytes())]
         }
         MetaCommand::CompleteUpload {
+            bucket,
+            key,
+            upload_id,
+            ..
+        }
+        | MetaCommand::CompleteUploadWithChecksums {
             bucket,
             key,
             upload_id,
@@ -98,11 +116,14 @@ pub fn can_share_entry(cmds: &[MetaCommand]) -> bool {
 fn approx_bytes(cmd: &MetaCommand) -> usize {
     COMMAND_BASE_BYTES
         + match cmd {
-            MetaCommand::PutObject { manifest, .. } => match &manifest.data {
+            MetaCommand::PutObject { manifest, .. }
+            | MetaCommand::PutObjectWithExtras { manifest, .. } => match &manifest.data {
                 ObjectData::Inline(bytes) => bytes.len(),
                 ObjectData::Chunked { chunks, .. } => chunks.len() * CHUNK_REF_BYTES,
             },
-            MetaCommand::PutPart { part, .. } => part.chunks.len() * CHUNK_REF_BYTES,
+            MetaCommand::PutPart { part, .. } | MetaCommand::PutPartWithChecksum { part, .. } => {
+                part.chunks.len() * CHUNK_REF_BYTES
+            }
             _ => 0,
         }
 }

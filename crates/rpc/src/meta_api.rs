@@ -5,7 +5,8 @@
 
 use cairn_types::{
     AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    NodeId, ObjectManifest, PartRecord, UnixMillis, UploadRecord, UsageGroup, VersionId,
+    NodeId, ObjectExtras, ObjectManifest, PartRecord, StoredChecksum, Tag, UnixMillis,
+    UploadExtras, UploadRecord, UsageGroup, VersionId,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -136,6 +137,57 @@ pub enum MetaCommand {
         key: String,
         version: VersionId,
     },
+    /// PutObject / CopyObject with what the object carries besides its
+    /// manifest (tags, checksum); replaces the previous object's extras.
+    /// Answers `Replaced` like `PutObject` (which stores no extras).
+    PutObjectWithExtras {
+        manifest: ObjectManifest,
+        condition: WriteCondition,
+        extras: ObjectExtras,
+    },
+    /// Replaces the tag set of an existing object (empty: deletes it).
+    SetObjectTags {
+        bucket: String,
+        key: String,
+        tags: Vec<Tag>,
+    },
+    /// Replaces the tag set of a bucket (empty: deletes it).
+    SetBucketTags {
+        bucket: String,
+        tags: Vec<Tag>,
+    },
+    /// CreateMultipartUpload with what the object will carry (tags, checksum algorithm).
+    CreateUploadWithExtras {
+        upload: UploadRecord,
+        extras: UploadExtras,
+    },
+    /// UploadPart with the part's verified checksum. An upload created with
+    /// a checksum algorithm requires one of that algorithm (else
+    /// `InvalidRequest`); without one, the checksum is not kept.
+    PutPartWithChecksum {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        part: PartRecord,
+        checksum: Option<StoredChecksum>,
+    },
+    /// CompleteMultipartUpload with the part checksums the client listed
+    /// (one per part, in order) and the object checksum it sent, if any.
+    /// For a COMPOSITE upload each part checksum must be given; any given
+    /// must match the stored one. The object gets the composite (or, for
+    /// FULL_OBJECT, the combined CRC) checksum, which `object_checksum`
+    /// must equal when sent (else `BadDigest`). Answers `CompletedWithExtras`.
+    CompleteUploadWithChecksums {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+        parts: Vec<CompletedPart>,
+        part_checksums: Vec<Option<StoredChecksum>>,
+        object_checksum: Option<StoredChecksum>,
+        version: VersionId,
+        last_modified: UnixMillis,
+        condition: WriteCondition,
+    },
 }
 
 /// A change to the next layout.
@@ -177,6 +229,13 @@ pub enum MetaResponse {
     Batch(Vec<Result<MetaResponse, MetaError>>),
     /// The garbage-collection horizon after an `AdvanceGcHorizon`.
     GcHorizon(u64),
+    /// A `CompleteUploadWithChecksums`: as `Completed`, with the new object's extras.
+    CompletedWithExtras {
+        manifest: ObjectManifest,
+        extras: ObjectExtras,
+        replaced: Option<ObjectManifest>,
+        unused_parts: Vec<PartRecord>,
+    },
 }
 
 /// Errors of the meta API, named after the S3 errors they become.
@@ -219,6 +278,12 @@ pub enum MetaError {
     /// A valid layout change meta will not make (it would strand data).
     #[error("layout change refused: {0}")]
     LayoutChangeRefused(String),
+    /// S3's InvalidRequest, with S3's message (e.g. a missing part checksum).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// S3's BadDigest: a checksum sent does not match the one computed.
+    #[error("bad digest: {0}")]
+    BadDigest(String),
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.
@@ -320,6 +385,27 @@ pub enum MetaQuery {
     GetBucketLifecycle {
         bucket: String,
     },
+    /// An object's manifest together with its extras (empty when it has none).
+    GetObjectWithExtras {
+        bucket: String,
+        key: String,
+    },
+    /// A bucket's tag set (empty when it has none).
+    GetBucketTags {
+        bucket: String,
+    },
+    /// An upload with its extras (empty when it has none).
+    GetUploadWithExtras {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
+    /// ListParts with each part's stored checksum and the upload's extras.
+    ListPartsWithChecksums {
+        bucket: String,
+        key: String,
+        upload_id: VersionId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,4 +434,12 @@ pub enum QueryResult {
     },
     BucketCors(Option<CorsConfiguration>),
     BucketLifecycle(Option<LifecycleConfiguration>),
+    ObjectWithExtras(Option<(ObjectManifest, ObjectExtras)>),
+    BucketTags(Vec<Tag>),
+    UploadWithExtras(Option<(UploadRecord, UploadExtras)>),
+    /// The parts in part-number order, each with its stored checksum.
+    PartsWithChecksums {
+        parts: Vec<(PartSummary, Option<StoredChecksum>)>,
+        extras: UploadExtras,
+    },
 }

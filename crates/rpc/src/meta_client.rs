@@ -7,7 +7,8 @@ use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{
     AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    ObjectManifest, UploadRecord, UsageGroup, VersionId,
+    ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras, UploadRecord, UsageGroup,
+    VersionId,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -219,6 +220,33 @@ impl MetaClient {
         }
     }
 
+    /// An object's manifest with its extras (tags, checksum).
+    pub async fn get_object_with_extras(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(ObjectManifest, ObjectExtras)>, MetaError> {
+        let q = MetaQuery::GetObjectWithExtras {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::ObjectWithExtras(o) => Ok(o),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A bucket's tag set (empty when it has none).
+    pub async fn get_bucket_tags(&self, bucket: &str) -> Result<Vec<Tag>, MetaError> {
+        let q = MetaQuery::GetBucketTags {
+            bucket: bucket.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketTags(t) => Ok(t),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     pub async fn list_objects(&self, q: ListObjectsQuery) -> Result<ListObjectsPage, MetaError> {
         match self.read(&MetaQuery::ListObjects(q)).await? {
             QueryResult::ObjectPage(p) => Ok(p),
@@ -239,6 +267,43 @@ impl MetaClient {
         };
         match self.read(&q).await? {
             QueryResult::Upload(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// An upload with its extras (checksum algorithm, tags).
+    pub async fn get_upload_with_extras(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: VersionId,
+    ) -> Result<Option<(UploadRecord, UploadExtras)>, MetaError> {
+        let q = MetaQuery::GetUploadWithExtras {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+        };
+        match self.read(&q).await? {
+            QueryResult::UploadWithExtras(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The parts of an upload with their stored checksums, and the upload's extras.
+    #[allow(clippy::type_complexity)]
+    pub async fn list_parts_with_checksums(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: VersionId,
+    ) -> Result<(Vec<(PartSummary, Option<StoredChecksum>)>, UploadExtras), MetaError> {
+        let q = MetaQuery::ListPartsWithChecksums {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+        };
+        match self.read(&q).await? {
+            QueryResult::PartsWithChecksums { parts, extras } => Ok((parts, extras)),
             other => Err(unexpected(&other)),
         }
     }

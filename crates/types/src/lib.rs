@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod cors;
+pub mod extras;
 pub mod ids;
 pub mod layout;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod manifest;
 pub mod names;
 
 pub use cors::{CorsConfiguration, CorsRule};
+pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras};
 pub use ids::{NodeId, ShardId, VersionId};
 pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
 pub use lifecycle::LifecycleConfiguration;

@@ -1,0 +1,193 @@
+//! Object checksums of multipart objects, as S3 defines them. COMPOSITE: the
+//! checksum (with the upload's algorithm) of the concatenated binary
+//! checksums of the parts, in object order, reported as
+//! `<base64>-<number of parts>`. FULL_OBJECT (CRCs only): the CRC of all the
+//! object's bytes, combined from the parts' CRCs and sizes. Computed here, in
+//! the state machine, from the part checksums it stored at UploadPart, so
+//! every voter derives the same.
+
+use base64::Engine;
+use cairn_types::ChecksumAlgorithm;
+
+/// Why a composite checksum cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompositeError {
+    #[error("part checksum {0} is not base64 of a {1} digest")]
+    BadPartChecksum(usize, &'static str),
+    #[error("{0} checksums do not combine; FULL_OBJECT needs a CRC")]
+    NotACrc(&'static str),
+}
+
+/// The digest of `data` with `algorithm`, as S3 encodes it (big-endian CRCs).
+pub fn digest(algorithm: ChecksumAlgorithm, data: &[u8]) -> Vec<u8> {
+    use crc_fast::CrcAlgorithm;
+    use sha2::Digest as _;
+    match algorithm {
+        ChecksumAlgorithm::Crc32 => (crc_fast::checksum(CrcAlgorithm::Crc32IsoHdlc, data) as u32)
+            .to_be_bytes()
+            .to_vec(),
+        ChecksumAlgorithm::Crc32c => (crc_fast::checksum(CrcAlgorithm::Crc32Iscsi, data) as u32)
+            .to_be_bytes()
+            .to_vec(),
+        ChecksumAlgorithm::Crc64Nvme => crc_fast::checksum(CrcAlgorithm::Crc64Nvme, data)
+            .to_be_bytes()
+            .to_vec(),
+        ChecksumAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
+        ChecksumAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+    }
+}
+
+/// The composite checksum (base64, without the `-N` suffix) of parts whose
+/// checksums (base64) are `parts`, in object order.
+pub fn composite(algorithm: ChecksumAlgorithm, parts: &[String]) -> Result<String, CompositeError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut joined = Vec::with_capacity(parts.len() * algorithm.digest_len());
+    for (i, p) in parts.iter().enumerate() {
+        let raw = b64
+            .decode(p.trim())
+            .ok()
+            .filter(|d| d.len() == algorithm.digest_len())
+            .ok_or(CompositeError::BadPartChecksum(i + 1, algorithm.name()))?;
+        joined.extend_from_slice(&raw);
+    }
+    Ok(b64.encode(digest(algorithm, &joined)))
+}
+
+/// The FULL_OBJECT checksum of a multipart object: the CRC of all its bytes,
+/// combined from the parts' CRCs (base64) and sizes, in object order.
+pub fn full_object_crc(
+    algorithm: ChecksumAlgorithm,
+    parts: &[(String, u64)],
+) -> Result<String, CompositeError> {
+    use crc_fast::CrcAlgorithm;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let crc = match algorithm {
+        ChecksumAlgorithm::Crc32 => CrcAlgorithm::Crc32IsoHdlc,
+        ChecksumAlgorithm::Crc32c => CrcAlgorithm::Crc32Iscsi,
+        ChecksumAlgorithm::Crc64Nvme => CrcAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256 => {
+            return Err(CompositeError::NotACrc(algorithm.name()));
+        }
+    };
+    let mut combined: Option<u64> = None;
+    for (i, (value, size)) in parts.iter().enumerate() {
+        let raw = b64
+            .decode(value.trim())
+            .ok()
+            .filter(|d| d.len() == algorithm.digest_len())
+            .ok_or(CompositeError::BadPartChecksum(i + 1, algorithm.name()))?;
+        let mut be = [0u8; 8];
+        be[8 - raw.len()..].copy_from_slice(&raw);
+        let part = u64::from_be_bytes(be);
+        combined = Some(match combined {
+            None => part,
+            Some(so_far) => crc_fast::checksum_combine(crc, so_far, part, *size),
+        });
+    }
+    let value = combined.unwrap_or_else(|| crc_fast::checksum(crc, &[]));
+    let bytes = value.to_be_bytes();
+    Ok(b64.encode(&bytes[8 - algorithm.digest_len()..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECK: &[u8] = b"123456789";
+
+    #[test]
+    fn digests_are_the_s3_algorithms() {
+        // The catalogued check values of each CRC, and the SHA test vectors.
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Crc32, CHECK)),
+            "cbf43926"
+        );
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Crc32c, CHECK)),
+            "e3069283"
+        );
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Crc64Nvme, CHECK)),
+            "ae8b14860a799888"
+        );
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Sha1, b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Sha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn composite_is_the_checksum_of_the_part_checksums() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        // CRC32 of "hello" is 3610a686, of "world" 3a771143; the CRC32 of the
+        // eight bytes 3610a686 3a771143 (computed independently with zlib).
+        let parts = vec![
+            b64.encode(0x3610_a686u32.to_be_bytes()),
+            b64.encode(0x3a77_1143u32.to_be_bytes()),
+        ];
+        assert_eq!(
+            parts[0],
+            b64.encode(digest(ChecksumAlgorithm::Crc32, b"hello"))
+        );
+        assert_eq!(
+            parts[1],
+            b64.encode(digest(ChecksumAlgorithm::Crc32, b"world"))
+        );
+        let joined = [0x36, 0x10, 0xa6, 0x86, 0x3a, 0x77, 0x11, 0x43];
+        assert_eq!(
+            composite(ChecksumAlgorithm::Crc32, &parts),
+            Ok(b64.encode(digest(ChecksumAlgorithm::Crc32, &joined)))
+        );
+        assert_eq!(
+            composite(ChecksumAlgorithm::Crc32, &parts),
+            Ok(b64.encode(ZLIB_CRC32_OF_JOINED.to_be_bytes()))
+        );
+        // A SHA-256 composite over one part is the SHA-256 of its digest.
+        let one = vec![b64.encode(digest(ChecksumAlgorithm::Sha256, b"abc"))];
+        let expected = b64.encode(digest(
+            ChecksumAlgorithm::Sha256,
+            &digest(ChecksumAlgorithm::Sha256, b"abc"),
+        ));
+        assert_eq!(composite(ChecksumAlgorithm::Sha256, &one), Ok(expected));
+        // Wrong lengths and bad base64 are refused.
+        assert_eq!(
+            composite(ChecksumAlgorithm::Sha1, &parts),
+            Err(CompositeError::BadPartChecksum(1, "SHA1"))
+        );
+        assert!(composite(ChecksumAlgorithm::Crc32, &["!!".to_string()]).is_err());
+    }
+
+    #[test]
+    fn full_object_crcs_combine_the_parts() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let pieces = [&data[..4096], &data[4096..9000], &data[9000..]];
+        for algorithm in [
+            ChecksumAlgorithm::Crc32,
+            ChecksumAlgorithm::Crc32c,
+            ChecksumAlgorithm::Crc64Nvme,
+        ] {
+            let parts: Vec<(String, u64)> = pieces
+                .iter()
+                .map(|p| (b64.encode(digest(algorithm, p)), p.len() as u64))
+                .collect();
+            assert_eq!(
+                full_object_crc(algorithm, &parts),
+                Ok(b64.encode(digest(algorithm, &data))),
+                "{algorithm:?}"
+            );
+        }
+        let sha = vec![(b64.encode(digest(ChecksumAlgorithm::Sha1, b"x")), 1)];
+        assert_eq!(
+            full_object_crc(ChecksumAlgorithm::Sha1, &sha),
+            Err(CompositeError::NotACrc("SHA1"))
+        );
+    }
+
+    /// zlib.crc32(bytes.fromhex("3610a6863a771143")).
+    const ZLIB_CRC32_OF_JOINED: u32 = 0xc299_fbb6;
+}
