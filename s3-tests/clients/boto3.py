@@ -158,10 +158,10 @@ def main():
     head = s3.head_object(Bucket=BUCKET, Key="copy/replaced")
     check("replaced metadata", head["Metadata"], {"new": "yes"})
     check("replaced content type", head["ContentType"], "text/plain")
-    # Below the multipart threshold the managed copy is one CopyObject; above it
-    # would need UploadPartCopy, which cairn does not implement yet.
-    s3.copy({"Bucket": BUCKET, "Key": "tm/odd.bin"}, BUCKET, "copy/managed", Config=TransferConfig(multipart_threshold=BIG * 2))
-    same("managed copy", get_bytes("copy/managed"), blobs["odd.bin"])
+    # Above the multipart threshold the managed copy is made of UploadPartCopy parts.
+    s3.copy({"Bucket": BUCKET, "Key": "tm/big.bin"}, BUCKET, "copy/managed", Config=TRANSFER)
+    same("managed copy", get_bytes("copy/managed"), blobs["big.bin"])
+    check("managed copy is multipart", s3.head_object(Bucket=BUCKET, Key="copy/managed")["ETag"].endswith(f'-{BIG // PART}"'), True)
 
     step("paginators")
     for i in range(PAGE_KEYS):

@@ -102,17 +102,6 @@ awsx() {
     fi
 }
 
-# aws-cli for copies inside S3 of objects above PART_MIB: with the threshold
-# at PART_MIB it would copy them in parts with UploadPartCopy, which cairn
-# does not have yet; at BIGCOPY_THRESHOLD_MIB it sends one CopyObject.
-BIGCOPY_THRESHOLD_MIB=64
-awsx_bigcopy() {
-    local cfg="$CLIENT_WORK/aws-config-bigcopy"
-    printf '[default]\nregion = %s\ns3 =\n    addressing_style = path\n    multipart_threshold = %sMB\n' \
-        "${AWS_DEFAULT_REGION:-us-east-1}" "$BIGCOPY_THRESHOLD_MIB" >"$cfg"
-    AWS_CONFIG_FILE="$cfg" run aws --endpoint-url "$S3_ENDPOINT" "$@"
-}
-
 # Number of objects under s3://BUCKET/PREFIX, according to aws-cli.
 aws_count() {
     awsx s3api list-objects-v2 --bucket "$1" --prefix "${2:-}" --query 'length(Contents || `[]`)' --output text

@@ -53,12 +53,9 @@ mount_bucket() {
             chmod 600 "$CLIENT_WORK/passwd"
             # -f: stay in the foreground, so this script owns the daemon's pid.
             # stat_cache_expire=1: see changes made through S3 within a second.
-            # nomixupload: never copy unchanged ranges of an object with
-            # UploadPartCopy when rewriting part of a large file (cairn does not
-            # implement UploadPartCopy yet); s3fs uploads the whole file instead.
             s3fs "$B" "$MNT" -f \
                 -o "url=$S3_ENDPOINT" -o use_path_request_style -o "endpoint=${AWS_DEFAULT_REGION:-us-east-1}" \
-                -o sigv4 -o "passwd_file=$CLIENT_WORK/passwd" -o multipart_size="$PART_MIB" -o nomixupload \
+                -o sigv4 -o "passwd_file=$CLIENT_WORK/passwd" -o multipart_size="$PART_MIB" \
                 -o stat_cache_expire=1 -o retries=2 -o connect_timeout=10 -o readwrite_timeout=60 \
                 -o dbglevel=info >"$CLIENT_WORK/s3fs.log" 2>&1 &
             MOUNT_PID=$!
@@ -121,8 +118,10 @@ for f in empty.bin small.txt odd.bin big.bin; do
     awsx s3 cp "s3://$B/w/$f" "$D/w-$f"
     same "$L/$f" "$D/w-$f"
 done
-contains "ETag of w/big.bin (multipart, 4 parts)" \
-    "$(awsx s3api head-object --bucket "$B" --key w/big.bin --query ETag --output text)" "-4"
+# Multipart; how many parts depends on how the client flushed (s3fs may copy
+# ranges it already uploaded with UploadPartCopy), the bytes were checked above.
+contains "ETag of w/big.bin (multipart)" \
+    "$(awsx s3api head-object --bucket "$B" --key w/big.bin --query ETag --output text)" '-'
 eventually "w/dir/sub/c.bin in S3" object_has_size w/dir/sub/c.bin "$(stat -c %s "$L/tree/sub/deeper/c.bin")"
 awsx s3 cp "s3://$B/w/dir/sub/c.bin" "$D/c.bin"
 same "$L/tree/sub/deeper/c.bin" "$D/c.bin"

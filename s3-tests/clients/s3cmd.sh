@@ -25,10 +25,6 @@ use_https = False
 signature_v2 = False
 multipart_chunk_size_mb = $PART_MIB
 progress_meter = False
-# With acl_public unset, s3cmd reads the source's ACL (GetObjectAcl) on every
-# cp/mv/modify to carry it over; cairn has no ACLs yet (501, which s3cmd
-# tolerates). False: objects stay private and no ACL is asked for.
-acl_public = False
 EOF
 s3c() { run s3cmd -c "$CFG" "$@"; }
 
