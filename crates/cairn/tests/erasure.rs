@@ -167,12 +167,17 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
     }
     check("two nodes lost").await;
 
-    // Then node 4's files rot, one byte flipped in each. Zones are
-    // zone-1 = {1, 4}, zone-2 = {2, 5}, zone-3 = {3, 6} and a replicated chunk
-    // has one copy per zone, so every chunk still has a good copy in zone 3;
-    // ec=4+2 chunks now miss three of six pieces and are not expected to read.
-    // The rot must be detected and counted.
-    for f in shard_files(&node_dir(4)) {
+    // Then the files of nodes 4 and 5 rot, one byte flipped in each. Zones
+    // are zone-1 = {1, 4}, zone-2 = {2, 5}, zone-3 = {3, 6} and a replicated
+    // chunk has one copy per zone, so every chunk still has its good copy in
+    // zone 3 and two copies lost or rotten; ec=4+2 chunks miss too many
+    // pieces and are not expected to read. The rot must be detected and
+    // counted: a chunk whose zone-3 copy is not first in its read order reads
+    // a rotten copy first (rotting only one node left that to chance).
+    for f in shard_files(&node_dir(4))
+        .into_iter()
+        .chain(shard_files(&node_dir(5)))
+    {
         let mut raw = std::fs::read(&f).expect("read shard");
         if let Some(last) = raw.last_mut() {
             *last ^= 0x5A;
