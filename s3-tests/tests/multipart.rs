@@ -707,3 +707,106 @@ async fn multipart_with_checksums_when_required_client() {
     })
     .await
 }
+
+#[tokio::test]
+async fn list_multipart_uploads_rolls_keys_up_by_delimiter_and_pages() {
+    bounded(async {
+        let c = client();
+        let bucket = create_bucket(&c, "uploadsdelim").await;
+        let mut ids = Vec::new();
+        for key in [
+            "a.bin",
+            "logs/1",
+            "logs/2",
+            "logs/old/3",
+            "photos/x",
+            "z.bin",
+        ] {
+            ids.push((key, start_upload(&c, &bucket, key).await));
+        }
+        let out = c
+            .list_multipart_uploads()
+            .bucket(&bucket)
+            .delimiter("/")
+            .send()
+            .await
+            .expect("with delimiter");
+        let keys: Vec<&str> = out.uploads().iter().filter_map(|u| u.key()).collect();
+        assert_eq!(keys, ["a.bin", "z.bin"]);
+        let prefixes: Vec<&str> = out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix())
+            .collect();
+        assert_eq!(prefixes, ["logs/", "photos/"]);
+        assert_eq!(out.delimiter(), Some("/"));
+        assert!(
+            out.uploads()
+                .iter()
+                .all(|u| u.initiator().and_then(|i| i.id()).is_some()),
+            "uploads name their initiator"
+        );
+
+        let nested = c
+            .list_multipart_uploads()
+            .bucket(&bucket)
+            .prefix("logs/")
+            .delimiter("/")
+            .send()
+            .await
+            .expect("prefix and delimiter");
+        let keys: Vec<&str> = nested.uploads().iter().filter_map(|u| u.key()).collect();
+        assert_eq!(keys, ["logs/1", "logs/2"]);
+        let prefixes: Vec<&str> = nested
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix())
+            .collect();
+        assert_eq!(prefixes, ["logs/old/"]);
+
+        // Two entries per page: a common prefix counts as one, and the next
+        // page resumes after everything under it.
+        let mut seen = Vec::new();
+        let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+        for _ in 0..4 {
+            let page = c
+                .list_multipart_uploads()
+                .bucket(&bucket)
+                .delimiter("/")
+                .max_uploads(2)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .expect("page");
+            seen.extend(
+                page.uploads()
+                    .iter()
+                    .filter_map(|u| u.key().map(str::to_string)),
+            );
+            seen.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            id_marker = page.next_upload_id_marker().map(str::to_string);
+        }
+        seen.sort();
+        assert_eq!(seen, ["a.bin", "logs/", "photos/", "z.bin"]);
+        for (key, id) in ids {
+            c.abort_multipart_upload()
+                .bucket(&bucket)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await
+                .expect("Abort");
+        }
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
+}

@@ -18,6 +18,7 @@ mod hedge;
 pub mod http;
 mod lifecycle;
 mod list;
+mod list_uploads;
 mod multipart;
 pub mod node_health;
 mod object;

@@ -15,9 +15,7 @@ use crate::object::{
     timestamp, write_condition,
 };
 use crate::state::Gateway;
-use cairn_rpc::{
-    CompletedPart as MetaPart, ListUploadsQuery, MAX_PART_NUMBER, MetaCommand, MetaResponse,
-};
+use cairn_rpc::{CompletedPart as MetaPart, MAX_PART_NUMBER, MetaCommand, MetaResponse};
 use cairn_types::{
     ChecksumAlgorithm, PartRecord, StoredChecksum, UploadExtras, UploadRecord, VersionId,
     now_millis,
@@ -27,8 +25,6 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 /// Parts ListParts returns when the client does not say (S3's default and maximum).
 pub const DEFAULT_MAX_PARTS: i32 = 1000;
-/// Uploads ListMultipartUploads returns when the client does not say.
-pub const DEFAULT_MAX_UPLOADS: i32 = 1000;
 /// Largest part S3 accepts.
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -451,72 +447,6 @@ pub async fn list_parts(
             id: Some(crate::bucket::OWNER_ID.into()),
         }),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-        ..Default::default()
-    };
-    Ok(S3Response::new(output))
-}
-
-pub async fn list_uploads(
-    gw: &Gateway,
-    req: S3Request<ListMultipartUploadsInput>,
-) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-    let i = req.input;
-    if i.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
-        return Err(s3_error!(
-            NotImplemented,
-            "ListMultipartUploads with a delimiter is not supported yet"
-        ));
-    }
-    let max = i.max_uploads.unwrap_or(DEFAULT_MAX_UPLOADS);
-    if max < 0 {
-        return Err(s3_error!(
-            InvalidArgument,
-            "max-uploads must be a non-negative integer"
-        ));
-    }
-    let max = max.min(DEFAULT_MAX_UPLOADS) as usize;
-    let upload_id_marker = match (&i.key_marker, &i.upload_id_marker) {
-        (Some(_), Some(m)) if !m.is_empty() => Some(
-            VersionId::parse(m)
-                .ok_or_else(|| s3_error!(InvalidArgument, "invalid upload-id-marker"))?,
-        ),
-        _ => None,
-    };
-    let q = ListUploadsQuery {
-        bucket: i.bucket.clone(),
-        prefix: i.prefix.clone().unwrap_or_default(),
-        key_marker: i.key_marker.clone().filter(|k| !k.is_empty()),
-        upload_id_marker,
-        max_uploads: max,
-    };
-    let (uploads, truncated) = gw.meta().list_uploads(q).await.map_err(meta_error)?;
-    let next_key_marker = uploads.last().map(|u| u.key.clone());
-    let next_upload_id_marker = uploads.last().map(|u| u.upload_id.to_string());
-    let list = uploads
-        .into_iter()
-        .map(|u| MultipartUpload {
-            key: Some(u.key),
-            upload_id: Some(u.upload_id.to_string()),
-            initiated: Some(timestamp(u.initiated)),
-            owner: Some(crate::bucket::owner()),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-            ..Default::default()
-        })
-        .collect();
-    let output = ListMultipartUploadsOutput {
-        bucket: Some(i.bucket),
-        prefix: i.prefix,
-        key_marker: i.key_marker,
-        upload_id_marker: i.upload_id_marker,
-        max_uploads: Some(max as i32),
-        is_truncated: Some(truncated),
-        next_key_marker: if truncated { next_key_marker } else { None },
-        next_upload_id_marker: if truncated {
-            next_upload_id_marker
-        } else {
-            None
-        },
-        uploads: Some(list),
         ..Default::default()
     };
     Ok(S3Response::new(output))

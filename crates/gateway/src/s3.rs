@@ -6,7 +6,8 @@
 use crate::errors::with_default_message;
 use crate::state::Gateway;
 use crate::{
-    acl, attributes, bucket, copy, cors, lifecycle, list, multipart, object, part_copy, tagging,
+    acl, attributes, bucket, copy, cors, lifecycle, list, list_uploads, multipart, object,
+    part_copy, tagging,
 };
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
@@ -259,7 +260,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        multipart::list_uploads(self, req)
+        list_uploads::list_uploads(self, req)
             .await
             .map_err(with_default_message)
     }
