@@ -22,7 +22,7 @@ const META_PAGE: usize = 1000;
 
 /// One entry of a listing page.
 enum Entry {
-    Upload(UploadRecord),
+    Upload(Box<UploadRecord>),
     Prefix(String),
 }
 
@@ -89,7 +89,7 @@ pub async fn list_uploads(
                     continue;
                 }
                 Some(p) => Entry::Prefix(p),
-                None => Entry::Upload(u),
+                None => Entry::Upload(Box::new(u)),
             };
             if entries.len() == max {
                 truncated = true;
