@@ -54,7 +54,7 @@ pub async fn create_bucket(
         })?,
     };
     // Before the first layout, the registered nodes are what it can hold.
-    let nodes = match gw.meta().layout().await.map_err(meta_error)?.current {
+    let nodes = match gw.current_layout().await? {
         Some(layout) => layout.placeable_nodes(),
         None => gw.nodes().await?.len(),
     };

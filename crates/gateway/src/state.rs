@@ -91,27 +91,34 @@ impl Gateway {
     /// Down nodes keep their place: an outage does not change the layout.
     /// 503 before the first layout is applied.
     pub async fn layout(&self) -> S3Result<Arc<ClusterLayout>> {
+        self.current_layout().await?.ok_or_else(|| {
+            crate::errors::unavailable(
+                "no layout has been applied yet: assign storage nodes with `cairn admin node \
+                 assign` and apply with `cairn admin layout apply`",
+            )
+        })
+    }
+
+    /// The applied layout, None before the first (cached as `layout`).
+    pub async fn current_layout(&self) -> S3Result<Option<Arc<ClusterLayout>>> {
         let cached = self.inner.layout.read().await.clone();
         if let Some((at, layout)) = &cached
             && at.elapsed() < LAYOUT_CACHE_TTL
         {
-            return Ok(layout.clone());
+            return Ok(Some(layout.clone()));
         }
         if let Some((_, layout)) = cached
             && self.inner.meta.layout_epoch().await.map_err(meta_error)? == layout.epoch
         {
             *self.inner.layout.write().await = Some((Instant::now(), layout.clone()));
-            return Ok(layout);
+            return Ok(Some(layout));
         }
         let state = self.inner.meta.layout().await.map_err(meta_error)?;
-        let layout = Arc::new(state.current.ok_or_else(|| {
-            crate::errors::unavailable(
-                "no layout has been applied yet: assign storage nodes with `cairn admin node \
-                 assign` and apply with `cairn admin layout apply`",
-            )
-        })?);
+        let Some(layout) = state.current.map(Arc::new) else {
+            return Ok(None);
+        };
         *self.inner.layout.write().await = Some((Instant::now(), layout.clone()));
-        Ok(layout)
+        Ok(Some(layout))
     }
 
     pub async fn node_addr(&self, id: NodeId) -> S3Result<Option<String>> {
