@@ -1,7 +1,7 @@
 //! Bucket lifecycle: the configuration calls (Put/Get/DeleteBucketLifecycle)
-//! with AWS's validation errors, and the lifecycle job carrying a rule out —
-//! objects under the rule's prefix and inside its size range are deleted once
-//! expired, others stay. (Days-based expiry and upload abortion are decided
+//! with AWS's validation errors, and the lifecycle job carrying rules out —
+//! objects under a rule's prefix and inside its size range, or carrying its
+//! tag, are deleted once expired, others stay. (Days-based expiry and upload abortion are decided
 //! by the same pure functions, unit-tested in `cairn_types::lifecycle`.)
 
 use std::time::{Duration, SystemTime};
@@ -131,7 +131,7 @@ async fn configuration_round_trips_and_is_validated() {
             put_config(&c, &bucket, vec![same_id(), same_id()]).await,
             Err((400, "InvalidArgument".into()))
         );
-        let by_tag = LifecycleRule::builder()
+        let abort_by_tag = LifecycleRule::builder()
             .id("t")
             .status(ExpirationStatus::Enabled)
             .filter(
@@ -139,12 +139,16 @@ async fn configuration_round_trips_and_is_validated() {
                     .tag(Tag::builder().key("k").value("v").build().expect("tag"))
                     .build(),
             )
-            .expiration(LifecycleExpiration::builder().days(1).build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(1)
+                    .build(),
+            )
             .build()
             .expect("rule");
         assert_eq!(
-            put_config(&c, &bucket, vec![by_tag]).await,
-            Err((501, "NotImplemented".into()))
+            put_config(&c, &bucket, vec![abort_by_tag]).await,
+            Err((400, "InvalidRequest".into()))
         );
         // Refused configurations changed nothing.
         let got = c
@@ -197,6 +201,15 @@ async fn expired_objects_are_deleted_by_the_lifecycle_job() {
         put("expire/b", 20).await;
         put("expire/big", 4 * KIB).await;
         put("keep/c", 10).await;
+        put("tagged/plain", 10).await;
+        c.put_object()
+            .bucket(&bucket)
+            .key("tagged/tmp")
+            .tagging("tier=tmp&team=a")
+            .body(ByteStream::from_static(b"scratch"))
+            .send()
+            .await
+            .expect("put tagged/tmp");
         // Expired as of today's midnight (already past): every covered object goes.
         let expire = LifecycleRule::builder()
             .id("expire-small")
@@ -218,9 +231,38 @@ async fn expired_objects_are_deleted_by_the_lifecycle_job() {
             )
             .build()
             .expect("rule");
-        put_config(&c, &bucket, vec![expire])
+        let by_tag = LifecycleRule::builder()
+            .id("expire-tmp")
+            .status(ExpirationStatus::Enabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .tag(
+                        Tag::builder()
+                            .key("tier")
+                            .value("tmp")
+                            .build()
+                            .expect("tag"),
+                    )
+                    .build(),
+            )
+            .expiration(
+                LifecycleExpiration::builder()
+                    .date(DateTime::from_secs(today_midnight()))
+                    .build(),
+            )
+            .build()
+            .expect("rule");
+        put_config(&c, &bucket, vec![expire, by_tag])
             .await
             .expect("PutBucketLifecycle");
+        let got = c
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketLifecycle");
+        let tag = got.rules()[1].filter().and_then(|f| f.tag());
+        assert_eq!(tag.map(|t| (t.key(), t.value())), Some(("tier", "tmp")));
 
         let deadline = tokio::time::Instant::now()
             + Duration::from_secs(20 * TEST_LIFECYCLE_INTERVAL_SECS.max(1));
@@ -236,14 +278,14 @@ async fn expired_objects_are_deleted_by_the_lifecycle_job() {
                 .iter()
                 .filter_map(|o| o.key().map(str::to_string))
                 .collect();
-            if keys.len() <= 2 || tokio::time::Instant::now() > deadline {
+            if keys.len() <= 3 || tokio::time::Instant::now() > deadline {
                 break keys;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         assert_eq!(
             keys,
-            vec!["expire/big", "keep/c"],
+            vec!["expire/big", "keep/c", "tagged/plain"],
             "the job deleted exactly the covered objects"
         );
         cleanup_bucket(&c, &bucket).await;

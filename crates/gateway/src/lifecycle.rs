@@ -3,19 +3,19 @@
 //! validates it). The meta leader's lifecycle job carries the rules out.
 //! Supported: Expiration (Days or Date), NoncurrentVersionExpiration (kept;
 //! buckets have no noncurrent versions yet), AbortIncompleteMultipartUpload,
-//! filters by prefix and object size. Transitions (cairn has one storage
-//! class), tag filters and ExpiredObjectDeleteMarker are refused with 501.
+//! filters by prefix, object size and tags. Transitions (cairn has one
+//! storage class) and ExpiredObjectDeleteMarker are refused with 501.
 
 use crate::errors::meta_error;
 use crate::state::Gateway;
 use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule};
-use cairn_types::{LifecycleConfiguration, UnixMillis};
+use cairn_types::{LifecycleConfiguration, Tag, UnixMillis};
 use s3s::dto::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, DeleteBucketLifecycleInput,
     DeleteBucketLifecycleOutput, ExpirationStatus, GetBucketLifecycleConfigurationInput,
     GetBucketLifecycleConfigurationOutput, LifecycleExpiration, LifecycleRule as DtoRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, PutBucketLifecycleConfigurationInput,
-    PutBucketLifecycleConfigurationOutput, Timestamp,
+    LifecycleRuleAndOperator, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput, Timestamp,
 };
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -24,6 +24,7 @@ fn invalid(e: LifecycleError) -> S3Error {
         LifecycleError::RuleCount | LifecycleError::NoAction | LifecycleError::DaysAndDate => {
             S3ErrorCode::MalformedXML
         }
+        LifecycleError::AbortWithTags => S3ErrorCode::InvalidRequest,
         _ => S3ErrorCode::InvalidArgument,
     };
     S3Error::with_message(code, e.to_string())
@@ -73,16 +74,25 @@ fn from_dto(rule: DtoRule) -> S3Result<LifecycleRule> {
             and.prefix,
             and.object_size_greater_than,
             and.object_size_less_than,
-            and.tags.is_some_and(|t| !t.is_empty()),
+            and.tags.unwrap_or_default(),
         ),
-        None => (None, None, None, false),
+        None => (None, None, None, Vec::new()),
     };
-    if filter.tag.is_some() || and_tags {
-        return Err(s3_error!(
-            NotImplemented,
-            "lifecycle filters on object tags are not supported"
-        ));
-    }
+    let tags = filter
+        .tag
+        .into_iter()
+        .chain(and_tags)
+        .map(|t| match (t.key, t.value) {
+            (Some(key), value) if !key.is_empty() => Ok(Tag {
+                key,
+                value: value.unwrap_or_default(),
+            }),
+            _ => Err(s3_error!(
+                MalformedXML,
+                "a lifecycle filter tag needs a Key"
+            )),
+        })
+        .collect::<S3Result<Vec<Tag>>>()?;
     let prefix = filter
         .prefix
         .or(and_prefix)
@@ -121,15 +131,51 @@ fn from_dto(rule: DtoRule) -> S3Result<LifecycleRule> {
         prefix,
         size_greater_than: size(filter.object_size_greater_than.or(and_gt))?,
         size_less_than: size(filter.object_size_less_than.or(and_lt))?,
+        tags,
         expiration,
         noncurrent_days,
         abort_incomplete_days,
     })
 }
 
-fn to_dto(rule: LifecycleRule) -> DtoRule {
+/// A rule's filter as S3 writes it: several conditions go under `And`.
+fn filter_dto(rule: &LifecycleRule) -> LifecycleRuleFilter {
     let as_i64 = |v: Option<u64>| v.and_then(|s| i64::try_from(s).ok());
+    let tags: Vec<s3s::dto::Tag> = rule
+        .tags
+        .iter()
+        .map(|t| s3s::dto::Tag {
+            key: Some(t.key.clone()),
+            value: Some(t.value.clone()),
+        })
+        .collect();
+    let conditions = usize::from(!rule.prefix.is_empty())
+        + usize::from(rule.size_greater_than.is_some())
+        + usize::from(rule.size_less_than.is_some())
+        + tags.len();
+    if conditions <= 1 {
+        return LifecycleRuleFilter {
+            prefix: tags.is_empty().then(|| rule.prefix.clone()),
+            object_size_greater_than: as_i64(rule.size_greater_than),
+            object_size_less_than: as_i64(rule.size_less_than),
+            tag: tags.into_iter().next(),
+            ..Default::default()
+        };
+    }
+    LifecycleRuleFilter {
+        and: Some(LifecycleRuleAndOperator {
+            prefix: (!rule.prefix.is_empty()).then(|| rule.prefix.clone()),
+            object_size_greater_than: as_i64(rule.size_greater_than),
+            object_size_less_than: as_i64(rule.size_less_than),
+            tags: (!tags.is_empty()).then_some(tags),
+        }),
+        ..Default::default()
+    }
+}
+
+fn to_dto(rule: LifecycleRule) -> DtoRule {
     let as_i32 = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+    let filter = filter_dto(&rule);
     DtoRule {
         id: rule.id,
         status: ExpirationStatus::from_static(if rule.enabled {
@@ -137,12 +183,7 @@ fn to_dto(rule: LifecycleRule) -> DtoRule {
         } else {
             ExpirationStatus::DISABLED
         }),
-        filter: Some(LifecycleRuleFilter {
-            prefix: Some(rule.prefix),
-            object_size_greater_than: as_i64(rule.size_greater_than),
-            object_size_less_than: as_i64(rule.size_less_than),
-            ..Default::default()
-        }),
+        filter: Some(filter),
         expiration: rule.expiration.map(|e| match e {
             Expiration::Days(d) => LifecycleExpiration {
                 days: Some(as_i32(d)),

@@ -83,14 +83,18 @@ async fn expire_objects(
             return Ok(());
         };
         for o in &page.objects {
-            if !config.object_expired(&o.key, o.size, o.last_modified, now) {
+            // Tags are not in the listing: without tag rules, judge by it
+            // first and read only the candidates.
+            if !config.filters_by_tags()
+                && !config.object_expired(&o.key, o.size, &[], o.last_modified, now)
+            {
                 continue;
             }
             // The listing has no version: read the manifest, decide on it.
-            let Some(m) = meta.get_object(bucket, &o.key).await? else {
+            let Some((m, extras)) = meta.get_object_with_extras(bucket, &o.key).await? else {
                 continue;
             };
-            if !config.object_expired(&m.key, m.size, m.last_modified, now) {
+            if !config.object_expired(&m.key, m.size, &extras.tags, m.last_modified, now) {
                 continue;
             }
             let cmd = MetaCommand::ExpireObject {

@@ -4,7 +4,7 @@
 //! is aborted. Times follow AWS: "N days after" means the object's creation
 //! time plus N days, rounded up to the next midnight UTC.
 
-use crate::UnixMillis;
+use crate::{Tag, UnixMillis};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -32,6 +32,8 @@ pub struct LifecycleRule {
     /// Only objects larger / smaller than this many bytes, when set.
     pub size_greater_than: Option<u64>,
     pub size_less_than: Option<u64>,
+    /// Only objects carrying every one of these tags, when not empty.
+    pub tags: Vec<Tag>,
     pub expiration: Option<Expiration>,
     /// Days a version stays after becoming noncurrent. Kept as configured;
     /// buckets have no noncurrent versions until versioning exists.
@@ -65,6 +67,9 @@ pub enum LifecycleError {
     DuplicateId,
     #[error("the object size range of a rule is empty")]
     EmptySizeRange,
+    /// `InvalidRequest`, as AWS.
+    #[error("AbortIncompleteMultipartUpload cannot be specified with Tags.")]
+    AbortWithTags,
 }
 
 impl LifecycleConfiguration {
@@ -107,6 +112,9 @@ impl LifecycleConfiguration {
                     "AbortIncompleteMultipartUpload",
                 ));
             }
+            if rule.abort_incomplete_days.is_some() && !rule.tags.is_empty() {
+                return Err(LifecycleError::AbortWithTags);
+            }
             if let (Some(gt), Some(lt)) = (rule.size_greater_than, rule.size_less_than)
                 && lt <= gt.saturating_add(1)
             {
@@ -125,10 +133,11 @@ pub fn days_after(start: UnixMillis, days: u32) -> UnixMillis {
 }
 
 impl LifecycleRule {
-    /// Whether the rule covers an object (or upload) with this key and size.
-    pub fn covers(&self, key: &str, size: Option<u64>) -> bool {
+    /// Whether the rule covers an object with this key, size and tags.
+    pub fn covers(&self, key: &str, size: Option<u64>, tags: &[Tag]) -> bool {
         self.enabled
             && key.starts_with(&self.prefix)
+            && self.tags.iter().all(|t| tags.contains(t))
             && self
                 .size_greater_than
                 .is_none_or(|gt| size.is_some_and(|s| s > gt))
@@ -152,17 +161,23 @@ impl LifecycleRule {
 }
 
 impl LifecycleConfiguration {
-    /// Whether an object is due for expiry at `now`.
+    /// Whether an object with these tags is due for expiry at `now`.
     pub fn object_expired(
         &self,
         key: &str,
         size: u64,
+        tags: &[Tag],
         created: UnixMillis,
         now: UnixMillis,
     ) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.covers(key, Some(size)) && r.expires_at(created).is_some_and(|at| at <= now))
+        self.rules.iter().any(|r| {
+            r.covers(key, Some(size), tags) && r.expires_at(created).is_some_and(|at| at <= now)
+        })
+    }
+
+    /// Whether some enabled rule filters by tags (then the job reads tags).
+    pub fn filters_by_tags(&self) -> bool {
+        self.rules.iter().any(|r| r.enabled && !r.tags.is_empty())
     }
 
     /// Whether an incomplete multipart upload is due for abortion at `now`
@@ -194,6 +209,7 @@ mod tests {
             prefix: "logs/".into(),
             size_greater_than: None,
             size_less_than: None,
+            tags: Vec::new(),
             expiration: Some(Expiration::Days(1)),
             noncurrent_days: None,
             abort_incomplete_days: Some(2),
@@ -213,22 +229,51 @@ mod tests {
             rules: vec![rule()],
         };
         let created = 10 * DAY_MS + 5;
-        assert!(!cfg.object_expired("logs/a", 1, created, 11 * DAY_MS + 5));
-        assert!(cfg.object_expired("logs/a", 1, created, 12 * DAY_MS));
-        assert!(!cfg.object_expired("data/a", 1, created, 99 * DAY_MS));
+        assert!(!cfg.object_expired("logs/a", 1, &[], created, 11 * DAY_MS + 5));
+        assert!(cfg.object_expired("logs/a", 1, &[], created, 12 * DAY_MS));
+        assert!(!cfg.object_expired("data/a", 1, &[], created, 99 * DAY_MS));
         assert!(cfg.upload_expired("logs/u", created, 13 * DAY_MS));
         assert!(!cfg.upload_expired("logs/u", created, 12 * DAY_MS));
         cfg.rules[0].size_greater_than = Some(100);
-        assert!(!cfg.object_expired("logs/a", 100, created, 99 * DAY_MS));
-        assert!(cfg.object_expired("logs/a", 101, created, 99 * DAY_MS));
+        assert!(!cfg.object_expired("logs/a", 100, &[], created, 99 * DAY_MS));
+        assert!(cfg.object_expired("logs/a", 101, &[], created, 99 * DAY_MS));
         cfg.rules[0].enabled = false;
-        assert!(!cfg.object_expired("logs/a", 101, created, 99 * DAY_MS));
+        assert!(!cfg.object_expired("logs/a", 101, &[], created, 99 * DAY_MS));
         assert!(!cfg.has_work());
         let dated = LifecycleRule {
             expiration: Some(Expiration::Date(20 * DAY_MS)),
             ..rule()
         };
         assert_eq!(dated.expires_at(0), Some(20 * DAY_MS));
+    }
+
+    #[test]
+    fn tag_filters_need_every_tag() {
+        let tag = |k: &str, v: &str| Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        let cfg = LifecycleConfiguration {
+            rules: vec![LifecycleRule {
+                tags: vec![tag("tier", "tmp"), tag("team", "a")],
+                abort_incomplete_days: None,
+                ..rule()
+            }],
+        };
+        assert!(cfg.filters_by_tags());
+        let late = 99 * DAY_MS;
+        let both = [tag("team", "a"), tag("x", "y"), tag("tier", "tmp")];
+        assert!(cfg.object_expired("logs/a", 1, &both, 0, late));
+        assert!(!cfg.object_expired("logs/a", 1, &both[..2], 0, late));
+        let other = [tag("tier", "other"), tag("team", "a")];
+        assert!(!cfg.object_expired("logs/a", 1, &other, 0, late));
+        let with_abort = LifecycleConfiguration {
+            rules: vec![LifecycleRule {
+                tags: vec![tag("tier", "tmp")],
+                ..rule()
+            }],
+        };
+        assert_eq!(with_abort.validate(), Err(LifecycleError::AbortWithTags));
     }
 
     #[test]
