@@ -64,7 +64,8 @@ pub use server::{
 pub use util::{
     KIB, MIB, TEST_TIMEOUT, bounded, checksum_b64, cleanup_bucket, collect_body,
     composite_checksum, create_bucket, error_code, error_status, etag_of, expect_s3_error, md5_hex,
-    multipart_etag, put_object, random_bytes, unique_bucket, upload_multipart, url_decode_plus,
+    multipart_etag, put_object, random_bytes, start_upload, unique_bucket, upload_multipart,
+    url_decode_plus,
 };
 
 /// The SDK client type the tests use.

@@ -128,6 +128,23 @@ pub async fn cleanup_bucket(client: &Client, bucket: &str) {
     let _ = client.delete_bucket().bucket(bucket).send().await;
 }
 
+/// CreateMultipartUpload of `key`; checks the answer names the bucket and
+/// key, and returns the upload id.
+pub async fn start_upload(c: &Client, bucket: &str, key: &str) -> String {
+    let out = c
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    assert_eq!(out.bucket(), Some(bucket));
+    assert_eq!(out.key(), Some(key));
+    out.upload_id()
+        .expect("CreateMultipartUpload returns an UploadId")
+        .to_owned()
+}
+
 /// PutObject of `data`; panics with the S3 error when it fails.
 pub async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
     c.put_object()

@@ -279,6 +279,61 @@ async fn typed_upload(
     (upload_id, etags, sums)
 }
 
+/// An upload in progress: where it goes and its id.
+struct Uploaded<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    upload_id: &'a str,
+}
+
+/// Completes `object` with the part checksums `given`, then checks that
+/// Complete's answer, HEAD and GET (checksum mode) name the object checksum
+/// `expected` of type `kind`, and that the body reads back as `body` (for a
+/// full-object checksum the SDK also checks the body against it).
+#[allow(clippy::too_many_arguments)]
+async fn complete_and_read_back(
+    c: &Client,
+    object: &Uploaded<'_>,
+    alg: &str,
+    etags: &[String],
+    given: &[Option<String>],
+    expected: &str,
+    kind: ChecksumType,
+    body: &[u8],
+) {
+    let done = c
+        .complete_multipart_upload()
+        .bucket(object.bucket)
+        .key(object.key)
+        .upload_id(object.upload_id)
+        .multipart_upload(completed(alg, etags, given))
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    assert_eq!(field!(done, alg), Some(expected), "{alg}");
+    assert_eq!(done.checksum_type(), Some(&kind));
+    let head = c
+        .head_object()
+        .bucket(object.bucket)
+        .key(object.key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(field!(head, alg), Some(expected));
+    assert_eq!(head.checksum_type(), Some(&kind));
+    let get = c
+        .get_object()
+        .bucket(object.bucket)
+        .key(object.key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(field!(get, alg), Some(expected));
+    assert!(collect_body(get).await == body);
+}
+
 fn completed(alg: &str, etags: &[String], sums: &[Option<String>]) -> CompletedMultipartUpload {
     let parts = etags
         .iter()
@@ -319,38 +374,22 @@ async fn multipart_uploads_get_composite_checksums() {
             let (upload_id, etags, sums) = checksummed_upload(&c, &bucket, &key, alg, &parts).await;
             let expected = composite_checksum(alg, &sums);
             let given: Vec<Option<String>> = sums.iter().cloned().map(Some).collect();
-            let done = c
-                .complete_multipart_upload()
-                .bucket(&bucket)
-                .key(&key)
-                .upload_id(&upload_id)
-                .multipart_upload(completed(alg, &etags, &given))
-                .send()
-                .await
-                .expect("CompleteMultipartUpload");
-            assert_eq!(field!(done, alg), Some(expected.as_str()), "{alg}");
-            assert_eq!(done.checksum_type(), Some(&ChecksumType::Composite));
-
-            let head = c
-                .head_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("HEAD");
-            assert_eq!(field!(head, alg), Some(expected.as_str()));
-            assert_eq!(head.checksum_type(), Some(&ChecksumType::Composite));
-            let get = c
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("GET");
-            assert_eq!(field!(get, alg), Some(expected.as_str()));
-            assert!(collect_body(get).await == parts.concat());
+            let object = Uploaded {
+                bucket: &bucket,
+                key: &key,
+                upload_id: &upload_id,
+            };
+            complete_and_read_back(
+                &c,
+                &object,
+                alg,
+                &etags,
+                &given,
+                &expected,
+                ChecksumType::Composite,
+                &parts.concat(),
+            )
+            .await;
 
             // One part: that part's own checksum (validated by the SDK).
             let part2 = c
@@ -568,38 +607,22 @@ async fn full_object_multipart_checksums_are_the_crc_of_all_the_bytes() {
             let expected = checksum_b64(alg, &whole);
             let (upload_id, etags, sums) = typed_upload(&c, &bucket, &key, alg, kind, &parts).await;
             let given: Vec<Option<String>> = sums.iter().cloned().map(Some).collect();
-            let done = c
-                .complete_multipart_upload()
-                .bucket(&bucket)
-                .key(&key)
-                .upload_id(&upload_id)
-                .multipart_upload(completed(alg, &etags, &given))
-                .send()
-                .await
-                .expect("CompleteMultipartUpload");
-            assert_eq!(field!(done, alg), Some(expected.as_str()), "{alg}");
-            assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
-            let head = c
-                .head_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("HEAD");
-            assert_eq!(field!(head, alg), Some(expected.as_str()));
-            assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
-            // A full-object value is one the SDK checks against the body.
-            let get = c
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("GET");
-            assert_eq!(field!(get, alg), Some(expected.as_str()));
-            assert!(collect_body(get).await == whole);
+            let object = Uploaded {
+                bucket: &bucket,
+                key: &key,
+                upload_id: &upload_id,
+            };
+            complete_and_read_back(
+                &c,
+                &object,
+                alg,
+                &etags,
+                &given,
+                &expected,
+                ChecksumType::FullObject,
+                &whole,
+            )
+            .await;
         }
 
         // Part checksums may be left out of a FULL_OBJECT Complete; an

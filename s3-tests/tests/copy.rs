@@ -429,18 +429,6 @@ async fn copy_errors() {
 /// non-last part, and crossing several internal chunks.
 const PART_SOURCE_SIZE: usize = MIN_PART_SIZE + MIB + 333;
 
-async fn start_upload(c: &Client, bucket: &str, key: &str) -> String {
-    c.create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("CreateMultipartUpload")
-        .upload_id()
-        .expect("UploadId")
-        .to_string()
-}
-
 #[tokio::test]
 async fn upload_part_copy_builds_an_object_from_ranges_and_whole_sources() {
     bounded(async {
