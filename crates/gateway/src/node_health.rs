@@ -85,7 +85,9 @@ impl Backoffs {
 fn is_connection_failure(e: &ShardError) -> bool {
     matches!(
         e,
-        ShardError::Rpc(RpcError::Unreachable { .. } | RpcError::Timeout { .. })
+        ShardError::Rpc(
+            RpcError::Unreachable { .. } | RpcError::Broken { .. } | RpcError::Timeout { .. }
+        )
     )
 }
 

@@ -83,9 +83,11 @@ impl Connection {
         {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(remote)) => Err(RPCError::RemoteError(RemoteError::new(self.target, remote))),
-            Err(e @ (RpcError::Unreachable { .. } | RpcError::Timeout { .. })) => {
-                Err(RPCError::Unreachable(Unreachable::new(&e)))
-            }
+            Err(
+                e @ (RpcError::Unreachable { .. }
+                | RpcError::Broken { .. }
+                | RpcError::Timeout { .. }),
+            ) => Err(RPCError::Unreachable(Unreachable::new(&e))),
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
         }
     }

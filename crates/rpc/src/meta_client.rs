@@ -82,6 +82,22 @@ impl MetaClient {
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
+        self.call_tracked(path, req).await.0
+    }
+
+    /// `call`, and whether an attempt before the answer may have been acted
+    /// on unseen (a voter gave up waiting for a majority after appending, a
+    /// request timed out, or a connection broke after sending).
+    async fn call_tracked<Req, Resp>(
+        &self,
+        path: &str,
+        req: &Req,
+    ) -> (Result<Resp, MetaError>, bool)
+    where
+        Req: serde::Serialize,
+        Resp: serde::de::DeserializeOwned,
+    {
+        let mut maybe_acted = false;
         let mut last_error = String::from("no voter tried");
         let deadline = tokio::time::Instant::now() + META_CALL_DEADLINE;
         let mut target = self.hint().unwrap_or_else(|| self.rotate());
@@ -95,7 +111,7 @@ impl MetaClient {
             {
                 Ok(Ok(resp)) => {
                     self.set_hint(Some(target));
-                    return Ok(resp);
+                    return (Ok(resp), maybe_acted);
                 }
                 Ok(Err(MetaError::NotLeader {
                     leader_addr: Some(leader),
@@ -110,31 +126,55 @@ impl MetaClient {
                     self.rotate()
                 }
                 Ok(Err(MetaError::Unavailable(msg))) => {
+                    maybe_acted = true;
                     last_error = msg;
                     failures += 1;
                     self.set_hint(None);
                     self.rotate_past(&target)
                 }
-                Ok(Err(e)) => return Err(e),
-                Err(e @ (RpcError::Unreachable { .. } | RpcError::Timeout { .. })) => {
+                Ok(Err(e)) => return (Err(e), maybe_acted),
+                Err(
+                    e @ (RpcError::Unreachable { .. }
+                    | RpcError::Broken { .. }
+                    | RpcError::Timeout { .. }),
+                ) => {
+                    maybe_acted |= !matches!(e, RpcError::Unreachable { .. });
                     last_error = e.to_string();
                     failures += 1;
                     self.set_hint(None);
                     self.rotate_past(&target)
                 }
-                Err(e) => return Err(MetaError::Internal(e.to_string())),
+                Err(e) => return (Err(MetaError::Internal(e.to_string())), maybe_acted),
             };
             if failures.is_multiple_of(self.voters.len()) {
                 tokio::time::sleep(META_RETRY_BACKOFF).await;
             }
             target = next;
         }
-        Err(MetaError::Unavailable(last_error))
+        (Err(MetaError::Unavailable(last_error)), maybe_acted)
     }
 
     /// Replicates a command through Raft and returns what applying it did.
+    ///
+    /// Every command answers a repeat as its first application did, except
+    /// two deletes whose target the first application removed: when an
+    /// earlier attempt may have been applied unseen, DeleteBucket's
+    /// NoSuchBucket and a conditional DeleteObject's NoSuchKey mean the
+    /// thing is gone, which is what was asked, so they answer success.
     pub async fn write(&self, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-        self.call(META_WRITE_PATH, cmd).await
+        let (result, maybe_applied) = self.call_tracked(META_WRITE_PATH, cmd).await;
+        match (cmd, result) {
+            (MetaCommand::DeleteBucket { .. }, Err(MetaError::NoSuchBucket)) if maybe_applied => {
+                Ok(MetaResponse::Done)
+            }
+            (
+                MetaCommand::DeleteObject {
+                    if_match: Some(_), ..
+                },
+                Err(MetaError::NoSuchKey),
+            ) if maybe_applied => Ok(MetaResponse::Replaced(None)),
+            (_, result) => result,
+        }
     }
 
     /// Changes the voters of the group; answers the voter ids afterwards.

@@ -17,8 +17,13 @@ pub const POOL_IDLE_PER_HOST: usize = 64;
 
 #[derive(Debug, Error)]
 pub enum RpcError {
+    /// The request never reached the peer (no connection).
     #[error("cannot reach {addr}: {message}")]
     Unreachable { addr: String, message: String },
+    /// The connection failed after the request may have reached the peer:
+    /// whether it acted is unknown.
+    #[error("connection to {addr} failed: {message}")]
+    Broken { addr: String, message: String },
     #[error("request to {addr} timed out")]
     Timeout { addr: String },
     #[error("{addr} answered {status}: {message}")]
@@ -37,8 +42,13 @@ impl RpcError {
             RpcError::Timeout {
                 addr: addr.to_string(),
             }
-        } else {
+        } else if e.is_connect() {
             RpcError::Unreachable {
+                addr: addr.to_string(),
+                message: e.to_string(),
+            }
+        } else {
+            RpcError::Broken {
                 addr: addr.to_string(),
                 message: e.to_string(),
             }
