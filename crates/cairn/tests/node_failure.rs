@@ -205,9 +205,11 @@ fn start_cluster() -> Cluster {
         let config = write(
             &name,
             format!(
-                "{}[node]\nid = {n}\naddr = \"127.0.0.1:{}\"\nzone = \"{}\"\n{timing}",
+                // Port 0: each node binds a port of its own and registers the
+                // address it got (a port picked here and released could be
+                // taken by someone's outgoing connection before the node binds).
+                "{}[node]\nid = {n}\naddr = \"127.0.0.1:0\"\nzone = \"{}\"\n{timing}",
                 common(&name),
-                free_port(),
                 node_zone(n)
             ),
         );
@@ -299,8 +301,8 @@ impl Cluster {
             .sum()
     }
 
-    /// `cairn admin node list --json`, as (id, state) pairs.
-    fn admin_node_states(&self) -> Vec<(u64, String)> {
+    /// `cairn admin node list --json`.
+    fn admin_node_list(&self) -> Vec<serde_json::Value> {
         let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["admin", "node", "list", "--json", "--config"])
             .arg(&self.gateway_config)
@@ -309,9 +311,28 @@ impl Cluster {
             .expect("run cairn admin node list");
         assert!(out.status.success(), "admin node list failed: {out:?}");
         let nodes: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        let mut states: Vec<(u64, String)> = nodes
-            .as_array()
-            .expect("a list")
+        nodes.as_array().expect("a list").clone()
+    }
+
+    /// Fixes node `id`'s config to the address it registered with, so a
+    /// restart comes back where the gateways know to find it.
+    fn pin_node_addr(&self, id: u64, config: &Path) {
+        let nodes = self.admin_node_list();
+        let addr = nodes
+            .iter()
+            .find(|n| n["record"]["id"].as_u64() == Some(id))
+            .and_then(|n| n["record"]["addr"].as_str())
+            .expect("the node registered an address");
+        let text = std::fs::read_to_string(config).expect("read node config");
+        let pinned = text.replace("addr = \"127.0.0.1:0\"", &format!("addr = \"{addr}\""));
+        assert_ne!(text, pinned, "the node config names port 0");
+        std::fs::write(config, pinned).expect("write node config");
+    }
+
+    /// `cairn admin node list --json`, as (id, state) pairs.
+    fn admin_node_states(&self) -> Vec<(u64, String)> {
+        let mut states: Vec<(u64, String)> = self
+            .admin_node_list()
             .iter()
             .map(|n| {
                 (
@@ -651,6 +672,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     // nodes alive again) succeed.
     let restarted = format!("node-{first}");
     let config = cluster.dir.path().join(format!("{restarted}.toml"));
+    cluster.pin_node_addr(first as u64, &config);
     cluster.procs.spawn(&restarted, "node", &config);
     cluster.wait_health(
         &format!("ok: {NODES} storage node(s), 1 down"),
