@@ -66,28 +66,17 @@ async fn put_checksums_are_kept_and_answered_with_checksum_mode() {
             assert_eq!(field!(put, alg), Some(expected.as_str()), "PUT {alg}");
             assert_eq!(put.checksum_type(), Some(&ChecksumType::FullObject));
 
-            let head = c
-                .head_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("HEAD");
-            assert_eq!(field!(head, alg), Some(expected.as_str()), "HEAD {alg}");
-            assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
-
             // The SDK validates what the GET answers against the body.
-            let get = c
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .checksum_mode(ChecksumMode::Enabled)
-                .send()
-                .await
-                .expect("GET");
-            assert_eq!(field!(get, alg), Some(expected.as_str()), "GET {alg}");
-            assert!(collect_body(get).await == data);
+            read_back(
+                &c,
+                &bucket,
+                &key,
+                alg,
+                &expected,
+                ChecksumType::FullObject,
+                &data,
+            )
+            .await;
 
             // Not asked for, not answered; no checksum of a mere range.
             let plain = c
@@ -312,25 +301,39 @@ async fn complete_and_read_back(
         .expect("CompleteMultipartUpload");
     assert_eq!(field!(done, alg), Some(expected), "{alg}");
     assert_eq!(done.checksum_type(), Some(&kind));
+    read_back(c, object.bucket, object.key, alg, expected, kind, body).await;
+}
+
+/// HEAD and GET in checksum mode name the checksum `expected` of type
+/// `kind`, and the body reads back as `body`.
+async fn read_back(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    alg: &str,
+    expected: &str,
+    kind: ChecksumType,
+    body: &[u8],
+) {
     let head = c
         .head_object()
-        .bucket(object.bucket)
-        .key(object.key)
+        .bucket(bucket)
+        .key(key)
         .checksum_mode(ChecksumMode::Enabled)
         .send()
         .await
         .expect("HEAD");
-    assert_eq!(field!(head, alg), Some(expected));
+    assert_eq!(field!(head, alg), Some(expected), "HEAD {alg}");
     assert_eq!(head.checksum_type(), Some(&kind));
     let get = c
         .get_object()
-        .bucket(object.bucket)
-        .key(object.key)
+        .bucket(bucket)
+        .key(key)
         .checksum_mode(ChecksumMode::Enabled)
         .send()
         .await
         .expect("GET");
-    assert_eq!(field!(get, alg), Some(expected));
+    assert_eq!(field!(get, alg), Some(expected), "GET {alg}");
     assert!(collect_body(get).await == body);
 }
 
