@@ -51,6 +51,7 @@ pub mod clients;
 pub mod raw;
 pub mod server;
 pub mod util;
+pub mod versions;
 
 pub use clients::{ChecksumBehaviour, HeaderCapture, RecordedRequest};
 pub use raw::{

@@ -312,10 +312,10 @@ async fn invalid_bucket_names_are_rejected() {
     .await
 }
 
-/// cairn has no bucket versioning: GetBucketVersioning answers as S3 does for
-/// a bucket whose versioning was never enabled (no Status, no MfaDelete), so
-/// clients that ask before deleting (rclone's purge) go on; a missing bucket
-/// is NoSuchBucket.
+/// A new bucket's versioning was never enabled: GetBucketVersioning answers
+/// as S3 does then (no Status, no MfaDelete), so clients that ask before
+/// deleting (rclone's purge) go on; a missing bucket is NoSuchBucket. (The
+/// rest of versioning is in `versioning.rs`.)
 #[tokio::test]
 async fn get_bucket_versioning_reports_never_enabled() {
     bounded(async {

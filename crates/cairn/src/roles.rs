@@ -173,7 +173,7 @@ fn spawn_lifecycle_job(
                 continue;
             }
             match cairn_meta::lifecycle::run_pass(&meta, now_millis()).await {
-                Ok(report) if report.objects_expired + report.uploads_aborted > 0 => {
+                Ok(report) if report.acted() => {
                     tracing::info!(?report, "lifecycle pass done");
                 }
                 Ok(_) => {}

@@ -7,12 +7,15 @@
 //! AccessControlPolicy / `x-amz-grant-full-control` that grants only the
 //! owner FULL_CONTROL; anything else is AWS's `400 AccessControlListNotSupported`
 //! ("The bucket does not allow ACLs"), and on CreateBucket
-//! `400 InvalidBucketAclWithObjectOwnership`. Nothing is stored.
+//! `400 InvalidBucketAclWithObjectOwnership`. Nothing is stored; an object
+//! ACL request (of the current version or the one `versionId` names) only
+//! needs its version to exist, answered as a GetObject of it would be.
 
 use crate::bucket::{OWNER_ID, owner};
 use crate::errors::meta_error;
 use crate::object::check_key;
 use crate::state::Gateway;
+use crate::versioning::{MarkerRule, find_version};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -209,7 +212,8 @@ pub async fn get_object_acl(
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let i = req.input;
     check_key(&i.key)?;
-    crate::object::lookup_object(gw, &i.bucket, &i.key).await?;
+    let version = i.version_id.as_deref();
+    find_version(gw, &i.bucket, &i.key, version, MarkerRule::Read).await?;
     Ok(S3Response::new(GetObjectAclOutput {
         grants: Some(owner_grants()),
         owner: Some(owner()),
@@ -250,7 +254,8 @@ pub async fn put_object_acl(
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let i = req.input;
     check_key(&i.key)?;
-    crate::object::lookup_object(gw, &i.bucket, &i.key).await?;
+    let version = i.version_id.as_deref();
+    find_version(gw, &i.bucket, &i.key, version, MarkerRule::Read).await?;
     check_put_acl(
         i.acl
             .as_ref()

@@ -1,11 +1,13 @@
 //! GetObjectAttributes: an object's ETag, size, storage class, stored
 //! checksum and, for multipart objects, its parts (paged with `max-parts` and
 //! `part-number-marker`), each only when asked for in `x-amz-object-attributes`.
-//! One metadata read; no object data is touched.
+//! Of the current version or the one `versionId` names. One metadata read;
+//! no object data is touched.
 
 use crate::checksum::{checksum_dto, part_checksum_dto};
-use crate::object::{check_key, etag_of, lookup_object, timestamp};
+use crate::object::{check_key, etag_of, timestamp};
 use crate::state::Gateway;
+use crate::versioning::{Found, MarkerRule, find_version, version_string};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -103,7 +105,18 @@ pub async fn get_object_attributes(
             "part-number-marker must be a non-negative integer"
         )
     })?;
-    let (m, extras) = lookup_object(gw, &i.bucket, &i.key).await?;
+    let Found {
+        manifest: m,
+        extras,
+        version_id,
+    } = find_version(
+        gw,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        MarkerRule::Read,
+    )
+    .await?;
     let multipart = !m.part_sizes.is_empty();
     let algorithm = extras.checksum.as_ref().map(|c| c.algorithm);
     let output = GetObjectAttributesOutput {
@@ -127,6 +140,7 @@ pub async fn get_object_attributes(
             )
         }),
         last_modified: Some(timestamp(m.last_modified)),
+        version_id: version_string(version_id),
         ..Default::default()
     };
     Ok(S3Response::new(output))

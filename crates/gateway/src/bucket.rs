@@ -1,6 +1,6 @@
 //! Bucket operations: CreateBucket (with the `x-cairn-redundancy` header),
-//! DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation and
-//! GetBucketVersioning (never enabled).
+//! DeleteBucket, HeadBucket, ListBuckets and GetBucketLocation (bucket
+//! versioning is in `versioning`).
 
 use crate::errors::meta_error;
 use crate::object::timestamp;
@@ -148,22 +148,6 @@ pub async fn get_bucket_location(
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint,
     }))
-}
-
-/// GetBucketVersioning. cairn keeps one version per key and has no
-/// PutBucketVersioning, so a bucket's versioning has never been enabled, which
-/// S3 reports as a configuration without a Status. Clients ask before deleting
-/// (rclone's purge does, to know whether old versions need removing too).
-pub async fn get_bucket_versioning(
-    gw: &Gateway,
-    req: S3Request<GetBucketVersioningInput>,
-) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    gw.meta()
-        .get_bucket(&req.input.bucket)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    Ok(S3Response::new(GetBucketVersioningOutput::default()))
 }
 
 #[cfg(test)]

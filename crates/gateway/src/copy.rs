@@ -5,14 +5,16 @@
 //! version; the metadata (headers, tags) is copied or replaced as the
 //! directives say. The source's checksum holds for the copy, unless the
 //! request names another algorithm (or the source has none), which is then
-//! computed from the copied bytes.
+//! computed from the copied bytes. A source may name a version
+//! (`?versionId=`); a delete marker is never a source.
 
 use crate::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::object::{check_key, etag_of, http_headers, timestamp};
 use crate::state::Gateway;
 use crate::tagging::header_tags;
-use cairn_rpc::{MetaCommand, WriteCondition};
+use crate::versioning::{Found, MarkerRule, find_version, version_string};
+use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
     ChecksumAlgorithm, ObjectData, ObjectExtras, ObjectManifest, VersionId, now_millis,
 };
@@ -20,22 +22,26 @@ use futures::StreamExt;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-/// The bucket and key an `x-amz-copy-source` names.
-pub(crate) fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
+/// What an `x-amz-copy-source` names.
+pub(crate) struct SourceRef {
+    pub bucket: String,
+    pub key: String,
+    /// The `versionId` given (None: the current version).
+    pub version_id: Option<String>,
+}
+
+/// The bucket, key and version an `x-amz-copy-source` names.
+pub(crate) fn copy_source(source: &CopySource) -> S3Result<SourceRef> {
     match source {
         CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } => {
-            if version_id.as_deref().is_some_and(|v| v != "null") {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "copying a specific version is not supported"
-                ));
-            }
-            Ok((bucket.to_string(), key.to_string()))
-        }
+        } => Ok(SourceRef {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.as_deref().map(str::to_string),
+        }),
         CopySource::AccessPoint { .. } | CopySource::Outpost { .. } => Err(s3_error!(
             NotImplemented,
             "access point and outpost copy sources are not supported"
@@ -112,7 +118,7 @@ pub async fn copy_object(
     let i = req.input;
     check_key(&i.key)?;
     crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
-    let (src_bucket, src_key) = copy_source(&i.copy_source)?;
+    let source = copy_source(&i.copy_source)?;
     let replace = replaces(
         i.metadata_directive.as_ref().map(|d| d.as_str()),
         "x-amz-metadata-directive",
@@ -126,12 +132,18 @@ pub async fn copy_object(
     } else {
         None
     };
-    let (src, src_extras) = gw
-        .meta()
-        .get_object_with_extras(&src_bucket, &src_key)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchKey))?;
+    let Found {
+        manifest: src,
+        extras: src_extras,
+        version_id: src_version,
+    } = find_version(
+        gw,
+        &source.bucket,
+        &source.key,
+        source.version_id.as_deref(),
+        MarkerRule::CopySource,
+    )
+    .await?;
     check_source_conditions(
         &src,
         &SourceConditions {
@@ -141,7 +153,9 @@ pub async fn copy_object(
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         },
     )?;
-    if !replace && src_bucket == i.bucket && src_key == i.key {
+    // Copying a named version onto its own key is how S3 restores an old
+    // version, so only an unversioned self-copy must change something.
+    if !replace && source.version_id.is_none() && source.bucket == i.bucket && source.key == i.key {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata"
@@ -232,7 +246,8 @@ pub async fn copy_object(
         ..Default::default()
     };
     set_checksum!(result, extras.checksum.as_ref().map(checksum_dto), type);
-    gw.meta()
+    let written = gw
+        .meta()
         .write(&MetaCommand::PutObjectWithExtras {
             manifest,
             condition: dest_condition,
@@ -240,8 +255,13 @@ pub async fn copy_object(
         })
         .await
         .map_err(meta_error)?;
+    let MetaResponse::Written { version_id, .. } = written else {
+        return Err(internal(format!("unexpected meta answer {written:?}")));
+    };
     let output = CopyObjectOutput {
         copy_object_result: Some(result),
+        version_id: version_string(version_id),
+        copy_source_version_id: version_string(src_version),
         ..Default::default()
     };
     Ok(S3Response::new(output))

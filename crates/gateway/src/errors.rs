@@ -30,6 +30,13 @@ pub fn meta_error(e: MetaError) -> S3Error {
         MetaError::PreconditionFailed => s3_error!(PreconditionFailed),
         MetaError::InvalidRequest(msg) => S3Error::with_message(S3ErrorCode::InvalidRequest, msg),
         MetaError::BadDigest(msg) => S3Error::with_message(S3ErrorCode::BadDigest, msg),
+        MetaError::NoSuchVersion => S3Error::with_message(
+            S3ErrorCode::NoSuchVersion,
+            crate::versioning::NO_SUCH_VERSION,
+        ),
+        MetaError::MethodNotAllowed(msg) => {
+            S3Error::with_message(S3ErrorCode::MethodNotAllowed, msg)
+        }
         MetaError::NotLeader { .. } | MetaError::Unavailable(_) => {
             tracing::warn!(error = %e, "metadata service unavailable");
             S3Error::with_message(
@@ -128,6 +135,7 @@ pub fn default_message(code: &str) -> &'static str {
         }
         "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
         "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "NoSuchVersion" => "The specified version does not exist.",
         _ => "The request failed.",
     }
 }

@@ -1,10 +1,10 @@
 //! Bucket lifecycle configuration: Put/Get/DeleteBucketLifecycle(Configuration)
 //! between s3s's DTOs and the configuration meta keeps (validated as AWS
 //! validates it). The meta leader's lifecycle job carries the rules out.
-//! Supported: Expiration (Days or Date), NoncurrentVersionExpiration (kept;
-//! buckets have no noncurrent versions yet), AbortIncompleteMultipartUpload,
+//! Supported: Expiration (Days, Date or ExpiredObjectDeleteMarker),
+//! NoncurrentVersionExpiration (NoncurrentDays), AbortIncompleteMultipartUpload,
 //! filters by prefix, object size and tags. Transitions (cairn has one
-//! storage class) and ExpiredObjectDeleteMarker are refused with 501.
+//! storage class) and NewerNoncurrentVersions are refused with 501.
 
 use crate::errors::meta_error;
 use crate::state::Gateway;
@@ -101,20 +101,40 @@ fn from_dto(rule: DtoRule) -> S3Result<LifecycleRule> {
     let expiration = match rule.expiration {
         None => None,
         Some(e) => {
-            if e.expired_object_delete_marker.is_some() {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "ExpiredObjectDeleteMarker is not supported: buckets have no delete markers yet"
-                ));
-            }
+            let marker = e.expired_object_delete_marker == Some(true);
             match (e.days, e.date) {
                 (Some(_), Some(_)) => return Err(invalid(LifecycleError::DaysAndDate)),
+                (Some(_), None) | (None, Some(_)) if marker => {
+                    return Err(s3_error!(
+                        MalformedXML,
+                        "ExpiredObjectDeleteMarker cannot be specified with Days or Date in a Lifecycle Expiration Policy."
+                    ));
+                }
                 (Some(d), None) => Some(Expiration::Days(positive_days(d, "Expiration")?)),
                 (None, Some(t)) => Some(Expiration::Date(millis_of(t))),
+                (None, None) if marker => {
+                    if !tags.is_empty() {
+                        return Err(s3_error!(
+                            InvalidRequest,
+                            "ExpiredObjectDeleteMarker cannot be specified with object tags."
+                        ));
+                    }
+                    Some(Expiration::ExpiredObjectDeleteMarker)
+                }
                 (None, None) => return Err(invalid(LifecycleError::NoAction)),
             }
         }
     };
+    if rule
+        .noncurrent_version_expiration
+        .as_ref()
+        .is_some_and(|n| n.newer_noncurrent_versions.is_some())
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "NewerNoncurrentVersions is not supported; NoncurrentDays alone is"
+        ));
+    }
     let noncurrent_days = rule
         .noncurrent_version_expiration
         .and_then(|n| n.noncurrent_days)
@@ -191,6 +211,10 @@ fn to_dto(rule: LifecycleRule) -> DtoRule {
             },
             Expiration::Date(at) => LifecycleExpiration {
                 date: timestamp_of(at),
+                ..Default::default()
+            },
+            Expiration::ExpiredObjectDeleteMarker => LifecycleExpiration {
+                expired_object_delete_marker: Some(true),
                 ..Default::default()
             },
         }),

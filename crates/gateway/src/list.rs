@@ -28,7 +28,7 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-fn wants_url(encoding: Option<&EncodingType>) -> S3Result<bool> {
+pub(crate) fn wants_url(encoding: Option<&EncodingType>) -> S3Result<bool> {
     match encoding {
         None => Ok(false),
         Some(e) if e.as_str() == EncodingType::URL => Ok(true),
@@ -39,7 +39,7 @@ fn wants_url(encoding: Option<&EncodingType>) -> S3Result<bool> {
     }
 }
 
-fn max_keys(m: Option<i32>) -> S3Result<usize> {
+pub(crate) fn max_keys(m: Option<i32>) -> S3Result<usize> {
     let m = m.unwrap_or(DEFAULT_MAX_KEYS);
     if m < 0 {
         return Err(s3_error!(

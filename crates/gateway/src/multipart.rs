@@ -343,10 +343,13 @@ pub async fn complete(
         last_modified: now_millis(),
         condition,
     };
-    let (manifest, extras) = match gw.meta().write(&cmd).await.map_err(meta_error)? {
+    let (manifest, extras, version_id) = match gw.meta().write(&cmd).await.map_err(meta_error)? {
         MetaResponse::CompletedWithExtras {
-            manifest, extras, ..
-        } => (manifest, extras),
+            manifest,
+            extras,
+            version_id,
+            ..
+        } => (manifest, extras, version_id),
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
     };
     let mut output = CompleteMultipartUploadOutput {
@@ -354,6 +357,7 @@ pub async fn complete(
         key: Some(i.key.clone()),
         e_tag: Some(etag_of(&manifest.etag)),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
+        version_id: crate::versioning::version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, extras.checksum.as_ref().map(checksum_dto), type);

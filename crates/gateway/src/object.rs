@@ -1,9 +1,12 @@
-//! Object operations: PutObject, GetObject, HeadObject, DeleteObject and
-//! DeleteObjects (CopyObject is in `copy`).
+//! Object operations: PutObject, GetObject and HeadObject, the latter two of
+//! the current version or of the one `versionId` names (DeleteObject and
+//! DeleteObjects are in `delete`, CopyObject in `copy`, what a `versionId`
+//! means in `versioning`).
 
 use crate::checksum::{checksum_dto, response_checksum, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::state::Gateway;
+use crate::versioning::{Found, MarkerRule, find_version, version_string};
 use base64::Engine;
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
@@ -15,8 +18,6 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 /// Largest body a single PutObject accepts (S3's limit).
 pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-/// Keys one DeleteObjects request may name (S3's limit).
-pub const MAX_DELETE_KEYS: usize = 1000;
 
 pub(crate) fn check_key(key: &str) -> S3Result<()> {
     validate_object_key(key)
@@ -29,7 +30,7 @@ pub(crate) fn timestamp(ms: UnixMillis) -> Timestamp {
     Timestamp::from(t)
 }
 
-fn format_http_date(t: &Timestamp) -> Option<String> {
+pub(crate) fn format_http_date(t: &Timestamp) -> Option<String> {
     let mut buf = Vec::new();
     t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
     String::from_utf8(buf).ok()
@@ -212,19 +213,6 @@ fn read_range(
     }
 }
 
-/// An object's manifest and extras; NoSuchKey when there is none.
-pub(crate) async fn lookup_object(
-    gw: &Gateway,
-    bucket: &str,
-    key: &str,
-) -> S3Result<(ObjectManifest, ObjectExtras)> {
-    gw.meta()
-        .get_object_with_extras(bucket, key)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchKey))
-}
-
 /// Whether a read asked for the stored checksum (`x-amz-checksum-mode: ENABLED`).
 fn checksum_wanted(mode: Option<&ChecksumMode>) -> bool {
     mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
@@ -357,7 +345,7 @@ pub async fn put_object(
         data: stored.data,
         part_sizes: Vec::new(),
     };
-    match gw
+    let version_id = match gw
         .meta()
         .write(&MetaCommand::PutObjectWithExtras {
             manifest,
@@ -371,12 +359,13 @@ pub async fn put_object(
         .await
         .map_err(meta_error)?
     {
-        MetaResponse::Replaced(_) => {}
+        MetaResponse::Written { version_id, .. } => version_id,
         other => return Err(internal(format!("unexpected meta answer {other:?}"))),
-    }
+    };
     let mut output = PutObjectOutput {
         e_tag: Some(etag_of(&etag)),
         size: Some(stored.size as i64),
+        version_id: version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, checksum.as_ref().map(checksum_dto), type);
@@ -433,7 +422,18 @@ pub async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let i = req.input;
-    let (m, extras) = lookup_object(gw, &i.bucket, &i.key).await?;
+    let Found {
+        manifest: m,
+        extras,
+        version_id,
+    } = find_version(
+        gw,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        MarkerRule::Read,
+    )
+    .await?;
     check_read_conditions(
         &m,
         i.if_match.as_ref(),
@@ -471,6 +471,7 @@ pub async fn get_object(
         metadata: p.metadata,
         parts_count: parts_count(&m, i.part_number),
         tag_count: tag_count(&extras),
+        version_id: version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, checksum, type);
@@ -486,7 +487,18 @@ pub async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let i = req.input;
-    let (m, extras) = lookup_object(gw, &i.bucket, &i.key).await?;
+    let Found {
+        manifest: m,
+        extras,
+        version_id,
+    } = find_version(
+        gw,
+        &i.bucket,
+        &i.key,
+        i.version_id.as_deref(),
+        MarkerRule::Read,
+    )
+    .await?;
     check_read_conditions(
         &m,
         i.if_match.as_ref(),
@@ -521,6 +533,7 @@ pub async fn head_object(
         expires: p.expires,
         metadata: p.metadata,
         parts_count: parts_count(&m, i.part_number),
+        version_id: version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, checksum, type);
@@ -533,91 +546,4 @@ pub async fn head_object(
             .insert("x-amz-tagging-count", http::HeaderValue::from(n));
     }
     Ok(resp)
-}
-
-pub async fn delete_object(
-    gw: &Gateway,
-    req: S3Request<DeleteObjectInput>,
-) -> S3Result<S3Response<DeleteObjectOutput>> {
-    let i = req.input;
-    check_key(&i.key)?;
-    let if_match = match i.if_match {
-        None => None,
-        Some(ETagCondition::ETag(e)) => Some(e.value().to_string()),
-        Some(ETagCondition::Any) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "If-Match: * is not supported on DeleteObject"
-            ));
-        }
-    };
-    gw.meta()
-        .write(&MetaCommand::DeleteObject {
-            bucket: i.bucket,
-            key: i.key,
-            if_match,
-        })
-        .await
-        .map_err(meta_error)?;
-    let mut resp = S3Response::new(DeleteObjectOutput::default());
-    resp.status = Some(http::StatusCode::NO_CONTENT);
-    Ok(resp)
-}
-
-pub async fn delete_objects(
-    gw: &Gateway,
-    req: S3Request<DeleteObjectsInput>,
-) -> S3Result<S3Response<DeleteObjectsOutput>> {
-    let i = req.input;
-    if i.delete.objects.len() > MAX_DELETE_KEYS {
-        return Err(s3_error!(
-            MalformedXML,
-            "at most 1000 keys may be deleted in one request"
-        ));
-    }
-    gw.meta()
-        .get_bucket(&i.bucket)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    let quiet = i.delete.quiet.unwrap_or(false);
-    let mut deleted = Vec::new();
-    let mut errors = Vec::new();
-    for obj in i.delete.objects {
-        let key = obj.key;
-        let result = match check_key(&key) {
-            Err(e) => Err(e),
-            Ok(()) => gw
-                .meta()
-                .write(&MetaCommand::DeleteObject {
-                    bucket: i.bucket.clone(),
-                    key: key.clone(),
-                    if_match: None,
-                })
-                .await
-                .map_err(meta_error),
-        };
-        match result {
-            Ok(_) => {
-                if !quiet {
-                    deleted.push(DeletedObject {
-                        key: Some(key),
-                        ..Default::default()
-                    });
-                }
-            }
-            Err(e) => errors.push(Error {
-                code: Some(e.code().as_str().to_string()),
-                key: Some(key),
-                message: e.message().map(str::to_string),
-                version_id: None,
-            }),
-        }
-    }
-    let output = DeleteObjectsOutput {
-        deleted: (!deleted.is_empty()).then_some(deleted),
-        errors: (!errors.is_empty()).then_some(errors),
-        ..Default::default()
-    };
-    Ok(S3Response::new(output))
 }

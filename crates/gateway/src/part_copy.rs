@@ -1,18 +1,19 @@
 //! UploadPartCopy: a part of a multipart upload made from (a byte range of)
-//! an existing object. The source is named and checked like CopyObject's
-//! (`x-amz-copy-source`, `x-amz-copy-source-if-*`); its bytes are read
-//! through the data path and written again under the part's own fresh data
-//! version, exactly as an UploadPart of the same bytes would be, so the
-//! part's ETag is their MD5 and Complete treats it like any other part. For
-//! an upload with a checksum algorithm the part's checksum is computed from
-//! the copied bytes.
+//! an existing object, its current version or the one `versionId` names.
+//! The source is named and checked like CopyObject's (`x-amz-copy-source`,
+//! `x-amz-copy-source-if-*`); its bytes are read through the data path and
+//! written again under the part's own fresh data version, exactly as an
+//! UploadPart of the same bytes would be, so the part's ETag is their MD5
+//! and Complete treats it like any other part. For an upload with a
+//! checksum algorithm the part's checksum is computed from the copied bytes.
 
 use crate::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
 use crate::copy::{SourceConditions, check_source_conditions, copy_source};
 use crate::errors::{internal, meta_error};
 use crate::multipart::{MAX_PART_BYTES, parse_upload_id, part_number_of};
-use crate::object::{check_key, etag_of, lookup_object, timestamp};
+use crate::object::{check_key, etag_of, timestamp};
 use crate::state::Gateway;
+use crate::versioning::{Found, MarkerRule, find_version, version_string};
 use cairn_rpc::MetaCommand;
 use cairn_types::{ChecksumAlgorithm, PartRecord, VersionId, now_millis};
 use futures::StreamExt;
@@ -77,7 +78,7 @@ pub async fn upload_part_copy(
         .as_deref()
         .map(parse_copy_range)
         .transpose()?;
-    let (src_bucket, src_key) = copy_source(&i.copy_source)?;
+    let source = copy_source(&i.copy_source)?;
     let bucket = gw
         .meta()
         .get_bucket(&i.bucket)
@@ -90,7 +91,18 @@ pub async fn upload_part_copy(
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
-    let (src, _) = lookup_object(gw, &src_bucket, &src_key).await?;
+    let Found {
+        manifest: src,
+        version_id: src_version,
+        ..
+    } = find_version(
+        gw,
+        &source.bucket,
+        &source.key,
+        source.version_id.as_deref(),
+        MarkerRule::CopySource,
+    )
+    .await?;
     check_source_conditions(
         &src,
         &SourceConditions {
@@ -159,6 +171,7 @@ pub async fn upload_part_copy(
     }
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_part_result: Some(result),
+        copy_source_version_id: version_string(src_version),
         ..Default::default()
     }))
 }

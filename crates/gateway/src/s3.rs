@@ -6,8 +6,8 @@
 use crate::errors::with_default_message;
 use crate::state::Gateway;
 use crate::{
-    acl, attributes, bucket, copy, cors, lifecycle, list, list_uploads, multipart, object,
-    part_copy, tagging,
+    acl, attributes, bucket, copy, cors, delete, lifecycle, list, list_uploads, list_versions,
+    multipart, object, part_copy, tagging, versioning,
 };
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
@@ -132,7 +132,25 @@ impl S3 for Gateway {
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        bucket::get_bucket_versioning(self, req)
+        versioning::get_bucket_versioning(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        versioning::put_bucket_versioning(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        list_versions::list_object_versions(self, req)
             .await
             .map_err(with_default_message)
     }
@@ -169,7 +187,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        object::delete_object(self, req)
+        delete::delete_object(self, req)
             .await
             .map_err(with_default_message)
     }
@@ -178,7 +196,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        object::delete_objects(self, req)
+        delete::delete_objects(self, req)
             .await
             .map_err(with_default_message)
     }

@@ -2,11 +2,13 @@
 //! request header (PutObject, CreateMultipartUpload, CopyObject) and AWS's
 //! rules for a tag set. Tags are stored by meta beside the object (or
 //! bucket) they belong to, so an overwrite replaces them and a delete drops
-//! them.
+//! them. Each object version has its own tags (`versionId`); a delete marker
+//! has none and answers 405 MethodNotAllowed.
 
 use crate::errors::meta_error;
 use crate::object::check_key;
 use crate::state::Gateway;
+use crate::versioning::{MarkerRule, find_version, parse_version, version_string};
 use cairn_rpc::MetaCommand;
 use cairn_types::Tag;
 use s3s::dto::{
@@ -168,18 +170,27 @@ fn tag_set(tags: Vec<Tag>) -> TagSet {
         .collect()
 }
 
+/// Replaces the tags of the version `version_id` names (None: the current
+/// one); answers the version id to report (the one named).
 async fn set_object_tags(
     gw: &Gateway,
     bucket: String,
     key: String,
+    version_id: Option<String>,
     tags: Vec<Tag>,
-) -> S3Result<()> {
+) -> S3Result<Option<String>> {
     check_key(&key)?;
+    let version = parse_version(version_id.as_deref())?;
     gw.meta()
-        .write(&MetaCommand::SetObjectTags { bucket, key, tags })
+        .write(&MetaCommand::SetObjectVersionTags {
+            bucket,
+            key,
+            version,
+            tags,
+        })
         .await
         .map_err(meta_error)?;
-    Ok(())
+    Ok(version_string(version))
 }
 
 pub async fn put_object_tagging(
@@ -188,8 +199,8 @@ pub async fn put_object_tagging(
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let i = req.input;
     let tags = tags_of_body(i.tagging.tag_set, MAX_OBJECT_TAGS)?;
-    set_object_tags(gw, i.bucket, i.key, tags).await?;
-    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    let version_id = set_object_tags(gw, i.bucket, i.key, i.version_id, tags).await?;
+    Ok(S3Response::new(PutObjectTaggingOutput { version_id }))
 }
 
 pub async fn get_object_tagging(
@@ -198,15 +209,11 @@ pub async fn get_object_tagging(
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let i = req.input;
     check_key(&i.key)?;
-    let (_, extras) = gw
-        .meta()
-        .get_object_with_extras(&i.bucket, &i.key)
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchKey))?;
+    let version = i.version_id.as_deref();
+    let found = find_version(gw, &i.bucket, &i.key, version, MarkerRule::Refuse).await?;
     Ok(S3Response::new(GetObjectTaggingOutput {
-        tag_set: tag_set(extras.tags),
-        version_id: None,
+        tag_set: tag_set(found.extras.tags),
+        version_id: version_string(found.version_id),
     }))
 }
 
@@ -215,8 +222,8 @@ pub async fn delete_object_tagging(
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let i = req.input;
-    set_object_tags(gw, i.bucket, i.key, Vec::new()).await?;
-    Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    let version_id = set_object_tags(gw, i.bucket, i.key, i.version_id, Vec::new()).await?;
+    Ok(S3Response::new(DeleteObjectTaggingOutput { version_id }))
 }
 
 pub async fn put_bucket_tagging(

@@ -5,8 +5,9 @@
 //! go into the `WriteBatch` the caller commits atomically with the applied id.
 
 use crate::db::{
-    CF_BUCKET_CORS, CF_BUCKET_LIFECYCLE, CF_BUCKETS, CF_KEYS, CF_NODES, CF_OBJECT_EXTRAS,
-    CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, encode,
+    CF_BUCKET_CORS, CF_BUCKET_LIFECYCLE, CF_BUCKET_VERSIONING, CF_BUCKETS, CF_KEYS, CF_NODES,
+    CF_OBJECT_EXTRAS, CF_OBJECT_VERSIONS, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb,
+    encode,
 };
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
@@ -40,15 +41,55 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         MetaCommand::PutObject {
             manifest,
             condition,
-        } => put_object(db, batch, manifest, condition, &ObjectExtras::default()),
+        } => put_object(
+            db,
+            batch,
+            manifest,
+            condition,
+            &ObjectExtras::default(),
+            PutAnswer::Replaced,
+        ),
         MetaCommand::PutObjectWithExtras {
             manifest,
             condition,
             extras,
-        } => put_object(db, batch, manifest, condition, extras),
+        } => put_object(db, batch, manifest, condition, extras, PutAnswer::Written),
         MetaCommand::SetObjectTags { bucket, key, tags } => {
-            extras::set_object_tags(db, batch, bucket, key, tags)
+            versioning::set_tags(db, batch, bucket, key, None, tags)
         }
+        MetaCommand::SetObjectVersionTags {
+            bucket,
+            key,
+            version,
+            tags,
+        } => versioning::set_tags(db, batch, bucket, key, *version, tags),
+        MetaCommand::SetBucketVersioning { bucket, status } => {
+            versioning::set_status(db, batch, bucket, *status)
+        }
+        MetaCommand::DeleteObjectVersion {
+            bucket,
+            key,
+            version,
+            if_match,
+            marker,
+            last_modified,
+        } => versioning::delete(
+            db,
+            batch,
+            bucket,
+            key,
+            *version,
+            if_match.as_deref(),
+            *marker,
+            *last_modified,
+        ),
+        MetaCommand::ExpireVersion {
+            bucket,
+            key,
+            target,
+            marker,
+            now,
+        } => versioning::expire(db, batch, bucket, key, target, *marker, *now),
         MetaCommand::SetBucketTags { bucket, tags } => {
             extras::set_bucket_tags(db, batch, bucket, tags)
         }
@@ -159,6 +200,11 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             key,
             version,
         } => {
+            // (Superseded by ExpireVersion; a bucket with versioning needs a
+            // delete marker, which this command cannot name.)
+            if crate::versions::status(db, bucket)?.is_some() {
+                return Ok(Ok(MetaResponse::Replaced(None)));
+            }
             let ok = object_key(bucket, key);
             match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
                 Some(current) if current.version == *version => {
@@ -224,6 +270,13 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
         return Ok(Err(MetaError::BucketNotEmpty));
     }
     objects.status()?;
+    // Noncurrent versions and delete markers keep a bucket too.
+    let mut versions = db.db.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
+    versions.seek(&prefix);
+    if versions.valid() && versions.key().is_some_and(|k| k.starts_with(&prefix)) {
+        return Ok(Err(MetaError::BucketNotEmpty));
+    }
+    versions.status()?;
     // Uploads still in progress go with the bucket.
     let mut uploads = db.db.raw_iterator_cf(db.cf(CF_UPLOADS)?);
     uploads.seek(&prefix);
@@ -243,6 +296,7 @@ fn delete_bucket(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     }
     batch.delete_cf(db.cf(CF_BUCKET_CORS)?, name.as_bytes());
     batch.delete_cf(db.cf(CF_BUCKET_LIFECYCLE)?, name.as_bytes());
+    batch.delete_cf(db.cf(CF_BUCKET_VERSIONING)?, name.as_bytes());
     extras::drop_bucket_tags(db, batch, name)?;
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
@@ -263,13 +317,29 @@ fn check_condition(
     }
 }
 
+/// How a PutObject command answers: the plain command with `Replaced`, the
+/// one with extras with `Written` (which carries the version id).
+#[derive(Clone, Copy)]
+enum PutAnswer {
+    Replaced,
+    Written,
+}
+
 fn put_object(
     db: &MetaDb,
     batch: &mut WriteBatch,
     manifest: &ObjectManifest,
     condition: &WriteCondition,
     extras: &ObjectExtras,
+    answer: PutAnswer,
 ) -> Applied {
+    let answer = |replaced, version_id| match answer {
+        PutAnswer::Replaced => MetaResponse::Replaced(replaced),
+        PutAnswer::Written => MetaResponse::Written {
+            replaced,
+            version_id,
+        },
+    };
     if db
         .get::<Bucket>(CF_BUCKETS, manifest.bucket.as_bytes())?
         .is_none()
@@ -278,13 +348,16 @@ fn put_object(
     }
     let ok = object_key(&manifest.bucket, &manifest.key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
-    if current
-        .as_ref()
-        .is_some_and(|c| c.version == manifest.version)
-    {
-        // This very version is already current: the command is applied again
+    if let Some((_, _, version_id)) = versioning::already_written(
+        db,
+        current.as_ref(),
+        &manifest.bucket,
+        &manifest.key,
+        manifest.version,
+    )? {
+        // This very version is stored already: the command is applied again
         // (a retry after an unknown outcome), and answers as it did the first time.
-        return Ok(Ok(MetaResponse::Replaced(None)));
+        return Ok(Ok(answer(None, version_id)));
     }
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
@@ -292,11 +365,9 @@ fn put_object(
     if let Err(e) = refs::check_fresh(db, refs::manifest_versions(manifest))? {
         return Ok(Err(e));
     }
-    refs::object_replaced(db, batch, &ok, current.as_ref(), Some(manifest))?;
     // The new object's extras replace the old one's (none: the row goes).
-    extras::write_object_extras(db, batch, &ok, extras)?;
-    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
-    Ok(Ok(MetaResponse::Replaced(current)))
+    let written = versioning::write_current(db, batch, current.as_ref(), manifest, extras)?;
+    Ok(Ok(answer(written.replaced, written.version_id)))
 }
 
 fn delete_object(
@@ -308,6 +379,12 @@ fn delete_object(
 ) -> Applied {
     if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
         return Ok(Err(MetaError::NoSuchBucket));
+    }
+    if crate::versions::status(db, bucket)?.is_some() {
+        return Ok(Err(MetaError::InvalidRequest(
+            "a bucket with versioning takes DeleteObjectVersion, which names its delete marker"
+                .into(),
+        )));
     }
     let ok = object_key(bucket, key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
@@ -442,7 +519,7 @@ fn complete_upload(
 ) -> Applied {
     let ok = object_key(bucket, key);
     // The command with checksums answers with the object's extras.
-    let answer = |manifest, extras, replaced, unused_parts| match checksums {
+    let answer = |manifest, extras, replaced, unused_parts, version_id| match checksums {
         None => MetaResponse::Completed {
             manifest,
             replaced,
@@ -453,19 +530,20 @@ fn complete_upload(
             extras,
             replaced,
             unused_parts,
+            version_id,
         },
     };
     let upload = match find_upload(db, bucket, key, upload_id)? {
         Ok(u) => u,
         Err(e) => {
             // Completed already by this very command (a retry): the upload is
-            // gone and its version is the current object.
-            return match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
-                Some(current) if current.version == version => {
-                    let extras = extras::object_extras(db, &ok)?;
-                    Ok(Ok(answer(current, extras, None, Vec::new())))
+            // gone and its version is stored.
+            let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+            return match versioning::already_written(db, current.as_ref(), bucket, key, version)? {
+                Some((manifest, extras, version_id)) => {
+                    Ok(Ok(answer(manifest, extras, None, Vec::new(), version_id)))
                 }
-                _ => Ok(Err(e)),
+                None => Ok(Err(e)),
             };
         }
     };
@@ -489,10 +567,15 @@ fn complete_upload(
         .filter(|p| !requested.iter().any(|r| r.part_number == p.part_number))
         .collect();
     // The object takes over the references of the parts it is made of.
-    refs::object_replaced(db, batch, &ok, current.as_ref(), Some(&manifest))?;
-    extras::write_object_extras(db, batch, &ok, &object_extras)?;
-    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&manifest)?);
-    Ok(Ok(answer(manifest, object_extras, current, unused_parts)))
+    let written =
+        versioning::write_current(db, batch, current.as_ref(), &manifest, &object_extras)?;
+    Ok(Ok(answer(
+        manifest,
+        object_extras,
+        written.replaced,
+        unused_parts,
+        written.version_id,
+    )))
 }
 
 /// Builds the object manifest of a completed upload from its stored parts,
@@ -555,6 +638,7 @@ fn assemble(
 }
 
 pub mod extras;
+mod versioning;
 
 #[cfg(test)]
 mod retry_tests;

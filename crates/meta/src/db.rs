@@ -36,10 +36,17 @@ pub const CF_BUCKET_TAGS: &str = "bucket_tags";
 /// The verified checksum (`StoredChecksum`) of an uploaded part of an upload
 /// with a checksum algorithm, keyed like `parts`.
 pub const CF_PART_CHECKSUMS: &str = "part_checksums";
+/// Bucket versioning states (`VersioningStatus`), by bucket name; a bucket
+/// without a row never had versioning.
+pub const CF_BUCKET_VERSIONING: &str = "bucket_versioning";
+/// Every version of every key of a bucket that has versioning (object
+/// versions and delete markers, `versions::StoredVersion`), keyed by
+/// `keys::version_key`: by key, newest first.
+pub const CF_OBJECT_VERSIONS: &str = "object_versions";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 15] = [
+pub const DATA_CFS: [&str; 17] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -55,6 +62,8 @@ pub const DATA_CFS: [&str; 15] = [
     CF_UPLOAD_EXTRAS,
     CF_BUCKET_TAGS,
     CF_PART_CHECKSUMS,
+    CF_BUCKET_VERSIONING,
+    CF_OBJECT_VERSIONS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

@@ -31,6 +31,76 @@ pub fn split_object_key(raw: &[u8]) -> Option<(&str, &str)> {
     Some((bucket, key))
 }
 
+/// Bytes of the version number that ends a version key.
+pub const VERSION_SEQ_BYTES: usize = 8;
+/// Ends the escaped key inside a version key (sorts before every escaped byte).
+const KEY_END: [u8; 2] = [0x00, 0x01];
+/// How a 0x00 byte of a key is written inside a version key.
+const ESCAPED_ZERO: [u8; 2] = [0x00, 0xFF];
+
+/// Appends `bytes` with every 0x00 written as `ESCAPED_ZERO`, so that no
+/// escaped key is a prefix of another key's `escaped + KEY_END` and the
+/// escaped forms sort like the keys.
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        if b == 0 {
+            out.extend_from_slice(&ESCAPED_ZERO);
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+/// The common prefix of the version keys of every key starting with `prefix`.
+pub fn version_scope(bucket: &str, prefix: &str) -> Vec<u8> {
+    let mut out = bucket_prefix(bucket);
+    push_escaped(&mut out, prefix.as_bytes());
+    out
+}
+
+/// `[len(bucket)][bucket][escaped key][0x00 0x01]`: the common prefix of
+/// the version keys of one key.
+pub fn versions_of_key(bucket: &str, key: &str) -> Vec<u8> {
+    let mut out = version_scope(bucket, key);
+    out.extend_from_slice(&KEY_END);
+    out
+}
+
+/// The key of version number `seq` of an object: `versions_of_key` then
+/// `u64::MAX - seq` big endian, so a key's versions run newest first.
+pub fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
+    let mut out = versions_of_key(bucket, key);
+    out.extend_from_slice(&(u64::MAX - seq).to_be_bytes());
+    out
+}
+
+/// The object key and version number of a key made by `version_key`.
+pub fn split_version_key(raw: &[u8]) -> Option<(String, u64)> {
+    let len = usize::from(*raw.first()?);
+    let rest = raw.get(1 + len..)?;
+    let mut key = Vec::new();
+    let mut i = 0;
+    loop {
+        match (rest.get(i)?, rest.get(i + 1)) {
+            (0, Some(&second)) if [0, second] == KEY_END => break,
+            (0, Some(&second)) if [0, second] == ESCAPED_ZERO => {
+                key.push(0);
+                i += 2;
+            }
+            (0, _) => return None,
+            (&b, _) => {
+                key.push(b);
+                i += 1;
+            }
+        }
+    }
+    let seq_bytes: [u8; 8] = rest.get(i + KEY_END.len()..)?.try_into().ok()?;
+    Some((
+        String::from_utf8(key).ok()?,
+        u64::MAX - u64::from_be_bytes(seq_bytes),
+    ))
+}
+
 /// `[len(bucket)][bucket][upload id]`.
 pub fn upload_key(bucket: &str, upload_id: &VersionId) -> Vec<u8> {
     let mut out = bucket_prefix(bucket);
@@ -80,6 +150,29 @@ mod tests {
         assert_eq!(split_object_key(&b), Some(("bkt", "a/b")));
         // A longer bucket name never interleaves with a shorter one's objects.
         assert!(!object_key("bkt2", "x").starts_with(&bucket_prefix("bkt")));
+    }
+
+    #[test]
+    fn version_keys_round_trip_and_sort_by_key_then_newest() {
+        let keys = ["a", "a\0", "a\0b", "a/b", "ab", "b"];
+        let mut encoded = Vec::new();
+        for k in keys {
+            for seq in [1u64, 2, 300] {
+                let raw = version_key("bkt", k, seq);
+                assert_eq!(split_version_key(&raw), Some((k.to_string(), seq)));
+                assert!(raw.starts_with(&versions_of_key("bkt", k)));
+                assert!(raw.starts_with(&version_scope("bkt", "a")) == k.starts_with('a'));
+                encoded.push((raw, k, seq));
+            }
+        }
+        let mut sorted = encoded.clone();
+        sorted.sort_by(|x, y| x.0.cmp(&y.0));
+        let order: Vec<(&str, u64)> = sorted.iter().map(|(_, k, s)| (*k, *s)).collect();
+        let mut want: Vec<(&str, u64)> = encoded.iter().map(|(_, k, s)| (*k, *s)).collect();
+        want.sort_by(|x, y| x.0.as_bytes().cmp(y.0.as_bytes()).then(y.1.cmp(&x.1)));
+        assert_eq!(order, want);
+        // One key's versions never take in another key's.
+        assert!(!version_key("bkt", "a\0", 1).starts_with(&versions_of_key("bkt", "a")));
     }
 
     #[test]

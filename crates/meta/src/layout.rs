@@ -14,11 +14,13 @@
 
 use crate::apply::Applied;
 use crate::db::{
-    CF_BUCKETS, CF_DATA_REFS, CF_LAYOUT, CF_NODES, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError,
-    MetaDb, decode, encode,
+    CF_BUCKETS, CF_DATA_REFS, CF_LAYOUT, CF_NODES, CF_OBJECT_VERSIONS, CF_OBJECTS, CF_PARTS,
+    CF_UPLOADS, DbError, MetaDb, decode, encode,
 };
+use crate::keys::VERSION_SEQ_BYTES;
 use crate::keys::bucket_prefix;
 use crate::query::scan_all;
+use crate::versions::StoredVersion;
 use cairn_placement::{DEFAULT_PARTITIONS, MAX_TABLE_WIDTH, changes_owners, partition_of};
 use cairn_rpc::{LayoutChange, MetaError, MetaResponse, NodeRecord};
 use cairn_types::{
@@ -232,6 +234,28 @@ pub fn usage(db: &MetaDb) -> Result<Vec<UsageGroup>, DbError> {
             chunks.iter().for_each(|c| acc.add(c, replicas));
         }
     }
+    // Noncurrent versions hold shards too (the newest object version of a
+    // key is its `objects` row, counted above).
+    // (A row's key without its version number names its bucket and key.)
+    let mut previous_key: Option<Vec<u8>> = None;
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
+    it.seek_to_first();
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        let key = k
+            .get(..k.len().saturating_sub(VERSION_SEQ_BYTES))
+            .map(<[u8]>::to_vec);
+        let newest = key != previous_key;
+        let row: StoredVersion = decode(v)?;
+        if let (false, Some(m)) = (newest, row.manifest())
+            && let ObjectData::Chunked { chunks, .. } = &m.data
+        {
+            let replicas = replicas_of.get(&m.bucket).copied().flatten();
+            chunks.iter().for_each(|c| acc.add(c, replicas));
+        }
+        previous_key = key;
+        it.next();
+    }
+    it.status()?;
     let mut it = db.db.raw_iterator_cf(db.cf(CF_PARTS)?);
     it.seek_to_first();
     while let (Some(k), Some(v)) = (it.key(), it.value()) {

@@ -20,6 +20,8 @@ pub mod read_barrier;
 pub mod refs;
 pub mod server;
 pub mod state_machine;
+pub mod versions;
+pub mod versions_list;
 pub mod write_batcher;
 
 #[cfg(test)]

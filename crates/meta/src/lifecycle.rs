@@ -1,23 +1,31 @@
 //! The lifecycle job: on the meta leader, every `lifecycle.interval_secs`,
 //! each bucket's lifecycle rules are carried out — current objects past
-//! their expiry are deleted and incomplete multipart uploads past their
-//! deadline are aborted. It reads and writes through the ordinary meta API
+//! their expiry are deleted (under a delete marker in a bucket with
+//! versioning), noncurrent versions past theirs are removed, so are delete
+//! markers left alone, and incomplete multipart uploads past their deadline
+//! are aborted. It reads and writes through the ordinary meta API
 //! (linearizable reads, replicated commands), so it decides nothing a
-//! follower would not: an expiry names the exact version it saw
-//! (`MetaCommand::ExpireObject`), so an object overwritten meanwhile is left
-//! alone. The shards of what it removes become garbage for the collector.
+//! follower would not: an expiry names the exact version it saw and is
+//! decided again when applied (`MetaCommand::ExpireVersion`), so a version
+//! changed meanwhile is left alone. The shards of what it removes become
+//! garbage for the collector.
 
 use crate::MetaNode;
 use cairn_rpc::{
-    ListObjectsQuery, ListUploadsQuery, MetaClient, MetaCommand, MetaError, MetaResponse,
+    ExpiryTarget, ListUploadsQuery, ListVersionsQuery, MetaClient, MetaCommand, MetaError,
+    MetaResponse, VersionLookup, VersionSummary,
 };
-use cairn_types::UnixMillis;
+use cairn_types::{LifecycleConfiguration, UnixMillis, VersionId, now_millis};
 
 /// Keys or uploads asked for per listing page.
 pub const LIFECYCLE_PAGE: usize = 1000;
 
 /// Counter of objects the lifecycle job deleted.
 pub const METRIC_OBJECTS_EXPIRED: &str = "cairn_lifecycle_objects_expired_total";
+/// Counter of noncurrent versions the lifecycle job removed.
+pub const METRIC_VERSIONS_EXPIRED: &str = "cairn_lifecycle_noncurrent_versions_expired_total";
+/// Counter of lone delete markers the lifecycle job removed.
+pub const METRIC_MARKERS_REMOVED: &str = "cairn_lifecycle_delete_markers_removed_total";
 /// Counter of multipart uploads the lifecycle job aborted.
 pub const METRIC_UPLOADS_ABORTED: &str = "cairn_lifecycle_uploads_aborted_total";
 
@@ -26,7 +34,17 @@ pub const METRIC_UPLOADS_ABORTED: &str = "cairn_lifecycle_uploads_aborted_total"
 pub struct LifecycleReport {
     pub buckets: u64,
     pub objects_expired: u64,
+    pub versions_expired: u64,
+    pub markers_removed: u64,
     pub uploads_aborted: u64,
+}
+
+impl LifecycleReport {
+    /// Whether the pass changed anything.
+    pub fn acted(&self) -> bool {
+        self.objects_expired + self.versions_expired + self.markers_removed + self.uploads_aborted
+            > 0
+    }
 }
 
 /// Whether this voter believes it leads (the job runs on the leader only;
@@ -45,7 +63,7 @@ pub async fn run_pass(meta: &MetaClient, now: UnixMillis) -> Result<LifecycleRep
             Err(e) => return Err(e),
         };
         report.buckets += 1;
-        expire_objects(meta, &bucket.name, &config, now, &mut report).await?;
+        expire_versions(meta, &bucket.name, &config, now, &mut report).await?;
         abort_uploads(meta, &bucket.name, &config, now, &mut report).await?;
     }
     Ok(report)
@@ -59,21 +77,25 @@ fn bucket_gone<T>(e: MetaError) -> Result<Option<T>, MetaError> {
     }
 }
 
-async fn expire_objects(
+/// Walks every version of the bucket, one key at a time (a key's versions
+/// may span listing pages), and judges each key.
+async fn expire_versions(
     meta: &MetaClient,
     bucket: &str,
-    config: &cairn_types::LifecycleConfiguration,
+    config: &LifecycleConfiguration,
     now: UnixMillis,
     report: &mut LifecycleReport,
 ) -> Result<(), MetaError> {
-    let mut start_after = None;
+    let (mut key_marker, mut version_id_marker) = (None, None);
+    let mut group: Vec<VersionSummary> = Vec::new();
     loop {
         let Some(page) = meta
-            .list_objects(ListObjectsQuery {
+            .list_object_versions(ListVersionsQuery {
                 bucket: bucket.to_string(),
                 prefix: String::new(),
                 delimiter: None,
-                start_after: start_after.clone(),
+                key_marker: key_marker.take(),
+                version_id_marker: version_id_marker.take(),
                 max_keys: LIFECYCLE_PAGE,
             })
             .await
@@ -82,36 +104,127 @@ async fn expire_objects(
         else {
             return Ok(());
         };
-        for o in &page.objects {
-            // Tags are not in the listing: without tag rules, judge by it
-            // first and read only the candidates.
-            if !config.filters_by_tags()
-                && !config.object_expired(&o.key, o.size, &[], o.last_modified, now)
-            {
-                continue;
+        for v in page.versions {
+            if group.first().is_some_and(|g| g.key != v.key) {
+                judge_key(meta, bucket, config, now, &group, report).await?;
+                group.clear();
             }
-            // The listing has no version: read the manifest, decide on it.
-            let Some((m, extras)) = meta.get_object_with_extras(bucket, &o.key).await? else {
-                continue;
-            };
-            if !config.object_expired(&m.key, m.size, &extras.tags, m.last_modified, now) {
-                continue;
-            }
-            let cmd = MetaCommand::ExpireObject {
-                bucket: bucket.to_string(),
-                key: m.key.clone(),
-                version: m.version,
-            };
-            if let MetaResponse::Replaced(Some(_)) = meta.write(&cmd).await? {
-                report.objects_expired += 1;
-                metrics::counter!(METRIC_OBJECTS_EXPIRED).increment(1);
-                tracing::info!(bucket, key = %m.key, "lifecycle: object expired");
-            }
+            group.push(v);
         }
         if !page.truncated {
-            return Ok(());
+            break;
         }
-        start_after = page.last;
+        key_marker = page.next_key_marker;
+        version_id_marker = page.next_version_id_marker;
+    }
+    if !group.is_empty() {
+        judge_key(meta, bucket, config, now, &group, report).await?;
+    }
+    Ok(())
+}
+
+/// Applies the rules to one key's versions (newest first, as listed): the
+/// current object's expiry, noncurrent versions' expiry (a version became
+/// noncurrent when the next newer one was written), and a lone delete
+/// marker's removal. Each command names the exact version it judged.
+async fn judge_key(
+    meta: &MetaClient,
+    bucket: &str,
+    config: &LifecycleConfiguration,
+    now: UnixMillis,
+    versions: &[VersionSummary],
+    report: &mut LifecycleReport,
+) -> Result<(), MetaError> {
+    let Some(latest) = versions.first() else {
+        return Ok(());
+    };
+    let key = latest.key.as_str();
+    let tags_of = |version| async move {
+        match meta.get_object_version(bucket, key, version).await? {
+            VersionLookup::Object {
+                manifest, extras, ..
+            } => Ok::<_, MetaError>(Some((manifest, extras.tags))),
+            _ => Ok(None),
+        }
+    };
+    // Tags are not in the listing: judge without them first when no rule
+    // needs them, and read only the candidates.
+    let by_tags = config.filters_by_tags();
+    if latest.is_latest
+        && !latest.delete_marker
+        && (by_tags || config.object_expired(key, latest.size, &[], latest.last_modified, now))
+        && let Some((m, tags)) = tags_of(None).await?
+        && config.object_expired(key, m.size, &tags, m.last_modified, now)
+    {
+        let target = ExpiryTarget::Current(m.version);
+        if expire(meta, bucket, key, target).await? {
+            report.objects_expired += 1;
+            metrics::counter!(METRIC_OBJECTS_EXPIRED).increment(1);
+            tracing::info!(bucket, key, "lifecycle: object expired");
+        }
+    }
+    for pair in versions.windows(2) {
+        let (newer, v) = (&pair[0], &pair[1]);
+        let since = newer.last_modified;
+        if !(by_tags || config.noncurrent_expired(key, v.size, &[], since, now)) {
+            continue;
+        }
+        if !v.delete_marker && by_tags {
+            let tags = match tags_of(Some(v.version_id)).await? {
+                Some((_, tags)) => tags,
+                None => continue,
+            };
+            if !config.noncurrent_expired(key, v.size, &tags, since, now) {
+                continue;
+            }
+        } else if !config.noncurrent_expired(key, v.size, &[], since, now) {
+            continue;
+        }
+        if expire(meta, bucket, key, ExpiryTarget::Noncurrent(v.version_id)).await? {
+            report.versions_expired += 1;
+            metrics::counter!(METRIC_VERSIONS_EXPIRED).increment(1);
+            tracing::info!(bucket, key, version = %v.version_id, "lifecycle: noncurrent version expired");
+        }
+    }
+    if versions.len() == 1
+        && latest.delete_marker
+        && config.lone_marker_expired(key)
+        && expire(
+            meta,
+            bucket,
+            key,
+            ExpiryTarget::LoneDeleteMarker(latest.version_id),
+        )
+        .await?
+    {
+        report.markers_removed += 1;
+        metrics::counter!(METRIC_MARKERS_REMOVED).increment(1);
+        tracing::info!(bucket, key, "lifecycle: expired delete marker removed");
+    }
+    Ok(())
+}
+
+/// Sends one expiry; answers whether it still held (something changed).
+async fn expire(
+    meta: &MetaClient,
+    bucket: &str,
+    key: &str,
+    target: ExpiryTarget,
+) -> Result<bool, MetaError> {
+    let cmd = MetaCommand::ExpireVersion {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        target,
+        marker: VersionId::new_random(),
+        now: now_millis(),
+    };
+    match meta.write(&cmd).await {
+        Ok(MetaResponse::Deleted(d)) => Ok(d.version_id.is_some()),
+        Ok(other) => Err(MetaError::Internal(format!(
+            "unexpected answer to an expiry: {other:?}"
+        ))),
+        Err(MetaError::NoSuchBucket) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -170,6 +170,28 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
             }
             QueryResult::PartsWithChecksums { parts, extras }
         }
+        MetaQuery::GetBucketVersioning { bucket } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::BucketVersioning(crate::versions::status(db, bucket)?)
+        }
+        MetaQuery::GetObjectVersion {
+            bucket,
+            key,
+            version,
+        } => {
+            if !bucket_exists(bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::ObjectVersion(crate::versions::lookup(db, bucket, key, *version)?)
+        }
+        MetaQuery::ListObjectVersions(vq) => {
+            if !bucket_exists(&vq.bucket)? {
+                return Ok(Err(MetaError::NoSuchBucket));
+            }
+            QueryResult::VersionPage(crate::versions_list::list_versions(db, vq)?)
+        }
         MetaQuery::GetBucketTags { bucket } => {
             if !bucket_exists(bucket)? {
                 return Ok(Err(MetaError::NoSuchBucket));

@@ -8,9 +8,10 @@
 //! by (version, holder) — one row per record that references the version —
 //! and a version is referenced while any row with its prefix exists. Rows are
 //! written in the same batch as the record they describe, so the index is a
-//! pure function of the `objects` and `parts` tables; `rebuild` derives it
-//! from them (a data dir from a build without the index, or a snapshot from
-//! one).
+//! pure function of the `objects`, `object_versions` and `parts` tables (an
+//! object version of a bucket with versioning is a holder of its own, beside
+//! the current-object row that may repeat it); `rebuild` derives it from
+//! them (a data dir from a build without the index, or a snapshot from one).
 //!
 //! The horizon closes the race between a collector and a slow PUT: before a
 //! storage node asks which old versions are unreferenced, it moves the horizon
@@ -21,7 +22,10 @@
 //! horizon did (the commit is refused). No clock comparison across machines
 //! is needed for safety.
 
-use crate::db::{CF_DATA_REFS, CF_GC, CF_OBJECTS, CF_PARTS, DbError, MetaDb, decode, encode};
+use crate::db::{
+    CF_DATA_REFS, CF_GC, CF_OBJECT_VERSIONS, CF_OBJECTS, CF_PARTS, DbError, MetaDb, decode, encode,
+};
+use crate::versions::{StoredVersion, VersionEntry};
 use cairn_rpc::MetaError;
 use cairn_types::{ObjectManifest, PartRecord, VersionId};
 use rocksdb::WriteBatch;
@@ -36,6 +40,7 @@ const KEY_HORIZON: &[u8] = b"horizon_ms";
 /// Holder kinds: the first byte after the version in an index key.
 const HOLDER_OBJECT: u8 = b'o';
 const HOLDER_PART: u8 = b'p';
+const HOLDER_VERSION: u8 = b'v';
 
 /// The holder bytes of an object record, from its key in `objects`.
 pub fn object_holder(object_key: &[u8]) -> Vec<u8> {
@@ -50,6 +55,14 @@ pub fn part_holder(part_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + part_key.len());
     out.push(HOLDER_PART);
     out.extend_from_slice(part_key);
+    out
+}
+
+/// The holder bytes of an object version, from its key in `object_versions`.
+pub fn version_holder(version_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + version_key.len());
+    out.push(HOLDER_VERSION);
+    out.extend_from_slice(version_key);
     out
 }
 
@@ -104,6 +117,25 @@ pub fn object_replaced(
         db,
         batch,
         &object_holder(object_key),
+        old.map(manifest_versions).unwrap_or_default(),
+        new.map(manifest_versions).unwrap_or_default(),
+    )
+}
+
+/// Index maintenance for writing (`new` Some) or deleting (`new` None) the
+/// object version stored under `version_key` (a delete marker has no
+/// manifest: None on its side).
+pub fn version_replaced(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    version_key: &[u8],
+    old: Option<&ObjectManifest>,
+    new: Option<&ObjectManifest>,
+) -> Result<(), DbError> {
+    replace(
+        db,
+        batch,
+        &version_holder(version_key),
         old.map(manifest_versions).unwrap_or_default(),
         new.map(manifest_versions).unwrap_or_default(),
     )
@@ -192,7 +224,8 @@ pub fn ensure_index(db: &MetaDb) -> Result<bool, DbError> {
     Ok(true)
 }
 
-/// Replaces the index with one derived from the `objects` and `parts` tables,
+/// Replaces the index with one derived from the `objects`, `object_versions`
+/// and `parts` tables,
 /// in one synced write.
 pub fn rebuild(db: &MetaDb) -> Result<(), DbError> {
     let mut batch = WriteBatch::default();
@@ -212,6 +245,20 @@ pub fn rebuild(db: &MetaDb) -> Result<(), DbError> {
         for version in manifest_versions(&m) {
             batch.put_cf(refs, ref_key(&version, &holder), b"");
             rows += 1;
+        }
+    }
+    for item in db
+        .db
+        .iterator_cf(db.cf(CF_OBJECT_VERSIONS)?, rocksdb::IteratorMode::Start)
+    {
+        let (k, v) = item?;
+        let stored: StoredVersion = decode(&v)?;
+        if let VersionEntry::Object { manifest, .. } = &stored.entry {
+            let holder = version_holder(&k);
+            for version in manifest_versions(manifest) {
+                batch.put_cf(refs, ref_key(&version, &holder), b"");
+                rows += 1;
+            }
         }
     }
     for item in db

@@ -51,7 +51,14 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         MetaCommand::StageLayout(_) | MetaCommand::ApplyLayout(_) => return None,
         MetaCommand::SetBucketCors { bucket, .. } => vec![tagged(b'c', bucket.as_bytes())],
         MetaCommand::SetBucketLifecycle { bucket, .. } => vec![tagged(b'l', bucket.as_bytes())],
-        MetaCommand::ExpireObject { bucket, key, .. } => vec![tagged(b'o', &object(bucket, key))],
+        MetaCommand::ExpireObject { bucket, key, .. }
+        | MetaCommand::ExpireVersion { bucket, key, .. }
+        | MetaCommand::DeleteObjectVersion { bucket, key, .. }
+        | MetaCommand::SetObjectVersionTags { bucket, key, .. } => {
+            vec![tagged(b'o', &object(bucket, key))]
+        }
+        // Every object write of the bucket decides by its versioning state.
+        MetaCommand::SetBucketVersioning { .. } => return None,
         MetaCommand::PutAccessKey(k) => vec![tagged(b'k', k.access_key_id.as_bytes())],
         MetaCommand::RegisterNode(n) => vec![tagged(b'n', &n.id.to_be_bytes())],
         MetaCommand::PutObject { manifest, .. }

@@ -5,8 +5,8 @@
 
 use cairn_types::{
     AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    NodeId, ObjectExtras, ObjectManifest, PartRecord, StoredChecksum, Tag, UnixMillis,
-    UploadExtras, UploadRecord, UsageGroup, VersionId,
+    NodeId, ObjectExtras, ObjectManifest, ObjectVersionId, PartRecord, StoredChecksum, Tag,
+    UnixMillis, UploadExtras, UploadRecord, UsageGroup, VersionId, VersioningStatus,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -188,6 +188,73 @@ pub enum MetaCommand {
         last_modified: UnixMillis,
         condition: WriteCondition,
     },
+    /// PutBucketVersioning: Enabled or Suspended (a bucket never goes back
+    /// to "never enabled"). Goes alone in its log entry: every object write
+    /// in the bucket decides by it.
+    SetBucketVersioning {
+        bucket: String,
+        status: VersioningStatus,
+    },
+    /// DeleteObject, with or without a version id. Without one, a bucket
+    /// that has versioning gets a delete marker (id `marker`, or `null`
+    /// while suspended) dated `last_modified`; a bucket that never had it
+    /// loses the object. With one, that version goes for good (none such:
+    /// nothing happens), and when it was the latest the next one becomes
+    /// current. `if_match` is checked against the current object.
+    /// Answers `Deleted`.
+    DeleteObjectVersion {
+        bucket: String,
+        key: String,
+        version: Option<ObjectVersionId>,
+        if_match: Option<String>,
+        marker: VersionId,
+        last_modified: UnixMillis,
+    },
+    /// Put/DeleteObjectTagging on a version (None: the current one; a
+    /// delete marker answers `MethodNotAllowed`, a missing version
+    /// `NoSuchVersion`, a missing current object `NoSuchKey`).
+    SetObjectVersionTags {
+        bucket: String,
+        key: String,
+        version: Option<ObjectVersionId>,
+        tags: Vec<Tag>,
+    },
+    /// The lifecycle job's expiry of one version, decided again here so a
+    /// change since the job looked is never undone: see `ExpiryTarget`.
+    /// Answers `Deleted` (nothing removed when the target no longer holds).
+    ExpireVersion {
+        bucket: String,
+        key: String,
+        target: ExpiryTarget,
+        /// Id and time of the delete marker expiring a current version of
+        /// a bucket with versioning gets.
+        marker: VersionId,
+        now: UnixMillis,
+    },
+}
+
+/// What a lifecycle expiry removes, if it still holds when applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpiryTarget {
+    /// The current object, if its manifest version is still this one. In a
+    /// bucket with versioning it becomes noncurrent under a delete marker.
+    Current(VersionId),
+    /// A noncurrent version, if it still exists and is not the latest.
+    Noncurrent(ObjectVersionId),
+    /// A delete marker that is the latest and the only version of its key.
+    LoneDeleteMarker(ObjectVersionId),
+}
+
+/// What a `DeleteObjectVersion` or `ExpireVersion` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteOutcome {
+    /// The object version removed for good (its data becomes garbage).
+    pub removed: Option<ObjectManifest>,
+    /// The version the request made or removed, for `x-amz-version-id`
+    /// (None in a bucket that never had versioning, when none was named).
+    pub version_id: Option<ObjectVersionId>,
+    /// Whether that version is a delete marker (`x-amz-delete-marker`).
+    pub delete_marker: bool,
 }
 
 /// A change to the next layout.
@@ -235,7 +302,19 @@ pub enum MetaResponse {
         extras: ObjectExtras,
         replaced: Option<ObjectManifest>,
         unused_parts: Vec<PartRecord>,
+        /// The new version's id, for `x-amz-version-id` (None: the bucket
+        /// never had versioning).
+        version_id: Option<ObjectVersionId>,
     },
+    /// A `PutObjectWithExtras`: the version it removed for good (none in a
+    /// bucket with versioning enabled) and the new version's id (None: the
+    /// bucket never had versioning).
+    Written {
+        replaced: Option<ObjectManifest>,
+        version_id: Option<ObjectVersionId>,
+    },
+    /// A `DeleteObjectVersion` or `ExpireVersion`.
+    Deleted(DeleteOutcome),
 }
 
 /// Errors of the meta API, named after the S3 errors they become.
@@ -284,6 +363,75 @@ pub enum MetaError {
     /// S3's BadDigest: a checksum sent does not match the one computed.
     #[error("bad digest: {0}")]
     BadDigest(String),
+    /// S3's NoSuchVersion: the version id names no version of the key.
+    #[error("the specified version does not exist")]
+    NoSuchVersion,
+    /// S3's MethodNotAllowed (405), e.g. tagging a delete marker.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+}
+
+/// Parameters of ListObjectVersions. Keys come in byte order, the versions
+/// of a key newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListVersionsQuery {
+    pub bucket: String,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// Start after this key (with `version_id_marker`: after that version
+    /// of this key; a version id the key does not have skips the key).
+    pub key_marker: Option<String>,
+    pub version_id_marker: Option<ObjectVersionId>,
+    /// Versions, delete markers and common prefixes to return at most.
+    pub max_keys: usize,
+}
+
+/// One entry of ListObjectVersions: an object version or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub key: String,
+    pub version_id: ObjectVersionId,
+    pub is_latest: bool,
+    pub delete_marker: bool,
+    /// Size and ETag (no quotes) of an object version; 0 and empty for a
+    /// delete marker.
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ListVersionsPage {
+    /// Object versions and delete markers, in listing order.
+    pub versions: Vec<VersionSummary>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// Where the next page starts (set when truncated): the last key or
+    /// common prefix returned and, after a version, its id.
+    pub next_key_marker: Option<String>,
+    pub next_version_id_marker: Option<ObjectVersionId>,
+}
+
+/// What `GetObjectVersion` found.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VersionLookup {
+    /// An object version. `version_id` is None in a bucket that never had
+    /// versioning (S3 then sends no `x-amz-version-id`).
+    Object {
+        manifest: ObjectManifest,
+        extras: ObjectExtras,
+        version_id: Option<ObjectVersionId>,
+    },
+    /// A delete marker: the version asked for, or the latest version when
+    /// the current one was asked for (S3: 405, or 404 NoSuchKey, each with
+    /// `x-amz-delete-marker: true`).
+    DeleteMarker {
+        version_id: ObjectVersionId,
+        last_modified: UnixMillis,
+    },
+    /// No such version (one was named), or no object under the key.
+    NotFound,
 }
 
 /// Parameters of an object listing. Keys are returned in byte order.
@@ -406,6 +554,17 @@ pub enum MetaQuery {
         key: String,
         upload_id: VersionId,
     },
+    /// A bucket's versioning state (None: never enabled).
+    GetBucketVersioning {
+        bucket: String,
+    },
+    /// One version of an object (None: the current one), with its extras.
+    GetObjectVersion {
+        bucket: String,
+        key: String,
+        version: Option<ObjectVersionId>,
+    },
+    ListObjectVersions(ListVersionsQuery),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -442,4 +601,7 @@ pub enum QueryResult {
         parts: Vec<(PartSummary, Option<StoredChecksum>)>,
         extras: UploadExtras,
     },
+    BucketVersioning(Option<VersioningStatus>),
+    ObjectVersion(VersionLookup),
+    VersionPage(ListVersionsPage),
 }

@@ -7,8 +7,8 @@ use crate::meta_api::*;
 use crate::transport::{RpcClient, RpcError};
 use cairn_types::{
     AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras, UploadRecord, UsageGroup,
-    VersionId,
+    ObjectExtras, ObjectManifest, ObjectVersionId, StoredChecksum, Tag, UploadExtras, UploadRecord,
+    UsageGroup, VersionId, VersioningStatus,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -173,6 +173,18 @@ impl MetaClient {
                 },
                 Err(MetaError::NoSuchKey),
             ) if maybe_applied => Ok(MetaResponse::Replaced(None)),
+            (
+                MetaCommand::DeleteObjectVersion {
+                    if_match: Some(_),
+                    version,
+                    ..
+                },
+                Err(MetaError::NoSuchKey),
+            ) if maybe_applied => Ok(MetaResponse::Deleted(DeleteOutcome {
+                removed: None,
+                version_id: *version,
+                delete_marker: false,
+            })),
             (_, result) => result,
         }
     }
@@ -272,6 +284,48 @@ impl MetaClient {
         };
         match self.read(&q).await? {
             QueryResult::ObjectWithExtras(o) => Ok(o),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A bucket's versioning state (None: never enabled).
+    pub async fn bucket_versioning(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<VersioningStatus>, MetaError> {
+        let q = MetaQuery::GetBucketVersioning {
+            bucket: bucket.to_string(),
+        };
+        match self.read(&q).await? {
+            QueryResult::BucketVersioning(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// One version of an object (None: the current one) with its extras.
+    pub async fn get_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<ObjectVersionId>,
+    ) -> Result<VersionLookup, MetaError> {
+        let q = MetaQuery::GetObjectVersion {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version,
+        };
+        match self.read(&q).await? {
+            QueryResult::ObjectVersion(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub async fn list_object_versions(
+        &self,
+        q: ListVersionsQuery,
+    ) -> Result<ListVersionsPage, MetaError> {
+        match self.read(&MetaQuery::ListObjectVersions(q)).await? {
+            QueryResult::VersionPage(p) => Ok(p),
             other => Err(unexpected(&other)),
         }
     }

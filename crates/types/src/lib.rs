@@ -10,6 +10,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod manifest;
 pub mod names;
+pub mod versioning;
 
 pub use cors::{CorsConfiguration, CorsRule};
 pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras};
@@ -21,6 +22,7 @@ pub use manifest::{
     PartRecord, PieceRef, Redundancy, UploadRecord,
 };
 pub use names::{NameError, validate_bucket_name, validate_object_key};
+pub use versioning::{NULL_VERSION_ID, ObjectVersionId, VersioningStatus};
 
 /// Milliseconds since the Unix epoch: the one clock unit stored in metadata.
 pub type UnixMillis = i64;

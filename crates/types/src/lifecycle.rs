@@ -21,6 +21,9 @@ pub enum Expiration {
     Days(u32),
     /// At this instant (a midnight UTC) for every object the rule covers.
     Date(UnixMillis),
+    /// No current-version expiry; a delete marker that is the only version
+    /// left of its key is removed (`ExpiredObjectDeleteMarker`).
+    ExpiredObjectDeleteMarker,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +38,8 @@ pub struct LifecycleRule {
     /// Only objects carrying every one of these tags, when not empty.
     pub tags: Vec<Tag>,
     pub expiration: Option<Expiration>,
-    /// Days a version stays after becoming noncurrent. Kept as configured;
-    /// buckets have no noncurrent versions until versioning exists.
+    /// Days a version stays after becoming noncurrent (when a newer version
+    /// or delete marker took its place).
     pub noncurrent_days: Option<u32>,
     /// Days after initiation an incomplete multipart upload is aborted.
     pub abort_incomplete_days: Option<u32>,
@@ -151,7 +154,24 @@ impl LifecycleRule {
         match self.expiration? {
             Expiration::Days(d) => Some(days_after(created, d)),
             Expiration::Date(at) => Some(at),
+            Expiration::ExpiredObjectDeleteMarker => None,
         }
+    }
+
+    /// Whether the rule removes a delete marker that is its key's only
+    /// version: asked with ExpiredObjectDeleteMarker, or implied (as at AWS)
+    /// by an expiry in days. Markers have no size or tags, so a rule that
+    /// filters by them does not cover markers.
+    pub fn removes_lone_markers(&self, key: &str) -> bool {
+        self.enabled
+            && key.starts_with(&self.prefix)
+            && self.tags.is_empty()
+            && self.size_greater_than.is_none()
+            && self.size_less_than.is_none()
+            && matches!(
+                self.expiration,
+                Some(Expiration::Days(_) | Expiration::ExpiredObjectDeleteMarker)
+            )
     }
 
     /// When an upload initiated at `initiated` is aborted under this rule.
@@ -175,6 +195,28 @@ impl LifecycleConfiguration {
         })
     }
 
+    /// Whether a version that became noncurrent at `noncurrent_since` is due
+    /// for removal at `now`.
+    pub fn noncurrent_expired(
+        &self,
+        key: &str,
+        size: u64,
+        tags: &[Tag],
+        noncurrent_since: UnixMillis,
+        now: UnixMillis,
+    ) -> bool {
+        self.rules.iter().any(|r| {
+            r.covers(key, Some(size), tags)
+                && r.noncurrent_days
+                    .is_some_and(|d| days_after(noncurrent_since, d) <= now)
+        })
+    }
+
+    /// Whether a delete marker that is the only version of `key` goes.
+    pub fn lone_marker_expired(&self, key: &str) -> bool {
+        self.rules.iter().any(|r| r.removes_lone_markers(key))
+    }
+
     /// Whether some enabled rule filters by tags (then the job reads tags).
     pub fn filters_by_tags(&self) -> bool {
         self.rules.iter().any(|r| r.enabled && !r.tags.is_empty())
@@ -190,11 +232,14 @@ impl LifecycleConfiguration {
         })
     }
 
-    /// Whether any rule could act on current objects or uploads at all.
+    /// Whether any rule could act on objects, versions or uploads at all.
     pub fn has_work(&self) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.enabled && (r.expiration.is_some() || r.abort_incomplete_days.is_some()))
+        self.rules.iter().any(|r| {
+            r.enabled
+                && (r.expiration.is_some()
+                    || r.noncurrent_days.is_some()
+                    || r.abort_incomplete_days.is_some())
+        })
     }
 }
 
@@ -274,6 +319,42 @@ mod tests {
             }],
         };
         assert_eq!(with_abort.validate(), Err(LifecycleError::AbortWithTags));
+    }
+
+    #[test]
+    fn noncurrent_versions_and_lone_markers() {
+        let mut r = rule();
+        r.expiration = None;
+        r.noncurrent_days = Some(2);
+        let cfg = LifecycleConfiguration { rules: vec![r] };
+        assert!(cfg.has_work());
+        let since = 5 * DAY_MS + 1;
+        assert!(!cfg.noncurrent_expired("logs/a", 1, &[], since, 7 * DAY_MS - 1));
+        assert!(cfg.noncurrent_expired("logs/a", 1, &[], since, 8 * DAY_MS));
+        assert!(!cfg.noncurrent_expired("other", 1, &[], since, 8 * DAY_MS));
+        assert!(
+            !cfg.lone_marker_expired("logs/a"),
+            "no expiration: markers stay"
+        );
+        let mut by_flag = rule();
+        by_flag.expiration = Some(Expiration::ExpiredObjectDeleteMarker);
+        let mut by_days = rule();
+        by_days.expiration = Some(Expiration::Days(3));
+        let mut by_date = rule();
+        by_date.expiration = Some(Expiration::Date(DAY_MS));
+        for (r, removes) in [(by_flag, true), (by_days, true), (by_date, false)] {
+            let cfg = LifecycleConfiguration {
+                rules: vec![r.clone()],
+            };
+            assert_eq!(cfg.lone_marker_expired("logs/x"), removes, "{r:?}");
+            assert!(!cfg.lone_marker_expired("other"));
+            let mut sized = r;
+            sized.size_greater_than = Some(1);
+            assert!(
+                !sized.removes_lone_markers("logs/x"),
+                "markers have no size"
+            );
+        }
     }
 
     #[test]

@@ -5,14 +5,13 @@
 //! hands its tags and its parts' composite checksum to the object it becomes.
 
 use crate::db::{
-    CF_BUCKET_TAGS, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, CF_PART_CHECKSUMS, CF_UPLOAD_EXTRAS,
-    CF_UPLOADS, DbError, MetaDb, encode,
+    CF_BUCKET_TAGS, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_PART_CHECKSUMS, CF_UPLOAD_EXTRAS, CF_UPLOADS,
+    DbError, MetaDb, encode,
 };
-use crate::keys::{object_key, part_key, upload_key};
+use crate::keys::{part_key, upload_key};
 use cairn_rpc::{CompletedPart, MetaError, MetaResponse};
 use cairn_types::{
-    Bucket, ChecksumAlgorithm, ObjectExtras, ObjectManifest, StoredChecksum, Tag, UploadExtras,
-    UploadRecord,
+    Bucket, ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras, UploadRecord,
 };
 use rocksdb::WriteBatch;
 
@@ -40,28 +39,6 @@ pub fn object_extras(db: &MetaDb, object_key: &[u8]) -> Result<ObjectExtras, DbE
     Ok(db
         .get::<ObjectExtras>(CF_OBJECT_EXTRAS, object_key)?
         .unwrap_or_default())
-}
-
-/// PutObjectTagging / DeleteObjectTagging: the object must exist; its other
-/// extras stay. Applying it twice sets the same tags twice.
-pub(super) fn set_object_tags(
-    db: &MetaDb,
-    batch: &mut WriteBatch,
-    bucket: &str,
-    key: &str,
-    tags: &[Tag],
-) -> Applied {
-    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
-        return Ok(Err(MetaError::NoSuchBucket));
-    }
-    let ok = object_key(bucket, key);
-    if db.get::<ObjectManifest>(CF_OBJECTS, &ok)?.is_none() {
-        return Ok(Err(MetaError::NoSuchKey));
-    }
-    let mut extras = object_extras(db, &ok)?;
-    extras.tags = tags.to_vec();
-    write_object_extras(db, batch, &ok, &extras)?;
-    Ok(Ok(MetaResponse::Done))
 }
 
 /// PutBucketTagging / DeleteBucketTagging.

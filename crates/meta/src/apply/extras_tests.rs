@@ -89,8 +89,12 @@ fn object_tags(db: &MetaDb, key: &str) -> Option<Vec<Tag>> {
 fn object_tags_follow_the_object() {
     let (_dir, db) = with_bucket();
     let put = put_tagged("k", tags(&[("a", "1")]));
-    assert_eq!(run(&db, &put), Ok(MetaResponse::Replaced(None)));
-    assert_eq!(run(&db, &put), Ok(MetaResponse::Replaced(None)), "retry");
+    let written = Ok(MetaResponse::Written {
+        replaced: None,
+        version_id: None,
+    });
+    assert_eq!(run(&db, &put), written);
+    assert_eq!(run(&db, &put), written, "retry");
     assert_eq!(object_tags(&db, "k"), Some(tags(&[("a", "1")])));
 
     let set = MetaCommand::SetObjectTags {

@@ -1,0 +1,363 @@
+//! Applying object writes, deletes, tag changes and lifecycle expiries to a
+//! key's versions (see `crate::versions` for the model). A bucket that never
+//! had versioning keeps today's single-row behaviour; once it has, every
+//! change goes through the key's `KeyVersions` stack and the `objects` row
+//! is kept equal to the newest version (absent under a delete marker).
+
+use super::Applied;
+use super::extras::{object_extras, write_object_extras};
+use crate::db::{
+    CF_BUCKET_VERSIONING, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, DbError, MetaDb, encode,
+};
+use crate::keys::object_key;
+use crate::refs;
+use crate::versions::{self, KeyVersions, StoredVersion, VersionEntry};
+use cairn_rpc::{DeleteOutcome, ExpiryTarget, MetaError, MetaResponse};
+use cairn_types::{
+    Bucket, ObjectExtras, ObjectManifest, ObjectVersionId, Tag, UnixMillis, VersionId,
+    VersioningStatus,
+};
+use rocksdb::WriteBatch;
+
+/// What making a new object current did.
+pub(super) struct Written {
+    /// A version removed for good (the old `null` one of a suspended bucket,
+    /// or the overwritten object of a bucket without versioning).
+    pub replaced: Option<ObjectManifest>,
+    /// The new version's id (None: the bucket never had versioning).
+    pub version_id: Option<ObjectVersionId>,
+}
+
+/// PutBucketVersioning.
+pub(super) fn set_status(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    status: VersioningStatus,
+) -> Applied {
+    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    batch.put_cf(
+        db.cf(CF_BUCKET_VERSIONING)?,
+        bucket.as_bytes(),
+        encode(&status)?,
+    );
+    Ok(Ok(MetaResponse::Done))
+}
+
+/// If the write whose manifest version is `version` was applied already (a
+/// retry), the id its version got.
+pub(super) fn already_written(
+    db: &MetaDb,
+    current: Option<&ObjectManifest>,
+    bucket: &str,
+    key: &str,
+    version: VersionId,
+) -> Result<Option<(ObjectManifest, ObjectExtras, Option<ObjectVersionId>)>, DbError> {
+    let has_versioning = versions::status(db, bucket)?.is_some();
+    for (_, row) in versions::stored_versions(db, bucket, key)? {
+        if let VersionEntry::Object { manifest, extras } = row.entry
+            && manifest.version == version
+        {
+            return Ok(Some((manifest, extras, Some(row.id))));
+        }
+    }
+    match current {
+        Some(cur) if cur.version == version => Ok(Some((
+            cur.clone(),
+            object_extras(db, &object_key(bucket, key))?,
+            has_versioning.then_some(ObjectVersionId::Null),
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// Makes `manifest` with `extras` the current object of its key, whose
+/// current object is `current`; the caller checked conditions and freshness.
+pub(super) fn write_current(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    current: Option<&ObjectManifest>,
+    manifest: &ObjectManifest,
+    extras: &ObjectExtras,
+) -> Result<Written, DbError> {
+    let ok = object_key(&manifest.bucket, &manifest.key);
+    let written = match versions::status(db, &manifest.bucket)? {
+        None => Written {
+            replaced: current.cloned(),
+            version_id: None,
+        },
+        Some(status) => {
+            let mut stack = KeyVersions::load(db, batch, &manifest.bucket, &manifest.key, current)?;
+            let (id, replaced) = match status {
+                VersioningStatus::Enabled => (ObjectVersionId::Id(manifest.version), None),
+                VersioningStatus::Suspended => {
+                    (ObjectVersionId::Null, remove_null(db, batch, &mut stack)?)
+                }
+            };
+            stack.push(
+                db,
+                batch,
+                id,
+                VersionEntry::Object {
+                    manifest: manifest.clone(),
+                    extras: extras.clone(),
+                },
+            )?;
+            Written {
+                replaced,
+                version_id: Some(id),
+            }
+        }
+    };
+    refs::object_replaced(db, batch, &ok, current, Some(manifest))?;
+    write_object_extras(db, batch, &ok, extras)?;
+    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
+    Ok(written)
+}
+
+/// Removes the key's `null` version, if any (a suspended bucket's write
+/// replaces it); answers its manifest when it was an object.
+fn remove_null(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    stack: &mut KeyVersions,
+) -> Result<Option<ObjectManifest>, DbError> {
+    match stack.position(ObjectVersionId::Null) {
+        Some(i) => Ok(stack.remove(db, batch, i)?.manifest().cloned()),
+        None => Ok(None),
+    }
+}
+
+/// Points the `objects` row of the key at the stack's newest version:
+/// written when it is an object, removed under a delete marker or when no
+/// version is left. `current` is what the row holds now.
+fn sync_current(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    ok: &[u8],
+    current: Option<&ObjectManifest>,
+    stack: &KeyVersions,
+) -> Result<(), DbError> {
+    match stack.newest().map(|v| &v.entry) {
+        Some(VersionEntry::Object { manifest, extras }) => {
+            if current != Some(manifest) {
+                refs::object_replaced(db, batch, ok, current, Some(manifest))?;
+                batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
+            }
+            write_object_extras(db, batch, ok, extras)?;
+        }
+        Some(VersionEntry::DeleteMarker { .. }) | None => {
+            if current.is_some() {
+                refs::object_replaced(db, batch, ok, current, None)?;
+                batch.delete_cf(db.cf(CF_OBJECT_EXTRAS)?, ok);
+                batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// DeleteObject with or without a version id (see `MetaCommand::DeleteObjectVersion`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn delete(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    version: Option<ObjectVersionId>,
+    if_match: Option<&str>,
+    marker: VersionId,
+    last_modified: UnixMillis,
+) -> Applied {
+    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let ok = object_key(bucket, key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    let status = versions::status(db, bucket)?;
+    if status.is_some() && version.is_none() {
+        // This very marker was added already (a retry): answer as then.
+        let rows = versions::stored_versions(db, bucket, key)?;
+        if let Some((_, row)) = rows.iter().find(|(_, r)| r.written_by(marker)) {
+            return Ok(Ok(deleted(None, Some(row.id), true)));
+        }
+        // A suspended bucket's marker is `null`: the same command applied
+        // again finds it newest, with its own time (applying it again would
+        // change nothing else, but its If-Match would now fail).
+        if let Some((_, newest)) = rows.first()
+            && newest.id == ObjectVersionId::Null
+            && newest.entry == (VersionEntry::DeleteMarker { last_modified })
+        {
+            return Ok(Ok(deleted(None, Some(newest.id), true)));
+        }
+    }
+    if let Some(etag) = if_match {
+        match &current {
+            None => return Ok(Err(MetaError::NoSuchKey)),
+            Some(cur) if cur.etag != etag => return Ok(Err(MetaError::PreconditionFailed)),
+            Some(_) => {}
+        }
+    }
+    if status.is_none() {
+        return Ok(Ok(match version {
+            None | Some(ObjectVersionId::Null) => {
+                if let Some(cur) = &current {
+                    super::remove_object(db, batch, ok, cur)?;
+                }
+                deleted(current, version, false)
+            }
+            // A bucket without versioning has only `null` versions.
+            Some(id) => deleted(None, Some(id), false),
+        }));
+    }
+    let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
+    match version {
+        None => {
+            let (id, removed) = match status {
+                Some(VersioningStatus::Suspended) => {
+                    (ObjectVersionId::Null, remove_null(db, batch, &mut stack)?)
+                }
+                _ => (ObjectVersionId::Id(marker), None),
+            };
+            stack.push(db, batch, id, VersionEntry::DeleteMarker { last_modified })?;
+            sync_current(db, batch, &ok, current.as_ref(), &stack)?;
+            Ok(Ok(deleted(removed, Some(id), true)))
+        }
+        Some(id) => match stack.position(id) {
+            // Gone already (or never there): deleting is idempotent.
+            None => Ok(Ok(deleted(None, Some(id), false))),
+            Some(i) => {
+                let row = stack.remove(db, batch, i)?;
+                sync_current(db, batch, &ok, current.as_ref(), &stack)?;
+                let marker = row.is_delete_marker();
+                Ok(Ok(deleted(row.manifest().cloned(), Some(id), marker)))
+            }
+        },
+    }
+}
+
+fn deleted(
+    removed: Option<ObjectManifest>,
+    version_id: Option<ObjectVersionId>,
+    delete_marker: bool,
+) -> MetaResponse {
+    MetaResponse::Deleted(DeleteOutcome {
+        removed,
+        version_id,
+        delete_marker,
+    })
+}
+
+/// Put/DeleteObjectTagging on a version (None: the current object).
+pub(super) fn set_tags(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    version: Option<ObjectVersionId>,
+    tags: &[Tag],
+) -> Applied {
+    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let missing = || match version {
+        None => MetaError::NoSuchKey,
+        Some(_) => MetaError::NoSuchVersion,
+    };
+    let ok = object_key(bucket, key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    let rows = versions::stored_versions(db, bucket, key)?;
+    if rows.is_empty() {
+        // No versions stored: only the current object (the `null` version) can be named.
+        if current.is_none() || !matches!(version, None | Some(ObjectVersionId::Null)) {
+            return Ok(Err(missing()));
+        }
+        let mut extras = object_extras(db, &ok)?;
+        extras.tags = tags.to_vec();
+        write_object_extras(db, batch, &ok, &extras)?;
+        return Ok(Ok(MetaResponse::Done));
+    }
+    let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
+    let index = match version {
+        None => 0,
+        Some(id) => match stack.position(id) {
+            Some(i) => i,
+            None => return Ok(Err(missing())),
+        },
+    };
+    let mut row: StoredVersion = stack.rows[index].1.clone();
+    match &mut row.entry {
+        VersionEntry::Object { extras, .. } => extras.tags = tags.to_vec(),
+        VersionEntry::DeleteMarker { .. } if version.is_none() => {
+            return Ok(Err(MetaError::NoSuchKey));
+        }
+        VersionEntry::DeleteMarker { .. } => {
+            return Ok(Err(MetaError::MethodNotAllowed(
+                "a delete marker has no tags".into(),
+            )));
+        }
+    }
+    stack.rewrite(db, batch, index, row)?;
+    if index == 0 {
+        sync_current(db, batch, &ok, current.as_ref(), &stack)?;
+    }
+    Ok(Ok(MetaResponse::Done))
+}
+
+/// The lifecycle job's expiry (see `MetaCommand::ExpireVersion`).
+pub(super) fn expire(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    bucket: &str,
+    key: &str,
+    target: &ExpiryTarget,
+    marker: VersionId,
+    now: UnixMillis,
+) -> Applied {
+    let nothing = Ok(Ok(deleted(None, None, false)));
+    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
+        return Ok(Err(MetaError::NoSuchBucket));
+    }
+    let ok = object_key(bucket, key);
+    let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
+    match target {
+        ExpiryTarget::Current(v) => {
+            if current.as_ref().is_none_or(|c| c.version != *v) {
+                return nothing;
+            }
+            delete(db, batch, bucket, key, None, None, marker, now)
+        }
+        ExpiryTarget::Noncurrent(id) => {
+            // Without stored versions the one object is current.
+            if versions::stored_versions(db, bucket, key)?.is_empty() {
+                return nothing;
+            }
+            let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
+            match stack.position(*id) {
+                Some(i) if i > 0 => {
+                    let row = stack.remove(db, batch, i)?;
+                    let is_marker = row.is_delete_marker();
+                    Ok(Ok(deleted(row.manifest().cloned(), Some(*id), is_marker)))
+                }
+                _ => nothing,
+            }
+        }
+        ExpiryTarget::LoneDeleteMarker(id) => {
+            if current.is_some() {
+                return nothing;
+            }
+            let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
+            let lone = stack.rows.len() == 1
+                && stack
+                    .newest()
+                    .is_some_and(|v| v.id == *id && v.is_delete_marker());
+            if !lone {
+                return nothing;
+            }
+            stack.remove(db, batch, 0)?;
+            Ok(Ok(deleted(None, Some(*id), true)))
+        }
+    }
+}
