@@ -165,10 +165,23 @@ impl StateMachine {
     }
 }
 
+/// Runs `work` on tokio's blocking pool: building or installing a snapshot
+/// walks every table (about a second per hundred thousand rows here), which
+/// on a runtime worker would stall every S3 request scheduled behind it.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("snapshot task failed: {e}")),
+    }
+}
+
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let stored = self
-            .build()
+        let sm = self.clone();
+        let stored = off_the_runtime(move || sm.build())
+            .await
             .map_err(|e| StorageIOError::write_snapshot(None, any(e)))?;
         Ok(Snapshot {
             meta: stored.meta,
@@ -219,7 +232,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<NodeId, BasicNode>,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
-        self.install(meta, snapshot.into_inner())
+        let (sm, owned_meta) = (self.clone(), meta.clone());
+        off_the_runtime(move || sm.install(&owned_meta, snapshot.into_inner()))
+            .await
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), any(e)).into())
     }
 
