@@ -9,6 +9,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, Delete, ObjectAttributes, ObjectIdentifier, Tag,
     Tagging,
 };
+use base64::Engine as _;
 use cairn_s3_tests::versions::*;
 use cairn_s3_tests::*;
 
@@ -370,6 +371,23 @@ async fn each_version_has_its_own_tags() {
             "MethodNotAllowed",
             405,
         );
+        // Tagging the key whose latest version is the marker: 405 with the
+        // marker's headers, as GET answers.
+        let body =
+            br#"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"#;
+        let md5 = base64::engine::general_purpose::STANDARD
+            .encode(hex::decode(md5_hex(body)).expect("hex"));
+        let r = target()
+            .send_signed(
+                RawRequest::new("PUT", format!("/{bucket}/k?tagging"))
+                    .header("content-md5", md5)
+                    .body(body.to_vec()),
+            )
+            .await
+            .expect("raw PutObjectTagging");
+        assert_eq!(r.status, 405, "{}", r.text());
+        assert_eq!(r.header("x-amz-delete-marker"), Some("true"));
+        assert_eq!(r.header("x-amz-version-id"), Some(marker.as_str()));
         assert_eq!(
             tags_of(&c, &bucket, "k", Some(&v2)).await.0,
             pair("gen", "2"),

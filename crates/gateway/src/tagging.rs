@@ -9,7 +9,7 @@ use crate::errors::meta_error;
 use crate::object::check_key;
 use crate::state::Gateway;
 use crate::versioning::{MarkerRule, find_version, parse_version, version_string};
-use cairn_rpc::MetaCommand;
+use cairn_rpc::{MetaCommand, MetaError};
 use cairn_types::Tag;
 use s3s::dto::{
     DeleteBucketTaggingInput, DeleteBucketTaggingOutput, DeleteObjectTaggingInput,
@@ -181,16 +181,25 @@ async fn set_object_tags(
 ) -> S3Result<Option<String>> {
     check_key(&key)?;
     let version = parse_version(version_id.as_deref())?;
-    gw.meta()
+    let written = gw
+        .meta()
         .write(&MetaCommand::SetObjectVersionTags {
-            bucket,
-            key,
+            bucket: bucket.clone(),
+            key: key.clone(),
             version,
             tags,
         })
-        .await
-        .map_err(meta_error)?;
-    Ok(version_string(version))
+        .await;
+    match written {
+        Ok(_) => Ok(version_string(version)),
+        // Meta's refusal names no marker: read the version to answer with
+        // the delete-marker headers GetObjectTagging sends.
+        Err(e @ (MetaError::MethodNotAllowed(_) | MetaError::NoSuchKey)) => {
+            find_version(gw, &bucket, &key, version_id.as_deref(), MarkerRule::Refuse).await?;
+            Err(meta_error(e))
+        }
+        Err(e) => Err(meta_error(e)),
+    }
 }
 
 pub async fn put_object_tagging(
