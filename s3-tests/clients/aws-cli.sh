@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # aws-cli against cairn: the high-level `s3` commands (cp, ls, mv, rm, sync
 # both ways with --delete, presign) and the low-level `s3api` calls (put, get,
-# head, list-objects-v2 with paging, copy, delete-objects, and a multipart
-# upload call by call). Multipart threshold and part size are 5 MiB, so the
+# head, list-objects-v2 with paging, copy, delete-objects, a multipart
+# upload call by call, and versioning on a second bucket). Multipart threshold and part size are 5 MiB, so the
 # 20 MiB file goes up in 4 parts.
 source "$(dirname "$0")/lib.sh"
 
@@ -172,6 +172,23 @@ awsx s3api upload-part --bucket "$B" --key mp/aborted --upload-id "$abort_id" --
 awsx s3api abort-multipart-upload --bucket "$B" --key mp/aborted --upload-id "$abort_id"
 eq "uploads in progress after complete and abort" "$(awsx s3api list-multipart-uploads --bucket "$B" --query 'length(Uploads || `[]`)' --output text)" 0
 eq "objects named mp/aborted" "$(aws_count "$B" mp/aborted)" 0
+
+step "s3api versioning: put-bucket-versioning, list-object-versions, get by version id"
+VB="$B-versions"
+awsx s3api create-bucket --bucket "$VB" >/dev/null
+awsx s3api put-bucket-versioning --bucket "$VB" --versioning-configuration Status=Enabled
+eq "versioning status" "$(awsx s3api get-bucket-versioning --bucket "$VB" --query Status --output text)" "Enabled"
+v1="$(awsx s3api put-object --bucket "$VB" --key doc --body "$L/small.txt" --query VersionId --output text)"
+v2="$(awsx s3api put-object --bucket "$VB" --key doc --body "$L/odd.bin" --query VersionId --output text)"
+awsx s3api get-object --bucket "$VB" --key doc --version-id "$v1" "$D/v1" >/dev/null
+same "$L/small.txt" "$D/v1"
+eq "versions newest first" "$(awsx s3api list-object-versions --bucket "$VB" --query 'Versions[].VersionId' --output text)" "$(printf '%s\t%s' "$v2" "$v1")"
+awsx s3 rm "s3://$VB/doc"
+eq "a delete marker is latest" "$(awsx s3api list-object-versions --bucket "$VB" --query 'DeleteMarkers[].IsLatest' --output text)" "True"
+for v in $(awsx s3api list-object-versions --bucket "$VB" --query '[Versions[].VersionId, DeleteMarkers[].VersionId][]' --output text); do
+    awsx s3api delete-object --bucket "$VB" --key doc --version-id "$v" >/dev/null
+done
+awsx s3api delete-bucket --bucket "$VB"
 
 step "presigned GET"
 url="$(awsx s3 presign "s3://$B/cp/odd.bin" --expires-in 300)"

@@ -6,7 +6,10 @@ multipart threshold (so the 20 MiB file goes up in 4 parts and is fetched in
 ranged parts); ranged GET; copy_object and the managed copy; paginators for
 list_objects_v2 (with and without a delimiter) and list_multipart_uploads;
 the low-level multipart calls; delete_objects; a presigned GET and a
-presigned PUT fetched with urllib. Every read is compared byte for byte.
+presigned PUT fetched with urllib; on a second bucket, versioning: versions,
+the list_object_versions paginator, reads by VersionId, a delete marker and
+its removal, and emptying the bucket version by version. Every read is
+compared byte for byte.
 run.sh exports S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET
 and CLIENT_WORK.
 """
@@ -229,7 +232,40 @@ def main():
     check("keys left", s3.list_objects_v2(Bucket=BUCKET)["KeyCount"], 0)
     s3.delete_bucket(Bucket=BUCKET)
     check("head of the deleted bucket", error_code(s3.head_bucket, Bucket=BUCKET), "404")
+    versioning(f"{BUCKET}-versions")
     print("boto3: all checks passed")
+
+
+def versioning(bucket):
+    step("versioning: versions, list_object_versions, VersionId reads, delete markers")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    check("versioning status", s3.get_bucket_versioning(Bucket=bucket).get("Status"), "Enabled")
+    bodies = [os.urandom(1000 + i) for i in range(3)]
+    ids = [s3.put_object(Bucket=bucket, Key="doc", Body=b)["VersionId"] for b in bodies]
+    check("distinct version ids", len(set(ids)), 3)
+    for vid, body in zip(ids, bodies):
+        same(f"get VersionId {vid[:8]}", get_bytes_from(bucket, "doc", VersionId=vid), body)
+    same("get of the latest", get_bytes_from(bucket, "doc"), bodies[-1])
+    marker = s3.delete_object(Bucket=bucket, Key="doc")
+    check("delete made a marker", marker.get("DeleteMarker"), True)
+    check("get under the marker", error_code(s3.get_object, Bucket=bucket, Key="doc"), "NoSuchKey")
+    listed = list(s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}))
+    versions = [v["VersionId"] for p in listed for v in p.get("Versions", [])]
+    markers = [m["VersionId"] for p in listed for m in p.get("DeleteMarkers", [])]
+    check("versions listed newest first", versions, list(reversed(ids)))
+    check("markers listed", markers, [marker["VersionId"]])
+    s3.delete_object(Bucket=bucket, Key="doc", VersionId=marker["VersionId"])
+    same("the latest is back", get_bytes_from(bucket, "doc"), bodies[-1])
+    objects = [{"Key": "doc", "VersionId": v} for v in ids]
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    check("versions deleted", sorted(d["VersionId"] for d in result.get("Deleted", [])), sorted(ids))
+    check("versions left", s3.list_object_versions(Bucket=bucket).get("Versions", []), [])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def get_bytes_from(bucket, key, **kwargs):
+    return s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
 
 
 if __name__ == "__main__":
