@@ -239,6 +239,19 @@ async fn v2_paging_with_continuation_token() {
         }
         assert_eq!(sizes, [10, 10, 5], "page sizes");
         assert_eq!(seen, keys, "all keys once, in order");
+        // max-keys=0: an empty page that is not truncated (there is no token).
+        let none = c
+            .list_objects_v2()
+            .bucket(&bucket)
+            .max_keys(0)
+            .send()
+            .await
+            .expect("ListObjectsV2 max-keys=0");
+        assert_eq!(
+            (none.key_count(), none.is_truncated()),
+            (Some(0), Some(false))
+        );
+        assert!(none.next_continuation_token().is_none());
         cleanup_bucket(&c, &bucket).await;
     })
     .await

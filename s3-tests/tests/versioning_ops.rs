@@ -326,6 +326,16 @@ async fn each_version_has_its_own_tags() {
             pair("gen", "2"),
             "the latest keeps its tags"
         );
+        // Without a versionId the current version is tagged, and named.
+        let out = c
+            .put_object_tagging()
+            .bucket(&bucket)
+            .key("k")
+            .tagging(tagging("gen", "2"))
+            .send()
+            .await
+            .expect("PutObjectTagging of the current version");
+        assert_eq!(out.version_id(), Some(v2.as_str()));
         let out = c
             .delete_object_tagging()
             .bucket(&bucket)

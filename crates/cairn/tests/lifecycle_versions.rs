@@ -83,6 +83,36 @@ fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
                 cluster.meta_voters.iter().map(|v| v.addr.clone()).collect(),
             );
 
+            // A bucket that never had versioning: its expiries count too.
+            let plain = "lc-plain";
+            c.create_bucket()
+                .bucket(plain)
+                .send()
+                .await
+                .expect("CreateBucket");
+            c.put_object()
+                .bucket(plain)
+                .key("p/k")
+                .body(ByteStream::from_static(b"plain"))
+                .send()
+                .await
+                .expect("PutObject");
+            let plain_rule = BucketLifecycleConfiguration::builder()
+                .rules(
+                    rule("plain", "p/")
+                        .expiration(LifecycleExpiration::builder().days(1).build())
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("configuration");
+            c.put_bucket_lifecycle_configuration()
+                .bucket(plain)
+                .lifecycle_configuration(plain_rule)
+                .send()
+                .await
+                .expect("PutBucketLifecycle");
+
             let bucket = "lc-versions";
             c.create_bucket()
                 .bucket(bucket)
@@ -200,7 +230,18 @@ fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
             let report = cairn_meta::lifecycle::run_pass(&meta, later)
                 .await
                 .expect("pass");
-            assert_eq!((report.versions_expired, report.objects_expired), (2, 1));
+            assert_eq!((report.versions_expired, report.objects_expired), (2, 2));
+            let left = c
+                .list_objects_v2()
+                .bucket(plain)
+                .send()
+                .await
+                .expect("list");
+            assert_eq!(
+                left.key_count(),
+                Some(0),
+                "the plain bucket's object expired"
+            );
             let after = versions(&c, bucket).await;
             let of = |key: &str| -> Vec<(String, bool)> {
                 after

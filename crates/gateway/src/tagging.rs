@@ -5,11 +5,11 @@
 //! them. Each object version has its own tags (`versionId`); a delete marker
 //! has none and answers 405 MethodNotAllowed.
 
-use crate::errors::meta_error;
+use crate::errors::{internal, meta_error};
 use crate::object::check_key;
 use crate::state::Gateway;
 use crate::versioning::{MarkerRule, find_version, parse_version, version_string};
-use cairn_rpc::{MetaCommand, MetaError};
+use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use cairn_types::Tag;
 use s3s::dto::{
     DeleteBucketTaggingInput, DeleteBucketTaggingOutput, DeleteObjectTaggingInput,
@@ -171,7 +171,8 @@ fn tag_set(tags: Vec<Tag>) -> TagSet {
 }
 
 /// Replaces the tags of the version `version_id` names (None: the current
-/// one); answers the version id to report (the one named).
+/// one); answers the id of the version tagged (None in a bucket that never
+/// had versioning).
 async fn set_object_tags(
     gw: &Gateway,
     bucket: String,
@@ -191,7 +192,8 @@ async fn set_object_tags(
         })
         .await;
     match written {
-        Ok(_) => Ok(version_string(version)),
+        Ok(MetaResponse::Tagged { version_id }) => Ok(version_string(version_id)),
+        Ok(other) => Err(internal(format!("unexpected meta answer {other:?}"))),
         // Meta's refusal names no marker: read the version to answer with
         // the delete-marker headers GetObjectTagging sends.
         Err(e @ (MetaError::MethodNotAllowed(_) | MetaError::NoSuchKey)) => {

@@ -55,14 +55,14 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
             extras,
         } => put_object(db, batch, manifest, condition, extras, PutAnswer::Written),
         MetaCommand::SetObjectTags { bucket, key, tags } => {
-            versioning::set_tags(db, batch, bucket, key, None, tags)
+            versioning::set_tags(db, batch, bucket, key, None, tags, false)
         }
         MetaCommand::SetObjectVersionTags {
             bucket,
             key,
             version,
             tags,
-        } => versioning::set_tags(db, batch, bucket, key, *version, tags),
+        } => versioning::set_tags(db, batch, bucket, key, *version, tags, true),
         MetaCommand::SetBucketVersioning { bucket, status } => {
             versioning::set_status(db, batch, bucket, *status)
         }

@@ -166,21 +166,24 @@ async fn judge_key(
     for pair in versions.windows(2) {
         let (newer, v) = (&pair[0], &pair[1]);
         let since = newer.last_modified;
-        if !(by_tags || config.noncurrent_expired(key, v.size, &[], since, now)) {
-            continue;
-        }
-        if !v.delete_marker && by_tags {
-            let tags = match tags_of(Some(v.version_id)).await? {
-                Some((_, tags)) => tags,
-                None => continue,
-            };
-            if !config.noncurrent_expired(key, v.size, &tags, since, now) {
-                continue;
+        let due = if v.delete_marker {
+            config.noncurrent_marker_expired(key, since, now)
+        } else if by_tags {
+            match tags_of(Some(v.version_id)).await? {
+                Some((_, tags)) => config.noncurrent_expired(key, v.size, &tags, since, now),
+                None => false,
             }
-        } else if !config.noncurrent_expired(key, v.size, &[], since, now) {
+        } else {
+            config.noncurrent_expired(key, v.size, &[], since, now)
+        };
+        if !due {
             continue;
         }
-        if expire(meta, bucket, key, ExpiryTarget::Noncurrent(v.version_id)).await? {
+        let target = ExpiryTarget::Noncurrent {
+            id: v.version_id,
+            last_modified: v.last_modified,
+        };
+        if expire(meta, bucket, key, target).await? {
             report.versions_expired += 1;
             metrics::counter!(METRIC_VERSIONS_EXPIRED).increment(1);
             tracing::info!(bucket, key, version = %v.version_id, "lifecycle: noncurrent version expired");
@@ -219,7 +222,8 @@ async fn expire(
         now: now_millis(),
     };
     match meta.write(&cmd).await {
-        Ok(MetaResponse::Deleted(d)) => Ok(d.version_id.is_some()),
+        // (A bucket without versioning names no version: `removed` tells.)
+        Ok(MetaResponse::Deleted(d)) => Ok(d.removed.is_some() || d.version_id.is_some()),
         Ok(other) => Err(MetaError::Internal(format!(
             "unexpected answer to an expiry: {other:?}"
         ))),

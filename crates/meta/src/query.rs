@@ -219,6 +219,10 @@ pub(crate) fn scan_all<T: serde::de::DeserializeOwned>(
 /// One page of keys and common prefixes, in byte order, after `start_after`.
 pub fn list_objects(db: &MetaDb, q: &ListObjectsQuery) -> Result<ListObjectsPage, DbError> {
     let max = q.max_keys.min(MAX_LIST_KEYS);
+    if max == 0 {
+        // S3 answers an empty, untruncated page (there is no token to give).
+        return Ok(ListObjectsPage::default());
+    }
     let scope = object_key(&q.bucket, &q.prefix);
     let delimiter = q.delimiter.as_deref().filter(|d| !d.is_empty());
     let mut it = db.db.raw_iterator_cf(db.cf(CF_OBJECTS)?);

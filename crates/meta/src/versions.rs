@@ -98,6 +98,23 @@ pub fn stored_versions(
     Ok(out)
 }
 
+/// The newest stored version of one key (one seek; None: no rows).
+pub fn newest_stored(
+    db: &MetaDb,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<StoredVersion>, DbError> {
+    let prefix = versions_of_key(bucket, key);
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
+    it.seek(&prefix);
+    let newest = match (it.key(), it.value()) {
+        (Some(k), Some(v)) if it.valid() && k.starts_with(&prefix) => Some(decode(v)?),
+        _ => None,
+    };
+    it.status()?;
+    Ok(newest)
+}
+
 /// The version stack of one key while a command changes it. Every change
 /// goes into the command's batch at once and into `rows`, so later steps of
 /// the same command see it.
@@ -208,7 +225,6 @@ pub fn lookup(
 ) -> Result<VersionLookup, DbError> {
     let has_versioning = status(db, bucket)?.is_some();
     let ok = object_key(bucket, key);
-    let rows = stored_versions(db, bucket, key)?;
     let current = || -> Result<Option<(ObjectManifest, ObjectExtras)>, DbError> {
         match db.get::<ObjectManifest>(crate::db::CF_OBJECTS, &ok)? {
             None => Ok(None),
@@ -226,21 +242,29 @@ pub fn lookup(
             last_modified: *last_modified,
         },
     };
-    Ok(match (version, rows.first()) {
-        // The current version, as the `objects` row serves it.
-        (None, newest) => match (current()?, newest) {
+    let Some(id) = version else {
+        // The current version, as the `objects` row serves it, named by the
+        // newest row (one seek each, whatever the number of versions).
+        let newest = if has_versioning {
+            newest_stored(db, bucket, key)?
+        } else {
+            None
+        };
+        return Ok(match (current()?, newest) {
             (Some((manifest, extras)), newest) => VersionLookup::Object {
                 manifest,
                 extras,
-                version_id: has_versioning
-                    .then(|| newest.map_or(ObjectVersionId::Null, |(_, v)| v.id)),
+                version_id: has_versioning.then(|| newest.map_or(ObjectVersionId::Null, |v| v.id)),
             },
-            (None, Some((_, row))) if row.is_delete_marker() => from_row(row),
+            (None, Some(row)) if row.is_delete_marker() => from_row(&row),
             (None, _) => VersionLookup::NotFound,
-        },
+        });
+    };
+    let rows = stored_versions(db, bucket, key)?;
+    Ok(match (id, rows.first()) {
         // An object from before versioning (or of a bucket without it) is
         // the `null` version.
-        (Some(ObjectVersionId::Null), None) => match current()? {
+        (ObjectVersionId::Null, None) => match current()? {
             Some((manifest, extras)) => VersionLookup::Object {
                 manifest,
                 extras,
@@ -248,8 +272,8 @@ pub fn lookup(
             },
             None => VersionLookup::NotFound,
         },
-        (Some(_), None) => VersionLookup::NotFound,
-        (Some(id), Some(_)) => match rows.iter().find(|(_, v)| v.id == id) {
+        (_, None) => VersionLookup::NotFound,
+        (id, Some(_)) => match rows.iter().find(|(_, v)| v.id == id) {
             Some((_, row)) => from_row(row),
             None => VersionLookup::NotFound,
         },

@@ -85,6 +85,10 @@ fn summary(key: &str, row: &StoredVersion, is_latest: bool) -> VersionSummary {
 /// One page of ListObjectVersions.
 pub fn list_versions(db: &MetaDb, q: &ListVersionsQuery) -> Result<ListVersionsPage, DbError> {
     let max = q.max_keys.min(MAX_LIST_KEYS);
+    if max == 0 {
+        // S3 answers an empty, untruncated page (there are no markers to give).
+        return Ok(ListVersionsPage::default());
+    }
     let delimiter = q.delimiter.as_deref().filter(|d| !d.is_empty());
     let objects_scope = object_key(&q.bucket, &q.prefix);
     let versions_scope = version_scope(&q.bucket, &q.prefix);

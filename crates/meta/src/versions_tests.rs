@@ -387,8 +387,19 @@ fn tags_belong_to_their_version() {
             },
         )
     };
-    set(Some(ObjectVersionId::Id(v1)), "older").expect("tag old");
-    set(None, "newer").expect("tag current");
+    assert_eq!(
+        set(Some(ObjectVersionId::Id(v1)), "older"),
+        Ok(MetaResponse::Tagged {
+            version_id: Some(ObjectVersionId::Id(v1))
+        })
+    );
+    assert_eq!(
+        set(None, "newer"),
+        Ok(MetaResponse::Tagged {
+            version_id: Some(ObjectVersionId::Id(v2))
+        }),
+        "the current version's id is the answer"
+    );
     assert_eq!(tag_keys(Some(ObjectVersionId::Id(v1))), vec!["older"]);
     assert_eq!(tag_keys(Some(ObjectVersionId::Id(v2))), vec!["newer"]);
     assert_eq!(tag_keys(None), vec!["newer"]);
@@ -438,11 +449,11 @@ fn lifecycle_expiries_hold_only_while_their_condition_does() {
         other => panic!("{other:?}"),
     };
     // The current version is not noncurrent.
-    assert!(
-        expire(ExpiryTarget::Noncurrent(id1.expect("id")))
-            .version_id
-            .is_none()
-    );
+    let noncurrent_v1 = || ExpiryTarget::Noncurrent {
+        id: id1.expect("id"),
+        last_modified: v1.created_millis() as i64,
+    };
+    assert!(expire(noncurrent_v1()).version_id.is_none());
     let (v2, _) = put(&db, "k");
     // An expiry judged on v1 as current leaves the newer write alone.
     assert!(expire(ExpiryTarget::Current(v1)).version_id.is_none());
@@ -459,7 +470,7 @@ fn lifecycle_expiries_hold_only_while_their_condition_does() {
             .is_none(),
         "not alone"
     );
-    let d = expire(ExpiryTarget::Noncurrent(id1.expect("id")));
+    let d = expire(noncurrent_v1());
     assert_eq!(d.removed.map(|m| m.version), Some(v1));
     delete(&db, "k", Some(ObjectVersionId::Id(v2)));
     let d = expire(ExpiryTarget::LoneDeleteMarker(marker));
@@ -503,6 +514,23 @@ fn listing_pages_through_every_version_once_in_order() {
     assert_eq!(rolled.common_prefixes, vec!["a/".to_string()]);
     let rest: Vec<&str> = rolled.versions.iter().map(|v| v.key.as_str()).collect();
     assert_eq!(rest, vec!["b", "b", "b\0x", "c"]);
+    let empty = list_versions(
+        &db,
+        &ListVersionsQuery {
+            bucket: B.into(),
+            prefix: String::new(),
+            delimiter: None,
+            key_marker: None,
+            version_id_marker: None,
+            max_keys: 0,
+        },
+    )
+    .expect("list");
+    assert_eq!(
+        empty,
+        ListVersionsPage::default(),
+        "max-keys 0: empty, not truncated"
+    );
     let under_a = list_all(&db, "a/", None, 2);
     assert_eq!(under_a.versions.len(), 5);
     // A version-id marker the key does not have skips the key.
@@ -540,4 +568,42 @@ fn layout_usage_counts_noncurrent_versions_once() {
     assert_eq!(chunks(&db), 3);
     delete(&db, "k", None);
     assert_eq!(chunks(&db), 3, "versions under a marker still hold shards");
+}
+
+#[test]
+fn a_noncurrent_expiry_of_null_spares_a_younger_null_version() {
+    let (_d, db) = with_bucket();
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(3));
+    let (old, _) = put(&db, "k");
+    set_status(&db, VersioningStatus::Enabled);
+    pause();
+    put(&db, "k");
+    // The job judged the old null version as noncurrent...
+    let judged = ExpiryTarget::Noncurrent {
+        id: ObjectVersionId::Null,
+        last_modified: old.created_millis() as i64,
+    };
+    // ...but before the expiry applies, a suspended write replaces it and
+    // a newer version makes the new null version noncurrent.
+    set_status(&db, VersioningStatus::Suspended);
+    pause();
+    let (young, _) = put(&db, "k");
+    set_status(&db, VersioningStatus::Enabled);
+    pause();
+    put(&db, "k");
+    let answer = run(
+        &db,
+        &MetaCommand::ExpireVersion {
+            bucket: B.into(),
+            key: "k".into(),
+            target: judged,
+            marker: VersionId::new_random(),
+            now: 9,
+        },
+    );
+    assert!(
+        matches!(&answer, Ok(MetaResponse::Deleted(d)) if d.removed.is_none()),
+        "{answer:?}"
+    );
+    assert_eq!(found(&db, "k", Some(ObjectVersionId::Null)), Some(young));
 }

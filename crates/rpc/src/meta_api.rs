@@ -212,7 +212,8 @@ pub enum MetaCommand {
     },
     /// Put/DeleteObjectTagging on a version (None: the current one; a
     /// delete marker answers `MethodNotAllowed`, a missing version
-    /// `NoSuchVersion`, a missing current object `NoSuchKey`).
+    /// `NoSuchVersion`, a missing current object `NoSuchKey`). Answers
+    /// `Tagged`.
     SetObjectVersionTags {
         bucket: String,
         key: String,
@@ -239,8 +240,13 @@ pub enum ExpiryTarget {
     /// The current object, if its manifest version is still this one. In a
     /// bucket with versioning it becomes noncurrent under a delete marker.
     Current(VersionId),
-    /// A noncurrent version, if it still exists and is not the latest.
-    Noncurrent(ObjectVersionId),
+    /// A noncurrent version, if it still exists with this time and is not
+    /// the latest (a `null` id is reused by a suspended bucket's writes, so
+    /// the time tells the version judged from a younger one).
+    Noncurrent {
+        id: ObjectVersionId,
+        last_modified: UnixMillis,
+    },
     /// A delete marker that is the latest and the only version of its key.
     LoneDeleteMarker(ObjectVersionId),
 }
@@ -315,6 +321,11 @@ pub enum MetaResponse {
     },
     /// A `DeleteObjectVersion` or `ExpireVersion`.
     Deleted(DeleteOutcome),
+    /// A `SetObjectVersionTags`: the id of the version tagged (None: the
+    /// bucket never had versioning).
+    Tagged {
+        version_id: Option<ObjectVersionId>,
+    },
 }
 
 /// Errors of the meta API, named after the S3 errors they become.

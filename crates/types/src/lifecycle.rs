@@ -158,16 +158,22 @@ impl LifecycleRule {
         }
     }
 
-    /// Whether the rule removes a delete marker that is its key's only
-    /// version: asked with ExpiredObjectDeleteMarker, or implied (as at AWS)
-    /// by an expiry in days. Markers have no size or tags, so a rule that
-    /// filters by them does not cover markers.
-    pub fn removes_lone_markers(&self, key: &str) -> bool {
+    /// Whether the rule covers delete markers of `key`: markers have no size
+    /// or tags, so a rule filtering by either does not.
+    pub fn covers_markers(&self, key: &str) -> bool {
         self.enabled
             && key.starts_with(&self.prefix)
             && self.tags.is_empty()
             && self.size_greater_than.is_none()
             && self.size_less_than.is_none()
+    }
+
+    /// Whether the rule removes a delete marker that is its key's only
+    /// version: asked with ExpiredObjectDeleteMarker, or implied (as at AWS)
+    /// by an expiry in days. Markers have no size or tags, so a rule that
+    /// filters by them does not cover markers.
+    pub fn removes_lone_markers(&self, key: &str) -> bool {
+        self.covers_markers(key)
             && matches!(
                 self.expiration,
                 Some(Expiration::Days(_) | Expiration::ExpiredObjectDeleteMarker)
@@ -207,6 +213,21 @@ impl LifecycleConfiguration {
     ) -> bool {
         self.rules.iter().any(|r| {
             r.covers(key, Some(size), tags)
+                && r.noncurrent_days
+                    .is_some_and(|d| days_after(noncurrent_since, d) <= now)
+        })
+    }
+
+    /// Whether a noncurrent delete marker (no size, no tags: rules filtering
+    /// by either do not cover it) is due for removal at `now`.
+    pub fn noncurrent_marker_expired(
+        &self,
+        key: &str,
+        noncurrent_since: UnixMillis,
+        now: UnixMillis,
+    ) -> bool {
+        self.rules.iter().any(|r| {
+            r.covers_markers(key)
                 && r.noncurrent_days
                     .is_some_and(|d| days_after(noncurrent_since, d) <= now)
         })
@@ -354,6 +375,15 @@ mod tests {
                 !sized.removes_lone_markers("logs/x"),
                 "markers have no size"
             );
+            sized.noncurrent_days = Some(1);
+            let cfg = LifecycleConfiguration {
+                rules: vec![sized.clone()],
+            };
+            assert!(!cfg.noncurrent_marker_expired("logs/x", 0, 9 * DAY_MS));
+            sized.size_greater_than = None;
+            let cfg = LifecycleConfiguration { rules: vec![sized] };
+            assert!(cfg.noncurrent_marker_expired("logs/x", 0, 9 * DAY_MS));
+            assert!(!cfg.noncurrent_marker_expired("logs/x", 0, DAY_MS - 1));
         }
     }
 

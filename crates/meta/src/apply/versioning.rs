@@ -251,6 +251,8 @@ fn deleted(
 }
 
 /// Put/DeleteObjectTagging on a version (None: the current object).
+/// Answers `Tagged` with the id of the version tagged (`tagged_answer`), or
+/// `Done` for the older command without versions.
 pub(super) fn set_tags(
     db: &MetaDb,
     batch: &mut WriteBatch,
@@ -258,7 +260,15 @@ pub(super) fn set_tags(
     key: &str,
     version: Option<ObjectVersionId>,
     tags: &[Tag],
+    tagged_answer: bool,
 ) -> Applied {
+    let answer = |version_id| {
+        if tagged_answer {
+            MetaResponse::Tagged { version_id }
+        } else {
+            MetaResponse::Done
+        }
+    };
     if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
         return Ok(Err(MetaError::NoSuchBucket));
     }
@@ -277,7 +287,8 @@ pub(super) fn set_tags(
         let mut extras = object_extras(db, &ok)?;
         extras.tags = tags.to_vec();
         write_object_extras(db, batch, &ok, &extras)?;
-        return Ok(Ok(MetaResponse::Done));
+        let has_versioning = versions::status(db, bucket)?.is_some();
+        return Ok(Ok(answer(has_versioning.then_some(ObjectVersionId::Null))));
     }
     let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
     let index = match version {
@@ -288,6 +299,7 @@ pub(super) fn set_tags(
         },
     };
     let mut row: StoredVersion = stack.rows[index].1.clone();
+    let tagged = row.id;
     match &mut row.entry {
         VersionEntry::Object { extras, .. } => extras.tags = tags.to_vec(),
         VersionEntry::DeleteMarker { .. } if version.is_none() => {
@@ -303,7 +315,7 @@ pub(super) fn set_tags(
     if index == 0 {
         sync_current(db, batch, &ok, current.as_ref(), &stack)?;
     }
-    Ok(Ok(MetaResponse::Done))
+    Ok(Ok(answer(Some(tagged))))
 }
 
 /// The lifecycle job's expiry (see `MetaCommand::ExpireVersion`).
@@ -329,14 +341,14 @@ pub(super) fn expire(
             }
             delete(db, batch, bucket, key, None, None, marker, now)
         }
-        ExpiryTarget::Noncurrent(id) => {
+        ExpiryTarget::Noncurrent { id, last_modified } => {
             // Without stored versions the one object is current.
             if versions::stored_versions(db, bucket, key)?.is_empty() {
                 return nothing;
             }
             let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
             match stack.position(*id) {
-                Some(i) if i > 0 => {
+                Some(i) if i > 0 && stack.rows[i].1.last_modified() == *last_modified => {
                     let row = stack.remove(db, batch, i)?;
                     let is_marker = row.is_delete_marker();
                     Ok(Ok(deleted(row.manifest().cloned(), Some(*id), is_marker)))
