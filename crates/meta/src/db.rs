@@ -43,10 +43,13 @@ pub const CF_BUCKET_VERSIONING: &str = "bucket_versioning";
 /// versions and delete markers, `versions::StoredVersion`), keyed by
 /// `keys::version_key`: by key, newest first.
 pub const CF_OBJECT_VERSIONS: &str = "object_versions";
+/// Finds a version of a key by its id or its write's id (derived from
+/// `object_versions`; see `version_stack`).
+pub const CF_VERSION_INDEX: &str = "version_index";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 17] = [
+pub const DATA_CFS: [&str; 18] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -64,6 +67,7 @@ pub const DATA_CFS: [&str; 17] = [
     CF_PART_CHECKSUMS,
     CF_BUCKET_VERSIONING,
     CF_OBJECT_VERSIONS,
+    CF_VERSION_INDEX,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

@@ -20,6 +20,7 @@ pub mod read_barrier;
 pub mod refs;
 pub mod server;
 pub mod state_machine;
+pub mod version_stack;
 pub mod versions;
 pub mod versions_list;
 pub mod write_batcher;

@@ -80,6 +80,7 @@ impl MetaNode {
         let db = MetaDb::open(&opts.db_dir)?;
         // A data dir from a build without the index of referenced versions.
         crate::refs::ensure_index(&db)?;
+        crate::version_stack::ensure_index(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),

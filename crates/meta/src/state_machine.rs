@@ -161,6 +161,7 @@ impl StateMachine {
         self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
         // A snapshot taken by a build without the index carries none.
         crate::refs::ensure_index(&self.db)?;
+        crate::version_stack::ensure_index(&self.db)?;
         Ok(())
     }
 }

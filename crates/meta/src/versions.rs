@@ -8,19 +8,18 @@
 //! is a delete marker (so plain GETs and listings read one row, as before).
 //! A key with an `objects` row and no version rows holds an object written
 //! before versioning was enabled: its one version, `null`. The first write
-//! to such a key since then "adopts" it as a row (`KeyVersions::load`).
+//! to such a key since then "adopts" it as a row (`version_stack`, which
+//! also keeps the index that finds a version by id).
 //!
 //! Every row of an object version is a holder in the GC reference index
 //! (`refs::version_replaced`), so noncurrent versions keep their data.
 
-use crate::db::{CF_BUCKET_VERSIONING, CF_OBJECT_VERSIONS, DbError, MetaDb, decode, encode};
-use crate::keys::{object_key, version_key, versions_of_key};
-use crate::refs;
+use crate::db::{CF_BUCKET_VERSIONING, DbError, MetaDb};
+use crate::keys::object_key;
 use cairn_rpc::VersionLookup;
 use cairn_types::{
     ObjectExtras, ObjectManifest, ObjectVersionId, UnixMillis, VersionId, VersioningStatus,
 };
-use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
 /// One version of a key, as `object_versions` stores it.
@@ -77,145 +76,6 @@ pub fn status(db: &MetaDb, bucket: &str) -> Result<Option<VersioningStatus>, DbE
     db.get(CF_BUCKET_VERSIONING, bucket.as_bytes())
 }
 
-/// The stored versions of one key, newest first (no adoption: read only).
-pub fn stored_versions(
-    db: &MetaDb,
-    bucket: &str,
-    key: &str,
-) -> Result<Vec<(Vec<u8>, StoredVersion)>, DbError> {
-    let prefix = versions_of_key(bucket, key);
-    let mut it = db.db.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
-    it.seek(&prefix);
-    let mut out = Vec::new();
-    while it.valid() {
-        match (it.key(), it.value()) {
-            (Some(k), Some(v)) if k.starts_with(&prefix) => out.push((k.to_vec(), decode(v)?)),
-            _ => break,
-        }
-        it.next();
-    }
-    it.status()?;
-    Ok(out)
-}
-
-/// The newest stored version of one key (one seek; None: no rows).
-pub fn newest_stored(
-    db: &MetaDb,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<StoredVersion>, DbError> {
-    let prefix = versions_of_key(bucket, key);
-    let mut it = db.db.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
-    it.seek(&prefix);
-    let newest = match (it.key(), it.value()) {
-        (Some(k), Some(v)) if it.valid() && k.starts_with(&prefix) => Some(decode(v)?),
-        _ => None,
-    };
-    it.status()?;
-    Ok(newest)
-}
-
-/// The version stack of one key while a command changes it. Every change
-/// goes into the command's batch at once and into `rows`, so later steps of
-/// the same command see it.
-pub struct KeyVersions {
-    bucket: String,
-    key: String,
-    /// Newest first.
-    pub rows: Vec<(Vec<u8>, StoredVersion)>,
-}
-
-impl KeyVersions {
-    /// Loads the stack; an object from before versioning (`current` with no
-    /// rows) is adopted as the `null` version.
-    pub fn load(
-        db: &MetaDb,
-        batch: &mut WriteBatch,
-        bucket: &str,
-        key: &str,
-        current: Option<&ObjectManifest>,
-    ) -> Result<Self, DbError> {
-        let mut stack = KeyVersions {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            rows: stored_versions(db, bucket, key)?,
-        };
-        if stack.rows.is_empty()
-            && let Some(cur) = current
-        {
-            let extras = crate::apply::extras::object_extras(db, &object_key(bucket, key))?;
-            stack.push(
-                db,
-                batch,
-                ObjectVersionId::Null,
-                VersionEntry::Object {
-                    manifest: cur.clone(),
-                    extras,
-                },
-            )?;
-        }
-        Ok(stack)
-    }
-
-    pub fn newest(&self) -> Option<&StoredVersion> {
-        self.rows.first().map(|(_, v)| v)
-    }
-
-    pub fn position(&self, id: ObjectVersionId) -> Option<usize> {
-        self.rows.iter().position(|(_, v)| v.id == id)
-    }
-
-    /// Adds `entry` as the newest version, with id `id`.
-    pub fn push(
-        &mut self,
-        db: &MetaDb,
-        batch: &mut WriteBatch,
-        id: ObjectVersionId,
-        entry: VersionEntry,
-    ) -> Result<(), DbError> {
-        let seq = self.newest().map_or(1, |v| v.seq + 1);
-        let row = StoredVersion { seq, id, entry };
-        let rk = version_key(&self.bucket, &self.key, seq);
-        refs::version_replaced(db, batch, &rk, None, row.manifest())?;
-        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, &rk, encode(&row)?);
-        self.rows.insert(0, (rk, row));
-        Ok(())
-    }
-
-    /// Removes the version at `index` for good; answers it.
-    pub fn remove(
-        &mut self,
-        db: &MetaDb,
-        batch: &mut WriteBatch,
-        index: usize,
-    ) -> Result<StoredVersion, DbError> {
-        let (rk, row) = self.rows.remove(index);
-        refs::version_replaced(db, batch, &rk, row.manifest(), None)?;
-        batch.delete_cf(db.cf(CF_OBJECT_VERSIONS)?, &rk);
-        Ok(row)
-    }
-
-    /// Rewrites the version at `index` (its manifest is unchanged: only
-    /// extras change this way).
-    pub fn rewrite(
-        &mut self,
-        db: &MetaDb,
-        batch: &mut WriteBatch,
-        index: usize,
-        row: StoredVersion,
-    ) -> Result<(), DbError> {
-        debug_assert_eq!(
-            self.rows[index].1.manifest(),
-            row.manifest(),
-            "a rewrite keeps the manifest (and so the references)"
-        );
-        let rk = self.rows[index].0.clone();
-        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, &rk, encode(&row)?);
-        self.rows[index].1 = row;
-        Ok(())
-    }
-}
-
 /// GetObjectVersion: the version `version` of a key (None: the current one).
 pub fn lookup(
     db: &MetaDb,
@@ -246,7 +106,7 @@ pub fn lookup(
         // The current version, as the `objects` row serves it, named by the
         // newest row (one seek each, whatever the number of versions).
         let newest = if has_versioning {
-            newest_stored(db, bucket, key)?
+            crate::version_stack::newest_stored(db, bucket, key)?
         } else {
             None
         };
@@ -260,22 +120,24 @@ pub fn lookup(
             (None, _) => VersionLookup::NotFound,
         });
     };
-    let rows = stored_versions(db, bucket, key)?;
-    Ok(match (id, rows.first()) {
-        // An object from before versioning (or of a bucket without it) is
-        // the `null` version.
-        (ObjectVersionId::Null, None) => match current()? {
-            Some((manifest, extras)) => VersionLookup::Object {
-                manifest,
-                extras,
-                version_id: Some(ObjectVersionId::Null),
-            },
+    Ok(
+        match crate::version_stack::find_stored(db, bucket, key, id)? {
+            Some((_, row)) => from_row(&row),
+            // An object from before versioning (or of a bucket without it) is
+            // the `null` version: an `objects` row and no version rows.
+            None if id == ObjectVersionId::Null
+                && crate::version_stack::newest_stored(db, bucket, key)?.is_none() =>
+            {
+                match current()? {
+                    Some((manifest, extras)) => VersionLookup::Object {
+                        manifest,
+                        extras,
+                        version_id: Some(ObjectVersionId::Null),
+                    },
+                    None => VersionLookup::NotFound,
+                }
+            }
             None => VersionLookup::NotFound,
         },
-        (_, None) => VersionLookup::NotFound,
-        (id, Some(_)) => match rows.iter().find(|(_, v)| v.id == id) {
-            Some((_, row)) => from_row(row),
-            None => VersionLookup::NotFound,
-        },
-    })
+    )
 }

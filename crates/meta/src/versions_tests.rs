@@ -19,6 +19,7 @@ const B: &str = "b";
 fn with_bucket() -> (tempfile::TempDir, MetaDb) {
     let (dir, db) = open();
     crate::refs::ensure_index(&db).expect("index");
+    crate::version_stack::ensure_index(&db).expect("version index");
     run(
         &db,
         &MetaCommand::CreateBucket(Bucket {
@@ -177,11 +178,28 @@ fn referenced(db: &MetaDb, v: VersionId) -> bool {
     crate::refs::is_referenced(db, &v).expect("refs")
 }
 
-/// The index kept incrementally equals the one derived from the tables.
+/// The rows of the version index.
+fn version_index_rows(db: &MetaDb) -> Vec<(Vec<u8>, Vec<u8>)> {
+    db.db
+        .iterator_cf(
+            db.cf(crate::db::CF_VERSION_INDEX).expect("cf"),
+            rocksdb::IteratorMode::Start,
+        )
+        .map(|r| {
+            let (k, v) = r.expect("row");
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+/// Both indexes kept incrementally equal the ones derived from the tables.
 fn assert_index_exact(db: &MetaDb) {
     let before = index_rows(db);
     crate::refs::rebuild(db).expect("rebuild");
     assert_eq!(index_rows(db), before);
+    let before = version_index_rows(db);
+    crate::version_stack::rebuild_index(db).expect("rebuild");
+    assert_eq!(version_index_rows(db), before, "version index");
 }
 
 #[test]
@@ -245,6 +263,7 @@ fn enabled_bucket_keeps_every_version_and_a_marker_hides_the_key() {
     assert!(!referenced(&db, v1));
     assert!(list_all(&db, "", None, 1000).versions.is_empty());
     assert!(index_rows(&db).is_empty());
+    assert!(version_index_rows(&db).is_empty());
 }
 
 #[test]
@@ -355,6 +374,7 @@ fn retried_writes_and_deletes_apply_once() {
         (Some(ObjectVersionId::Null), true, None)
     );
     assert_eq!(list_all(&db, "", None, 1000).versions.len(), 4);
+    assert_index_exact(&db);
 }
 
 #[test]
@@ -414,6 +434,7 @@ fn tags_belong_to_their_version() {
     assert_eq!(set(None, "x"), Err(MetaError::NoSuchKey));
     let unknown = Some(ObjectVersionId::Id(VersionId::new_random()));
     assert_eq!(set(unknown, "x"), Err(MetaError::NoSuchVersion));
+    assert_index_exact(&db);
 }
 
 #[test]
@@ -428,6 +449,7 @@ fn a_bucket_with_only_old_versions_is_not_empty() {
     assert_eq!(run(&db, &del_bucket), Err(MetaError::BucketNotEmpty));
     delete(&db, "k", id);
     run(&db, &del_bucket).expect("empty now");
+    assert_index_exact(&db);
 }
 
 #[test]
@@ -477,6 +499,7 @@ fn lifecycle_expiries_hold_only_while_their_condition_does() {
     assert!(d.delete_marker);
     assert!(list_all(&db, "", None, 1000).versions.is_empty());
     assert!(index_rows(&db).is_empty());
+    assert!(version_index_rows(&db).is_empty());
 }
 
 #[test]
@@ -548,6 +571,7 @@ fn listing_pages_through_every_version_once_in_order() {
     .expect("list");
     let keys: Vec<&str> = p.versions.iter().map(|v| v.key.as_str()).collect();
     assert_eq!(keys, vec!["b\0x", "c"]);
+    assert_index_exact(&db);
 }
 
 #[test]
@@ -606,4 +630,5 @@ fn a_noncurrent_expiry_of_null_spares_a_younger_null_version() {
         "{answer:?}"
     );
     assert_eq!(found(&db, "k", Some(ObjectVersionId::Null)), Some(young));
+    assert_index_exact(&db);
 }

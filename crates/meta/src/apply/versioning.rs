@@ -9,9 +9,10 @@ use super::extras::{object_extras, write_object_extras};
 use crate::db::{
     CF_BUCKET_VERSIONING, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, DbError, MetaDb, encode,
 };
-use crate::keys::object_key;
+use crate::keys::{object_key, version_key};
 use crate::refs;
-use crate::versions::{self, KeyVersions, StoredVersion, VersionEntry};
+use crate::version_stack::{KeyVersions, find_written, newest_stored};
+use crate::versions::{self, VersionEntry};
 use cairn_rpc::{DeleteOutcome, ExpiryTarget, MetaError, MetaResponse};
 use cairn_types::{
     Bucket, ObjectExtras, ObjectManifest, ObjectVersionId, Tag, UnixMillis, VersionId,
@@ -56,12 +57,10 @@ pub(super) fn already_written(
     version: VersionId,
 ) -> Result<Option<(ObjectManifest, ObjectExtras, Option<ObjectVersionId>)>, DbError> {
     let has_versioning = versions::status(db, bucket)?.is_some();
-    for (_, row) in versions::stored_versions(db, bucket, key)? {
-        if let VersionEntry::Object { manifest, extras } = row.entry
-            && manifest.version == version
-        {
-            return Ok(Some((manifest, extras, Some(row.id))));
-        }
+    if let Some(row) = find_written(db, bucket, key, version)?
+        && let VersionEntry::Object { manifest, extras } = row.entry
+    {
+        return Ok(Some((manifest, extras, Some(row.id))));
     }
     match current {
         Some(cur) if cur.version == version => Ok(Some((
@@ -124,8 +123,11 @@ fn remove_null(
     batch: &mut WriteBatch,
     stack: &mut KeyVersions,
 ) -> Result<Option<ObjectManifest>, DbError> {
-    match stack.position(ObjectVersionId::Null) {
-        Some(i) => Ok(stack.remove(db, batch, i)?.manifest().cloned()),
+    match stack.find(db, ObjectVersionId::Null)? {
+        Some((rk, row)) => {
+            stack.remove(db, batch, &rk, &row)?;
+            Ok(row.manifest().cloned())
+        }
         None => Ok(None),
     }
 }
@@ -179,14 +181,13 @@ pub(super) fn delete(
     let status = versions::status(db, bucket)?;
     if status.is_some() && version.is_none() {
         // This very marker was added already (a retry): answer as then.
-        let rows = versions::stored_versions(db, bucket, key)?;
-        if let Some((_, row)) = rows.iter().find(|(_, r)| r.written_by(marker)) {
+        if let Some(row) = find_written(db, bucket, key, marker)? {
             return Ok(Ok(deleted(None, Some(row.id), true)));
         }
         // A suspended bucket's marker is `null`: the same command applied
         // again finds it newest, with its own time (applying it again would
         // change nothing else, but its If-Match would now fail).
-        if let Some((_, newest)) = rows.first()
+        if let Some(newest) = newest_stored(db, bucket, key)?
             && newest.id == ObjectVersionId::Null
             && newest.entry == (VersionEntry::DeleteMarker { last_modified })
         {
@@ -225,11 +226,11 @@ pub(super) fn delete(
             sync_current(db, batch, &ok, current.as_ref(), &stack)?;
             Ok(Ok(deleted(removed, Some(id), true)))
         }
-        Some(id) => match stack.position(id) {
+        Some(id) => match stack.find(db, id)? {
             // Gone already (or never there): deleting is idempotent.
             None => Ok(Ok(deleted(None, Some(id), false))),
-            Some(i) => {
-                let row = stack.remove(db, batch, i)?;
+            Some((rk, row)) => {
+                stack.remove(db, batch, &rk, &row)?;
                 sync_current(db, batch, &ok, current.as_ref(), &stack)?;
                 let marker = row.is_delete_marker();
                 Ok(Ok(deleted(row.manifest().cloned(), Some(id), marker)))
@@ -278,8 +279,7 @@ pub(super) fn set_tags(
     };
     let ok = object_key(bucket, key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
-    let rows = versions::stored_versions(db, bucket, key)?;
-    if rows.is_empty() {
+    if newest_stored(db, bucket, key)?.is_none() {
         // No versions stored: only the current object (the `null` version) can be named.
         if current.is_none() || !matches!(version, None | Some(ObjectVersionId::Null)) {
             return Ok(Err(missing()));
@@ -291,14 +291,16 @@ pub(super) fn set_tags(
         return Ok(Ok(answer(has_versioning.then_some(ObjectVersionId::Null))));
     }
     let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
-    let index = match version {
-        None => 0,
-        Some(id) => match stack.position(id) {
-            Some(i) => i,
-            None => return Ok(Err(missing())),
-        },
+    let found = match version {
+        None => stack.newest().map(|row| {
+            let rk = version_key(bucket, key, row.seq);
+            (rk, row.clone())
+        }),
+        Some(id) => stack.find(db, id)?,
     };
-    let mut row: StoredVersion = stack.rows[index].1.clone();
+    let Some((rk, mut row)) = found else {
+        return Ok(Err(missing()));
+    };
     let tagged = row.id;
     match &mut row.entry {
         VersionEntry::Object { extras, .. } => extras.tags = tags.to_vec(),
@@ -311,8 +313,8 @@ pub(super) fn set_tags(
             )));
         }
     }
-    stack.rewrite(db, batch, index, row)?;
-    if index == 0 {
+    stack.rewrite(db, batch, &rk, row)?;
+    if stack.is_newest(&rk) {
         sync_current(db, batch, &ok, current.as_ref(), &stack)?;
     }
     Ok(Ok(answer(Some(tagged))))
@@ -343,13 +345,15 @@ pub(super) fn expire(
         }
         ExpiryTarget::Noncurrent { id, last_modified } => {
             // Without stored versions the one object is current.
-            if versions::stored_versions(db, bucket, key)?.is_empty() {
+            if newest_stored(db, bucket, key)?.is_none() {
                 return nothing;
             }
             let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
-            match stack.position(*id) {
-                Some(i) if i > 0 && stack.rows[i].1.last_modified() == *last_modified => {
-                    let row = stack.remove(db, batch, i)?;
+            match stack.find(db, *id)? {
+                Some((rk, row))
+                    if !stack.is_newest(&rk) && row.last_modified() == *last_modified =>
+                {
+                    stack.remove(db, batch, &rk, &row)?;
                     let is_marker = row.is_delete_marker();
                     Ok(Ok(deleted(row.manifest().cloned(), Some(*id), is_marker)))
                 }
@@ -361,14 +365,15 @@ pub(super) fn expire(
                 return nothing;
             }
             let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
-            let lone = stack.rows.len() == 1
-                && stack
-                    .newest()
-                    .is_some_and(|v| v.id == *id && v.is_delete_marker());
-            if !lone {
+            let newest = match stack.newest() {
+                Some(v) if v.id == *id && v.is_delete_marker() => v.clone(),
+                _ => return nothing,
+            };
+            if stack.has_older(db)? {
                 return nothing;
             }
-            stack.remove(db, batch, 0)?;
+            let rk = version_key(bucket, key, newest.seq);
+            stack.remove(db, batch, &rk, &newest)?;
             Ok(Ok(deleted(None, Some(*id), true)))
         }
     }
