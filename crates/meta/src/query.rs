@@ -110,14 +110,8 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Result<Result<QueryResult, MetaError>, DbE
             if !bucket_exists(bucket)? {
                 return Ok(Err(MetaError::NoSuchBucket));
             }
-            let ok = object_key(bucket, key);
-            match db.get::<ObjectManifest>(CF_OBJECTS, &ok)? {
-                None => QueryResult::ObjectWithExtras(None),
-                Some(m) => QueryResult::ObjectWithExtras(Some((
-                    m,
-                    crate::apply::extras::object_extras(db, &ok)?,
-                ))),
-            }
+            // Manifest and extras from one snapshot (see `CurrentView`).
+            QueryResult::ObjectWithExtras(crate::versions::current_view(db, bucket, key)?.object)
         }
         MetaQuery::GetUploadWithExtras {
             bucket,

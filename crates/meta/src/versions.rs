@@ -14,8 +14,10 @@
 //! Every row of an object version is a holder in the GC reference index
 //! (`refs::version_replaced`), so noncurrent versions keep their data.
 
-use crate::db::{CF_BUCKET_VERSIONING, DbError, MetaDb};
-use crate::keys::object_key;
+use crate::db::{
+    CF_BUCKET_VERSIONING, CF_OBJECT_EXTRAS, CF_OBJECT_VERSIONS, CF_OBJECTS, DbError, MetaDb, decode,
+};
+use crate::keys::{object_key, versions_of_key};
 use cairn_rpc::VersionLookup;
 use cairn_types::{
     ObjectExtras, ObjectManifest, ObjectVersionId, UnixMillis, VersionId, VersioningStatus,
@@ -76,6 +78,54 @@ pub fn status(db: &MetaDb, bucket: &str) -> Result<Option<VersioningStatus>, DbE
     db.get(CF_BUCKET_VERSIONING, bucket.as_bytes())
 }
 
+/// A key's current version as one RocksDB snapshot shows it: the
+/// `objects` row with its extras, and (in a bucket with versioning) the
+/// newest version row. Separate reads could straddle a write applied between
+/// them and pair one version's manifest with another's checksum (a GET then
+/// fails the client's checksum check).
+pub struct CurrentView {
+    pub has_versioning: bool,
+    pub object: Option<(ObjectManifest, ObjectExtras)>,
+    pub newest: Option<StoredVersion>,
+}
+
+pub fn current_view(db: &MetaDb, bucket: &str, key: &str) -> Result<CurrentView, DbError> {
+    let snap = db.db.snapshot();
+    let get = |cf: &'static str, k: &[u8]| -> Result<Option<Vec<u8>>, DbError> {
+        Ok(snap.get_cf(db.cf(cf)?, k)?)
+    };
+    let has_versioning = get(CF_BUCKET_VERSIONING, bucket.as_bytes())?.is_some();
+    let ok = object_key(bucket, key);
+    let object = match get(CF_OBJECTS, &ok)? {
+        None => None,
+        Some(m) => {
+            let extras = match get(CF_OBJECT_EXTRAS, &ok)? {
+                Some(e) => decode(&e)?,
+                None => ObjectExtras::default(),
+            };
+            Some((decode(&m)?, extras))
+        }
+    };
+    let newest = if has_versioning {
+        let prefix = versions_of_key(bucket, key);
+        let mut it = snap.raw_iterator_cf(db.cf(CF_OBJECT_VERSIONS)?);
+        it.seek(&prefix);
+        let row = match (it.key(), it.value()) {
+            (Some(k), Some(v)) if it.valid() && k.starts_with(&prefix) => Some(decode(v)?),
+            _ => None,
+        };
+        it.status()?;
+        row
+    } else {
+        None
+    };
+    Ok(CurrentView {
+        has_versioning,
+        object,
+        newest,
+    })
+}
+
 /// GetObjectVersion: the version `version` of a key (None: the current one).
 pub fn lookup(
     db: &MetaDb,
@@ -83,14 +133,6 @@ pub fn lookup(
     key: &str,
     version: Option<ObjectVersionId>,
 ) -> Result<VersionLookup, DbError> {
-    let has_versioning = status(db, bucket)?.is_some();
-    let ok = object_key(bucket, key);
-    let current = || -> Result<Option<(ObjectManifest, ObjectExtras)>, DbError> {
-        match db.get::<ObjectManifest>(crate::db::CF_OBJECTS, &ok)? {
-            None => Ok(None),
-            Some(m) => Ok(Some((m, crate::apply::extras::object_extras(db, &ok)?))),
-        }
-    };
     let from_row = |row: &StoredVersion| match &row.entry {
         VersionEntry::Object { manifest, extras } => VersionLookup::Object {
             manifest: manifest.clone(),
@@ -105,12 +147,12 @@ pub fn lookup(
     let Some(id) = version else {
         // The current version, as the `objects` row serves it, named by the
         // newest row (one seek each, whatever the number of versions).
-        let newest = if has_versioning {
-            crate::version_stack::newest_stored(db, bucket, key)?
-        } else {
-            None
-        };
-        return Ok(match (current()?, newest) {
+        let CurrentView {
+            has_versioning,
+            object,
+            newest,
+        } = current_view(db, bucket, key)?;
+        return Ok(match (object, newest) {
             (Some((manifest, extras)), newest) => VersionLookup::Object {
                 manifest,
                 extras,
@@ -125,10 +167,9 @@ pub fn lookup(
             Some((_, row)) => from_row(&row),
             // An object from before versioning (or of a bucket without it) is
             // the `null` version: an `objects` row and no version rows.
-            None if id == ObjectVersionId::Null
-                && crate::version_stack::newest_stored(db, bucket, key)?.is_none() =>
-            {
-                match current()? {
+            None if id == ObjectVersionId::Null => {
+                let view = current_view(db, bucket, key)?;
+                match view.object.filter(|_| view.newest.is_none()) {
                     Some((manifest, extras)) => VersionLookup::Object {
                         manifest,
                         extras,

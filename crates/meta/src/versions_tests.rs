@@ -632,3 +632,36 @@ fn a_noncurrent_expiry_of_null_spares_a_younger_null_version() {
     assert_eq!(found(&db, "k", Some(ObjectVersionId::Null)), Some(young));
     assert_index_exact(&db);
 }
+
+#[test]
+fn a_read_never_pairs_one_versions_manifest_with_anothers_extras() {
+    // Writes land while reads run (the state machine applies on one thread,
+    // queries run on others): every read must see one write whole.
+    const READS: usize = 20_000;
+    let (_d, db) = with_bucket();
+    let writer_db = db.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer_stop = stop.clone();
+    let writer = std::thread::spawn(move || {
+        while !writer_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let v = VersionId::new_random();
+            let etag = v.to_string();
+            run(&writer_db, &put_cmd("k", v, &[etag.as_str()])).expect("put");
+        }
+    });
+    for _ in 0..READS {
+        if let VersionLookup::Object {
+            manifest, extras, ..
+        } = lookup_q(&db, "k", None)
+        {
+            let tag = extras.tags.first().map(|t| t.key.as_str());
+            assert_eq!(
+                tag,
+                Some(manifest.etag.as_str()),
+                "manifest and extras of one write"
+            );
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().expect("writer");
+}
