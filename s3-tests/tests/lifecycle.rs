@@ -17,6 +17,10 @@ use aws_sdk_s3::types::{
 use cairn_s3_tests::*;
 
 const DAY_SECS: i64 = 86_400;
+/// Lifecycle passes a test waits for before it judges what the job did.
+const JOB_PASSES_WAITED: u64 = 20;
+/// Pause between two looks at what the job did.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// Objects smaller than this are covered by the expiring rule.
 const SIZE_LIMIT: i64 = 1000;
 
@@ -48,6 +52,24 @@ async fn put_config(
                 error_code(&e).unwrap_or_default(),
             )
         })
+}
+
+/// Polls `probe` until its answer is `done`, or the lifecycle job had time
+/// for many passes; answers the last answer (the caller asserts on it).
+async fn until_job_done<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(JOB_PASSES_WAITED * TEST_LIFECYCLE_INTERVAL_SECS.max(1));
+    loop {
+        let answer = probe().await;
+        if done(&answer) || tokio::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
 }
 
 fn today_midnight() -> i64 {
@@ -267,25 +289,23 @@ async fn expired_objects_are_deleted_by_the_lifecycle_job() {
         let tag = got.rules()[1].filter().and_then(|f| f.tag());
         assert_eq!(tag.map(|t| (t.key(), t.value())), Some(("tier", "tmp")));
 
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_secs(20 * TEST_LIFECYCLE_INTERVAL_SECS.max(1));
-        let keys = loop {
-            let listed = c
-                .list_objects_v2()
-                .bucket(&bucket)
-                .send()
-                .await
-                .expect("list");
-            let keys: Vec<String> = listed
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string))
-                .collect();
-            if keys.len() <= 3 || tokio::time::Instant::now() > deadline {
-                break keys;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let keys = until_job_done(
+            || async {
+                let listed = c
+                    .list_objects_v2()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .expect("list");
+                listed
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string))
+                    .collect::<Vec<String>>()
+            },
+            |keys| keys.len() <= 3,
+        )
+        .await;
         assert_eq!(
             keys,
             vec!["expire/big", "keep/c", "tagged/plain"],
@@ -382,25 +402,23 @@ async fn versioned_rules_are_validated_and_lone_markers_expire() {
                 .await
                 .expect("DeleteObject");
         }
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_secs(20 * TEST_LIFECYCLE_INTERVAL_SECS.max(1));
-        let markers = loop {
-            let listed = c
-                .list_object_versions()
-                .bucket(&bucket)
-                .send()
-                .await
-                .expect("ListObjectVersions");
-            let markers: Vec<String> = listed
-                .delete_markers()
-                .iter()
-                .filter_map(|m| m.key().map(str::to_string))
-                .collect();
-            if markers.len() <= 1 || tokio::time::Instant::now() > deadline {
-                break markers;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let markers = until_job_done(
+            || async {
+                let listed = c
+                    .list_object_versions()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .expect("ListObjectVersions");
+                listed
+                    .delete_markers()
+                    .iter()
+                    .filter_map(|m| m.key().map(str::to_string))
+                    .collect::<Vec<String>>()
+            },
+            |markers| markers.len() <= 1,
+        )
+        .await;
         assert_eq!(markers, vec!["gone/kept"], "only the lone marker expired");
         cairn_s3_tests::versions::purge(&c, &bucket).await;
     })

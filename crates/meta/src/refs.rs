@@ -42,28 +42,27 @@ const HOLDER_OBJECT: u8 = b'o';
 const HOLDER_PART: u8 = b'p';
 const HOLDER_VERSION: u8 = b'v';
 
+/// The holder bytes of a record: its kind, then its key in its table.
+fn holder(kind: u8, record_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + record_key.len());
+    out.push(kind);
+    out.extend_from_slice(record_key);
+    out
+}
+
 /// The holder bytes of an object record, from its key in `objects`.
 pub fn object_holder(object_key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + object_key.len());
-    out.push(HOLDER_OBJECT);
-    out.extend_from_slice(object_key);
-    out
+    holder(HOLDER_OBJECT, object_key)
 }
 
 /// The holder bytes of a part record, from its key in `parts`.
 pub fn part_holder(part_key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + part_key.len());
-    out.push(HOLDER_PART);
-    out.extend_from_slice(part_key);
-    out
+    holder(HOLDER_PART, part_key)
 }
 
 /// The holder bytes of an object version, from its key in `object_versions`.
 pub fn version_holder(version_key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + version_key.len());
-    out.push(HOLDER_VERSION);
-    out.extend_from_slice(version_key);
-    out
+    holder(HOLDER_VERSION, version_key)
 }
 
 fn ref_key(version: &VersionId, holder: &[u8]) -> Vec<u8> {
@@ -113,13 +112,7 @@ pub fn object_replaced(
     old: Option<&ObjectManifest>,
     new: Option<&ObjectManifest>,
 ) -> Result<(), DbError> {
-    replace(
-        db,
-        batch,
-        &object_holder(object_key),
-        old.map(manifest_versions).unwrap_or_default(),
-        new.map(manifest_versions).unwrap_or_default(),
-    )
+    manifest_replaced(db, batch, &object_holder(object_key), old, new)
 }
 
 /// Index maintenance for writing (`new` Some) or deleting (`new` None) the
@@ -132,10 +125,21 @@ pub fn version_replaced(
     old: Option<&ObjectManifest>,
     new: Option<&ObjectManifest>,
 ) -> Result<(), DbError> {
+    manifest_replaced(db, batch, &version_holder(version_key), old, new)
+}
+
+/// `holder` now references the data versions of manifest `new` instead of `old`'s.
+fn manifest_replaced(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    holder: &[u8],
+    old: Option<&ObjectManifest>,
+    new: Option<&ObjectManifest>,
+) -> Result<(), DbError> {
     replace(
         db,
         batch,
-        &version_holder(version_key),
+        holder,
         old.map(manifest_versions).unwrap_or_default(),
         new.map(manifest_versions).unwrap_or_default(),
     )
