@@ -57,7 +57,10 @@ pub(super) fn already_written(
     version: VersionId,
 ) -> Result<Option<(ObjectManifest, ObjectExtras, Option<ObjectVersionId>)>, DbError> {
     let has_versioning = versions::status(db, bucket)?.is_some();
-    if let Some(row) = find_written(db, bucket, key, version)?
+    // Version rows exist only in a bucket with versioning (its state is
+    // never removed while the bucket lives): skip the index otherwise.
+    if has_versioning
+        && let Some(row) = find_written(db, bucket, key, version)?
         && let VersionEntry::Object { manifest, extras } = row.entry
     {
         return Ok(Some((manifest, extras, Some(row.id))));
