@@ -5,6 +5,9 @@
 //! cluster's voters and secret from a config file (any role's, or the
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
+use cairn_rpc::meta_reads as reads;
+use cairn_rpc::NodeStatusRequest;
+use cairn_rpc::MetaCommand;
 use crate::layout_admin;
 use crate::roles;
 use anyhow::Context;
@@ -283,14 +286,14 @@ async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
         AdminMetaCommand::Add { config, id, addr } => {
             let (_, meta) = connect(&config)?;
             let voters = meta
-                .change_membership(&cairn_rpc::MembershipChange::Add { id, addr })
+                .call(&cairn_rpc::MembershipChange::Add { id, addr })
                 .await?;
             say!("voters now: {voters:?}");
         }
         AdminMetaCommand::Remove { config, id } => {
             let (_, meta) = connect(&config)?;
             let voters = meta
-                .change_membership(&cairn_rpc::MembershipChange::Remove { id })
+                .call(&cairn_rpc::MembershipChange::Remove { id })
                 .await?;
             say!("voters now: {voters:?}");
         }
@@ -314,8 +317,8 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
     match command {
         AdminNodeCommand::List { config, json } => {
             let (_, meta) = connect(&config)?;
-            let nodes = meta.node_status().await?;
-            let layout = meta.layout().await?;
+            let nodes = meta.call(&NodeStatusRequest).await?;
+            let layout = meta.read(reads::GetLayout {}).await?;
             if json {
                 say!(
                     "{}",
@@ -334,9 +337,9 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
         } => {
             let (_, meta) = connect(&config)?;
             let ids = if all_pending {
-                let layout = meta.layout().await?;
+                let layout = meta.read(reads::GetLayout {}).await?;
                 let pending: Vec<NodeId> = meta
-                    .list_nodes()
+                    .read(reads::ListNodes {})
                     .await?
                     .iter()
                     .map(|n| n.id)
@@ -351,11 +354,11 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
                 ids
             };
             for id in ids {
-                meta.stage_layout(LayoutChange::Assign {
+                meta.write(&MetaCommand::StageLayout(LayoutChange::Assign {
                     id,
                     zone: zone.clone(),
                     capacity,
-                })
+                }))
                 .await
                 .with_context(|| format!("staging node {id}"))?;
                 say!("node {id}: assignment staged");
@@ -365,7 +368,7 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
         AdminNodeCommand::Remove { config, ids } => {
             let (_, meta) = connect(&config)?;
             for id in ids {
-                meta.stage_layout(LayoutChange::Remove { id })
+                meta.write(&MetaCommand::StageLayout(LayoutChange::Remove { id }))
                     .await
                     .with_context(|| format!("staging node {id}"))?;
                 say!("node {id}: removal staged");
@@ -380,12 +383,12 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
     match command {
         AdminLayoutCommand::Show { config, json } => {
             let (config, meta) = connect(&config)?;
-            let state = meta.layout().await?;
+            let state = meta.read(reads::GetLayout {}).await?;
             if json {
                 say!("{}", serde_json::to_string_pretty(&state)?);
             } else {
-                let nodes = meta.node_status().await?;
-                let buckets = meta.list_buckets().await?;
+                let nodes = meta.call(&NodeStatusRequest).await?;
+                let buckets = meta.read(reads::ListBuckets {}).await?;
                 let width = layout_admin::reference_width(&buckets, config.default_redundancy());
                 say!(
                     "{}",
@@ -419,7 +422,7 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
         }
         AdminLayoutCommand::Revert { config } => {
             let (_, meta) = connect(&config)?;
-            meta.stage_layout(LayoutChange::Revert).await?;
+            meta.write(&MetaCommand::StageLayout(LayoutChange::Revert)).await?;
             say!("staged layout changes dropped");
         }
     }
@@ -446,10 +449,10 @@ async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
         AdminBucketCommand::Info { config, name, json } => {
             let (_, meta) = connect(&config)?;
             let bucket = meta
-                .get_bucket(&name)
+                .read(reads::GetBucket { name: name.to_string() })
                 .await?
                 .with_context(|| format!("no bucket named {name}"))?;
-            let (objects, bytes) = meta.bucket_usage(&name).await?;
+            let (objects, bytes) = meta.read(reads::BucketUsage { name: name.to_string() }).await?;
             if json {
                 let info = serde_json::json!({
                     "name": bucket.name,
@@ -468,7 +471,7 @@ async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
         }
         AdminBucketCommand::List { config } => {
             let (_, meta) = connect(&config)?;
-            for b in meta.list_buckets().await? {
+            for b in meta.read(reads::ListBuckets {}).await? {
                 say!("{:<64} {}", b.name, b.redundancy);
             }
         }

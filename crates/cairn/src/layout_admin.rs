@@ -5,6 +5,7 @@
 //! applying it, plus the text those commands print. `cairn server` uses the
 //! same calls to put its own nodes in the layout.
 
+use cairn_rpc::meta_reads as reads;
 use anyhow::Context;
 use cairn_placement::{LayoutPlan, next_layout, plan};
 use cairn_rpc::{LayoutChange, MetaClient, MetaCommand, MetaError, NodeStatus};
@@ -27,10 +28,10 @@ pub async fn plan_staged(
     partitions: u32,
     default: Redundancy,
 ) -> anyhow::Result<(ClusterLayout, LayoutPlan)> {
-    let state = meta.layout().await?;
+    let state = meta.read(reads::GetLayout {}).await?;
     let next = next_layout(&state, partitions)?;
-    let usage = meta.layout_usage().await?;
-    let buckets = meta.list_buckets().await?;
+    let usage = meta.read(reads::LayoutUsage {}).await?;
+    let buckets = meta.read(reads::ListBuckets {}).await?;
     let width = reference_width(&buckets, default);
     let widths: Vec<usize> = buckets.iter().map(|b| b.redundancy.width()).collect();
     let moves = plan(state.current.as_ref(), &next, &usage, width, &widths);
@@ -39,9 +40,9 @@ pub async fn plan_staged(
 
 /// Applies the staged changes; returns the applied layout.
 pub async fn apply_staged(meta: &MetaClient, partitions: u32) -> anyhow::Result<ClusterLayout> {
-    let state = meta.layout().await?;
+    let state = meta.read(reads::GetLayout {}).await?;
     let next = next_layout(&state, partitions)?;
-    meta.apply_layout(next.clone()).await?;
+    meta.write(&MetaCommand::ApplyLayout(next.clone())).await?;
     Ok(next)
 }
 
@@ -53,7 +54,7 @@ pub async fn ensure_in_layout(
     ids: &[NodeId],
     partitions: u32,
 ) -> anyhow::Result<Option<ClusterLayout>> {
-    let state = meta.layout().await?;
+    let state = meta.read(reads::GetLayout {}).await?;
     let missing: Vec<NodeId> = ids
         .iter()
         .copied()
@@ -63,11 +64,11 @@ pub async fn ensure_in_layout(
         return Ok(None);
     }
     for id in missing {
-        meta.stage_layout(LayoutChange::Assign {
+        meta.write(&MetaCommand::StageLayout(LayoutChange::Assign {
             id,
             zone: None,
             capacity: None,
-        })
+        }))
         .await
         .with_context(|| format!("staging node {id}"))?;
     }
@@ -81,7 +82,7 @@ pub async fn create_bucket(
     redundancy: Redundancy,
 ) -> anyhow::Result<()> {
     cairn_types::validate_bucket_name(name)?;
-    let state = meta.layout().await?;
+    let state = meta.read(reads::GetLayout {}).await?;
     if let Some(layout) = &state.current {
         anyhow::ensure!(
             redundancy.width() <= layout.placeable_nodes(),
@@ -239,7 +240,7 @@ pub fn render_bucket(bucket: &Bucket, objects: u64, bytes: u64) -> String {
         bucket.name,
         bucket.redundancy,
         bucket.redundancy.width(),
-        cairn_gateway::data::write_quorum(bucket.redundancy),
+        bucket.redundancy.write_quorum(),
         mib(bytes)
     )
 }

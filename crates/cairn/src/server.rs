@@ -6,6 +6,7 @@
 //! is created at first start. The cluster secret and the voters' addresses
 //! are kept in `DATA_DIR/cluster.toml`, which `cairn admin` reads.
 
+use cairn_rpc::meta_reads as reads;
 use crate::roles;
 use crate::server_voters::{ClusterFile, voter_config};
 use anyhow::Context;
@@ -113,7 +114,7 @@ pub async fn ensure_root_key(
     secret: Option<String>,
 ) -> anyhow::Result<AccessKey> {
     let keys = meta
-        .list_access_keys()
+        .read(reads::ListAccessKeys {})
         .await
         .context("reading access keys")?;
     let wanted = match (access, secret) {

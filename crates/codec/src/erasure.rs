@@ -31,19 +31,19 @@ use bytes::{Bytes, BytesMut};
 use reed_solomon_erasure::galois_8::ReedSolomon;
 use thiserror::Error;
 
-pub use cairn_types::CODEC_REPLICATION_V1;
 
 /// Codec id of Reed-Solomon over GF(2^8) in the layout of this module
 /// (`shard_len = ceil(chunk_len / k)`, zero padding at the end of the data,
 /// data shards then parity shards from reed-solomon-erasure's matrix).
 ///
-/// Codec ids are stored in every manifest (`ObjectData::Chunked::codec`) and
-/// every shard header, and objects are read back with the codec they were
-/// written with. So an id, once used, is never reused for anything else: a
-/// new algorithm, library output or layout takes a new id (the next free one;
-/// [`CODEC_REPLICATION_V1`] is 1 and this is 2). `k` and `m` are per bucket
-/// and are recorded beside the id, not in it.
-pub const CODEC_RS_GF256_V1: u16 = 2;
+/// The codec this module implements. Codec ids (defined together in
+/// `cairn_types::redundancy`) are stored in every manifest
+/// (`ObjectData::Chunked::codec`) and every shard header, and objects are
+/// read back with the codec they were written with. So an id, once used, is
+/// never reused for anything else: a new algorithm, library output or layout
+/// takes a new id. `k` and `m` are per bucket and are recorded beside the
+/// id, not in it.
+pub use cairn_types::CODEC_RS_GF256_V1;
 
 /// Fewest data shards a layout may have.
 pub const MIN_DATA_SHARDS: usize = 1;

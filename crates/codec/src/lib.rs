@@ -9,10 +9,7 @@ pub mod frame;
 pub mod range;
 
 pub use chunker::Chunker;
-pub use erasure::{
-    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ErasureCodec, ErasureError, MAX_CHUNK_LEN,
-    MAX_TOTAL_SHARDS, MIN_DATA_SHARDS,
-};
+pub use erasure::{ErasureCodec, ErasureError, MAX_CHUNK_LEN, MAX_TOTAL_SHARDS, MIN_DATA_SHARDS};
 pub use frame::{FrameError, SHARD_HEADER_LEN, ShardHeader};
 pub use range::{ChunkSlice, chunk_slices};
 

@@ -5,6 +5,9 @@
 use cairn_rpc::{MetaError, ShardError};
 use s3s::{S3Error, S3ErrorCode, s3_error};
 
+/// AWS's message for NoSuchVersion.
+pub const NO_SUCH_VERSION: &str = "The specified version does not exist.";
+
 pub fn meta_error(e: MetaError) -> S3Error {
     match e {
         MetaError::NoSuchBucket => s3_error!(NoSuchBucket),
@@ -32,7 +35,7 @@ pub fn meta_error(e: MetaError) -> S3Error {
         MetaError::BadDigest(msg) => S3Error::with_message(S3ErrorCode::BadDigest, msg),
         MetaError::NoSuchVersion => S3Error::with_message(
             S3ErrorCode::NoSuchVersion,
-            crate::versioning::NO_SUCH_VERSION,
+            NO_SUCH_VERSION,
         ),
         MetaError::MethodNotAllowed(msg) => {
             S3Error::with_message(S3ErrorCode::MethodNotAllowed, msg)

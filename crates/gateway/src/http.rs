@@ -6,7 +6,9 @@
 //! CORS preflights (`OPTIONS`) are answered before s3s, and responses to
 //! requests with an `Origin` get their `Access-Control-*` grant (`cors`).
 
-use crate::state::Gateway;
+use cairn_rpc::meta_reads as reads;
+use cairn_rpc::NodeStatusRequest;
+use crate::gateway::Gateway;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -25,7 +27,7 @@ struct MetaAuth {
 #[async_trait::async_trait]
 impl S3Auth for MetaAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        match self.gateway.meta().get_access_key(access_key).await {
+        match self.gateway.meta().read(reads::GetAccessKey { access_key_id: access_key.to_string() }).await {
             Ok(Some(k)) => Ok(SecretKey::from(k.secret_key)),
             Ok(None) => Err(s3_error!(
                 InvalidAccessKeyId,
@@ -68,11 +70,11 @@ pub fn router(
                 }
             }
             let request_id = next_request_id();
-            let origin = crate::cors::origin_of(req.headers());
+            let origin = crate::s3::cors::origin_of(req.headers());
             let method = req.method().clone();
             let path = req.uri().path().to_string();
             if method == http::Method::OPTIONS {
-                let resp = crate::cors::preflight(&gateway, &path, req.headers()).await;
+                let resp = crate::s3::cors::preflight(&gateway, &path, req.headers()).await;
                 return Ok(with_request_id(resp, &request_id).await);
             }
             let is_head = req.method() == http::Method::HEAD;
@@ -101,7 +103,7 @@ pub fn router(
             }
             let mut resp = with_request_id(resp, &request_id).await;
             if let Some(origin) = origin {
-                crate::cors::decorate(&gateway, &path, &method, &origin, &mut resp).await;
+                crate::s3::cors::decorate(&gateway, &path, &method, &origin, &mut resp).await;
             }
             Ok(resp)
         }
@@ -254,7 +256,7 @@ fn complete_error_document(text: &str, request_id: &str) -> String {
 
 /// Healthy when meta's leader answers the node list; says how many are down.
 async fn health(gateway: &Gateway) -> Response {
-    match gateway.meta().node_status().await {
+    match gateway.meta().call(&NodeStatusRequest).await {
         Ok(nodes) => {
             let down = nodes
                 .iter()

@@ -4,32 +4,18 @@
 //! parallel, and commits manifests in meta; reads fetch chunks back in
 //! parallel with bounded read-ahead, hedging slow nodes and skipping down
 //! ones. It holds no state that cannot be rebuilt from meta.
+//!
+//! Two wings: `s3/` (the S3 handlers and what only they use) and `data/`
+//! (the data path: chunk writes and reads, erasure coding, quorum, hedging,
+//! node health and shard I/O). `gateway` is the handle both are reached
+//! through, `http` the HTTP front, `errors` how failures become S3 errors.
+//! Imports point one way: `http` → `s3` → `gateway` → `data` → `errors`.
 
-mod acl;
-mod attributes;
-mod bucket;
-mod checksum;
-mod copy;
-mod cors;
 pub mod data;
-mod delete;
-mod erasure_path;
 pub mod errors;
-mod hedge;
+mod gateway;
 pub mod http;
-mod lifecycle;
-mod list;
-mod list_uploads;
-mod list_versions;
-mod multipart;
-pub mod node_health;
-mod object;
-mod part_copy;
-mod quorum;
 mod s3;
-pub mod state;
-mod tagging;
-mod versioning;
 
+pub use gateway::{Gateway, GatewayOptions};
 pub use http::router;
-pub use state::{Gateway, GatewayOptions};

@@ -12,10 +12,11 @@ use crate::db::{
 use crate::keys::{bucket_prefix, object_key, part_key, upload_key};
 use crate::refs;
 use cairn_rpc::{
-    CompletedPart, MIN_PART_SIZE, MetaCommand, MetaError, MetaResponse, WriteCondition,
+    CompletedPart, MetaCommand, MetaError, MetaResponse, WriteCondition,
 };
+use cairn_types::limits::MIN_PART_SIZE;
 use cairn_types::{
-    Bucket, CODEC_REPLICATION_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord,
+    Bucket, CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ObjectData, ObjectExtras, ObjectManifest, PartRecord,
     StoredChecksum, UnixMillis, UploadExtras, UploadRecord, VersionId,
 };
 use md5::{Digest, Md5};
@@ -548,7 +549,13 @@ fn complete_upload(
         }
     };
     let stored = upload_parts(db, upload_id)?;
-    let manifest = match assemble(&upload, &stored, requested, version, last_modified) {
+    // The object's chunks were written with the bucket's redundancy; the
+    // manifest records that codec, which reads decode by.
+    let Some(bucket_record) = db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())? else {
+        return Ok(Err(MetaError::NoSuchBucket));
+    };
+    let codec = bucket_record.redundancy.codec();
+    let manifest = match assemble(&upload, &stored, requested, version, last_modified, codec) {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
@@ -586,6 +593,7 @@ fn assemble(
     requested: &[CompletedPart],
     version: VersionId,
     last_modified: UnixMillis,
+    codec: u16,
 ) -> Result<ObjectManifest, MetaError> {
     if requested.is_empty() {
         return Err(MetaError::InvalidPart(0));
@@ -617,6 +625,12 @@ fn assemble(
         let digest =
             hex::decode(&part.etag).map_err(|_| MetaError::InvalidPart(part.part_number))?;
         md5_concat.update(&digest);
+        if part.chunks.iter().any(|c| !written_with(c, codec)) {
+            return Err(MetaError::InvalidRequest(format!(
+                "part {} was stored with another redundancy than its bucket's; upload it again",
+                part.part_number
+            )));
+        }
         chunks.extend(part.chunks.iter().cloned());
         part_sizes.push(part.size);
     }
@@ -629,12 +643,19 @@ fn assemble(
         etag,
         last_modified,
         headers: upload.headers.clone(),
-        data: ObjectData::Chunked {
-            codec: CODEC_REPLICATION_V1,
-            chunks,
-        },
+        data: ObjectData::Chunked { codec, chunks },
         part_sizes,
     })
+}
+
+/// Whether `chunk`'s pieces have the shape `codec` writes: whole replicas
+/// (no pieces), or data and parity pieces.
+fn written_with(chunk: &cairn_types::ChunkRef, codec: u16) -> bool {
+    match codec {
+        CODEC_REPLICATION_V1 => chunk.pieces.is_empty() && chunk.data_pieces == 0,
+        CODEC_RS_GF256_V1 => chunk.data_pieces > 0 && chunk.pieces.len() > usize::from(chunk.data_pieces),
+        _ => false,
+    }
 }
 
 pub mod extras;
@@ -678,6 +699,7 @@ mod tests {
         }
     }
 
+    const R: u16 = CODEC_REPLICATION_V1;
     const E1: &str = "0123456789abcdef0123456789abcdef";
     const E2: &str = "fedcba9876543210fedcba9876543210";
 
@@ -686,32 +708,83 @@ mod tests {
         let u = upload();
         let stored = vec![part(1, MIN_PART_SIZE, E1), part(2, 10, E2)];
         let v = VersionId::new_random();
-        let m = assemble(&u, &stored, &[req(1, E1), req(2, E2)], v, 0).expect("valid");
+        let m = assemble(&u, &stored, &[req(1, E1), req(2, E2)], v, 0, R).expect("valid");
         assert_eq!(m.size, MIN_PART_SIZE + 10);
         let mut h = Md5::new();
         h.update(hex::decode(E1).expect("hex"));
         h.update(hex::decode(E2).expect("hex"));
         assert_eq!(m.etag, format!("{}-2", hex::encode(h.finalize())));
         assert_eq!(
-            assemble(&u, &stored, &[req(2, E2), req(1, E1)], v, 0),
+            assemble(&u, &stored, &[req(2, E2), req(1, E1)], v, 0, R),
             Err(MetaError::InvalidPartOrder)
         );
         assert_eq!(
-            assemble(&u, &stored, &[req(1, E2)], v, 0),
+            assemble(&u, &stored, &[req(1, E2)], v, 0, R),
             Err(MetaError::InvalidPart(1))
         );
         assert_eq!(
-            assemble(&u, &stored, &[req(3, E1)], v, 0),
+            assemble(&u, &stored, &[req(3, E1)], v, 0, R),
             Err(MetaError::InvalidPart(3))
         );
         let small = vec![part(1, 10, E1), part(2, 10, E2)];
         assert_eq!(
-            assemble(&u, &small, &[req(1, E1), req(2, E2)], v, 0),
+            assemble(&u, &small, &[req(1, E1), req(2, E2)], v, 0, R),
             Err(MetaError::EntityTooSmall(1))
         );
         assert_eq!(
-            assemble(&u, &stored, &[], v, 0),
+            assemble(&u, &stored, &[], v, 0, R),
             Err(MetaError::InvalidPart(0))
         );
+    }
+
+    fn chunk(pieces: usize, data_pieces: u8) -> cairn_types::ChunkRef {
+        cairn_types::ChunkRef {
+            version: VersionId::new_random(),
+            part: 1,
+            index: 0,
+            len: 10,
+            hash: [0; 32],
+            nodes: if pieces == 0 { vec![1] } else { vec![] },
+            pieces: (0..pieces)
+                .map(|i| {
+                    Some(cairn_types::PieceRef {
+                        node: i as u64 + 1,
+                        hash: [0; 32],
+                    })
+                })
+                .collect(),
+            data_pieces,
+        }
+    }
+
+    /// A multipart object records the codec its bucket's chunks are written
+    /// with (it recorded replication even in erasure-coded buckets), and a
+    /// part whose chunks have another shape is refused rather than recorded
+    /// under a codec that cannot read it.
+    #[test]
+    fn assemble_records_the_codec_of_the_bucket() {
+        let u = upload();
+        let mut ec = part(1, 10, E1);
+        ec.chunks = vec![chunk(6, 4)];
+        let v = VersionId::new_random();
+        let m = assemble(&u, std::slice::from_ref(&ec), &[req(1, E1)], v, 0, CODEC_RS_GF256_V1)
+            .expect("valid");
+        assert!(matches!(
+            m.data,
+            ObjectData::Chunked {
+                codec: CODEC_RS_GF256_V1,
+                ..
+            }
+        ));
+        assert!(matches!(
+            assemble(&u, std::slice::from_ref(&ec), &[req(1, E1)], v, 0, R),
+            Err(MetaError::InvalidRequest(_))
+        ));
+        let mut replicated = part(1, 10, E1);
+        replicated.chunks = vec![chunk(0, 0)];
+        assert!(matches!(
+            assemble(&u, &[replicated], &[req(1, E1)], v, 0, CODEC_RS_GF256_V1),
+            Err(MetaError::InvalidRequest(_))
+        ));
     }
 }

@@ -10,6 +10,7 @@
 //! changed meanwhile is left alone. The shards of what it removes become
 //! garbage for the collector.
 
+use cairn_rpc::meta_reads as reads;
 use crate::MetaNode;
 use cairn_rpc::{
     ExpiryTarget, ListUploadsQuery, ListVersionsQuery, MetaClient, MetaCommand, MetaError,
@@ -56,8 +57,8 @@ pub fn is_leader(node: &MetaNode) -> bool {
 /// Carries out every bucket's lifecycle rules as of `now`.
 pub async fn run_pass(meta: &MetaClient, now: UnixMillis) -> Result<LifecycleReport, MetaError> {
     let mut report = LifecycleReport::default();
-    for bucket in meta.list_buckets().await? {
-        let config = match meta.bucket_lifecycle(&bucket.name).await {
+    for bucket in meta.read(reads::ListBuckets {}).await? {
+        let config = match meta.read(reads::GetBucketLifecycle { bucket: bucket.name.clone() }).await {
             Ok(Some(c)) if c.has_work() => c,
             Ok(_) | Err(MetaError::NoSuchBucket) => continue,
             Err(e) => return Err(e),
@@ -90,7 +91,7 @@ async fn expire_versions(
     let mut group: Vec<VersionSummary> = Vec::new();
     loop {
         let Some(page) = meta
-            .list_object_versions(ListVersionsQuery {
+            .read(ListVersionsQuery {
                 bucket: bucket.to_string(),
                 prefix: String::new(),
                 delimiter: None,
@@ -140,7 +141,7 @@ async fn judge_key(
     };
     let key = latest.key.as_str();
     let tags_of = |version| async move {
-        match meta.get_object_version(bucket, key, version).await? {
+        match meta.read(reads::GetObjectVersion { bucket: bucket.to_string(), key: key.to_string(), version }).await? {
             VersionLookup::Object {
                 manifest, extras, ..
             } => Ok::<_, MetaError>(Some((manifest, extras.tags))),
@@ -242,7 +243,7 @@ async fn abort_uploads(
     let mut marker = None;
     loop {
         let Some((uploads, truncated)) = meta
-            .list_uploads(ListUploadsQuery {
+            .read(ListUploadsQuery {
                 bucket: bucket.to_string(),
                 prefix: String::new(),
                 key_marker: marker.as_ref().map(|(k, _): &(String, _)| k.clone()),

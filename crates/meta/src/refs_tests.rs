@@ -6,7 +6,8 @@ use super::*;
 use crate::apply::apply_command;
 use crate::db::DATA_CFS;
 use crate::keys::{object_key, part_key};
-use cairn_rpc::{CompletedPart, MIN_PART_SIZE, MetaCommand, MetaResponse, WriteCondition};
+use cairn_rpc::{CompletedPart, MetaCommand, MetaResponse, WriteCondition};
+use cairn_types::limits::MIN_PART_SIZE;
 use cairn_types::{Bucket, ChunkRef, ObjectData, Redundancy, UploadRecord};
 
 struct TestDb {

@@ -12,6 +12,9 @@
 //! before an overwrite or delete can still finish reading the old shards.
 //! Stray temporary files of abandoned writes older than the grace go as well.
 
+use cairn_rpc::meta_reads as reads;
+use cairn_rpc::MetaCommand;
+use cairn_rpc::MetaResponse;
 use crate::store::{ShardStore, StoredShard, remove_if_present};
 use cairn_rpc::{MetaClient, MetaError};
 use cairn_types::config::GcConfig;
@@ -170,7 +173,20 @@ impl Sweeper {
         if !sweep.horizon_sent {
             // Must precede the question: afterwards no commit can make one of
             // these versions referenced again.
-            let in_force = self.meta.advance_gc_horizon(sweep.horizon_ms).await?;
+            let in_force = match self
+                .meta
+                .write(&MetaCommand::AdvanceGcHorizon {
+                    horizon_ms: sweep.horizon_ms,
+                })
+                .await?
+            {
+                MetaResponse::GcHorizon(h) => h,
+                other => {
+                    return Err(GcError::Meta(MetaError::Internal(format!(
+                        "unexpected answer from meta: {other:?}"
+                    ))));
+                }
+            };
             if in_force < sweep.horizon_ms {
                 return Err(GcError::Meta(MetaError::Internal(format!(
                     "meta kept the horizon at {in_force}, below {}",
@@ -183,7 +199,7 @@ impl Sweeper {
         let asked: Vec<VersionId> = batch.keys().copied().collect();
         let unreferenced: BTreeSet<VersionId> = self
             .meta
-            .unreferenced_versions(asked)
+            .read(reads::UnreferencedVersions { versions: asked })
             .await?
             .into_iter()
             .collect();

@@ -46,7 +46,7 @@ pub fn spawn_heartbeats(
             };
             // One heartbeat may retry for a while when meta is electing; the
             // next waits for it, so they never pile up.
-            if let Err(e) = meta.heartbeat(&beat).await {
+            if let Err(e) = meta.call(&beat).await {
                 tracing::warn!(error = %e, "heartbeat to meta failed");
             }
         }

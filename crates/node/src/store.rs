@@ -14,7 +14,7 @@ use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// Largest shard payload a node accepts.
-pub const MAX_SHARD_BYTES: u64 = 64 * 1024 * 1024;
+pub use cairn_types::limits::MAX_SHARD_BYTES;
 const TMP_DIR: &str = ".tmp";
 
 #[derive(Debug, Error)]

@@ -13,7 +13,7 @@
 
 use crate::{NodeWeight, nodes_for_partition};
 use cairn_types::layout::UsageGroup;
-use cairn_types::manifest::MAX_EC_WIDTH;
+use cairn_types::limits::MAX_EC_WIDTH;
 use cairn_types::{ClusterLayout, LayoutNode, LayoutState, NodeId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,7 +5,7 @@
 //! leader starts with an empty table and gives every node `down_after` to be
 //! heard from before it reports it down.
 
-use crate::meta_api::NodeRecord;
+use crate::meta_api::{Endpoint, NodeRecord};
 use cairn_types::NodeId;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -22,6 +22,20 @@ pub struct Heartbeat {
     /// Bytes used and free on the file system of the node's data directory.
     pub used_bytes: u64,
     pub free_bytes: u64,
+}
+
+impl Endpoint for Heartbeat {
+    const PATH: &'static str = META_HEARTBEAT_PATH;
+    type Answer = ();
+}
+
+/// Asks the meta leader for every registered node with its liveness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatusRequest;
+
+impl Endpoint for NodeStatusRequest {
+    const PATH: &'static str = META_NODE_STATUS_PATH;
+    type Answer = Vec<NodeStatus>;
 }
 
 /// Whether meta has heard from a node recently.

@@ -7,10 +7,11 @@ pub mod auth;
 pub mod health_api;
 pub mod meta_api;
 pub mod meta_client;
+pub mod meta_reads;
 pub mod shard_api;
 pub mod transport;
 
-pub use health_api::{Heartbeat, Liveness, NodeStatus};
+pub use health_api::{Heartbeat, Liveness, NodeStatus, NodeStatusRequest};
 pub use meta_api::*;
 pub use meta_client::MetaClient;
 pub use shard_api::{ShardClient, ShardError};

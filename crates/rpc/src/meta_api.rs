@@ -8,6 +8,7 @@ use cairn_types::{
     NodeId, ObjectExtras, ObjectManifest, ObjectVersionId, PartRecord, StoredChecksum, Tag,
     UnixMillis, UploadExtras, UploadRecord, UsageGroup, VersionId, VersioningStatus,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -18,6 +19,19 @@ pub const META_READ_PATH: &str = "/v1/meta/read";
 /// Path of the membership-change endpoint on a meta voter.
 pub const META_MEMBERSHIP_PATH: &str = "/v1/meta/membership";
 
+/// A request to one of meta's endpoints besides read and write: the path it
+/// goes to and the answer it gets (`MetaClient::call`).
+pub trait Endpoint: Serialize {
+    const PATH: &'static str;
+    type Answer: DeserializeOwned;
+}
+
+impl Endpoint for MembershipChange {
+    const PATH: &'static str = META_MEMBERSHIP_PATH;
+    /// The voter ids after the change.
+    type Answer = Vec<NodeId>;
+}
+
 /// An online change of the meta group's voters (openraft joint consensus).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MembershipChange {
@@ -26,11 +40,6 @@ pub enum MembershipChange {
     /// Removes a voter from the group.
     Remove { id: NodeId },
 }
-
-/// Smallest size of every part but the last, by S3's rules.
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-/// Highest part number S3 allows.
-pub const MAX_PART_NUMBER: u32 = 10_000;
 
 /// A storage node as registered in meta.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

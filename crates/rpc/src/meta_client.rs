@@ -1,15 +1,15 @@
 //! The client gateways and nodes use to reach meta. It is given any voter
 //! addresses, remembers which one led last, follows "not leader" redirects,
-//! and turns transport failures into `MetaError::Unavailable`.
+//! and turns transport failures into `MetaError::Unavailable`. Three calls
+//! cover every endpoint: `write` (a command through Raft), `read` (a typed
+//! query of `meta_reads`) and `call` (any other `Endpoint`).
 
-use crate::health_api::{Heartbeat, META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, NodeStatus};
-use crate::meta_api::*;
-use crate::transport::{RpcClient, RpcError};
-use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    ObjectExtras, ObjectManifest, ObjectVersionId, StoredChecksum, Tag, UploadExtras, UploadRecord,
-    UsageGroup, VersionId, VersioningStatus,
+use crate::meta_api::{
+    DeleteOutcome, Endpoint, META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError,
+    MetaResponse, QueryResult,
 };
+use crate::meta_reads::Query;
+use crate::transport::{RpcClient, RpcError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -77,18 +77,18 @@ impl MetaClient {
     /// Sends one call to the leader: tries the last known leader first,
     /// follows "not leader" redirects straight to the named leader, and moves
     /// on to the next voter when one cannot be reached or knows no leader.
-    async fn call<Req, Resp>(&self, path: &str, req: &Req) -> Result<Resp, MetaError>
+    async fn send<Req, Resp>(&self, path: &str, req: &Req) -> Result<Resp, MetaError>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        self.call_tracked(path, req).await.0
+        self.send_tracked(path, req).await.0
     }
 
-    /// `call`, and whether an attempt before the answer may have been acted
+    /// `send`, and whether an attempt before the answer may have been acted
     /// on unseen (a voter gave up waiting for a majority after appending, a
     /// request timed out, or a connection broke after sending).
-    async fn call_tracked<Req, Resp>(
+    async fn send_tracked<Req, Resp>(
         &self,
         path: &str,
         req: &Req,
@@ -162,7 +162,7 @@ impl MetaClient {
     /// NoSuchBucket and a conditional DeleteObject's NoSuchKey mean the
     /// thing is gone, which is what was asked, so they answer success.
     pub async fn write(&self, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-        let (result, maybe_applied) = self.call_tracked(META_WRITE_PATH, cmd).await;
+        let (result, maybe_applied) = self.send_tracked(META_WRITE_PATH, cmd).await;
         match (cmd, result) {
             (MetaCommand::DeleteBucket { .. }, Err(MetaError::NoSuchBucket)) if maybe_applied => {
                 Ok(MetaResponse::Done)
@@ -189,374 +189,17 @@ impl MetaClient {
         }
     }
 
-    /// Changes the voters of the group; answers the voter ids afterwards.
-    pub async fn change_membership(
-        &self,
-        change: &MembershipChange,
-    ) -> Result<Vec<u64>, MetaError> {
-        self.call(META_MEMBERSHIP_PATH, change).await
+    /// A request to one of meta's other endpoints (heartbeat, node list,
+    /// membership), answered by the leader.
+    pub async fn call<E: Endpoint>(&self, req: &E) -> Result<E::Answer, MetaError> {
+        self.send(E::PATH, req).await
     }
 
-    /// Tells the meta leader this node is alive (soft state, not logged).
-    pub async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), MetaError> {
-        self.call(META_HEARTBEAT_PATH, beat).await
-    }
-
-    /// Every registered node with its liveness, as the meta leader sees it.
-    pub async fn node_status(&self) -> Result<Vec<NodeStatus>, MetaError> {
-        self.call(META_NODE_STATUS_PATH, &()).await
-    }
-
-    /// A linearizable read.
-    pub async fn read(&self, query: &MetaQuery) -> Result<QueryResult, MetaError> {
-        self.call(META_READ_PATH, query).await
-    }
-
-    pub async fn get_bucket(&self, name: &str) -> Result<Option<Bucket>, MetaError> {
-        match self
-            .read(&MetaQuery::GetBucket {
-                name: name.to_string(),
-            })
-            .await?
-        {
-            QueryResult::Bucket(b) => Ok(b),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_buckets(&self) -> Result<Vec<Bucket>, MetaError> {
-        match self.read(&MetaQuery::ListBuckets).await? {
-            QueryResult::Buckets(b) => Ok(b),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn get_access_key(&self, id: &str) -> Result<Option<AccessKey>, MetaError> {
-        match self
-            .read(&MetaQuery::GetAccessKey {
-                access_key_id: id.to_string(),
-            })
-            .await?
-        {
-            QueryResult::AccessKey(k) => Ok(k),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_access_keys(&self) -> Result<Vec<AccessKey>, MetaError> {
-        match self.read(&MetaQuery::ListAccessKeys).await? {
-            QueryResult::AccessKeys(k) => Ok(k),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_nodes(&self) -> Result<Vec<NodeRecord>, MetaError> {
-        match self.read(&MetaQuery::ListNodes).await? {
-            QueryResult::Nodes(n) => Ok(n),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn get_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<ObjectManifest>, MetaError> {
-        let q = MetaQuery::GetObject {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::Object(o) => Ok(o),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// An object's manifest with its extras (tags, checksum).
-    pub async fn get_object_with_extras(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<(ObjectManifest, ObjectExtras)>, MetaError> {
-        let q = MetaQuery::GetObjectWithExtras {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::ObjectWithExtras(o) => Ok(o),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A bucket's versioning state (None: never enabled).
-    pub async fn bucket_versioning(
-        &self,
-        bucket: &str,
-    ) -> Result<Option<VersioningStatus>, MetaError> {
-        let q = MetaQuery::GetBucketVersioning {
-            bucket: bucket.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::BucketVersioning(s) => Ok(s),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// One version of an object (None: the current one) with its extras.
-    pub async fn get_object_version(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<ObjectVersionId>,
-    ) -> Result<VersionLookup, MetaError> {
-        let q = MetaQuery::GetObjectVersion {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version,
-        };
-        match self.read(&q).await? {
-            QueryResult::ObjectVersion(v) => Ok(v),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_object_versions(
-        &self,
-        q: ListVersionsQuery,
-    ) -> Result<ListVersionsPage, MetaError> {
-        match self.read(&MetaQuery::ListObjectVersions(q)).await? {
-            QueryResult::VersionPage(p) => Ok(p),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A bucket's tag set (empty when it has none).
-    pub async fn get_bucket_tags(&self, bucket: &str) -> Result<Vec<Tag>, MetaError> {
-        let q = MetaQuery::GetBucketTags {
-            bucket: bucket.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::BucketTags(t) => Ok(t),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_objects(&self, q: ListObjectsQuery) -> Result<ListObjectsPage, MetaError> {
-        match self.read(&MetaQuery::ListObjects(q)).await? {
-            QueryResult::ObjectPage(p) => Ok(p),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn get_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: VersionId,
-    ) -> Result<Option<UploadRecord>, MetaError> {
-        let q = MetaQuery::GetUpload {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            upload_id,
-        };
-        match self.read(&q).await? {
-            QueryResult::Upload(u) => Ok(u),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// An upload with its extras (checksum algorithm, tags).
-    pub async fn get_upload_with_extras(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: VersionId,
-    ) -> Result<Option<(UploadRecord, UploadExtras)>, MetaError> {
-        let q = MetaQuery::GetUploadWithExtras {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            upload_id,
-        };
-        match self.read(&q).await? {
-            QueryResult::UploadWithExtras(u) => Ok(u),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// The parts of an upload with their stored checksums, and the upload's extras.
-    #[allow(clippy::type_complexity)]
-    pub async fn list_parts_with_checksums(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: VersionId,
-    ) -> Result<(Vec<(PartSummary, Option<StoredChecksum>)>, UploadExtras), MetaError> {
-        let q = MetaQuery::ListPartsWithChecksums {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            upload_id,
-        };
-        match self.read(&q).await? {
-            QueryResult::PartsWithChecksums { parts, extras } => Ok((parts, extras)),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_parts(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: VersionId,
-    ) -> Result<Vec<PartSummary>, MetaError> {
-        let q = MetaQuery::ListParts {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            upload_id,
-        };
-        match self.read(&q).await? {
-            QueryResult::Parts(p) => Ok(p),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    pub async fn list_uploads(
-        &self,
-        q: ListUploadsQuery,
-    ) -> Result<(Vec<UploadRecord>, bool), MetaError> {
-        match self.read(&MetaQuery::ListUploads(q)).await? {
-            QueryResult::Uploads { uploads, truncated } => Ok((uploads, truncated)),
-            other => Err(unexpected(&other)),
-        }
-    }
-}
-
-impl MetaClient {
-    /// Moves the garbage-collection horizon to at least `horizon_ms`; answers
-    /// the horizon now in force.
-    pub async fn advance_gc_horizon(&self, horizon_ms: u64) -> Result<u64, MetaError> {
-        match self
-            .write(&MetaCommand::AdvanceGcHorizon { horizon_ms })
-            .await?
-        {
-            MetaResponse::GcHorizon(h) => Ok(h),
-            other => Err(MetaError::Internal(format!(
-                "unexpected answer from meta: {other:?}"
-            ))),
-        }
-    }
-
-    /// The versions among `versions` that nothing references (linearizable).
-    pub async fn unreferenced_versions(
-        &self,
-        versions: Vec<VersionId>,
-    ) -> Result<Vec<VersionId>, MetaError> {
-        match self
-            .read(&MetaQuery::UnreferencedVersions { versions })
-            .await?
-        {
-            QueryResult::Unreferenced(v) => Ok(v),
-            other => Err(unexpected(&other)),
-        }
-    }
-}
-
-impl MetaClient {
-    /// The applied layout and the staged changes.
-    pub async fn layout(&self) -> Result<LayoutState, MetaError> {
-        match self.read(&MetaQuery::GetLayout).await? {
-            QueryResult::Layout(l) => Ok(l),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// The applied layout's epoch (0 before the first).
-    pub async fn layout_epoch(&self) -> Result<u64, MetaError> {
-        match self.read(&MetaQuery::LayoutEpoch).await? {
-            QueryResult::LayoutEpoch(e) => Ok(e),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Where the stored shards are (a scan of every manifest: admin use only).
-    pub async fn layout_usage(&self) -> Result<Vec<UsageGroup>, MetaError> {
-        match self.read(&MetaQuery::LayoutUsage).await? {
-            QueryResult::Usage(u) => Ok(u),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Objects in a bucket and their bytes.
-    pub async fn bucket_usage(&self, name: &str) -> Result<(u64, u64), MetaError> {
-        let q = MetaQuery::BucketUsage {
-            name: name.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::BucketUsage { objects, bytes } => Ok((objects, bytes)),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A bucket's CORS configuration; NoSuchBucket when it does not exist.
-    pub async fn bucket_cors(&self, bucket: &str) -> Result<Option<CorsConfiguration>, MetaError> {
-        let q = MetaQuery::GetBucketCors {
-            bucket: bucket.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::BucketCors(c) => Ok(c),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Sets (Some) or deletes (None) a bucket's CORS configuration.
-    pub async fn set_bucket_cors(
-        &self,
-        bucket: &str,
-        config: Option<CorsConfiguration>,
-    ) -> Result<(), MetaError> {
-        self.write(&MetaCommand::SetBucketCors {
-            bucket: bucket.to_string(),
-            config,
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// A bucket's lifecycle configuration; NoSuchBucket when it does not exist.
-    pub async fn bucket_lifecycle(
-        &self,
-        bucket: &str,
-    ) -> Result<Option<LifecycleConfiguration>, MetaError> {
-        let q = MetaQuery::GetBucketLifecycle {
-            bucket: bucket.to_string(),
-        };
-        match self.read(&q).await? {
-            QueryResult::BucketLifecycle(c) => Ok(c),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Sets (Some) or deletes (None) a bucket's lifecycle configuration.
-    pub async fn set_bucket_lifecycle(
-        &self,
-        bucket: &str,
-        config: Option<LifecycleConfiguration>,
-    ) -> Result<(), MetaError> {
-        self.write(&MetaCommand::SetBucketLifecycle {
-            bucket: bucket.to_string(),
-            config,
-        })
-        .await?;
-        Ok(())
-    }
-
-    pub async fn stage_layout(&self, change: LayoutChange) -> Result<(), MetaError> {
-        self.write(&MetaCommand::StageLayout(change)).await?;
-        Ok(())
-    }
-
-    pub async fn apply_layout(&self, layout: ClusterLayout) -> Result<(), MetaError> {
-        self.write(&MetaCommand::ApplyLayout(layout)).await?;
-        Ok(())
+    /// A linearizable read: `meta.read(GetBucket { name }).await` answers
+    /// the `Option<Bucket>` the query names.
+    pub async fn read<Q: Query>(&self, query: Q) -> Result<Q::Answer, MetaError> {
+        let result: QueryResult = self.send(META_READ_PATH, &query.into()).await?;
+        Q::answer(result).map_err(|other| unexpected(&other))
     }
 }
 

@@ -2,6 +2,7 @@
 //! with the embedded defaults when no file is given; every bound the data path
 //! uses (chunk size, chunks in flight, inline threshold, timeouts) lives here.
 
+use crate::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -327,10 +328,12 @@ impl Config {
     /// Checks the bounds that the data path relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = &self.data_path;
-        if d.chunk_size < 64 * 1024 || d.chunk_size > 64 * 1024 * 1024 {
-            return Err(ConfigError::Invalid(
-                "data_path.chunk_size must be 64 KiB to 64 MiB".into(),
-            ));
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&d.chunk_size) {
+            return Err(ConfigError::Invalid(format!(
+                "data_path.chunk_size must be {} KiB to {} MiB (a chunk must fit in one shard)",
+                MIN_CHUNK_SIZE / 1024,
+                MAX_CHUNK_SIZE / (1024 * 1024)
+            )));
         }
         if d.inline_threshold >= d.chunk_size {
             return Err(ConfigError::Invalid(
@@ -368,7 +371,7 @@ impl Config {
         if crate::Redundancy::parse(&self.s3.default_redundancy).is_none() {
             return Err(ConfigError::Invalid(format!(
                 "s3.default_redundancy must be replicas=N (N from 1 to {}) or ec=K+M",
-                crate::manifest::MAX_REPLICAS
+                crate::limits::MAX_REPLICAS
             )));
         }
         let secret = &self.cluster.secret;

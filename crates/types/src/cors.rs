@@ -3,11 +3,10 @@
 //! against it: the first rule that allows all three wins. Pure; the gateway
 //! turns a match into `Access-Control-*` headers.
 
+use crate::limits::MAX_CORS_RULES;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Most rules a configuration may hold (AWS's limit).
-pub const MAX_CORS_RULES: usize = 100;
 /// Methods a rule may allow (AWS's list).
 pub const CORS_METHODS: [&str; 5] = ["GET", "PUT", "HEAD", "POST", "DELETE"];
 

@@ -1,15 +1,20 @@
 //! Shared vocabulary of cairn: identifiers, names, the records every role
-//! exchanges (buckets, keys, object manifests, multipart uploads), typed errors
-//! and the configuration file format. No I/O and no role logic lives here.
+//! exchanges (buckets, keys, object manifests, multipart uploads), the limits
+//! every role enforces (`limits`), typed errors and the configuration file
+//! format. No I/O and no role logic lives here.
 
+pub mod bucket;
 pub mod config;
 pub mod cors;
 pub mod extras;
 pub mod ids;
 pub mod layout;
 pub mod lifecycle;
+pub mod limits;
 pub mod manifest;
 pub mod names;
+pub mod redundancy;
+pub mod upload;
 pub mod versioning;
 
 pub use cors::{CorsConfiguration, CorsRule};
@@ -17,10 +22,10 @@ pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExt
 pub use ids::{NodeId, ShardId, VersionId};
 pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
 pub use lifecycle::LifecycleConfiguration;
-pub use manifest::{
-    AccessKey, Bucket, CODEC_REPLICATION_V1, ChunkRef, HttpHeaders, ObjectData, ObjectManifest,
-    PartRecord, PieceRef, Redundancy, UploadRecord,
-};
+pub use bucket::{AccessKey, Bucket};
+pub use manifest::{ChunkRef, HttpHeaders, ObjectData, ObjectManifest, PieceRef};
+pub use redundancy::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, Redundancy};
+pub use upload::{PartRecord, UploadRecord};
 pub use names::{NameError, validate_bucket_name, validate_object_key};
 pub use versioning::{NULL_VERSION_ID, ObjectVersionId, VersioningStatus};
 

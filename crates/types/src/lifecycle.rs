@@ -8,8 +8,7 @@ use crate::{Tag, UnixMillis};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Most rules a configuration may hold (AWS's limit).
-pub const MAX_LIFECYCLE_RULES: usize = 1000;
+use crate::limits::MAX_LIFECYCLE_RULES;
 /// Longest rule id (AWS's limit).
 pub const MAX_RULE_ID_LEN: usize = 255;
 const DAY_MS: i64 = 86_400_000;

@@ -1,12 +1,8 @@
 //! Validation of bucket names and object keys by AWS's rules, so every role
 //! can refuse a bad name the same way before anything is stored.
 
+use crate::limits::{MAX_BUCKET_NAME_LEN, MAX_OBJECT_KEY_BYTES, MIN_BUCKET_NAME_LEN};
 use thiserror::Error;
-
-/// Longest object key S3 accepts, in bytes of UTF-8.
-pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
-pub const MIN_BUCKET_NAME_LEN: usize = 3;
-pub const MAX_BUCKET_NAME_LEN: usize = 63;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum NameError {

@@ -5,7 +5,7 @@
 //! meta pages when many uploads share one common prefix.
 
 use crate::errors::meta_error;
-use crate::state::Gateway;
+use crate::gateway::Gateway;
 use cairn_rpc::ListUploadsQuery;
 use cairn_types::{UploadRecord, VersionId};
 use s3s::dto::{
@@ -72,7 +72,7 @@ pub async fn list_uploads(
             upload_id_marker,
             max_uploads: META_PAGE,
         };
-        let (uploads, more) = gw.meta().list_uploads(q).await.map_err(meta_error)?;
+        let (uploads, more) = gw.meta().read(q).await.map_err(meta_error)?;
         if let Some(last) = uploads.last() {
             key_marker = Some(last.key.clone());
             upload_id_marker = Some(last.upload_id);
@@ -113,9 +113,9 @@ pub async fn list_uploads(
             Entry::Upload(u) => uploads.push(MultipartUpload {
                 key: Some(u.key),
                 upload_id: Some(u.upload_id.to_string()),
-                initiated: Some(crate::object::timestamp(u.initiated)),
+                initiated: Some(super::common::timestamp(u.initiated)),
                 initiator: Some(initiator()),
-                owner: Some(crate::bucket::owner()),
+                owner: Some(super::common::owner()),
                 storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
                 ..Default::default()
             }),
@@ -141,7 +141,7 @@ pub async fn list_uploads(
 
 /// Who initiated an upload: every key belongs to the cluster's one owner.
 fn initiator() -> Initiator {
-    let owner = crate::bucket::owner();
+    let owner = super::common::owner();
     Initiator {
         id: owner.id,
         display_name: owner.display_name,

@@ -7,15 +7,15 @@
 //! that checksum, and meta derives the object's checksum at Complete (see
 //! `docs/architecture.md`, "Checksums").
 
-use crate::checksum::{checksum_dto, set_checksum};
+use cairn_rpc::meta_reads as reads;
+use super::checksum::{checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
-use crate::list::url_encode;
-use crate::object::{
-    check_content_md5, check_key, etag_of, given_checksums, http_headers, store_verified,
-    timestamp, write_condition,
-};
-use crate::state::Gateway;
-use cairn_rpc::{CompletedPart as MetaPart, MAX_PART_NUMBER, MetaCommand, MetaResponse};
+use super::list::url_encode;
+use super::common::{check_content_md5, check_key, etag_of, given_checksums, http_headers, timestamp, write_condition};
+use super::object::store_verified;
+use crate::gateway::Gateway;
+use cairn_rpc::{CompletedPart as MetaPart, MetaCommand, MetaResponse};
+use cairn_types::limits::{MAX_PART_BYTES, MAX_PART_NUMBER};
 use cairn_types::{
     ChecksumAlgorithm, PartRecord, StoredChecksum, UploadExtras, UploadRecord, VersionId,
     now_millis,
@@ -25,8 +25,6 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 /// Parts ListParts returns when the client does not say (S3's default and maximum).
 pub const DEFAULT_MAX_PARTS: i32 = 1000;
-/// Largest part S3 accepts.
-pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 pub(crate) fn parse_upload_id(s: &str) -> S3Result<VersionId> {
     VersionId::parse(s).ok_or_else(|| s3_error!(NoSuchUpload))
@@ -61,7 +59,7 @@ fn upload_checksum(
         }
         return Ok(None);
     };
-    let algorithm = crate::checksum::algorithm_named(algorithm)?;
+    let algorithm = super::checksum::algorithm_named(algorithm)?;
     let full_object = match kind.map(ChecksumType::as_str) {
         None => algorithm == ChecksumAlgorithm::Crc64Nvme,
         Some(ChecksumType::FULL_OBJECT) => true,
@@ -170,7 +168,7 @@ pub async fn create(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let i = req.input;
     check_key(&i.key)?;
-    crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
+    super::acl::check_object_write_acl(i.acl.as_ref(), super::acl::object_grants!(i))?;
     let upload_id = VersionId::new_random();
     let headers = http_headers(
         i.content_type,
@@ -190,7 +188,7 @@ pub async fn create(
     };
     let checksum = upload_checksum(i.checksum_algorithm.as_ref(), i.checksum_type.as_ref())?;
     let extras = UploadExtras {
-        tags: crate::tagging::header_tags(i.tagging.as_deref())?,
+        tags: super::tagging::header_tags(i.tagging.as_deref())?,
         checksum_algorithm: checksum.map(|(a, _)| a),
         full_object: checksum.is_some_and(|(_, full)| full),
     };
@@ -218,7 +216,7 @@ pub async fn upload_part(
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let verifier =
-        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
+        super::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?;
     let trailers = req.trailing_headers;
     let i = req.input;
     let upload_id = parse_upload_id(&i.upload_id)?;
@@ -228,7 +226,7 @@ pub async fn upload_part(
     }
     let bucket = gw
         .meta()
-        .get_bucket(&i.bucket)
+        .read(reads::GetBucket { name: i.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
@@ -236,7 +234,7 @@ pub async fn upload_part(
     // before storing any data.
     let (_, upload_extras) = gw
         .meta()
-        .get_upload_with_extras(&i.bucket, &i.key, upload_id)
+        .read(reads::GetUploadWithExtras { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
@@ -357,7 +355,7 @@ pub async fn complete(
         key: Some(i.key.clone()),
         e_tag: Some(etag_of(&manifest.etag)),
         location: Some(format!("/{}/{}", i.bucket, url_encode(&i.key))),
-        version_id: crate::versioning::version_string(version_id),
+        version_id: super::versioning::version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, extras.checksum.as_ref().map(checksum_dto), type);
@@ -405,7 +403,7 @@ pub async fn list_parts(
     })?;
     let (all, extras) = gw
         .meta()
-        .list_parts_with_checksums(&i.bucket, &i.key, upload_id)
+        .read(reads::ListPartsWithChecksums { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
         .await
         .map_err(meta_error)?;
     let mut rest = all.into_iter().filter(|(p, _)| p.part_number > marker);
@@ -445,10 +443,10 @@ pub async fn list_parts(
         next_part_number_marker: next_marker,
         is_truncated: Some(truncated),
         parts: Some(parts),
-        owner: Some(crate::bucket::owner()),
+        owner: Some(super::common::owner()),
         initiator: Some(Initiator {
-            display_name: Some(crate::bucket::OWNER_ID.into()),
-            id: Some(crate::bucket::OWNER_ID.into()),
+            display_name: Some(super::common::OWNER_ID.into()),
+            id: Some(super::common::OWNER_ID.into()),
         }),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
         ..Default::default()

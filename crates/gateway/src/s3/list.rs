@@ -4,8 +4,8 @@
 //! As S3 does, v1 names every object's owner and v2 only with `fetch-owner=true`.
 
 use crate::errors::meta_error;
-use crate::object::{etag_of, timestamp};
-use crate::state::Gateway;
+use super::common::{etag_of, timestamp};
+use crate::gateway::Gateway;
 use base64::Engine;
 use cairn_rpc::{ListObjectsPage, ListObjectsQuery};
 use s3s::dto::*;
@@ -68,7 +68,7 @@ fn encode_page(page: &ListObjectsPage, url: bool, with_owner: bool) -> Encoded {
             storage_class: Some(ObjectStorageClass::from_static(
                 ObjectStorageClass::STANDARD,
             )),
-            owner: with_owner.then(crate::bucket::owner),
+            owner: with_owner.then(super::common::owner),
             ..Default::default()
         })
         .collect();
@@ -97,7 +97,7 @@ pub async fn list_objects(
         start_after: i.marker.clone().filter(|m| !m.is_empty()),
         max_keys: max,
     };
-    let page = gw.meta().list_objects(q).await.map_err(meta_error)?;
+    let page = gw.meta().read(q).await.map_err(meta_error)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let e = encode_page(&page, url, true);
     let next_marker = (page.truncated && i.delimiter.is_some())
@@ -155,7 +155,7 @@ pub async fn list_objects_v2(
         start_after,
         max_keys: max,
     };
-    let page = gw.meta().list_objects(q).await.map_err(meta_error)?;
+    let page = gw.meta().read(q).await.map_err(meta_error)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let e = encode_page(&page, url, i.fetch_owner == Some(true));
     let key_count = (e.contents.len() + e.prefixes.len()) as i32;

@@ -4,8 +4,10 @@
 //! `Access-Control-*` headers added to S3 responses of requests that carry an
 //! `Origin` matching a rule. Buckets are addressed path-style.
 
+use cairn_rpc::meta_reads as reads;
+use cairn_rpc::MetaCommand;
 use crate::errors::meta_error;
-use crate::state::Gateway;
+use crate::gateway::Gateway;
 use axum::response::Response;
 use cairn_rpc::MetaError;
 use cairn_types::cors::CorsError;
@@ -69,7 +71,10 @@ pub async fn put_bucket_cors(
     };
     config.validate().map_err(invalid)?;
     gw.meta()
-        .set_bucket_cors(&req.input.bucket, Some(config))
+        .write(&MetaCommand::SetBucketCors {
+            bucket: req.input.bucket.clone(),
+            config: Some(config),
+        })
         .await
         .map_err(meta_error)?;
     Ok(S3Response::new(PutBucketCorsOutput::default()))
@@ -81,7 +86,7 @@ pub async fn get_bucket_cors(
 ) -> S3Result<S3Response<GetBucketCorsOutput>> {
     let config = gw
         .meta()
-        .bucket_cors(&req.input.bucket)
+        .read(reads::GetBucketCors { bucket: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| {
@@ -100,7 +105,10 @@ pub async fn delete_bucket_cors(
     req: S3Request<DeleteBucketCorsInput>,
 ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
     gw.meta()
-        .set_bucket_cors(&req.input.bucket, None)
+        .write(&MetaCommand::SetBucketCors {
+            bucket: req.input.bucket.clone(),
+            config: None,
+        })
         .await
         .map_err(meta_error)?;
     let mut resp = S3Response::new(DeleteBucketCorsOutput::default());
@@ -186,7 +194,7 @@ pub async fn preflight(gw: &Gateway, path: &str, headers: &HeaderMap) -> http::R
                 .collect()
         })
         .unwrap_or_default();
-    let config = match gw.meta().bucket_cors(bucket).await {
+    let config = match gw.meta().read(reads::GetBucketCors { bucket: bucket.to_string() }).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return error(
@@ -238,7 +246,7 @@ pub async fn decorate(
     let Some(bucket) = bucket_of(path) else {
         return;
     };
-    let Ok(Some(config)) = gw.meta().bucket_cors(bucket).await else {
+    let Ok(Some(config)) = gw.meta().read(reads::GetBucketCors { bucket: bucket.to_string() }).await else {
         return;
     };
     if let Some(rule) = config.find_rule(origin, method.as_str(), &[]) {

@@ -4,8 +4,8 @@
 //! message, as S3's always do.
 
 use crate::errors::with_default_message;
-use crate::state::Gateway;
-use crate::{
+use crate::gateway::Gateway;
+use super::{
     acl, attributes, bucket, copy, cors, delete, lifecycle, list, list_uploads, list_versions,
     multipart, object, part_copy, tagging, versioning,
 };

@@ -13,9 +13,10 @@
 //! marker. Versions S3 clients name are `null` or 32 hex digits; anything
 //! else is 400 InvalidArgument.
 
+use cairn_rpc::meta_reads as reads;
 use crate::errors::meta_error;
-use crate::object::{format_http_date, timestamp};
-use crate::state::Gateway;
+use super::common::{format_http_date, timestamp};
+use crate::gateway::Gateway;
 use cairn_rpc::{MetaCommand, VersionLookup};
 use cairn_types::{ObjectExtras, ObjectManifest, ObjectVersionId, UnixMillis, VersioningStatus};
 use http::{HeaderMap, HeaderValue};
@@ -27,8 +28,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 /// S3's message for a `versionId` that is no version id.
 pub const INVALID_VERSION_ID: &str = "Invalid version id specified";
-/// S3's message for a version id that names no version of the key.
-pub const NO_SUCH_VERSION: &str = "The specified version does not exist.";
+pub use crate::errors::NO_SUCH_VERSION;
 /// S3's message for an operation on a delete marker.
 pub const METHOD_NOT_ALLOWED: &str = "The specified method is not allowed against this resource.";
 /// Response header saying the version concerned is a delete marker.
@@ -81,7 +81,7 @@ pub(crate) async fn find_version(
     let named = parse_version(version_id)?;
     let lookup = gw
         .meta()
-        .get_object_version(bucket, key, named)
+        .read(reads::GetObjectVersion { bucket: bucket.to_string(), key: key.to_string(), version: named })
         .await
         .map_err(meta_error)?;
     match lookup {
@@ -221,7 +221,7 @@ pub async fn get_bucket_versioning(
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
     let status = gw
         .meta()
-        .bucket_versioning(&req.input.bucket)
+        .read(reads::GetBucketVersioning { bucket: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?;
     Ok(S3Response::new(GetBucketVersioningOutput {

@@ -8,15 +8,16 @@
 //! computed from the copied bytes. A source may name a version
 //! (`?versionId=`); a delete marker is never a source.
 
-use crate::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
+use cairn_rpc::meta_reads as reads;
+use super::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
-use crate::object::{check_key, etag_of, http_headers, timestamp};
-use crate::state::Gateway;
-use crate::tagging::header_tags;
-use crate::versioning::{Found, MarkerRule, find_version, version_string};
+use super::common::{check_key, etag_of, http_headers, timestamp};
+use crate::gateway::Gateway;
+use super::tagging::header_tags;
+use super::versioning::{Found, MarkerRule, find_version, version_string};
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
-    ChecksumAlgorithm, ObjectData, ObjectExtras, ObjectManifest, VersionId, now_millis,
+    ChecksumAlgorithm, ObjectData, ObjectExtras, ObjectManifest, Redundancy, VersionId, now_millis,
 };
 use futures::StreamExt;
 use s3s::dto::*;
@@ -110,6 +111,43 @@ fn replaces(directive: Option<&str>, header: &str) -> S3Result<bool> {
     }
 }
 
+/// Writes the source's bytes again under `version` with the destination's
+/// redundancy (inline data stays inline), feeding them to `hasher` on the way.
+async fn copy_data(
+    gw: &Gateway,
+    src: &ObjectManifest,
+    version: VersionId,
+    redundancy: Redundancy,
+    mut hasher: Option<&mut ChecksumVerifier>,
+) -> S3Result<ObjectData> {
+    match &src.data {
+        ObjectData::Inline(d) => {
+            if let Some(h) = hasher.as_mut() {
+                h.update(d);
+            }
+            Ok(ObjectData::Inline(d.clone()))
+        }
+        ObjectData::Chunked { .. } => {
+            let body = gw.data().read_stream(src, 0, src.size).inspect(|r| {
+                if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
+                    h.update(b);
+                }
+            });
+            let stored = gw
+                .data()
+                .store_stream(body, version, 0, redundancy, false)
+                .await?;
+            if stored.size != src.size {
+                return Err(internal(format!(
+                    "copy read {} of {} bytes",
+                    stored.size, src.size
+                )));
+            }
+            Ok(stored.data)
+        }
+    }
+}
+
 pub async fn copy_object(
     gw: &Gateway,
     req: S3Request<CopyObjectInput>,
@@ -117,7 +155,7 @@ pub async fn copy_object(
     let dest_condition = copy_destination_condition(&req.headers)?;
     let i = req.input;
     check_key(&i.key)?;
-    crate::acl::check_object_write_acl(i.acl.as_ref(), crate::acl::object_grants!(i))?;
+    super::acl::check_object_write_acl(i.acl.as_ref(), super::acl::object_grants!(i))?;
     let source = copy_source(&i.copy_source)?;
     let replace = replaces(
         i.metadata_directive.as_ref().map(|d| d.as_str()),
@@ -176,7 +214,7 @@ pub async fn copy_object(
     };
     let dest = gw
         .meta()
-        .get_bucket(&i.bucket)
+        .read(reads::GetBucket { name: i.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
@@ -192,31 +230,7 @@ pub async fn copy_object(
             .then_some(ChecksumAlgorithm::Crc64Nvme),
     };
     let mut hasher = recompute.map(ChecksumVerifier::computing);
-    let data = match &src.data {
-        ObjectData::Inline(d) => {
-            if let Some(h) = hasher.as_mut() {
-                h.update(d);
-            }
-            ObjectData::Inline(d.clone())
-        }
-        ObjectData::Chunked { .. } => {
-            let body = gw.read_stream(&src, 0, src.size).inspect(|r| {
-                if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
-                    h.update(b);
-                }
-            });
-            let stored = gw
-                .store_stream(body, version, 0, dest.redundancy, false)
-                .await?;
-            if stored.size != src.size {
-                return Err(internal(format!(
-                    "copy read {} of {} bytes",
-                    stored.size, src.size
-                )));
-            }
-            stored.data
-        }
-    };
+    let data = copy_data(gw, &src, version, dest.redundancy, hasher.as_mut()).await?;
     let last_modified = now_millis();
     let manifest = ObjectManifest {
         bucket: i.bucket,

@@ -6,8 +6,10 @@
 //! filters by prefix, object size and tags. Transitions (cairn has one
 //! storage class) and NewerNoncurrentVersions are refused with 501.
 
+use cairn_rpc::meta_reads as reads;
+use cairn_rpc::MetaCommand;
 use crate::errors::meta_error;
-use crate::state::Gateway;
+use crate::gateway::Gateway;
 use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule};
 use cairn_types::{LifecycleConfiguration, Tag, UnixMillis};
 use s3s::dto::{
@@ -249,7 +251,10 @@ pub async fn put_bucket_lifecycle_configuration(
     };
     config.validate().map_err(invalid)?;
     gw.meta()
-        .set_bucket_lifecycle(&req.input.bucket, Some(config))
+        .write(&MetaCommand::SetBucketLifecycle {
+            bucket: req.input.bucket.clone(),
+            config: Some(config),
+        })
         .await
         .map_err(meta_error)?;
     Ok(S3Response::new(
@@ -263,7 +268,7 @@ pub async fn get_bucket_lifecycle_configuration(
 ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
     let config = gw
         .meta()
-        .bucket_lifecycle(&req.input.bucket)
+        .read(reads::GetBucketLifecycle { bucket: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| {
@@ -283,7 +288,10 @@ pub async fn delete_bucket_lifecycle(
     req: S3Request<DeleteBucketLifecycleInput>,
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
     gw.meta()
-        .set_bucket_lifecycle(&req.input.bucket, None)
+        .write(&MetaCommand::SetBucketLifecycle {
+            bucket: req.input.bucket.clone(),
+            config: None,
+        })
         .await
         .map_err(meta_error)?;
     let mut resp = S3Response::new(DeleteBucketLifecycleOutput::default());

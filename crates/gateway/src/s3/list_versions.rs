@@ -7,12 +7,12 @@
 //! interleaves them in listing order; clients read either, since each entry
 //! carries its key, version id and `IsLatest`.
 
-use crate::bucket::owner;
+use super::common::owner;
 use crate::errors::meta_error;
-use crate::list::{max_keys, url_encode, wants_url};
-use crate::object::{etag_of, timestamp};
-use crate::state::Gateway;
-use crate::versioning::{INVALID_VERSION_ID, version_string};
+use super::list::{max_keys, url_encode, wants_url};
+use super::common::{etag_of, timestamp};
+use crate::gateway::Gateway;
+use super::versioning::{INVALID_VERSION_ID, version_string};
 use cairn_rpc::{ListVersionsPage, ListVersionsQuery, VersionSummary};
 use cairn_types::ObjectVersionId;
 use s3s::dto::*;
@@ -136,7 +136,7 @@ pub async fn list_object_versions(
     };
     let page = gw
         .meta()
-        .list_object_versions(q)
+        .read(q)
         .await
         .map_err(meta_error)?;
     Ok(S3Response::new(output(i, page, url, max)))

@@ -1,38 +1,31 @@
-//! The data path. Writing: a body stream is hashed (MD5 for the ETag) and cut
-//! into chunks; each chunk's shards go to their placement nodes at once, with
-//! a bounded number of chunks in flight per request and a gateway-wide budget
-//! of chunk buffers, and a chunk counts once a write quorum of nodes has
-//! fsynced it. Small objects are kept inline instead. Reading: the chunks a
-//! range needs are fetched a few at a time, verified against the manifest's
-//! blake3, and streamed out in order; a bad or missing copy falls back to the
-//! next holder, and a slow one is hedged (`hedge`). Nodes that are down or
-//! unreachable are skipped (`node_health`); a write does not wait for
-//! stragglers once it has its quorum (`quorum`).
+//! Writing: a body stream is hashed (MD5 for the ETag) and cut into
+//! chunks; each chunk's pieces go to their placement nodes at once (replicas
+//! here; erasure-coded pieces in `erasure`), with at most
+//! `data_path.put_chunks_in_flight` chunks in flight per request and every
+//! chunk buffer counted against the gateway-wide budget. A chunk counts once
+//! a write quorum of nodes has it on stable storage; stragglers past the
+//! quorum are not waited for (`quorum`). Bodies up to the inline threshold
+//! are returned inline instead.
 
-use crate::errors::{internal, unavailable};
-use crate::hedge::hedged;
-use crate::quorum::gather_quorum;
-use crate::state::Gateway;
+use super::quorum::gather_quorum;
+use super::path::DataPath;
+use crate::errors::{body_error, internal, unavailable};
 use bytes::Bytes;
-use cairn_codec::{Chunker, chunk_hash, chunk_slices};
+use cairn_codec::{Chunker, chunk_hash};
 use cairn_placement::partition_of;
 use cairn_types::{
-    CODEC_REPLICATION_V1, ChunkRef, ClusterLayout, ObjectData, ObjectManifest, Redundancy, ShardId,
-    VersionId,
+    CODEC_REPLICATION_V1, ChunkRef, ClusterLayout, ObjectData, Redundancy, ShardId, VersionId,
 };
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use s3s::S3Result;
-use s3s::dto::StreamingBlob;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// Metric: chunk copies that failed verification when read by a gateway.
-pub const METRIC_CORRUPT_CHUNKS: &str = "cairn_gateway_corrupt_chunks_total";
+/// Metric: object bytes written to storage nodes.
 pub const METRIC_BYTES_WRITTEN: &str = "cairn_gateway_bytes_written_total";
-pub const METRIC_BYTES_READ: &str = "cairn_gateway_bytes_read_total";
 
 /// What storing a body produced.
 #[derive(Debug)]
@@ -51,19 +44,9 @@ impl Stored {
     }
 }
 
-/// Pieces that must be on stable storage before a chunk counts as written:
-/// a majority of replicas, or k+1 of the k+m pieces of an erasure-coded
-/// chunk (so one more node can fail before the chunk is unreadable).
-pub fn write_quorum(redundancy: Redundancy) -> usize {
-    match redundancy {
-        Redundancy::Replicas(_) => redundancy.width() / 2 + 1,
-        Redundancy::ErasureCoded { data, .. } => (usize::from(data) + 1).min(redundancy.width()),
-    }
-}
-
 /// The nodes a chunk's pieces go to, in piece order: the first `width`
 /// nodes of its partition in the layout; 503 when the layout has fewer.
-pub(crate) fn chunk_targets(
+pub(super) fn chunk_targets(
     layout: &ClusterLayout,
     id: &ShardId,
     redundancy: Redundancy,
@@ -80,15 +63,7 @@ pub(crate) fn chunk_targets(
     Ok(targets.to_vec())
 }
 
-/// The codec id recorded for chunks written with `redundancy`.
-pub fn codec_of(redundancy: Redundancy) -> u16 {
-    match redundancy {
-        Redundancy::Replicas(_) => CODEC_REPLICATION_V1,
-        Redundancy::ErasureCoded { .. } => cairn_codec::CODEC_RS_GF256_V1,
-    }
-}
-
-impl Gateway {
+impl DataPath {
     /// Streams `body` into storage under `version`/`part`. With `allow_inline`
     /// a body no larger than the inline threshold is returned inline instead.
     pub async fn store_stream<S, E>(
@@ -103,7 +78,7 @@ impl Gateway {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let cfg = self.opts().data_path.clone();
+        let cfg = self.config().clone();
         // Asked for when the first chunk is written: inline objects never need it.
         let mut layout: Option<Arc<ClusterLayout>> = None;
         let mut md5 = Md5::new();
@@ -120,7 +95,7 @@ impl Gateway {
                     size += piece.len() as u64;
                     chunker.push(piece)
                 }
-                Some(Err(e)) => return Err(crate::errors::body_error(e.to_string())),
+                Some(Err(e)) => return Err(body_error(e.to_string())),
                 None => {
                     finished = true;
                     if allow_inline && size <= cfg.inline_threshold as u64 {
@@ -180,7 +155,7 @@ impl Gateway {
             size,
             md5: md5.finalize().into(),
             data: ObjectData::Chunked {
-                codec: codec_of(redundancy),
+                codec: redundancy.codec(),
                 chunks,
             },
         })
@@ -188,7 +163,7 @@ impl Gateway {
 
     /// Sends one chunk to its replica nodes at once; succeeds when a write
     /// quorum of them has it on stable storage.
-    pub(crate) async fn write_chunk(
+    async fn write_chunk(
         &self,
         layout: &ClusterLayout,
         version: VersionId,
@@ -211,7 +186,7 @@ impl Gateway {
         let width = redundancy.width();
         let targets = chunk_targets(layout, &id, redundancy)?;
         let hash = chunk_hash(&data);
-        let quorum = write_quorum(redundancy);
+        let quorum = redundancy.write_quorum();
         let writes = self
             .write_set(&targets, quorum)
             .await
@@ -231,7 +206,7 @@ impl Gateway {
                     }
                 }
             });
-        let grace = Duration::from_millis(self.opts().data_path.write_straggler_ms);
+        let grace = Duration::from_millis(self.config().write_straggler_ms);
         let stored: Vec<_> = gather_quorum(writes.collect::<Vec<_>>(), quorum, grace)
             .await
             .into_iter()
@@ -253,98 +228,5 @@ impl Gateway {
             pieces: Vec::new(),
             data_pieces: 0,
         })
-    }
-
-    /// Fetches one chunk from the first holder that returns a verified copy:
-    /// usable holders first, hedged when one is slow.
-    pub async fn fetch_chunk(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
-        if !chunk.pieces.is_empty() {
-            return self.fetch_chunk_ec(chunk).await;
-        }
-        let id = chunk.shard_id(0);
-        let (mut holders, others) = self.split_usable(&chunk.nodes).await;
-        holders.extend(others);
-        let hedge_after = Duration::from_millis(self.opts().data_path.hedge_after_ms);
-        let copy = |node| async move {
-            match self.get_shard(node, &id).await {
-                Ok(data) if data.len() as u64 == chunk.len && chunk_hash(&data) == chunk.hash => {
-                    Some(data)
-                }
-                Ok(_) => {
-                    tracing::error!(shard = %id, node, "shard copy does not match the manifest hash");
-                    metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!(shard = %id, node, error = %e, "shard copy unavailable");
-                    None
-                }
-            }
-        };
-        hedged(holders, 1, hedge_after, copy)
-            .await
-            .pop()
-            .ok_or_else(|| {
-                std::io::Error::other(format!("no holder returned a valid copy of chunk {id}"))
-            })
-    }
-
-    /// A body streaming bytes `start..end` of an object, fetching chunks ahead.
-    pub fn read_stream(&self, manifest: &ObjectManifest, start: u64, end: u64) -> StreamingBlob {
-        let chunks = match &manifest.data {
-            ObjectData::Inline(data) => {
-                let slice = Bytes::copy_from_slice(&data[start as usize..end as usize]);
-                return StreamingBlob::wrap(futures::stream::once(async move {
-                    Ok::<_, std::io::Error>(slice)
-                }));
-            }
-            ObjectData::Chunked { chunks, .. } => Arc::new(chunks.clone()),
-        };
-        let lens: Vec<u64> = chunks.iter().map(|c| c.len).collect();
-        let slices = chunk_slices(&lens, start, end);
-        let ahead = self.opts().data_path.get_chunks_in_flight;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
-        let gw = self.clone();
-        tokio::spawn(async move {
-            // Each fetch runs as its own task so read-ahead continues while
-            // this loop waits for the client to take the previous chunk.
-            let fetches = slices.into_iter().map(|s| {
-                let gw = gw.clone();
-                let chunk = chunks[s.chunk].clone();
-                tokio::spawn(async move {
-                    let permit = gw
-                        .inner
-                        .chunk_budget
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(std::io::Error::other)?;
-                    let data = gw.fetch_chunk(&chunk).await?;
-                    Ok::<_, std::io::Error>((
-                        permit,
-                        data.slice(s.offset as usize..(s.offset + s.len) as usize),
-                    ))
-                })
-            });
-            let mut fetches = futures::stream::iter(fetches).buffered(ahead);
-            while let Some(joined) = fetches.next().await {
-                let result = joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-                match result {
-                    Ok((permit, data)) => {
-                        metrics::counter!(METRIC_BYTES_READ).increment(data.len() as u64);
-                        if tx.send(Ok(data)).await.is_err() {
-                            return; // client went away
-                        }
-                        drop(permit);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "object read failed mid-stream");
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                }
-            }
-        });
-        StreamingBlob::wrap(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
     }
 }

@@ -18,7 +18,7 @@ pub const METRIC_HEDGED_REQUESTS: &str = "cairn_gateway_hedged_requests_total";
 /// next one whenever a request fails or nothing has answered for
 /// `hedge_after`, and returns the answers as soon as `needed` arrived — or
 /// every answer there was once all candidates have been tried.
-pub(crate) async fn hedged<C, T, F, Fut>(
+pub(super) async fn hedged<C, T, F, Fut>(
     candidates: Vec<C>,
     needed: usize,
     hedge_after: Duration,

@@ -17,7 +17,7 @@ pub const METRIC_ABANDONED_WRITES: &str = "cairn_gateway_abandoned_shard_writes_
 
 /// Runs `writes` concurrently and returns each one's outcome by position
 /// (None: failed, skipped or abandoned).
-pub(crate) async fn gather_quorum<T, F>(
+pub(super) async fn gather_quorum<T, F>(
     writes: Vec<F>,
     quorum: usize,
     grace: Duration,

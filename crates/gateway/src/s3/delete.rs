@@ -6,17 +6,17 @@
 //! (`x-amz-version-id`) and says when it is a delete marker
 //! (`x-amz-delete-marker`).
 
+use cairn_types::limits::MAX_DELETE_KEYS;
+use cairn_rpc::meta_reads as reads;
 use crate::errors::{internal, meta_error};
-use crate::object::check_key;
-use crate::state::Gateway;
-use crate::versioning::{parse_version, version_string};
+use super::common::check_key;
+use crate::gateway::Gateway;
+use super::versioning::{parse_version, version_string};
 use cairn_rpc::{DeleteOutcome, MetaCommand, MetaResponse};
 use cairn_types::{ObjectVersionId, VersionId, now_millis};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-/// Keys one DeleteObjects request may name (S3's limit).
-pub const MAX_DELETE_KEYS: usize = 1000;
 
 /// Deletes one object version (None: the current object); answers what meta did.
 async fn delete_version(
@@ -98,7 +98,7 @@ pub async fn delete_objects(
         ));
     }
     gw.meta()
-        .get_bucket(&i.bucket)
+        .read(reads::GetBucket { name: i.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;

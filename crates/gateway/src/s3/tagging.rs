@@ -5,10 +5,12 @@
 //! them. Each object version has its own tags (`versionId`); a delete marker
 //! has none and answers 405 MethodNotAllowed.
 
+use cairn_types::limits::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};
+use cairn_rpc::meta_reads as reads;
 use crate::errors::{internal, meta_error};
-use crate::object::check_key;
-use crate::state::Gateway;
-use crate::versioning::{MarkerRule, find_version, parse_version, version_string};
+use super::common::check_key;
+use crate::gateway::Gateway;
+use super::versioning::{MarkerRule, find_version, parse_version, version_string};
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use cairn_types::Tag;
 use s3s::dto::{
@@ -19,14 +21,6 @@ use s3s::dto::{
 };
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-/// Most tags an object may have (AWS's limit).
-pub const MAX_OBJECT_TAGS: usize = 10;
-/// Most tags a bucket may have (AWS's limit).
-pub const MAX_BUCKET_TAGS: usize = 50;
-/// Longest tag key, in Unicode characters.
-pub const MAX_TAG_KEY_CHARS: usize = 128;
-/// Longest tag value, in Unicode characters.
-pub const MAX_TAG_VALUE_CHARS: usize = 256;
 /// Prefix reserved for AWS's own tags.
 const RESERVED_PREFIX: &str = "aws:";
 
@@ -259,7 +253,7 @@ pub async fn get_bucket_tagging(
 ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
     let tags = gw
         .meta()
-        .get_bucket_tags(&req.input.bucket)
+        .read(reads::GetBucketTags { bucket: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?;
     if tags.is_empty() {

@@ -11,11 +11,12 @@
 //! ACL request (of the current version or the one `versionId` names) only
 //! needs its version to exist, answered as a GetObject of it would be.
 
-use crate::bucket::{OWNER_ID, owner};
+use cairn_rpc::meta_reads as reads;
+use super::common::{OWNER_ID, owner};
 use crate::errors::meta_error;
-use crate::object::check_key;
-use crate::state::Gateway;
-use crate::versioning::{MarkerRule, find_version};
+use super::common::check_key;
+use crate::gateway::Gateway;
+use super::versioning::{MarkerRule, find_version};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -36,7 +37,7 @@ pub(crate) struct GrantHeaders<'a> {
 /// The grant headers of an object-level request (they have no `write`).
 macro_rules! object_grants {
     ($input:expr) => {
-        $crate::acl::GrantHeaders {
+        $crate::s3::acl::GrantHeaders {
             full_control: $input.grant_full_control.as_deref(),
             read: $input.grant_read.as_deref(),
             read_acp: $input.grant_read_acp.as_deref(),
@@ -196,7 +197,7 @@ pub async fn get_bucket_acl(
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
     gw.meta()
-        .get_bucket(&req.input.bucket)
+        .read(reads::GetBucket { name: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
@@ -227,7 +228,7 @@ pub async fn put_bucket_acl(
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let i = req.input;
     gw.meta()
-        .get_bucket(&i.bucket)
+        .read(reads::GetBucket { name: i.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;

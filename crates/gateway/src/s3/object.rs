@@ -3,124 +3,22 @@
 //! DeleteObjects are in `delete`, CopyObject in `copy`, what a `versionId`
 //! means in `versioning`).
 
-use crate::checksum::{checksum_dto, response_checksum, set_checksum};
+use cairn_rpc::meta_reads as reads;
+use super::checksum::{checksum_dto, response_checksum, set_checksum};
 use crate::errors::{internal, meta_error};
-use crate::state::Gateway;
-use crate::versioning::{Found, MarkerRule, find_version, version_string};
-use base64::Engine;
-use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
+use crate::gateway::Gateway;
+use super::common::{
+    check_content_md5, check_key, etag_of, given_checksums, http_headers, parse_http_date,
+    timestamp, write_condition,
+};
+use super::versioning::{Found, MarkerRule, find_version, version_string};
+use cairn_types::limits::{MAX_PART_NUMBER, MAX_SINGLE_PUT_BYTES};
+use cairn_rpc::{MetaCommand, MetaResponse};
 use cairn_types::{
-    HttpHeaders, ObjectExtras, ObjectManifest, UnixMillis, VersionId, now_millis,
-    validate_object_key,
+    HttpHeaders, ObjectExtras, ObjectManifest, VersionId, now_millis,
 };
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
-
-/// Largest body a single PutObject accepts (S3's limit).
-pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-
-pub(crate) fn check_key(key: &str) -> S3Result<()> {
-    validate_object_key(key)
-        .map_err(|e| S3Error::with_message(S3ErrorCode::KeyTooLongError, e.to_string()))
-}
-
-pub(crate) fn timestamp(ms: UnixMillis) -> Timestamp {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Timestamp::from(t)
-}
-
-pub(crate) fn format_http_date(t: &Timestamp) -> Option<String> {
-    let mut buf = Vec::new();
-    t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
-    String::from_utf8(buf).ok()
-}
-
-fn parse_http_date(s: &str) -> Option<Timestamp> {
-    Timestamp::parse(TimestampFormat::HttpDate, s).ok()
-}
-
-pub(crate) fn etag_of(value: &str) -> ETag {
-    ETag::Strong(value.to_string())
-}
-
-/// The stored headers of a new object, from the request's headers.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn http_headers(
-    content_type: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    expires: Option<&Timestamp>,
-    metadata: Option<Metadata>,
-) -> HttpHeaders {
-    // `aws-chunked` describes the upload's framing, not the object: S3 drops it.
-    let content_encoding = content_encoding.and_then(|v| {
-        let kept: Vec<&str> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
-            .collect();
-        (!kept.is_empty()).then(|| kept.join(","))
-    });
-    HttpHeaders {
-        content_type,
-        content_disposition,
-        content_encoding,
-        content_language,
-        cache_control,
-        expires: expires.and_then(format_http_date),
-        user_metadata: metadata
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
-    }
-}
-
-/// `If-Match` / `If-None-Match: *` of a write, as a condition meta decides.
-pub(crate) fn write_condition(
-    if_match: Option<&ETagCondition>,
-    if_none_match: Option<&ETagCondition>,
-) -> S3Result<WriteCondition> {
-    match (if_match, if_none_match) {
-        (Some(_), Some(_)) => Err(s3_error!(
-            NotImplemented,
-            "If-Match together with If-None-Match is not supported"
-        )),
-        (Some(ETagCondition::ETag(e)), None) => Ok(WriteCondition::IfMatch(e.value().to_string())),
-        (Some(ETagCondition::Any), None) => Err(s3_error!(
-            NotImplemented,
-            "If-Match: * is not supported on writes"
-        )),
-        (None, Some(ETagCondition::Any)) => Ok(WriteCondition::IfNoneMatchAny),
-        (None, Some(ETagCondition::ETag(_))) => Err(s3_error!(
-            NotImplemented,
-            "If-None-Match on writes supports only *"
-        )),
-        (None, None) => Ok(WriteCondition::Always),
-    }
-}
-
-/// Checks a client's Content-MD5 (base64) against what was received.
-pub(crate) fn check_content_md5(content_md5: Option<&str>, md5: &[u8; 16]) -> S3Result<()> {
-    let Some(given) = content_md5 else {
-        return Ok(());
-    };
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(given.trim())
-        .ok()
-        .filter(|d| d.len() == 16)
-        .ok_or_else(|| s3_error!(InvalidDigest, "the Content-MD5 you specified was invalid"))?;
-    if decoded != md5 {
-        return Err(s3_error!(
-            BadDigest,
-            "the Content-MD5 you specified did not match what we received"
-        ));
-    }
-    Ok(())
-}
 
 /// Evaluates GET/HEAD preconditions in the order RFC 9110 gives them.
 fn check_read_conditions(
@@ -185,7 +83,7 @@ fn read_range(
         } else {
             m.part_sizes.clone()
         };
-        if !(1..=cairn_rpc::MAX_PART_NUMBER as i32).contains(&n) {
+        if !(1..=MAX_PART_NUMBER as i32).contains(&n) {
             return Err(s3_error!(
                 InvalidArgument,
                 "Part number must be an integer between 1 and 10000, inclusive"
@@ -223,34 +121,19 @@ fn tag_count(extras: &ObjectExtras) -> Option<i32> {
     (!extras.tags.is_empty()).then_some(extras.tags.len() as i32)
 }
 
-/// The checksum fields of an upload request, as s3s parsed them.
-macro_rules! given_checksums {
-    ($input:expr) => {
-        s3s::dto::Checksum {
-            checksum_crc32: $input.checksum_crc32.clone(),
-            checksum_crc32c: $input.checksum_crc32c.clone(),
-            checksum_crc64nvme: $input.checksum_crc64nvme.clone(),
-            checksum_sha1: $input.checksum_sha1.clone(),
-            checksum_sha256: $input.checksum_sha256.clone(),
-            ..Default::default()
-        }
-    };
-}
-pub(crate) use given_checksums;
-
 /// Stores an upload body while verifying its `x-amz-checksum-*`; answers
 /// what was stored and the checksums found (see `checksum::Verified`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn store_verified(
     gw: &Gateway,
     body: Option<StreamingBlob>,
-    verifier: crate::checksum::ChecksumVerifier,
+    verifier: super::checksum::ChecksumVerifier,
     trailers: Option<&s3s::TrailingHeaders>,
     version: VersionId,
     part: u32,
     redundancy: cairn_types::Redundancy,
     allow_inline: bool,
-) -> S3Result<(crate::data::Stored, crate::checksum::Verified)> {
+) -> S3Result<(crate::data::Stored, super::checksum::Verified)> {
     use futures::StreamExt;
     let mut verifier = verifier;
     let body: futures::stream::BoxStream<'_, Result<bytes::Bytes, String>> = match body {
@@ -263,6 +146,7 @@ pub(crate) async fn store_verified(
         }
     });
     let stored = gw
+        .data()
         .store_stream(observed, version, part, redundancy, allow_inline)
         .await?;
     let checksums = verifier.verify_all(trailers)?;
@@ -274,7 +158,7 @@ pub async fn put_object(
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let verifier =
-        crate::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?
+        super::checksum::ChecksumVerifier::new(&req.headers, &given_checksums!(req.input))?
             .or_default_crc64nvme();
     let trailers = req.trailing_headers;
     let input = req.input;
@@ -289,11 +173,11 @@ pub async fn put_object(
         ));
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
-    let tags = crate::tagging::header_tags(input.tagging.as_deref())?;
-    crate::acl::check_object_write_acl(input.acl.as_ref(), crate::acl::object_grants!(input))?;
+    let tags = super::tagging::header_tags(input.tagging.as_deref())?;
+    super::acl::check_object_write_acl(input.acl.as_ref(), super::acl::object_grants!(input))?;
     let bucket = gw
         .meta()
-        .get_bucket(&input.bucket)
+        .read(reads::GetBucket { name: input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
@@ -307,7 +191,7 @@ pub async fn put_object(
         input.metadata,
     );
     let version = VersionId::new_random();
-    let (stored, crate::checksum::Verified { checksum, .. }) = store_verified(
+    let (stored, super::checksum::Verified { checksum, .. }) = store_verified(
         gw,
         input.body,
         verifier,
@@ -454,7 +338,7 @@ pub async fn get_object(
         i.response_cache_control,
         i.response_expires,
     );
-    let body = gw.read_stream(&m, start, end);
+    let body = gw.data().read_stream(&m, start, end);
     let mut output = GetObjectOutput {
         body: Some(body),
         accept_ranges: Some("bytes".to_string()),

@@ -6,20 +6,23 @@
 //! data pieces first (no decoding when they all verify) and fetches parity
 //! only for what is missing, corrupt or slower than the hedge threshold.
 
-use crate::data::{METRIC_CORRUPT_CHUNKS, chunk_targets, write_quorum};
+use super::hedge::hedged;
+use super::quorum::gather_quorum;
+use super::write::chunk_targets;
+use super::path::DataPath;
+use super::read::METRIC_CORRUPT_CHUNKS;
 use crate::errors::{internal, unavailable};
-use crate::hedge::hedged;
-use crate::quorum::gather_quorum;
-use crate::state::Gateway;
 use bytes::Bytes;
-use cairn_codec::{CODEC_RS_GF256_V1, ErasureCodec, chunk_hash};
-use cairn_types::{ChunkRef, ClusterLayout, PieceRef, Redundancy, ShardId, VersionId};
+use cairn_codec::{ErasureCodec, chunk_hash};
+use cairn_types::{
+    CODEC_RS_GF256_V1, ChunkRef, ClusterLayout, PieceRef, Redundancy, ShardId, VersionId,
+};
 use s3s::S3Result;
 use std::time::Duration;
 
-impl Gateway {
+impl DataPath {
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn write_chunk_ec(
+    pub(super) async fn write_chunk_ec(
         &self,
         layout: &ClusterLayout,
         version: VersionId,
@@ -42,7 +45,7 @@ impl Gateway {
         let len = data.len() as u64;
         let hash = chunk_hash(&data);
         let pieces = codec.encode_bytes(data).map_err(internal)?;
-        let quorum = write_quorum(redundancy);
+        let quorum = redundancy.write_quorum();
         let send_to = self.write_set(&targets, quorum).await;
         let writes = pieces
             .into_iter()
@@ -75,7 +78,7 @@ impl Gateway {
                 }
             })
             .collect::<Vec<_>>();
-        let grace = Duration::from_millis(self.opts().data_path.write_straggler_ms);
+        let grace = Duration::from_millis(self.config().write_straggler_ms);
         let stored: Vec<Option<PieceRef>> = gather_quorum(writes, quorum, grace).await;
         let written = stored.iter().filter(|p| p.is_some()).count();
         if written < quorum {
@@ -132,12 +135,12 @@ impl Gateway {
         usable
     }
 
-    pub(crate) async fn fetch_chunk_ec(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
+    pub(super) async fn fetch_chunk_ec(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
         let k = usize::from(chunk.data_pieces);
         let total = chunk.pieces.len();
         let codec = ErasureCodec::new(k, total.saturating_sub(k)).map_err(std::io::Error::other)?;
         let order = self.piece_order(chunk).await;
-        let hedge_after = Duration::from_millis(self.opts().data_path.hedge_after_ms);
+        let hedge_after = Duration::from_millis(self.config().hedge_after_ms);
         let answers = hedged(order, k, hedge_after, |i| self.fetch_piece(chunk, i)).await;
         let mut got: Vec<Option<Bytes>> = vec![None; total];
         for (i, bytes) in answers {

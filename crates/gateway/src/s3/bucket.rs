@@ -2,32 +2,23 @@
 //! DeleteBucket, HeadBucket, ListBuckets and GetBucketLocation (bucket
 //! versioning is in `versioning`).
 
+use cairn_rpc::meta_reads as reads;
 use crate::errors::meta_error;
-use crate::object::timestamp;
-use crate::state::Gateway;
+use super::common::{owner, timestamp};
+use crate::gateway::Gateway;
 use cairn_rpc::MetaCommand;
-use cairn_types::manifest::{MAX_EC_WIDTH, MAX_REPLICAS};
+use cairn_types::limits::{MAX_EC_WIDTH, MAX_REPLICAS};
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 /// Request header choosing a new bucket's redundancy: `replicas=3`, `ec=4+2`.
 pub const REDUNDANCY_HEADER: &str = "x-cairn-redundancy";
-/// Owner reported for every bucket: a cluster has one account.
-pub const OWNER_ID: &str = "cairn";
-
-pub(crate) fn owner() -> Owner {
-    Owner {
-        display_name: Some(OWNER_ID.to_string()),
-        id: Some(OWNER_ID.to_string()),
-    }
-}
-
 pub async fn create_bucket(
     gw: &Gateway,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
-    crate::acl::check_create_bucket_acl(&req.input)?;
+    super::acl::check_create_bucket_acl(&req.input)?;
     let name = req.input.bucket;
     validate_bucket_name(&name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidBucketName, e.to_string()))?;
@@ -54,9 +45,9 @@ pub async fn create_bucket(
         })?,
     };
     // Before the first layout, the registered nodes are what it can hold.
-    let nodes = match gw.current_layout().await? {
+    let nodes = match gw.data().current_layout().await? {
         Some(layout) => layout.placeable_nodes(),
-        None => gw.nodes().await?.len(),
+        None => gw.data().nodes().await?.len(),
     };
     if redundancy.width() > nodes {
         return Err(s3_error!(
@@ -100,7 +91,7 @@ pub async fn head_bucket(
     req: S3Request<HeadBucketInput>,
 ) -> S3Result<S3Response<HeadBucketOutput>> {
     gw.meta()
-        .get_bucket(&req.input.bucket)
+        .read(reads::GetBucket { name: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
@@ -115,7 +106,7 @@ pub async fn list_buckets(
     gw: &Gateway,
     _req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
-    let buckets = gw.meta().list_buckets().await.map_err(meta_error)?;
+    let buckets = gw.meta().read(reads::ListBuckets {}).await.map_err(meta_error)?;
     let list = buckets
         .into_iter()
         .map(|b| s3s::dto::Bucket {
@@ -137,7 +128,7 @@ pub async fn get_bucket_location(
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
     gw.meta()
-        .get_bucket(&req.input.bucket)
+        .read(reads::GetBucket { name: req.input.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;

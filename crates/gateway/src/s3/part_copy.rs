@@ -7,13 +7,15 @@
 //! and Complete treats it like any other part. For an upload with a
 //! checksum algorithm the part's checksum is computed from the copied bytes.
 
-use crate::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
-use crate::copy::{SourceConditions, check_source_conditions, copy_source};
+use cairn_rpc::meta_reads as reads;
+use super::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
+use super::copy::{SourceConditions, check_source_conditions, copy_source};
 use crate::errors::{internal, meta_error};
-use crate::multipart::{MAX_PART_BYTES, parse_upload_id, part_number_of};
-use crate::object::{check_key, etag_of, timestamp};
-use crate::state::Gateway;
-use crate::versioning::{Found, MarkerRule, find_version, version_string};
+use super::multipart::{parse_upload_id, part_number_of};
+use cairn_types::limits::MAX_PART_BYTES;
+use super::common::{check_key, etag_of, timestamp};
+use crate::gateway::Gateway;
+use super::versioning::{Found, MarkerRule, find_version, version_string};
 use cairn_rpc::MetaCommand;
 use cairn_types::{ChecksumAlgorithm, PartRecord, VersionId, now_millis};
 use futures::StreamExt;
@@ -81,13 +83,13 @@ pub async fn upload_part_copy(
     let source = copy_source(&i.copy_source)?;
     let bucket = gw
         .meta()
-        .get_bucket(&i.bucket)
+        .read(reads::GetBucket { name: i.bucket.to_string() })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))?;
     let (_, upload_extras) = gw
         .meta()
-        .get_upload_with_extras(&i.bucket, &i.key, upload_id)
+        .read(reads::GetUploadWithExtras { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchUpload))?;
@@ -125,12 +127,13 @@ pub async fn upload_part_copy(
     // without an algorithm, as for their uploaded parts).
     let algorithm = upload_extras.checksum_algorithm;
     let mut hasher = ChecksumVerifier::computing(algorithm.unwrap_or(ChecksumAlgorithm::Crc64Nvme));
-    let body = gw.read_stream(&src, start, end).inspect(|r| {
+    let body = gw.data().read_stream(&src, start, end).inspect(|r| {
         if let Ok(b) = r {
             hasher.update(b);
         }
     });
     let stored = gw
+        .data()
         .store_stream(body, data_version, part_number, bucket.redundancy, false)
         .await?;
     let checksum = hasher.verify(None)?;

@@ -338,7 +338,7 @@ macro_rules! set_checksum {
     ($out:expr, $c:expr, type) => {
         if let Some(c) = $c {
             $out.checksum_type = c.checksum_type.clone();
-            $crate::checksum::set_checksum!($out, Some(c));
+            $crate::s3::checksum::set_checksum!($out, Some(c));
         }
     };
 }

@@ -4,10 +4,10 @@
 //! Of the current version or the one `versionId` names. One metadata read;
 //! no object data is touched.
 
-use crate::checksum::{checksum_dto, part_checksum_dto};
-use crate::object::{check_key, etag_of, timestamp};
-use crate::state::Gateway;
-use crate::versioning::{Found, MarkerRule, find_version, version_string};
+use super::checksum::{checksum_dto, part_checksum_dto};
+use super::common::{check_key, etag_of, timestamp};
+use crate::gateway::Gateway;
+use super::versioning::{Found, MarkerRule, find_version, version_string};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 

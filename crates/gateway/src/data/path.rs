@@ -1,0 +1,58 @@
+//! The data path's handle: a cheap clone over the shard client, the
+//! data-path bounds, the chunk-buffer budget that bounds memory, the
+//! per-node backoffs and the cached view of the cluster. Each sibling module
+//! implements its part of `DataPath`: `write`, `read`, `erasure`,
+//! `shard_io`, `node_health`, `cluster`.
+
+use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
+use cairn_types::ClusterLayout;
+use cairn_types::config::DataPathConfig;
+use super::backoff::Backoffs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{RwLock, Semaphore};
+
+/// The data path of one gateway: a cheap handle (clone it freely) over the
+/// shard client, the data-path bounds, the chunk-buffer budget that bounds
+/// memory, the per-node backoffs and the cached view of the cluster.
+#[derive(Clone)]
+pub struct DataPath {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) meta: MetaClient,
+    pub(super) shards: ShardClient,
+    pub(super) cfg: DataPathConfig,
+    /// One permit per chunk buffer held by any request.
+    pub(super) chunk_budget: Arc<Semaphore>,
+    /// Nodes whose connections failed recently.
+    pub(super) backoffs: Backoffs,
+    pub(super) nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
+    pub(super) layout: RwLock<Option<(Instant, Arc<ClusterLayout>)>>,
+}
+
+impl DataPath {
+    pub fn new(meta: MetaClient, shards: ShardClient, cfg: DataPathConfig) -> Self {
+        let backoffs = Backoffs::new(
+            Duration::from_millis(cfg.node_backoff_initial_ms),
+            Duration::from_millis(cfg.node_backoff_max_ms),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                meta,
+                shards,
+                chunk_budget: Arc::new(Semaphore::new(cfg.gateway_chunk_budget)),
+                cfg,
+                backoffs,
+                nodes: RwLock::new(None),
+                layout: RwLock::new(None),
+            }),
+        }
+    }
+
+    /// The data-path bounds this gateway runs with.
+    pub fn config(&self) -> &DataPathConfig {
+        &self.inner.cfg
+    }
+}

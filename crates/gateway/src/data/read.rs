@@ -1,0 +1,125 @@
+//! Reading: the chunks a byte range needs are fetched a few at a time
+//! (`data_path.get_chunks_in_flight` ahead of the client), each verified
+//! against the manifest's blake3, and streamed out in order. Each chunk is
+//! decoded by the codec its manifest records: a replica from the first
+//! holder that returns a verified copy (usable holders first, hedged when one
+//! is slow), or Reed-Solomon pieces (`erasure`).
+
+use super::hedge::hedged;
+use super::path::DataPath;
+use bytes::Bytes;
+use cairn_codec::{chunk_hash, chunk_slices};
+use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest};
+use futures::StreamExt;
+use s3s::dto::StreamingBlob;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Metric: chunk copies that failed verification when read by a gateway.
+pub const METRIC_CORRUPT_CHUNKS: &str = "cairn_gateway_corrupt_chunks_total";
+/// Metric: object bytes served to clients from storage nodes.
+pub const METRIC_BYTES_READ: &str = "cairn_gateway_bytes_read_total";
+
+impl DataPath {
+    /// Fetches and verifies one chunk written with `codec`.
+    pub async fn fetch_chunk(&self, codec: u16, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
+        match codec {
+            CODEC_REPLICATION_V1 => self.fetch_replica(chunk).await,
+            CODEC_RS_GF256_V1 => self.fetch_chunk_ec(chunk).await,
+            other => Err(std::io::Error::other(format!(
+                "chunk {} was written with codec {other}, which this gateway cannot read",
+                chunk.shard_id(0)
+            ))),
+        }
+    }
+
+/// Fetches one replicated chunk from the first holder that returns a verified copy:
+    /// usable holders first, hedged when one is slow.
+    async fn fetch_replica(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
+        let id = chunk.shard_id(0);
+        let (mut holders, others) = self.split_usable(&chunk.nodes).await;
+        holders.extend(others);
+        let hedge_after = Duration::from_millis(self.config().hedge_after_ms);
+        let copy = |node| async move {
+            match self.get_shard(node, &id).await {
+                Ok(data) if data.len() as u64 == chunk.len && chunk_hash(&data) == chunk.hash => {
+                    Some(data)
+                }
+                Ok(_) => {
+                    tracing::error!(shard = %id, node, "shard copy does not match the manifest hash");
+                    metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(shard = %id, node, error = %e, "shard copy unavailable");
+                    None
+                }
+            }
+        };
+        hedged(holders, 1, hedge_after, copy)
+            .await
+            .pop()
+            .ok_or_else(|| {
+                std::io::Error::other(format!("no holder returned a valid copy of chunk {id}"))
+            })
+    }
+
+    /// A body streaming bytes `start..end` of an object, fetching chunks ahead.
+    pub fn read_stream(&self, manifest: &ObjectManifest, start: u64, end: u64) -> StreamingBlob {
+        let (codec, chunks) = match &manifest.data {
+            ObjectData::Inline(data) => {
+                let slice = Bytes::copy_from_slice(&data[start as usize..end as usize]);
+                return StreamingBlob::wrap(futures::stream::once(async move {
+                    Ok::<_, std::io::Error>(slice)
+                }));
+            }
+            ObjectData::Chunked { codec, chunks } => (*codec, Arc::new(chunks.clone())),
+        };
+        let lens: Vec<u64> = chunks.iter().map(|c| c.len).collect();
+        let slices = chunk_slices(&lens, start, end);
+        let ahead = self.config().get_chunks_in_flight;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        let gw = self.clone();
+        tokio::spawn(async move {
+            // Each fetch runs as its own task so read-ahead continues while
+            // this loop waits for the client to take the previous chunk.
+            let fetches = slices.into_iter().map(|s| {
+                let gw = gw.clone();
+                let chunk = chunks[s.chunk].clone();
+                tokio::spawn(async move {
+                    let permit = gw
+                        .inner
+                        .chunk_budget
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    let data = gw.fetch_chunk(codec, &chunk).await?;
+                    Ok::<_, std::io::Error>((
+                        permit,
+                        data.slice(s.offset as usize..(s.offset + s.len) as usize),
+                    ))
+                })
+            });
+            let mut fetches = futures::stream::iter(fetches).buffered(ahead);
+            while let Some(joined) = fetches.next().await {
+                let result = joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                match result {
+                    Ok((permit, data)) => {
+                        metrics::counter!(METRIC_BYTES_READ).increment(data.len() as u64);
+                        if tx.send(Ok(data)).await.is_err() {
+                            return; // client went away
+                        }
+                        drop(permit);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "object read failed mid-stream");
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        StreamingBlob::wrap(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+    }
+}
