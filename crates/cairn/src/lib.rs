@@ -4,11 +4,7 @@
 //! integration tests use.
 
 pub mod admin;
-pub mod admin_cli;
-pub mod admin_nodes;
-pub mod layout_admin;
 pub mod roles;
 pub mod server;
-pub mod server_voters;
 
 pub use server::{RunningServer, ServerOptions};

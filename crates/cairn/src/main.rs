@@ -2,7 +2,7 @@
 //! and one subcommand per role for multi-process clusters.
 
 use anyhow::Context;
-use cairn::admin_cli::{AdminCommand, role_config};
+use cairn::admin::{AdminCommand, role_config};
 use cairn::roles;
 use cairn::server::{ServerOptions, start};
 use cairn_rpc::MetaClient;
@@ -234,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
             server.shutdown().await?;
             say!("cairn server stopped");
         }
-        Command::Admin { command } => cairn::admin_cli::run(command).await?,
+        Command::Admin { command } => cairn::admin::run(command).await?,
         Command::Meta { config } => {
             let config = role_config(&config)?;
             std::fs::create_dir_all(&config.data_dir)?;

@@ -5,7 +5,7 @@
 //! the file is also a valid config for `cairn admin --config`. The number of
 //! voters is fixed when the data dir is created.
 
-use crate::server::random_string;
+use super::secrets::random_string;
 use anyhow::Context;
 use cairn_types::config::{ClusterConfig, Config, VoterAddr};
 use serde::Serialize;

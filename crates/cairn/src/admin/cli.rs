@@ -8,8 +8,9 @@
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::NodeStatusRequest;
 use cairn_rpc::MetaCommand;
-use crate::layout_admin;
+use super::layout as layout_admin;
 use crate::roles;
+use super::{meta as meta_admin, nodes as admin_nodes};
 use anyhow::Context;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::config::Config;
@@ -273,11 +274,11 @@ async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
         AdminMetaCommand::Status { config, json } => {
             let config = role_config(&config)?;
             let rpc = roles::rpc_client(&config)?;
-            let status = crate::admin::meta_status(&config, &rpc).await;
+            let status = meta_admin::meta_status(&config, &rpc).await;
             if json {
                 say!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                say!("{}", crate::admin::render(&status).trim_end());
+                say!("{}", meta_admin::render(&status).trim_end());
             }
             if status.leader.is_none() {
                 std::process::exit(1);
@@ -300,13 +301,13 @@ async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
         AdminMetaCommand::Isolate { config, id } => {
             let config = role_config(&config)?;
             let rpc = roles::rpc_client(&config)?;
-            crate::admin::set_isolation(&config, &rpc, id, true).await?;
+            meta_admin::set_isolation(&config, &rpc, id, true).await?;
             say!("voter {id} is cut off from the other voters");
         }
         AdminMetaCommand::Heal { config, id } => {
             let config = role_config(&config)?;
             let rpc = roles::rpc_client(&config)?;
-            crate::admin::set_isolation(&config, &rpc, id, false).await?;
+            meta_admin::set_isolation(&config, &rpc, id, false).await?;
             say!("voter {id} is reconnected");
         }
     }
@@ -322,10 +323,10 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
             if json {
                 say!(
                     "{}",
-                    serde_json::to_string_pretty(&crate::admin_nodes::to_json(&nodes, &layout))?
+                    serde_json::to_string_pretty(&admin_nodes::to_json(&nodes, &layout))?
                 );
             } else {
-                say!("{}", crate::admin_nodes::render(&nodes, &layout).trim_end());
+                say!("{}", admin_nodes::render(&nodes, &layout).trim_end());
             }
         }
         AdminNodeCommand::Assign {
@@ -343,7 +344,7 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
                     .await?
                     .iter()
                     .map(|n| n.id)
-                    .filter(|id| crate::admin_nodes::layout_role(&layout, *id) == "pending")
+                    .filter(|id| admin_nodes::layout_role(&layout, *id) == "pending")
                     .collect();
                 anyhow::ensure!(
                     !pending.is_empty(),

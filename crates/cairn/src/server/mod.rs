@@ -6,16 +6,19 @@
 //! is created at first start. The cluster secret and the voters' addresses
 //! are kept in `DATA_DIR/cluster.toml`, which `cairn admin` reads.
 
+mod secrets;
+pub mod voters;
+
 use cairn_rpc::meta_reads as reads;
 use crate::roles;
-use crate::server_voters::{ClusterFile, voter_config};
+use secrets::random_string;
+use voters::{ClusterFile, voter_config};
 use anyhow::Context;
 use cairn_meta::MetaNode;
 use cairn_placement::DEFAULT_PARTITIONS;
 use cairn_rpc::{MetaClient, MetaCommand};
 use cairn_types::config::Config;
 use cairn_types::{AccessKey, now_millis};
-use rand::Rng;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::task::JoinHandle;
@@ -93,19 +96,6 @@ impl RunningServer {
     }
 }
 
-pub(crate) fn random_string(len: usize, upper_only: bool) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| {
-            let c = char::from(rng.sample(rand::distr::Alphanumeric));
-            if upper_only {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect()
-}
 
 /// Makes sure the root key exists: the given one, the stored one, or a new random one.
 pub async fn ensure_root_key(
@@ -206,7 +196,7 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
     // The process's own nodes go in the layout (the first start applies
     // it; a later start with more nodes adds them while no data is stored).
     let ids: Vec<u64> = (1..=opts.nodes as u64).collect();
-    match crate::layout_admin::ensure_in_layout(&meta_client, &ids, DEFAULT_PARTITIONS).await {
+    match crate::admin::ensure_in_layout(&meta_client, &ids, DEFAULT_PARTITIONS).await {
         Ok(Some(layout)) => tracing::info!(epoch = layout.epoch, nodes = ?ids, "layout applied"),
         Ok(None) => {}
         Err(e) => tracing::warn!(

@@ -1,0 +1,14 @@
+//! `cairn admin`: operator commands against a running cluster. `cli` is the
+//! command line and its dispatch; `meta` talks to the voters directly
+//! (status, fault injection); `nodes` renders the node list; `layout` stages,
+//! plans and applies layouts and manages buckets (also used by `cairn
+//! server` to put its own nodes in the layout).
+
+mod cli;
+mod layout;
+mod meta;
+mod nodes;
+
+pub use cli::{AdminCommand, role_config, run};
+pub use layout::ensure_in_layout;
+pub use meta::{meta_status, render, set_isolation};
