@@ -144,6 +144,20 @@ async fn post(t: &Target, bucket: &str, form: &Form, file: &[u8]) -> (u16, Strin
     (status, resp.text().await.unwrap_or_default())
 }
 
+/// Posts `form` with `file` and checks the answer is the S3 error `code`
+/// with HTTP `status`; answers the answer's body.
+async fn post_refused(
+    t: &Target,
+    bucket: &str,
+    (form, file): (&Form, &[u8]),
+    status: u16,
+    code: &str,
+) -> String {
+    let (got, text) = post(t, bucket, form, file).await;
+    assert_eq!((got, code_of(&text).as_str()), (status, code), "{text}");
+    text
+}
+
 fn code_of(xml: &str) -> String {
     xml_tag_values(xml, "Code")
         .into_iter()
@@ -195,12 +209,14 @@ async fn bad_forms_are_refused_and_store_nothing() {
             "not-the-secret-key-at-all-0000000000000",
         )
         .field("key", "uploads/a");
-        let (status, text) = post(t, bucket, &wrong_secret, b"a").await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (403, "SignatureDoesNotMatch"),
-            "{text}"
-        );
+        post_refused(
+            t,
+            bucket,
+            (&wrong_secret, b"a"),
+            403,
+            "SignatureDoesNotMatch",
+        )
+        .await;
 
         let expired = Form::signed(
             t,
@@ -210,34 +226,26 @@ async fn bad_forms_are_refused_and_store_nothing() {
             &t.secret_key,
         )
         .field("key", "uploads/b");
-        let (status, text) = post(t, bucket, &expired, b"b").await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (403, "AccessDenied"),
-            "{text}"
-        );
+        post_refused(t, bucket, (&expired, b"b"), 403, "AccessDenied").await;
 
         let outside =
             Form::signed(t, bucket, "uploads/", expires, &t.secret_key).field("key", "elsewhere/c");
-        let (status, text) = post(t, bucket, &outside, b"c").await;
         // AWS answers 403 AccessDenied ("Invalid according to Policy"); s3s,
         // which checks the policy before cairn sees the request, answers
         // 400 InvalidPolicyDocument naming the failed condition.
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (400, "InvalidPolicyDocument"),
-            "{text}"
-        );
+        let text = post_refused(t, bucket, (&outside, b"c"), 400, "InvalidPolicyDocument").await;
         assert!(text.contains("starts-with"), "{text}");
 
         let too_big =
             Form::signed(t, bucket, "uploads/", expires, &t.secret_key).field("key", "uploads/d");
-        let (status, text) = post(t, bucket, &too_big, &random_bytes(MAX_FILE + 1)).await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (400, "EntityTooLarge"),
-            "{text}"
-        );
+        post_refused(
+            t,
+            bucket,
+            (&too_big, &random_bytes(MAX_FILE + 1)),
+            400,
+            "EntityTooLarge",
+        )
+        .await;
 
         let listed = list_v2(c, bucket).await;
         assert_eq!(listed.key_count(), Some(0), "nothing was stored");

@@ -95,6 +95,12 @@ async fn presign_get(
     presigned.expect("presign GET")
 }
 
+/// Sends `method` without a body to `uri` with the headers `presigned` asks for.
+async fn fetch(method: &str, uri: &str, presigned: &PresignedRequest) -> RawResponse {
+    let response = send_to_url(method, uri, presigned.headers(), Vec::new()).await;
+    response.unwrap_or_else(|e| panic!("{method} {uri}: {e:#}"))
+}
+
 /// Changes the last hex digit of the `X-Amz-Signature` query value.
 fn tamper_signature(uri: &str) -> String {
     const PARAM: &str = "X-Amz-Signature=";
@@ -119,9 +125,7 @@ async fn tampered_presigned_urls_are_rejected() {
         let presigned = presign_get(c, bucket, "k", valid_now()).await;
 
         let bad_signature = tamper_signature(presigned.uri());
-        let response = send_to_url("GET", &bad_signature, presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
+        let response = fetch("GET", &bad_signature, &presigned).await;
         assert_eq!(
             response.status,
             403,
@@ -133,35 +137,21 @@ async fn tampered_presigned_urls_are_rejected() {
             Some("SignatureDoesNotMatch")
         );
 
-        let other_key =
-            presigned
-                .uri()
-                .replacen(&format!("/{bucket}/k?"), &format!("/{bucket}/other?"), 1);
+        let (own, other) = (format!("/{bucket}/k?"), format!("/{bucket}/other?"));
+        let other_key = presigned.uri().replacen(&own, &other, 1);
         assert_ne!(other_key, presigned.uri(), "path rewrite applied");
-        let response = send_to_url("GET", &other_key, presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
-        assert_eq!(
-            response.status,
-            403,
-            "URL reused for another key: {}",
-            response.text()
-        );
+        let response = fetch("GET", &other_key, &presigned).await;
+        let text = response.text();
+        assert_eq!(response.status, 403, "URL reused for another key: {text}");
         assert_eq!(
             response.error_code().as_deref(),
             Some("SignatureDoesNotMatch")
         );
-        assert!(!response.text().contains("other data"));
+        assert!(!text.contains("other data"));
 
-        let as_delete = send_to_url("DELETE", presigned.uri(), presigned.headers(), Vec::new())
-            .await
-            .expect("DELETE");
-        assert_eq!(
-            as_delete.status,
-            403,
-            "GET URL used for DELETE: {}",
-            as_delete.text()
-        );
+        let as_delete = fetch("DELETE", presigned.uri(), &presigned).await;
+        let text = as_delete.text();
+        assert_eq!(as_delete.status, 403, "GET URL used for DELETE: {text}");
         // The object survives.
         head_object(c, bucket, "k").await;
     })
@@ -178,9 +168,7 @@ async fn expired_presigned_url_is_rejected() {
             .build()
             .expect("presigning config");
         let presigned = presign_get(c, bucket, "k", config).await;
-        let response = send_to_url("GET", presigned.uri(), presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
+        let response = fetch("GET", presigned.uri(), &presigned).await;
         assert_eq!(response.status, 403, "expired URL: {}", response.text());
         assert_eq!(response.error_code().as_deref(), Some("AccessDenied"));
     })
