@@ -38,24 +38,40 @@
 //! ## Conventions
 //!
 //! * Every test body is wrapped in [`bounded`] so nothing hangs forever
-//!   ([`TEST_TIMEOUT`]).
+//!   ([`TEST_TIMEOUT`]); most run in [`with_bucket`], which also makes and
+//!   cleans up the test's bucket.
 //! * Every test creates its own uniquely named bucket ([`unique_bucket`],
 //!   [`create_bucket`]), so tests are independent and may run in parallel.
 //! * Clients are built per test ([`client`], [`client_when_required`],
 //!   [`client_with_keys`]): an SDK client's connection pool belongs to the
 //!   runtime it was first used on.
 //! * S3 errors are checked with [`expect_s3_error`], which compares both the
-//!   S3 error code and the HTTP status.
+//!   S3 error code and the HTTP status ([`assert_raw_error`] for raw answers).
+//! * Calls that must succeed go through the one-line helpers of [`ops`]
+//!   ([`put_bytes`], [`get_bytes`], [`head_object`], [`complete`], …), which
+//!   panic naming the call, the bucket, the key and the S3 error.
 
 pub mod clients;
+pub mod ops;
 pub mod raw;
 pub mod server;
 pub mod util;
 pub mod versions;
 
 pub use clients::{ChecksumBehaviour, HeaderCapture, RecordedRequest};
+// The two every test file uses; the shared test kit defines the same pair.
+pub use ops::{
+    abort, assert_no_bucket, assert_no_object, complete, complete_request, completion, copy_object,
+    copy_request, create_bucket_named, delete_bucket, delete_object, get_object, get_request,
+    get_with, head_bucket, head_object, head_request, head_with, keys_of, list_keys, list_parts,
+    list_parts_request, list_parts_with, list_v2, list_v2_with, meta, part, part_request,
+    put_request, put_with, start_upload, tag, tagging, tags_of, upload_multipart, upload_part,
+    upload_parts, upload_request,
+};
+pub use ops::{get_bytes, put_bytes};
 pub use raw::{
-    Payload, RawRequest, RawResponse, aws_chunked_body, encode_key, send_to_url, xml_tag_values,
+    Payload, RawRequest, RawResponse, assert_raw_error, aws_chunked_body, encode_key, raw_signed,
+    send_raw, send_to_url, xml_tag_values,
 };
 pub use server::{
     ENDPOINT_ENV, PrivateServer, SERVER_START_TIMEOUT, TEST_ACCESS_KEY,
@@ -64,9 +80,9 @@ pub use server::{
 };
 pub use util::{
     KIB, MIB, TEST_TIMEOUT, bounded, checksum_b64, cleanup_bucket, collect_body,
-    composite_checksum, create_bucket, error_code, error_status, etag_of, expect_s3_error, md5_hex,
-    multipart_etag, put_object, random_bytes, start_upload, unique_bucket, upload_multipart,
-    url_decode_plus,
+    composite_checksum, content_md5, create_bucket, error_body, error_code, error_status, etag_of,
+    expect_s3_error, md5_hex, multipart_etag, random_bytes, sdk_algorithm, unique_bucket,
+    url_decode_plus, with_bucket, with_client_bucket,
 };
 
 /// The SDK client type the tests use.

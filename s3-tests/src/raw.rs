@@ -1,6 +1,7 @@
 //! Raw HTTP against a [`Target`], for what the SDK cannot express: unsigned
 //! requests, hand-built aws-chunked bodies, skewed clocks, and exact status
-//! codes and headers.
+//! codes and headers; [`send_raw`] and [`assert_raw_error`] are the
+//! one-line forms the tests use against the shared target.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -182,6 +183,27 @@ impl Target {
             .clone();
         builder.body(body).context("building the raw request")
     }
+}
+
+/// Sends `request` to the shared target signed with its keys; panics when
+/// no answer comes back (any status is an answer).
+pub async fn send_raw(request: RawRequest) -> RawResponse {
+    let what = format!("raw {} {}", request.method, request.path_and_query);
+    let answer = crate::server::target().send_signed(request).await;
+    answer.unwrap_or_else(|e| panic!("{what}: {e:#}"))
+}
+
+/// A signed raw request without headers or body to the shared target.
+pub async fn raw_signed(method: &str, path_and_query: impl Into<String>) -> RawResponse {
+    send_raw(RawRequest::new(method, path_and_query)).await
+}
+
+/// Asserts that a raw answer is the S3 error `code` with HTTP `status`.
+#[track_caller]
+pub fn assert_raw_error(response: &RawResponse, code: &str, status: u16) {
+    let text = response.text();
+    assert_eq!(response.status, status, "expected {code}: {text}");
+    assert_eq!(response.error_code().as_deref(), Some(code), "{text}");
 }
 
 /// Sends a request to an absolute URL (e.g. a presigned one) with the given headers.

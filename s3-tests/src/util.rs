@@ -1,4 +1,5 @@
-//! Small helpers shared by the tests: time bounds, names, data, digests, error checks.
+//! Small helpers shared by the tests: time bounds and the per-test bucket
+//! ([`with_bucket`]), names, data, digests, checksums, error checks.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -9,7 +10,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{ChecksumAlgorithm, Delete, ObjectIdentifier};
 use md5::{Digest, Md5};
 use rand::RngCore;
 
@@ -67,6 +68,23 @@ pub async fn create_bucket(client: &Client, prefix: &str) -> String {
         panic!("CreateBucket {bucket} failed: {}", DisplayErrorContext(&e));
     }
     bucket
+}
+
+/// A test against a fresh bucket: runs `body` with a default client and a
+/// new bucket named after `prefix`, within [`TEST_TIMEOUT`], and removes the
+/// bucket when the body returns ([`cleanup_bucket`]; a failing test leaves it).
+pub async fn with_bucket(prefix: &str, body: impl AsyncFnOnce(&Client, &str)) {
+    with_client_bucket(crate::client(), prefix, body).await
+}
+
+/// [`with_bucket`] with the given client.
+pub async fn with_client_bucket(c: Client, prefix: &str, body: impl AsyncFnOnce(&Client, &str)) {
+    bounded(async {
+        let bucket = create_bucket(&c, prefix).await;
+        body(&c, &bucket).await;
+        cleanup_bucket(&c, &bucket).await;
+    })
+    .await
 }
 
 /// Best-effort removal of a bucket and everything in it. Only done against an
@@ -128,39 +146,6 @@ pub async fn cleanup_bucket(client: &Client, bucket: &str) {
     let _ = client.delete_bucket().bucket(bucket).send().await;
 }
 
-/// CreateMultipartUpload of `key`; checks the answer names the bucket and
-/// key, and returns the upload id.
-pub async fn start_upload(c: &Client, bucket: &str, key: &str) -> String {
-    let out = c
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("CreateMultipartUpload");
-    assert_eq!(out.bucket(), Some(bucket));
-    assert_eq!(out.key(), Some(key));
-    out.upload_id()
-        .expect("CreateMultipartUpload returns an UploadId")
-        .to_owned()
-}
-
-/// PutObject of `data`; panics with the S3 error when it fails.
-pub async fn put_object(c: &Client, bucket: &str, key: &str, data: &[u8]) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(aws_sdk_s3::primitives::ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PutObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-}
-
 /// `n` random bytes.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut data = vec![0u8; n];
@@ -171,6 +156,12 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 /// Lowercase hex MD5 of `data`.
 pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(Md5::digest(data))
+}
+
+/// The base64 `Content-MD5` header value of `body`.
+pub fn content_md5(body: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(body))
 }
 
 /// The ETag S3 gives a single-part upload of `data`: the quoted hex MD5.
@@ -231,17 +222,21 @@ where
     let got_code = error_code(&err);
     let got_status = error_status(&err);
     if got_code.as_deref() != Some(code) || got_status != Some(status) {
-        let body = err
-            .raw_response()
-            .and_then(|r| r.body().bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
         panic!(
-            "expected S3 error {code} ({status}), got code {got_code:?} status {got_status:?}: {}; body: {body}",
-            DisplayErrorContext(&err)
+            "expected S3 error {code} ({status}), got code {got_code:?} status {got_status:?}: {}; body: {}",
+            DisplayErrorContext(&err),
+            error_body(&err)
         );
     }
     err
+}
+
+/// The body of a failed call's response as (lossy) UTF-8, empty if there was none.
+pub fn error_body<E>(err: &SdkError<E, HttpResponse>) -> String {
+    err.raw_response()
+        .and_then(|r| r.body().bytes())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
 }
 
 /// Decodes `application/x-www-form-urlencoded`-style text (`+` is a space,
@@ -282,60 +277,6 @@ fn hex_digit(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-/// Uploads `parts` as one multipart object, numbered from 1 (with whatever
-/// checksum behaviour `c` has), and returns the ETag Complete answered.
-pub async fn upload_multipart<P: AsRef<[u8]>>(
-    c: &Client,
-    bucket: &str,
-    key: &str,
-    parts: &[P],
-) -> String {
-    use aws_sdk_s3::primitives::ByteStream;
-    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-    let create = c
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("CreateMultipartUpload");
-    let upload_id = create.upload_id().expect("UploadId").to_string();
-    let mut completed = Vec::with_capacity(parts.len());
-    for (i, part) in parts.iter().enumerate() {
-        let n = i as i32 + 1;
-        let out = c
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(&upload_id)
-            .part_number(n)
-            .body(ByteStream::from(part.as_ref().to_vec()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("UploadPart {n}: {}", DisplayErrorContext(&e)));
-        completed.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .set_e_tag(out.e_tag().map(str::to_owned))
-                .build(),
-        );
-    }
-    let done = c
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(&upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CompleteMultipartUpload: {}", DisplayErrorContext(&e)));
-    done.e_tag().expect("ETag").to_string()
-}
-
 /// The base64 `x-amz-checksum-*` value of `data` for an algorithm named as
 /// in its header (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`), computed
 /// with the SDK's own checksum crate.
@@ -350,6 +291,34 @@ pub fn checksum_b64(algorithm: &str, data: &[u8]) -> String {
         .to_str()
         .expect("base64 header value")
         .to_owned()
+}
+
+/// The SDK's name for a checksum algorithm named as in its header.
+pub fn sdk_algorithm(name: &str) -> ChecksumAlgorithm {
+    match name {
+        "crc32" => ChecksumAlgorithm::Crc32,
+        "crc32c" => ChecksumAlgorithm::Crc32C,
+        "crc64nvme" => ChecksumAlgorithm::Crc64Nvme,
+        "sha1" => ChecksumAlgorithm::Sha1,
+        "sha256" => ChecksumAlgorithm::Sha256,
+        other => panic!("no SDK algorithm for {other}"),
+    }
+}
+
+/// The checksum field of an SDK output (or part) for an algorithm named as
+/// in its header (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`).
+#[macro_export]
+macro_rules! checksum_field {
+    ($out:expr, $alg:expr) => {
+        match $alg {
+            "crc32" => $out.checksum_crc32(),
+            "crc32c" => $out.checksum_crc32_c(),
+            "crc64nvme" => $out.checksum_crc64_nvme(),
+            "sha1" => $out.checksum_sha1(),
+            "sha256" => $out.checksum_sha256(),
+            other => panic!("no checksum field for {other}"),
+        }
+    };
 }
 
 /// S3's composite checksum of a multipart object: the checksum of the

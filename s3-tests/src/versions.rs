@@ -6,14 +6,13 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, Delete, ObjectIdentifier, VersioningConfiguration,
 };
 
-use crate::raw::{RawRequest, RawResponse, encode_key};
-use crate::server::target;
-use crate::util::{collect_body, create_bucket};
+use crate::ops::{get_with, put_bytes};
+use crate::raw::{RawResponse, encode_key, raw_signed};
+use crate::util::{bounded, collect_body, create_bucket};
 
 /// Bytes of a random (well-formed) cairn version id (hex-encoded: 32 digits).
 pub const VERSION_ID_BYTES: usize = 16;
@@ -53,22 +52,22 @@ pub async fn versioned_bucket(c: &Client, prefix: &str) -> String {
     bucket
 }
 
+/// A test against a fresh bucket with versioning enabled: runs `body` with
+/// a default client within the test timeout, then [`purge`]s the bucket.
+pub async fn with_versioned_bucket(prefix: &str, body: impl AsyncFnOnce(&Client, &str)) {
+    bounded(async {
+        let c = crate::client();
+        let bucket = versioned_bucket(&c, prefix).await;
+        body(&c, &bucket).await;
+        purge(&c, &bucket).await;
+    })
+    .await
+}
+
 /// PutObject; answers the version id it reported.
 pub async fn put(c: &Client, bucket: &str, key: &str, data: &[u8]) -> Option<String> {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PutObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        })
-        .version_id()
-        .map(str::to_owned)
+    let out = put_bytes(c, bucket, key, data).await;
+    out.version_id().map(str::to_owned)
 }
 
 /// PutObject in a bucket with versioning enabled: a version id, not `null`.
@@ -87,19 +86,8 @@ pub async fn get(
     key: &str,
     version: Option<&str>,
 ) -> (Vec<u8>, Option<String>, Option<String>) {
-    let out = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .set_version_id(version.map(str::to_owned))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "GetObject {key} {version:?}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
+    let version = version.map(str::to_owned);
+    let out = get_with(c, bucket, key, |r| r.set_version_id(version)).await;
     let version_id = out.version_id().map(str::to_owned);
     let etag = out.e_tag().map(str::to_owned);
     (collect_body(out).await, version_id, etag)
@@ -144,28 +132,32 @@ pub async fn list_page(
         .expect("ListObjectVersions")
 }
 
+impl Entry {
+    /// An entry from what a listing answered, which must name all of it.
+    fn listed(
+        key: Option<&str>,
+        id: Option<&str>,
+        latest: Option<bool>,
+        etag: Option<&str>,
+    ) -> Self {
+        Entry {
+            key: key.expect("Key").to_owned(),
+            version_id: id.expect("VersionId").to_owned(),
+            is_latest: latest.expect("IsLatest"),
+            etag: etag.map(str::to_owned),
+        }
+    }
+}
+
+/// The object versions and the delete markers of one listing page.
 pub fn entries_of(page: &ListObjectVersionsOutput) -> (Vec<Entry>, Vec<Entry>) {
-    let versions = page
-        .versions()
-        .iter()
-        .map(|v| Entry {
-            key: v.key().expect("Key").to_owned(),
-            version_id: v.version_id().expect("VersionId").to_owned(),
-            is_latest: v.is_latest().expect("IsLatest"),
-            etag: Some(v.e_tag().expect("ETag").to_owned()),
-        })
-        .collect();
-    let markers = page
-        .delete_markers()
-        .iter()
-        .map(|m| Entry {
-            key: m.key().expect("Key").to_owned(),
-            version_id: m.version_id().expect("VersionId").to_owned(),
-            is_latest: m.is_latest().expect("IsLatest"),
-            etag: None,
-        })
-        .collect();
-    (versions, markers)
+    let versions = page.versions().iter().map(|v| {
+        let etag = v.e_tag().expect("ETag");
+        Entry::listed(v.key(), v.version_id(), v.is_latest(), Some(etag))
+    });
+    let markers = page.delete_markers().iter();
+    let markers = markers.map(|m| Entry::listed(m.key(), m.version_id(), m.is_latest(), None));
+    (versions.collect(), markers.collect())
 }
 
 /// Every version and delete marker under `prefix`, through every page of `page_size`.
@@ -265,11 +257,5 @@ pub async fn raw(method: &str, bucket: &str, key: &str, version: Option<&str>) -
     let query = version
         .map(|v| format!("?versionId={v}"))
         .unwrap_or_default();
-    target()
-        .send_signed(RawRequest::new(
-            method,
-            format!("/{bucket}/{}{query}", encode_key(key)),
-        ))
-        .await
-        .expect("raw request")
+    raw_signed(method, format!("/{bucket}/{}{query}", encode_key(key))).await
 }

@@ -4,7 +4,8 @@
 //! CreateMultipartUpload, CopyObject and CreateBucket, succeed only when they
 //! grant the owner alone, and are otherwise refused with AWS's codes.
 
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::operation::put_bucket_acl::builders::PutBucketAclFluentBuilder;
+use aws_sdk_s3::operation::put_object_acl::builders::PutObjectAclFluentBuilder;
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketCannedAcl, Grant, Grantee, ObjectCannedAcl, ObjectOwnership, Owner,
     Permission, Type,
@@ -67,82 +68,69 @@ fn public_read_grant() -> Grant {
 }
 
 async fn put(c: &Client, bucket: &str, key: &str) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from_static(b"acl"))
-        .send()
-        .await
-        .expect("PutObject");
+    put_bytes(c, bucket, key, b"acl").await;
+}
+
+/// A PutBucketAcl, for the caller to say what it grants and send.
+fn put_bucket_acl(c: &Client, bucket: &str) -> PutBucketAclFluentBuilder {
+    c.put_bucket_acl().bucket(bucket)
+}
+
+/// A PutObjectAcl, for the caller to say what it grants and send.
+fn put_object_acl(c: &Client, bucket: &str, key: &str) -> PutObjectAclFluentBuilder {
+    c.put_object_acl().bucket(bucket).key(key)
+}
+
+/// Asserts that a PutBucketAcl or PutObjectAcl was refused as ACLs are disabled.
+#[track_caller]
+fn assert_not_supported<T: std::fmt::Debug, E>(
+    result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    expect_s3_error(result, "AccessControlListNotSupported", 400);
 }
 
 #[tokio::test]
 async fn get_acls_answer_the_owner_with_full_control() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "acl-get").await;
-        let id = owner_id(&c).await;
-        let acl = c
-            .get_bucket_acl()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("GetBucketAcl");
+    with_bucket("acl-get", async |c, bucket| {
+        let id = owner_id(c).await;
+        let acl = c.get_bucket_acl().bucket(bucket).send().await;
+        let acl = acl.expect("GetBucketAcl");
         assert_owner_only(acl.owner(), acl.grants(), &id);
 
-        put(&c, &bucket, "k").await;
-        let acl = c
+        put(c, bucket, "k").await;
+        let acl = c.get_object_acl().bucket(bucket).key("k").send().await;
+        let acl = acl.expect("GetObjectAcl");
+        assert_owner_only(acl.owner(), acl.grants(), &id);
+
+        let missing = c
             .get_object_acl()
-            .bucket(&bucket)
-            .key("k")
+            .bucket(bucket)
+            .key("missing")
             .send()
-            .await
-            .expect("GetObjectAcl");
-        assert_owner_only(acl.owner(), acl.grants(), &id);
-
-        expect_s3_error(
-            c.get_object_acl()
-                .bucket(&bucket)
-                .key("missing")
-                .send()
-                .await,
-            "NoSuchKey",
-            404,
-        );
-        expect_s3_error(
-            c.get_bucket_acl()
-                .bucket(unique_bucket("acl-nobucket"))
-                .send()
-                .await,
-            "NoSuchBucket",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+            .await;
+        expect_s3_error(missing, "NoSuchKey", 404);
+        let no_bucket = c.get_bucket_acl().bucket(unique_bucket("acl-nobucket"));
+        expect_s3_error(no_bucket.send().await, "NoSuchBucket", 404);
     })
     .await
 }
 
 #[tokio::test]
 async fn put_bucket_acl_accepts_only_owner_full_control() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "acl-putb").await;
-        let id = owner_id(&c).await;
-        c.put_bucket_acl()
-            .bucket(&bucket)
-            .acl(BucketCannedAcl::Private)
-            .send()
-            .await
-            .expect("canned private");
-        c.put_bucket_acl()
-            .bucket(&bucket)
-            .access_control_policy(policy(&id, vec![canonical(&id, Permission::FullControl)]))
+    with_bucket("acl-putb", async |c, bucket| {
+        let id = owner_id(c).await;
+        let owner_full = || policy(&id, vec![canonical(&id, Permission::FullControl)]);
+        let private = put_bucket_acl(c, bucket).acl(BucketCannedAcl::Private);
+        private.send().await.expect("canned private");
+        let owner_only = put_bucket_acl(c, bucket).access_control_policy(owner_full());
+        owner_only
             .send()
             .await
             .expect("a policy granting the owner FULL_CONTROL");
-        c.put_bucket_acl()
-            .bucket(&bucket)
-            .grant_full_control(format!("id=\"{id}\""))
+        let header = put_bucket_acl(c, bucket).grant_full_control(format!("id=\"{id}\""));
+        header
             .send()
             .await
             .expect("x-amz-grant-full-control to the owner");
@@ -151,208 +139,81 @@ async fn put_bucket_acl_accepts_only_owner_full_control() {
             BucketCannedAcl::PublicRead,
             BucketCannedAcl::AuthenticatedRead,
         ] {
-            expect_s3_error(
-                c.put_bucket_acl().bucket(&bucket).acl(canned).send().await,
-                "AccessControlListNotSupported",
-                400,
-            );
+            assert_not_supported(put_bucket_acl(c, bucket).acl(canned).send().await);
         }
-        expect_s3_error(
-            c.put_bucket_acl()
-                .bucket(&bucket)
-                .access_control_policy(policy(
-                    &id,
-                    vec![canonical(&id, Permission::FullControl), public_read_grant()],
-                ))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        expect_s3_error(
-            c.put_bucket_acl()
-                .bucket(&bucket)
-                .access_control_policy(policy(&id, vec![canonical(&id, Permission::Read)]))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        expect_s3_error(
-            c.put_bucket_acl()
-                .bucket(&bucket)
-                .grant_read(format!("uri=\"{ALL_USERS}\""))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
+        let with_public = vec![canonical(&id, Permission::FullControl), public_read_grant()];
+        let read_only = vec![canonical(&id, Permission::Read)];
+        for grants in [with_public, read_only] {
+            let request = put_bucket_acl(c, bucket).access_control_policy(policy(&id, grants));
+            assert_not_supported(request.send().await);
+        }
+        let public = put_bucket_acl(c, bucket).grant_read(format!("uri=\"{ALL_USERS}\""));
+        assert_not_supported(public.send().await);
         // Nothing said at all.
-        let raw = target()
-            .send_signed(RawRequest::new("PUT", format!("/{bucket}?acl")))
-            .await
-            .expect("raw PutBucketAcl");
-        assert_eq!(raw.status, 400, "{}", raw.text());
-        assert_eq!(raw.error_code().as_deref(), Some("MissingSecurityHeader"));
+        let raw = raw_signed("PUT", format!("/{bucket}?acl")).await;
+        assert_raw_error(&raw, "MissingSecurityHeader", 400);
 
         // Refusals changed nothing.
-        let acl = c
-            .get_bucket_acl()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("Get");
+        let acl = c.get_bucket_acl().bucket(bucket).send().await.expect("Get");
         assert_owner_only(acl.owner(), acl.grants(), &id);
-        expect_s3_error(
-            c.put_bucket_acl()
-                .bucket(unique_bucket("acl-nobucket"))
-                .acl(BucketCannedAcl::Private)
-                .send()
-                .await,
-            "NoSuchBucket",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let missing = put_bucket_acl(c, &unique_bucket("acl-nobucket"));
+        let missing = missing.acl(BucketCannedAcl::Private).send().await;
+        expect_s3_error(missing, "NoSuchBucket", 404);
     })
     .await
 }
 
 #[tokio::test]
 async fn put_object_acl_accepts_only_owner_full_control() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "acl-puto").await;
-        let id = owner_id(&c).await;
-        put(&c, &bucket, "k").await;
+    with_bucket("acl-puto", async |c, bucket| {
+        let id = owner_id(c).await;
+        put(c, bucket, "k").await;
         for canned in [
             ObjectCannedAcl::Private,
             ObjectCannedAcl::BucketOwnerFullControl,
         ] {
-            c.put_object_acl()
-                .bucket(&bucket)
-                .key("k")
-                .acl(canned)
-                .send()
-                .await
-                .expect("an owner-only canned ACL");
+            let owner_only = put_object_acl(c, bucket, "k").acl(canned).send().await;
+            owner_only.expect("an owner-only canned ACL");
         }
-        c.put_object_acl()
-            .bucket(&bucket)
-            .key("k")
-            .access_control_policy(policy(&id, vec![canonical(&id, Permission::FullControl)]))
-            .send()
-            .await
-            .expect("owner-only policy");
+        let owner_full = policy(&id, vec![canonical(&id, Permission::FullControl)]);
+        let owner_only = put_object_acl(c, bucket, "k").access_control_policy(owner_full);
+        owner_only.send().await.expect("owner-only policy");
         for canned in [
             ObjectCannedAcl::PublicRead,
             ObjectCannedAcl::PublicReadWrite,
             ObjectCannedAcl::BucketOwnerRead,
         ] {
-            expect_s3_error(
-                c.put_object_acl()
-                    .bucket(&bucket)
-                    .key("k")
-                    .acl(canned)
-                    .send()
-                    .await,
-                "AccessControlListNotSupported",
-                400,
-            );
+            assert_not_supported(put_object_acl(c, bucket, "k").acl(canned).send().await);
         }
-        expect_s3_error(
-            c.put_object_acl()
-                .bucket(&bucket)
-                .key("k")
-                .access_control_policy(policy(&id, vec![public_read_grant()]))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        expect_s3_error(
-            c.put_object_acl()
-                .bucket(&bucket)
-                .key("missing")
-                .acl(ObjectCannedAcl::Private)
-                .send()
-                .await,
-            "NoSuchKey",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let public = policy(&id, vec![public_read_grant()]);
+        let public = put_object_acl(c, bucket, "k").access_control_policy(public);
+        assert_not_supported(public.send().await);
+        let missing = put_object_acl(c, bucket, "missing").acl(ObjectCannedAcl::Private);
+        expect_s3_error(missing.send().await, "NoSuchKey", 404);
     })
     .await
 }
 
 #[tokio::test]
 async fn canned_acl_headers_on_writes() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "acl-writes").await;
-        c.put_object()
-            .bucket(&bucket)
-            .key("private")
-            .acl(ObjectCannedAcl::Private)
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await
-            .expect("PutObject x-amz-acl: private");
-        expect_s3_error(
-            c.put_object()
-                .bucket(&bucket)
-                .key("public")
-                .acl(ObjectCannedAcl::PublicRead)
-                .body(ByteStream::from_static(b"x"))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("public").send().await,
-            "NotFound",
-            404,
-        );
-        expect_s3_error(
-            c.put_object()
-                .bucket(&bucket)
-                .key("public")
-                .grant_read(format!("uri=\"{ALL_USERS}\""))
-                .body(ByteStream::from_static(b"x"))
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        expect_s3_error(
-            c.create_multipart_upload()
-                .bucket(&bucket)
-                .key("mp")
-                .acl(ObjectCannedAcl::PublicRead)
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        c.create_multipart_upload()
-            .bucket(&bucket)
-            .key("mp")
-            .acl(ObjectCannedAcl::Private)
+    with_bucket("acl-writes", async |c, bucket| {
+        let private = put_request(c, bucket, "private", b"x").acl(ObjectCannedAcl::Private);
+        private.send().await.expect("PutObject x-amz-acl: private");
+        let public = put_request(c, bucket, "public", b"x").acl(ObjectCannedAcl::PublicRead);
+        assert_not_supported(public.send().await);
+        assert_no_object(c, bucket, "public").await;
+        let grant =
+            put_request(c, bucket, "public", b"x").grant_read(format!("uri=\"{ALL_USERS}\""));
+        assert_not_supported(grant.send().await);
+        let upload = upload_request(c, bucket, "mp").acl(ObjectCannedAcl::PublicRead);
+        assert_not_supported(upload.send().await);
+        let upload = upload_request(c, bucket, "mp").acl(ObjectCannedAcl::Private);
+        upload
             .send()
             .await
             .expect("CreateMultipartUpload x-amz-acl: private");
-        expect_s3_error(
-            c.copy_object()
-                .bucket(&bucket)
-                .key("copy")
-                .copy_source(format!("{bucket}/private"))
-                .acl(ObjectCannedAcl::PublicRead)
-                .send()
-                .await,
-            "AccessControlListNotSupported",
-            400,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let copy = copy_request(c, bucket, "copy", &format!("{bucket}/private"));
+        assert_not_supported(copy.acl(ObjectCannedAcl::PublicRead).send().await);
     })
     .await
 }
@@ -362,31 +223,29 @@ async fn create_bucket_acl_and_ownership() {
     bounded(async {
         let c = client();
         let private = unique_bucket("acl-cb");
-        c.create_bucket()
+        let create = c
+            .create_bucket()
             .bucket(&private)
-            .acl(BucketCannedAcl::Private)
+            .acl(BucketCannedAcl::Private);
+        create
             .send()
             .await
             .expect("CreateBucket x-amz-acl: private");
         let refused = unique_bucket("acl-cb-pub");
+        let public = c
+            .create_bucket()
+            .bucket(&refused)
+            .acl(BucketCannedAcl::PublicRead);
         expect_s3_error(
-            c.create_bucket()
-                .bucket(&refused)
-                .acl(BucketCannedAcl::PublicRead)
-                .send()
-                .await,
+            public.send().await,
             "InvalidBucketAclWithObjectOwnership",
             400,
         );
-        expect_s3_error(
-            c.head_bucket().bucket(&refused).send().await,
-            "NotFound",
-            404,
-        );
+        assert_no_bucket(&c, &refused).await;
         let enforced = unique_bucket("acl-cb-enf");
-        c.create_bucket()
-            .bucket(&enforced)
-            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        let create = c.create_bucket().bucket(&enforced);
+        let create = create.object_ownership(ObjectOwnership::BucketOwnerEnforced);
+        create
             .send()
             .await
             .expect("CreateBucket with BucketOwnerEnforced");
@@ -411,21 +270,13 @@ async fn acls_cannot_be_enabled() {
             ObjectOwnership::ObjectWriter,
             ObjectOwnership::BucketOwnerPreferred,
         ] {
-            expect_s3_error(
-                c.create_bucket()
-                    .bucket(&bucket)
-                    .object_ownership(ownership)
-                    .send()
-                    .await,
-                "NotImplemented",
-                501,
-            );
+            let create = c
+                .create_bucket()
+                .bucket(&bucket)
+                .object_ownership(ownership);
+            expect_s3_error(create.send().await, "NotImplemented", 501);
         }
-        expect_s3_error(
-            c.head_bucket().bucket(&bucket).send().await,
-            "NotFound",
-            404,
-        );
+        assert_no_bucket(&c, &bucket).await;
     })
     .await
 }

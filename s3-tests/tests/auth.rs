@@ -3,7 +3,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::primitives::ByteStream;
 use cairn_s3_tests::*;
 
 /// Further from the server's clock than the 15 minutes SigV4 tolerates.
@@ -13,9 +12,7 @@ const UNKNOWN_ACCESS_KEY: &str = "AKIANOSUCHKEY0000000";
 
 #[tokio::test]
 async fn wrong_secret_is_signature_does_not_match() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "wrongsecret").await;
+    with_bucket("wrongsecret", async |c, bucket| {
         let t = target();
         let bad = client_with_keys(&t.access_key, "definitely-not-the-secret-key-0000000000");
         expect_s3_error(
@@ -23,47 +20,31 @@ async fn wrong_secret_is_signature_does_not_match() {
             "SignatureDoesNotMatch",
             403,
         );
-        let put = bad
-            .put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await;
+        let put = put_request(&bad, bucket, "k", b"x").send().await;
         expect_s3_error(put, "SignatureDoesNotMatch", 403);
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("k").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        assert_no_object(c, bucket, "k").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn unknown_access_key_is_invalid_access_key_id() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "unknownkey").await;
+    with_bucket("unknownkey", async |_, bucket| {
         let bad = client_with_keys(UNKNOWN_ACCESS_KEY, &target().secret_key);
         expect_s3_error(bad.list_buckets().send().await, "InvalidAccessKeyId", 403);
         expect_s3_error(
-            bad.get_object().bucket(&bucket).key("k").send().await,
+            bad.get_object().bucket(bucket).key("k").send().await,
             "InvalidAccessKeyId",
             403,
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn unsigned_requests_are_access_denied() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "anon").await;
-        put_object(&c, &bucket, "secret", b"classified").await;
+    with_bucket("anon", async |c, bucket| {
+        put_bytes(c, bucket, "secret", b"classified").await;
         let t = target();
         for (method, path) in [
             ("GET", "/".to_owned()),
@@ -97,20 +78,9 @@ async fn unsigned_requests_are_access_denied() {
                 "object data leaked to an anonymous request"
             );
         }
-        let got = c
-            .get_object()
-            .bucket(&bucket)
-            .key("secret")
-            .send()
-            .await
-            .expect("object survives");
-        assert_eq!(collect_body(got).await, b"classified");
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("planted").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        // The object survives.
+        assert_eq!(get_bytes(c, bucket, "secret").await, b"classified");
+        assert_no_object(c, bucket, "planted").await;
     })
     .await
 }
@@ -134,23 +104,11 @@ async fn health_endpoint_needs_no_signature() {
 
 #[tokio::test]
 async fn raw_signed_requests_are_accepted() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "rawsigned").await;
-        let t = target();
-        let put = t
-            .send_signed(
-                RawRequest::new("PUT", format!("/{bucket}/hashed"))
-                    .body(b"signed payload".to_vec()),
-            )
-            .await
-            .expect("raw PUT");
-        assert_eq!(
-            put.status,
-            200,
-            "signed PUT with a payload hash: {}",
-            put.text()
-        );
+    with_bucket("rawsigned", async |_, bucket| {
+        let hashed = RawRequest::new("PUT", format!("/{bucket}/hashed"));
+        let put = send_raw(hashed.body(b"signed payload".to_vec())).await;
+        let text = put.text();
+        assert_eq!(put.status, 200, "signed PUT with a payload hash: {text}");
         assert_eq!(
             put.header("etag"),
             Some(etag_of(b"signed payload").as_str())
@@ -159,85 +117,42 @@ async fn raw_signed_requests_are_accepted() {
         let unsigned_payload = RawRequest::new("PUT", format!("/{bucket}/unsigned-payload"))
             .body(b"unsigned payload".to_vec())
             .payload(Payload::Unsigned);
-        let put = t
-            .send_signed(unsigned_payload)
-            .await
-            .expect("raw PUT UNSIGNED-PAYLOAD");
-        assert_eq!(
-            put.status,
-            200,
-            "signed PUT with UNSIGNED-PAYLOAD: {}",
-            put.text()
-        );
+        let put = send_raw(unsigned_payload).await;
+        let text = put.text();
+        assert_eq!(put.status, 200, "signed PUT with UNSIGNED-PAYLOAD: {text}");
 
-        let get = t
-            .send_signed(RawRequest::new(
-                "GET",
-                format!("/{bucket}/unsigned-payload"),
-            ))
-            .await
-            .expect("raw GET");
+        let get = raw_signed("GET", format!("/{bucket}/unsigned-payload")).await;
         assert_eq!(get.status, 200);
         assert_eq!(&get.body[..], b"unsigned payload");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn payload_altered_in_flight_is_rejected() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "tamperbody").await;
+    with_bucket("tamperbody", async |c, bucket| {
         let request = RawRequest::new("PUT", format!("/{bucket}/k"))
             .body(b"what was signed".to_vec())
             .tampered_body(b"what was sent!!".to_vec());
-        let response = target().send_signed(request).await.expect("raw PUT");
-        assert_eq!(
-            response.status,
-            400,
-            "body not matching x-amz-content-sha256: {}",
-            response.text()
-        );
-        assert_eq!(
-            response.error_code().as_deref(),
-            Some("XAmzContentSHA256Mismatch"),
-            "{}",
-            response.text()
-        );
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("k").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let response = send_raw(request).await;
+        // The body does not match x-amz-content-sha256.
+        assert_raw_error(&response, "XAmzContentSHA256Mismatch", 400);
+        assert_no_object(c, bucket, "k").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn skewed_clock_is_request_time_too_skewed() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "skew").await;
-        let t = target();
+    with_bucket("skew", async |_, bucket| {
         let past = SystemTime::now() - SKEW;
         let future = SystemTime::now() + SKEW;
         for when in [past, future] {
             let request = RawRequest::new("GET", format!("/{bucket}?list-type=2")).signed_at(when);
-            let response = t.send_signed(request).await.expect("raw GET");
-            assert_eq!(
-                response.status,
-                403,
-                "signed {SKEW:?} off: {}",
-                response.text()
-            );
-            assert_eq!(
-                response.error_code().as_deref(),
-                Some("RequestTimeTooSkewed")
-            );
+            let response = send_raw(request).await;
+            // Signed SKEW off.
+            assert_raw_error(&response, "RequestTimeTooSkewed", 403);
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

@@ -3,68 +3,47 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::primitives::ByteStream;
 use cairn_s3_tests::*;
 
 /// How far a bucket's CreationDate may be from the test's clock.
 const CLOCK_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Asserts that DeleteBucket is refused: the bucket still holds objects.
+async fn assert_not_empty(c: &Client, bucket: &str) {
+    let refused = c.delete_bucket().bucket(bucket).send().await;
+    expect_s3_error(refused, "BucketNotEmpty", 409);
+}
 
 #[tokio::test]
 async fn create_head_and_delete_bucket() {
     bounded(async {
         let c = client();
         let bucket = unique_bucket("lifecycle");
-        c.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("CreateBucket");
-        c.head_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("HeadBucket of a new bucket");
-        c.delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("DeleteBucket of an empty bucket");
-        expect_s3_error(
-            c.head_bucket().bucket(&bucket).send().await,
-            "NotFound",
-            404,
-        );
+        create_bucket_named(&c, &bucket).await;
+        // HeadBucket of a new bucket, DeleteBucket of an empty bucket.
+        head_bucket(&c, &bucket).await;
+        delete_bucket(&c, &bucket).await;
+        assert_no_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn list_buckets_shows_created_and_hides_deleted() {
-    bounded(async {
-        let c = client();
-        let kept = create_bucket(&c, "listed").await;
-        let deleted = create_bucket(&c, "listed-gone").await;
-        c.delete_bucket()
-            .bucket(&deleted)
-            .send()
-            .await
-            .expect("DeleteBucket");
+    with_bucket("listed", async |c, kept| {
+        let deleted = create_bucket(c, "listed-gone").await;
+        delete_bucket(c, &deleted).await;
 
         let out = c.list_buckets().send().await.expect("ListBuckets");
         let names: Vec<&str> = out.buckets().iter().filter_map(|b| b.name()).collect();
-        assert!(
-            names.contains(&kept.as_str()),
-            "ListBuckets {names:?} lacks {kept}"
-        );
-        assert!(
-            !names.contains(&deleted.as_str()),
-            "ListBuckets {names:?} still has deleted {deleted}"
-        );
+        assert!(names.contains(&kept), "ListBuckets {names:?} lacks {kept}");
+        let gone = !names.contains(&deleted.as_str());
+        assert!(gone, "ListBuckets {names:?} still has deleted {deleted}");
 
         let entry = out
             .buckets()
             .iter()
-            .find(|b| b.name() == Some(kept.as_str()))
+            .find(|b| b.name() == Some(kept))
             .expect("entry");
         let created = entry
             .creation_date()
@@ -74,68 +53,37 @@ async fn list_buckets_shows_created_and_hides_deleted() {
             Ok(d) => d,
             Err(e) => e.duration(),
         };
-        assert!(
-            skew < CLOCK_TOLERANCE,
-            "CreationDate is {skew:?} away from now"
-        );
-        assert!(
-            out.owner().is_some_and(|o| o.id().is_some()),
-            "ListBuckets has an Owner with an ID"
-        );
-        cleanup_bucket(&c, &kept).await;
+        let recent = skew < CLOCK_TOLERANCE;
+        assert!(recent, "CreationDate is {skew:?} away from now");
+        let owner = out.owner().is_some_and(|o| o.id().is_some());
+        assert!(owner, "ListBuckets has an Owner with an ID");
     })
     .await
 }
 
 #[tokio::test]
 async fn get_bucket_location_is_us_east_1() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "location").await;
-        let out = c
-            .get_bucket_location()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("GetBucketLocation");
+    with_bucket("location", async |c, bucket| {
+        let out = c.get_bucket_location().bucket(bucket).send().await;
+        let out = out.expect("GetBucketLocation");
         // S3 reports us-east-1 as an empty (null) LocationConstraint.
         let location = out.location_constraint().map(|l| l.as_str().to_owned());
         assert!(
             matches!(location.as_deref(), None | Some("")),
             "LocationConstraint for a us-east-1 bucket must be empty, got {location:?}"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn recreating_own_bucket_is_bucket_already_owned_by_you() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "twice").await;
-        c.put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"v"))
-            .send()
-            .await
-            .expect("PutObject");
-        expect_s3_error(
-            c.create_bucket().bucket(&bucket).send().await,
-            "BucketAlreadyOwnedByYou",
-            409,
-        );
+    with_bucket("twice", async |c, bucket| {
+        put_bytes(c, bucket, "k", b"v").await;
+        let again = c.create_bucket().bucket(bucket).send().await;
+        expect_s3_error(again, "BucketAlreadyOwnedByYou", 409);
         // The failed re-create must not have emptied the bucket.
-        let got = c
-            .get_object()
-            .bucket(&bucket)
-            .key("k")
-            .send()
-            .await
-            .expect("GetObject after re-create");
-        assert_eq!(collect_body(got).await, b"v");
-        cleanup_bucket(&c, &bucket).await;
+        assert_eq!(get_bytes(c, bucket, "k").await, b"v");
     })
     .await
 }
@@ -146,52 +94,18 @@ async fn deleting_a_non_empty_bucket_is_bucket_not_empty() {
         let c = client();
         let bucket = create_bucket(&c, "notempty").await;
         for key in ["a", "dir/b"] {
-            c.put_object()
-                .bucket(&bucket)
-                .key(key)
-                .body(ByteStream::from_static(b"x"))
-                .send()
-                .await
-                .expect("Put");
+            put_bytes(&c, &bucket, key, b"x").await;
         }
-        expect_s3_error(
-            c.delete_bucket().bucket(&bucket).send().await,
-            "BucketNotEmpty",
-            409,
-        );
-        c.head_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("bucket survives a refused delete");
+        assert_not_empty(&c, &bucket).await;
+        // The bucket survives a refused delete.
+        head_bucket(&c, &bucket).await;
 
-        c.delete_object()
-            .bucket(&bucket)
-            .key("a")
-            .send()
-            .await
-            .expect("DeleteObject a");
-        expect_s3_error(
-            c.delete_bucket().bucket(&bucket).send().await,
-            "BucketNotEmpty",
-            409,
-        );
-        c.delete_object()
-            .bucket(&bucket)
-            .key("dir/b")
-            .send()
-            .await
-            .expect("DeleteObject dir/b");
-        c.delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("DeleteBucket once empty");
-        expect_s3_error(
-            c.head_bucket().bucket(&bucket).send().await,
-            "NotFound",
-            404,
-        );
+        delete_object(&c, &bucket, "a").await;
+        assert_not_empty(&c, &bucket).await;
+        delete_object(&c, &bucket, "dir/b").await;
+        // Once empty it can go.
+        delete_bucket(&c, &bucket).await;
+        assert_no_bucket(&c, &bucket).await;
     })
     .await
 }
@@ -200,15 +114,10 @@ async fn deleting_a_non_empty_bucket_is_bucket_not_empty() {
 async fn head_missing_bucket_is_404() {
     bounded(async {
         let c = client();
-        let err = expect_s3_error(
-            c.head_bucket().bucket(unique_bucket("absent")).send().await,
-            "NotFound",
-            404,
-        );
-        assert!(
-            err.into_service_error().is_not_found(),
-            "HeadBucket 404 maps to the NotFound variant"
-        );
+        let absent = c.head_bucket().bucket(unique_bucket("absent")).send().await;
+        let err = expect_s3_error(absent, "NotFound", 404);
+        let variant = err.into_service_error().is_not_found();
+        assert!(variant, "HeadBucket 404 maps to the NotFound variant");
     })
     .await
 }
@@ -218,59 +127,25 @@ async fn operations_on_a_missing_bucket_are_no_such_bucket() {
     bounded(async {
         let c = client();
         let bucket = unique_bucket("absent");
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await;
+        let put = put_request(&c, &bucket, "k", b"x").send().await;
         expect_s3_error(put, "NoSuchBucket", 404);
-        let err = expect_s3_error(
-            c.get_object().bucket(&bucket).key("k").send().await,
-            "NoSuchBucket",
-            404,
-        );
+        let get = get_request(&c, &bucket, "k").send().await;
+        let err = expect_s3_error(get, "NoSuchBucket", 404);
         assert_eq!(err.into_service_error().meta().code(), Some("NoSuchBucket"));
-        expect_s3_error(
-            c.list_objects_v2().bucket(&bucket).send().await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.list_objects().bucket(&bucket).send().await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.delete_bucket().bucket(&bucket).send().await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.get_bucket_location().bucket(&bucket).send().await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.delete_object().bucket(&bucket).key("k").send().await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.create_multipart_upload()
-                .bucket(&bucket)
-                .key("k")
-                .send()
-                .await,
-            "NoSuchBucket",
-            404,
-        );
-        expect_s3_error(
-            c.list_multipart_uploads().bucket(&bucket).send().await,
-            "NoSuchBucket",
-            404,
-        );
+        let v2 = c.list_objects_v2().bucket(&bucket).send().await;
+        expect_s3_error(v2, "NoSuchBucket", 404);
+        let v1 = c.list_objects().bucket(&bucket).send().await;
+        expect_s3_error(v1, "NoSuchBucket", 404);
+        let delete = c.delete_bucket().bucket(&bucket).send().await;
+        expect_s3_error(delete, "NoSuchBucket", 404);
+        let location = c.get_bucket_location().bucket(&bucket).send().await;
+        expect_s3_error(location, "NoSuchBucket", 404);
+        let delete = c.delete_object().bucket(&bucket).key("k").send().await;
+        expect_s3_error(delete, "NoSuchBucket", 404);
+        let upload = upload_request(&c, &bucket, "k").send().await;
+        expect_s3_error(upload, "NoSuchBucket", 404);
+        let uploads = c.list_multipart_uploads().bucket(&bucket).send().await;
+        expect_s3_error(uploads, "NoSuchBucket", 404);
     })
     .await
 }
@@ -293,20 +168,11 @@ async fn invalid_bucket_names_are_rejected() {
             let result = c.create_bucket().bucket(name).send().await;
             expect_s3_error(result, "InvalidBucketName", 400);
         }
-        let names: Vec<String> = c
-            .list_buckets()
-            .send()
-            .await
-            .expect("ListBuckets")
-            .buckets()
-            .iter()
-            .filter_map(|b| b.name().map(str::to_owned))
-            .collect();
+        let listed = c.list_buckets().send().await.expect("ListBuckets");
+        let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
         for name in invalid {
-            assert!(
-                !names.iter().any(|n| n == name),
-                "invalid bucket {name} was created"
-            );
+            let created = names.contains(&name);
+            assert!(!created, "invalid bucket {name} was created");
         }
     })
     .await
@@ -318,30 +184,16 @@ async fn invalid_bucket_names_are_rejected() {
 /// rest of versioning is in `versioning.rs`.)
 #[tokio::test]
 async fn get_bucket_versioning_reports_never_enabled() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "versioning").await;
-        let out = c
-            .get_bucket_versioning()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("GetBucketVersioning");
+    with_bucket("versioning", async |c, bucket| {
+        let out = c.get_bucket_versioning().bucket(bucket).send().await;
+        let out = out.expect("GetBucketVersioning");
         assert_eq!(out.status(), None, "Status of a never-versioned bucket");
-        assert_eq!(
-            out.mfa_delete(),
-            None,
-            "MfaDelete of a never-versioned bucket"
-        );
-        expect_s3_error(
-            c.get_bucket_versioning()
-                .bucket(unique_bucket("versioning-missing"))
-                .send()
-                .await,
-            "NoSuchBucket",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let mfa = out.mfa_delete();
+        assert_eq!(mfa, None, "MfaDelete of a never-versioned bucket");
+        let missing = c
+            .get_bucket_versioning()
+            .bucket(unique_bucket("versioning-missing"));
+        expect_s3_error(missing.send().await, "NoSuchBucket", 404);
     })
     .await
 }

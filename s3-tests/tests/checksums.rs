@@ -5,11 +5,9 @@
 //! algorithms, and mismatching checksums / Content-MD5.
 
 use std::io::Write as _;
-use std::str::FromStr as _;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
-use base64::Engine as _;
+use aws_sdk_s3::types::ChecksumMode;
 use cairn_s3_tests::*;
 
 /// Over several internal chunks, so streamed uploads cross chunk boundaries.
@@ -17,29 +15,13 @@ const STREAM_SIZE: usize = 3 * MIB + 4321;
 const SMALL_SIZE: usize = 10 * KIB;
 /// Chunk size of the hand-built aws-chunked bodies (the SDK uses 64 KiB too).
 const AWS_CHUNK_SIZE: usize = 64 * KIB;
+/// The algorithms the SDK offers for uploads that the tests try.
+const ALGORITHMS: [&str; 3] = ["crc32", "crc32c", "sha256"];
 
 /// `(header name, base64 value)` of a flexible checksum (`crc32`, `crc32c`, `sha256`) of `data`.
 fn checksum_header(algorithm: &str, data: &[u8]) -> (String, String) {
-    let mut checksum = aws_smithy_checksums::ChecksumAlgorithm::from_str(algorithm)
-        .expect("known algorithm")
-        .into_impl();
-    checksum.update(data);
-    let name = checksum.header_name().to_owned();
-    let value = checksum
-        .header_value()
-        .to_str()
-        .expect("base64 header")
-        .to_owned();
-    (name, value)
-}
-
-fn sdk_algorithm(name: &str) -> ChecksumAlgorithm {
-    match name {
-        "crc32" => ChecksumAlgorithm::Crc32,
-        "crc32c" => ChecksumAlgorithm::Crc32C,
-        "sha256" => ChecksumAlgorithm::Sha256,
-        other => panic!("no SDK algorithm for {other}"),
-    }
+    let name = format!("x-amz-checksum-{algorithm}");
+    (name, checksum_b64(algorithm, data))
 }
 
 fn temp_file_with(data: &[u8]) -> tempfile::NamedTempFile {
@@ -55,22 +37,22 @@ async fn streaming_body(file: &tempfile::NamedTempFile) -> ByteStream {
         .expect("ByteStream from file")
 }
 
+/// A test against a fresh bucket with a client of `behaviour` whose every
+/// request `capture` records.
+async fn with_capturing_bucket(
+    behaviour: ChecksumBehaviour,
+    prefix: &str,
+    body: impl AsyncFnOnce(&Client, &str, &HeaderCapture),
+) {
+    let capture = HeaderCapture::new();
+    let c = target().client_capturing(behaviour, &capture);
+    with_client_bucket(c, prefix, async |c, bucket| body(c, bucket, &capture).await).await
+}
+
 /// Reads `key` back with checksum mode enabled, so a checksum the server
 /// returns is validated by the SDK (default client), and compares the bytes.
 async fn read_back(c: &Client, bucket: &str, key: &str, data: &[u8]) {
-    let got = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "GetObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
+    let got = get_with(c, bucket, key, |r| r.checksum_mode(ChecksumMode::Enabled)).await;
     assert_eq!(got.e_tag(), Some(etag_of(data).as_str()), "ETag of {key}");
     let body = collect_body(got).await;
     assert!(
@@ -81,31 +63,32 @@ async fn read_back(c: &Client, bucket: &str, key: &str, data: &[u8]) {
     );
 }
 
+/// An aws-chunked PUT of `data` with the trailer `(name, value)`, as raw
+/// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` request.
+fn trailer_put(path: String, data: &[u8], trailer: (&str, &str)) -> RawRequest {
+    let body = aws_chunked_body(data, AWS_CHUNK_SIZE, &[trailer]);
+    RawRequest::new("PUT", path)
+        .header("content-encoding", "aws-chunked")
+        .header("x-amz-decoded-content-length", data.len().to_string())
+        .header("x-amz-trailer", trailer.0)
+        .body(body)
+        .payload(Payload::StreamingUnsignedTrailer)
+}
+
 #[tokio::test]
 async fn default_client_in_memory_put_sends_a_checksum_header() {
-    bounded(async {
-        let capture = HeaderCapture::new();
-        let c = target().client_capturing(ChecksumBehaviour::WhenSupported, &capture);
-        let bucket = create_bucket(&c, "ck-default-mem").await;
+    let behaviour = ChecksumBehaviour::WhenSupported;
+    with_capturing_bucket(behaviour, "ck-default-mem", async |c, bucket, capture| {
         let data = random_bytes(SMALL_SIZE);
         capture.clear();
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await;
-        let put = put.expect("PutObject");
+        let put = put_bytes(c, bucket, "k", &data).await;
         let sent = capture.last().expect("request recorded");
         let (_, crc32) = checksum_header("crc32", &data);
-        assert_eq!(
-            sent.header("x-amz-checksum-crc32"),
-            Some(crc32.as_str()),
-            "SDK sent a CRC32 header"
-        );
+        let header = sent.header("x-amz-checksum-crc32");
+        assert_eq!(header, Some(crc32.as_str()), "SDK sent a CRC32 header");
+        let encoding = sent.header("content-encoding");
         assert_ne!(
-            sent.header("content-encoding"),
+            encoding,
             Some("aws-chunked"),
             "in-memory bodies are not chunked"
         );
@@ -113,99 +96,88 @@ async fn default_client_in_memory_put_sends_a_checksum_header() {
         if let Some(echoed) = put.checksum_crc32() {
             assert_eq!(echoed, crc32, "PutObject echoes the CRC32 it verified");
         }
-        read_back(&c, &bucket, "k", &data).await;
-        cleanup_bucket(&c, &bucket).await;
+        read_back(c, bucket, "k", &data).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn default_client_streaming_put_uses_aws_chunked_with_trailer() {
-    bounded(async {
-        let capture = HeaderCapture::new();
-        let c = target().client_capturing(ChecksumBehaviour::WhenSupported, &capture);
-        let bucket = create_bucket(&c, "ck-default-stream").await;
-        let data = random_bytes(STREAM_SIZE);
-        let file = temp_file_with(&data);
-        capture.clear();
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("streamed")
-            .body(streaming_body(&file).await)
-            .send()
-            .await;
-        let put = put.unwrap_or_else(|e| {
-            panic!(
-                "streaming PutObject: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-        let sent = capture.last().expect("request recorded");
-        assert!(
-            sent.header("content-encoding")
-                .is_some_and(|v| v.contains("aws-chunked")),
-            "{sent:?}"
-        );
-        assert_eq!(sent.header("x-amz-trailer"), Some("x-amz-checksum-crc32"));
-        assert_eq!(
-            sent.header("x-amz-decoded-content-length"),
-            Some(STREAM_SIZE.to_string().as_str())
-        );
-        // Over plain http the SDK signs every chunk (…-PAYLOAD-TRAILER); over https it sends
-        // STREAMING-UNSIGNED-PAYLOAD-TRAILER. Either way a trailing checksum follows the data.
-        let mode = sent.header("x-amz-content-sha256").unwrap_or_default();
-        assert!(
-            mode.starts_with("STREAMING-") && mode.ends_with("-TRAILER"),
-            "x-amz-content-sha256 {mode}"
-        );
-        assert_eq!(
-            put.e_tag(),
-            Some(etag_of(&data).as_str()),
-            "ETag is the MD5 of the decoded data"
-        );
-        let head = c
-            .head_object()
-            .bucket(&bucket)
-            .key("streamed")
-            .send()
-            .await
-            .expect("HeadObject");
-        assert_eq!(
-            head.content_length(),
-            Some(STREAM_SIZE as i64),
-            "stored length excludes chunk framing"
-        );
-        read_back(&c, &bucket, "streamed", &data).await;
-        // aws-chunked describes the request framing only; S3 does not store it.
-        assert_eq!(
-            head.content_encoding(),
-            None,
-            "Content-Encoding stored for an upload that set none"
-        );
-        cleanup_bucket(&c, &bucket).await;
-    })
+    let behaviour = ChecksumBehaviour::WhenSupported;
+    with_capturing_bucket(
+        behaviour,
+        "ck-default-stream",
+        async |c, bucket, capture| {
+            let data = random_bytes(STREAM_SIZE);
+            let file = temp_file_with(&data);
+            capture.clear();
+            let body = streaming_body(&file).await;
+            let put = c.put_object().bucket(bucket).key("streamed").body(body);
+            let put = put.send().await.unwrap_or_else(|e| {
+                panic!(
+                    "streaming PutObject: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                )
+            });
+            let sent = capture.last().expect("request recorded");
+            let encoding = sent.header("content-encoding");
+            assert!(
+                encoding.is_some_and(|v| v.contains("aws-chunked")),
+                "{sent:?}"
+            );
+            assert_eq!(sent.header("x-amz-trailer"), Some("x-amz-checksum-crc32"));
+            assert_eq!(
+                sent.header("x-amz-decoded-content-length"),
+                Some(STREAM_SIZE.to_string().as_str())
+            );
+            // Over plain http the SDK signs every chunk (…-PAYLOAD-TRAILER); over https it sends
+            // STREAMING-UNSIGNED-PAYLOAD-TRAILER. Either way a trailing checksum follows the data.
+            let mode = sent.header("x-amz-content-sha256").unwrap_or_default();
+            assert!(
+                mode.starts_with("STREAMING-") && mode.ends_with("-TRAILER"),
+                "x-amz-content-sha256 {mode}"
+            );
+            let etag = put.e_tag();
+            let expected = etag_of(&data);
+            assert_eq!(
+                etag,
+                Some(expected.as_str()),
+                "ETag is the MD5 of the decoded data"
+            );
+            let head = head_object(c, bucket, "streamed").await;
+            let length = head.content_length();
+            assert_eq!(
+                length,
+                Some(STREAM_SIZE as i64),
+                "stored length excludes chunk framing"
+            );
+            read_back(c, bucket, "streamed", &data).await;
+            // aws-chunked describes the request framing only; S3 does not store it.
+            assert_eq!(
+                head.content_encoding(),
+                None,
+                "Content-Encoding stored for an upload that set none"
+            );
+        },
+    )
     .await
 }
 
 #[tokio::test]
 async fn streaming_put_with_content_encoding_keeps_it() {
-    bounded(async {
-        let capture = HeaderCapture::new();
-        let c = target().client_capturing(ChecksumBehaviour::WhenSupported, &capture);
-        let bucket = create_bucket(&c, "ck-gzip-stream").await;
+    let behaviour = ChecksumBehaviour::WhenSupported;
+    with_capturing_bucket(behaviour, "ck-gzip-stream", async |c, bucket, capture| {
         let data = random_bytes(SMALL_SIZE);
         let file = temp_file_with(&data);
         capture.clear();
         // The SDK adds `aws-chunked` to the caller's Content-Encoding (as a second header line).
+        let body = streaming_body(&file).await;
         let put = c
             .put_object()
-            .bucket(&bucket)
+            .bucket(bucket)
             .key("gz")
-            .content_encoding("gzip")
-            .body(streaming_body(&file).await)
-            .send()
-            .await;
+            .content_encoding("gzip");
+        let put = put.body(body).send().await;
         let sent = capture.last().expect("request recorded");
         let encodings: Vec<&str> = sent
             .headers
@@ -219,56 +191,38 @@ async fn streaming_put_with_content_encoding_keeps_it() {
                 aws_sdk_s3::error::DisplayErrorContext(&e)
             )
         });
-        read_back(&c, &bucket, "gz", &data).await;
-        let head = c
-            .head_object()
-            .bucket(&bucket)
-            .key("gz")
-            .send()
-            .await
-            .expect("HeadObject");
+        read_back(c, bucket, "gz", &data).await;
+        let head = head_object(c, bucket, "gz").await;
         assert_eq!(
             head.content_encoding(),
             Some("gzip"),
             "the caller's encoding is stored, aws-chunked is not"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn when_required_client_sends_plain_bodies() {
-    bounded(async {
-        let capture = HeaderCapture::new();
-        let c = target().client_capturing(ChecksumBehaviour::WhenRequired, &capture);
-        let bucket = create_bucket(&c, "ck-required").await;
-
+    let behaviour = ChecksumBehaviour::WhenRequired;
+    with_capturing_bucket(behaviour, "ck-required", async |c, bucket, capture| {
         let small = random_bytes(SMALL_SIZE);
         capture.clear();
-        c.put_object()
-            .bucket(&bucket)
-            .key("mem")
-            .body(ByteStream::from(small.clone()))
-            .send()
-            .await
-            .expect("Put");
+        put_bytes(c, bucket, "mem", &small).await;
         let sent = capture.last().expect("request recorded");
-        assert!(
-            sent.headers
-                .iter()
-                .all(|(n, _)| !n.starts_with("x-amz-checksum-")),
-            "no checksum: {sent:?}"
-        );
+        let mut headers = sent.headers.iter();
+        let plain = headers.all(|(n, _)| !n.starts_with("x-amz-checksum-"));
+        assert!(plain, "no checksum: {sent:?}");
 
         let large = random_bytes(STREAM_SIZE);
         let file = temp_file_with(&large);
         capture.clear();
+        let body = streaming_body(&file).await;
         let put = c
             .put_object()
-            .bucket(&bucket)
+            .bucket(bucket)
             .key("file")
-            .body(streaming_body(&file).await)
+            .body(body)
             .send()
             .await;
         put.unwrap_or_else(|e| {
@@ -278,48 +232,30 @@ async fn when_required_client_sends_plain_bodies() {
             )
         });
         let sent = capture.last().expect("request recorded");
-        assert!(
-            sent.header("x-amz-trailer").is_none(),
-            "no trailer: {sent:?}"
-        );
-        assert!(
-            !sent
-                .header("content-encoding")
-                .unwrap_or_default()
-                .contains("aws-chunked"),
-            "{sent:?}"
-        );
+        let trailer = sent.header("x-amz-trailer");
+        assert!(trailer.is_none(), "no trailer: {sent:?}");
+        let encoding = sent.header("content-encoding").unwrap_or_default();
+        assert!(!encoding.contains("aws-chunked"), "{sent:?}");
 
-        read_back(&c, &bucket, "mem", &small).await;
-        read_back(&c, &bucket, "file", &large).await;
-        cleanup_bucket(&c, &bucket).await;
+        read_back(c, bucket, "mem", &small).await;
+        read_back(c, bucket, "file", &large).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn hand_built_streaming_unsigned_payload_trailer_upload() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "ck-trailer").await;
+    with_bucket("ck-trailer", async |c, bucket| {
         let data = random_bytes(STREAM_SIZE);
-        for algorithm in ["crc32", "crc32c", "sha256"] {
+        for algorithm in ALGORITHMS {
             let key = format!("trailer-{algorithm}");
-            let (trailer_name, trailer_value) = checksum_header(algorithm, &data);
-            let body = aws_chunked_body(&data, AWS_CHUNK_SIZE, &[(&trailer_name, &trailer_value)]);
-            let request = RawRequest::new("PUT", format!("/{bucket}/{key}"))
-                .header("content-encoding", "aws-chunked")
-                .header("x-amz-decoded-content-length", data.len().to_string())
-                .header("x-amz-trailer", trailer_name.clone())
-                .header("content-type", "application/x-chunked")
-                .body(body)
-                .payload(Payload::StreamingUnsignedTrailer);
-            let response = target()
-                .send_signed(request)
-                .await
-                .expect("raw aws-chunked PUT");
+            let (name, value) = checksum_header(algorithm, &data);
+            let request = trailer_put(format!("/{bucket}/{key}"), &data, (&name, &value));
+            let request = request.header("content-type", "application/x-chunked");
+            let response = send_raw(request).await;
+            let status = response.status;
             assert_eq!(
-                response.status,
+                status,
                 200,
                 "{algorithm} trailer upload: {}",
                 response.text()
@@ -329,193 +265,106 @@ async fn hand_built_streaming_unsigned_payload_trailer_upload() {
                 Some(etag_of(&data).as_str()),
                 "{algorithm}: ETag of decoded data"
             );
-            read_back(&c, &bucket, &key, &data).await;
-            let head = c
-                .head_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-                .expect("HeadObject");
+            read_back(c, bucket, &key, &data).await;
+            let head = head_object(c, bucket, &key).await;
             assert_eq!(head.content_type(), Some("application/x-chunked"));
             assert_eq!(head.content_length(), Some(data.len() as i64));
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn wrong_trailing_checksum_is_rejected() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "ck-badtrailer").await;
+    with_bucket("ck-badtrailer", async |c, bucket| {
         let data = random_bytes(SMALL_SIZE);
         let (name, wrong) = checksum_header("crc32", b"some other data");
-        let body = aws_chunked_body(&data, AWS_CHUNK_SIZE, &[(&name, &wrong)]);
-        let request = RawRequest::new("PUT", format!("/{bucket}/bad"))
-            .header("content-encoding", "aws-chunked")
-            .header("x-amz-decoded-content-length", data.len().to_string())
-            .header("x-amz-trailer", name.clone())
-            .body(body)
-            .payload(Payload::StreamingUnsignedTrailer);
-        let response = target()
-            .send_signed(request)
-            .await
-            .expect("raw aws-chunked PUT");
-        assert_eq!(
-            response.status,
-            400,
-            "mismatching trailer accepted? {}",
-            response.text()
-        );
-        assert_eq!(
-            response.error_code().as_deref(),
-            Some("BadDigest"),
-            "{}",
-            response.text()
-        );
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("bad").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let request = trailer_put(format!("/{bucket}/bad"), &data, (&name, &wrong));
+        let response = send_raw(request).await;
+        // A mismatching trailer is not accepted.
+        assert_raw_error(&response, "BadDigest", 400);
+        assert_no_object(c, bucket, "bad").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn explicit_checksum_algorithms_succeed() {
-    bounded(async {
-        let capture = HeaderCapture::new();
-        let c = target().client_capturing(ChecksumBehaviour::WhenSupported, &capture);
-        let bucket = create_bucket(&c, "ck-explicit").await;
+    let behaviour = ChecksumBehaviour::WhenSupported;
+    with_capturing_bucket(behaviour, "ck-explicit", async |c, bucket, capture| {
         let data = random_bytes(STREAM_SIZE);
         let file = temp_file_with(&data);
-        for algorithm in ["crc32", "crc32c", "sha256"] {
+        for algorithm in ALGORITHMS {
             let (header, expected) = checksum_header(algorithm, &data);
             for streamed in [false, true] {
-                let key = format!(
-                    "{algorithm}-{}",
-                    if streamed { "streamed" } else { "in-memory" }
-                );
+                let how = if streamed { "streamed" } else { "in-memory" };
+                let key = format!("{algorithm}-{how}");
                 let body = if streamed {
                     streaming_body(&file).await
                 } else {
                     ByteStream::from(data.clone())
                 };
                 capture.clear();
-                let put = c
-                    .put_object()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .checksum_algorithm(sdk_algorithm(algorithm))
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "PutObject {key}: {}",
-                            aws_sdk_s3::error::DisplayErrorContext(&e)
-                        )
-                    });
+                let request = c.put_object().bucket(bucket).key(&key).body(body);
+                let request = request.checksum_algorithm(sdk_algorithm(algorithm));
+                let put = request.send().await.unwrap_or_else(|e| {
+                    panic!(
+                        "PutObject {key}: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&e)
+                    )
+                });
                 let sent = capture.last().expect("request recorded");
                 if streamed {
-                    assert_eq!(
-                        sent.header("x-amz-trailer"),
-                        Some(header.as_str()),
-                        "{key} trailer"
-                    );
+                    let trailer = sent.header("x-amz-trailer");
+                    assert_eq!(trailer, Some(header.as_str()), "{key} trailer");
                 } else {
-                    assert_eq!(
-                        sent.header(&header),
-                        Some(expected.as_str()),
-                        "{key} header"
-                    );
+                    let value = sent.header(&header);
+                    assert_eq!(value, Some(expected.as_str()), "{key} header");
                 }
-                let echoed = match algorithm {
-                    "crc32" => put.checksum_crc32(),
-                    "crc32c" => put.checksum_crc32_c(),
-                    _ => put.checksum_sha256(),
-                };
-                if let Some(echoed) = echoed {
+                if let Some(echoed) = checksum_field!(put, algorithm) {
                     assert_eq!(echoed, expected, "{key}: echoed checksum");
                 }
                 assert_eq!(put.e_tag(), Some(etag_of(&data).as_str()), "{key} ETag");
-                read_back(&c, &bucket, &key, &data).await;
+                read_back(c, bucket, &key, &data).await;
             }
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn mismatching_checksum_header_is_bad_digest() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "ck-mismatch").await;
+    with_bucket("ck-mismatch", async |c, bucket| {
         let data = random_bytes(SMALL_SIZE);
-        for algorithm in ["crc32", "crc32c", "sha256"] {
+        for algorithm in ALGORITHMS {
             let (_, wrong) = checksum_header(algorithm, b"not the body");
-            let request = c
-                .put_object()
-                .bucket(&bucket)
-                .key(algorithm)
-                .body(ByteStream::from(data.clone()));
+            let request = put_request(c, bucket, algorithm, &data);
             let request = match algorithm {
                 "crc32" => request.checksum_crc32(wrong),
                 "crc32c" => request.checksum_crc32_c(wrong),
                 _ => request.checksum_sha256(wrong),
             };
             expect_s3_error(request.send().await, "BadDigest", 400);
-            expect_s3_error(
-                c.head_object().bucket(&bucket).key(algorithm).send().await,
-                "NotFound",
-                404,
-            );
+            assert_no_object(c, bucket, algorithm).await;
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn content_md5_is_verified() {
-    bounded(async {
-        let c = client_when_required();
-        let bucket = create_bucket(&c, "ck-md5").await;
+    with_client_bucket(client_when_required(), "ck-md5", async |c, bucket| {
         let data = random_bytes(SMALL_SIZE);
-        let md5 = |bytes: &[u8]| {
-            base64::engine::general_purpose::STANDARD
-                .encode(hex::decode(md5_hex(bytes)).expect("hex md5"))
-        };
-        c.put_object()
-            .bucket(&bucket)
-            .key("good")
-            .content_md5(md5(&data))
-            .body(ByteStream::from(data.clone()))
-            .send()
+        let good = put_request(c, bucket, "good", &data).content_md5(content_md5(&data));
+        good.send()
             .await
             .expect("PutObject with the right Content-MD5");
-        read_back(&c, &bucket, "good", &data).await;
+        read_back(c, bucket, "good", &data).await;
 
-        let bad = c
-            .put_object()
-            .bucket(&bucket)
-            .key("bad")
-            .content_md5(md5(b"something else"))
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await;
+        let bad = put_request(c, bucket, "bad", &data);
+        let bad = bad.content_md5(content_md5(b"something else")).send().await;
         expect_s3_error(bad, "BadDigest", 400);
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("bad").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        assert_no_object(c, bucket, "bad").await;
     })
     .await
 }

@@ -3,39 +3,45 @@
 //! metadata state machine, so among concurrent racers exactly one wins;
 //! conditional GETs answer 304 and 412.
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder;
+use aws_sdk_s3::operation::copy_object::{CopyObjectError, CopyObjectOutput};
+use aws_sdk_s3::types::MetadataDirective;
 use cairn_s3_tests::*;
 
 /// Clients racing for one key in each round, and rounds.
 const RACERS: usize = 32;
 const ROUNDS: usize = 100;
+/// An ETag no object has.
+const WRONG_ETAG: &str = "\"00000000000000000000000000000000\"";
+
+/// Sends a CopyObject with `If-None-Match: *` added (the SDK has no setter for it).
+async fn send_if_absent(
+    request: CopyObjectFluentBuilder,
+) -> Result<CopyObjectOutput, SdkError<CopyObjectError, HttpResponse>> {
+    let request = request.customize().mutate_request(|r| {
+        r.headers_mut().insert("if-none-match", "*");
+    });
+    request.send().await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn if_none_match_star_races_have_exactly_one_winner() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "race").await;
+    with_bucket("race", async |c, bucket| {
         for round in 0..ROUNDS {
             let key = format!("contested-{round}");
             let mut racers = Vec::with_capacity(RACERS);
             for racer in 0..RACERS {
-                let (c, bucket, key) = (c.clone(), bucket.clone(), key.clone());
+                let (c, bucket, key) = (c.clone(), bucket.to_owned(), key.clone());
                 racers.push(tokio::spawn(async move {
                     let body = format!("racer {racer}").into_bytes();
-                    let r = c
-                        .put_object()
-                        .bucket(&bucket)
-                        .key(&key)
-                        .if_none_match("*")
-                        .body(ByteStream::from(body))
-                        .send()
-                        .await;
-                    (
-                        racer,
-                        r.map(|_| ())
-                            .map_err(|e| (error_code(&e), error_status(&e))),
-                    )
+                    let put = put_request(&c, &bucket, &key, &body).if_none_match("*");
+                    let r = put.send().await;
+                    let outcome = r
+                        .map(|_| ())
+                        .map_err(|e| (error_code(&e), error_status(&e)));
+                    (racer, outcome)
                 }));
             }
             let mut winners = Vec::new();
@@ -44,266 +50,89 @@ async fn if_none_match_star_races_have_exactly_one_winner() {
                 match outcome {
                     Ok(()) => winners.push(racer),
                     Err((code, status)) => {
-                        assert_eq!(
-                            (code.as_deref(), status),
-                            (Some("PreconditionFailed"), Some(412)),
-                            "round {round}"
-                        )
+                        let refused = (code.as_deref(), status);
+                        let expected = (Some("PreconditionFailed"), Some(412));
+                        assert_eq!(refused, expected, "round {round}")
                     }
                 }
             }
             assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-            let stored = collect_body(
-                c.get_object()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                    .expect("get"),
-            )
-            .await;
-            assert_eq!(
-                stored,
-                format!("racer {}", winners[0]).into_bytes(),
-                "round {round}: the winner's body is stored"
-            );
+            let stored = get_bytes(c, bucket, &key).await;
+            let winner = format!("racer {}", winners[0]).into_bytes();
+            assert_eq!(stored, winner, "round {round}: the winner's body is stored");
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn if_match_on_put_and_delete() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "ifmatch").await;
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"one"))
-            .send()
-            .await
-            .expect("put");
+    with_bucket("ifmatch", async |c, bucket| {
+        let put = put_bytes(c, bucket, "k", b"one").await;
         let etag = put.e_tag().expect("etag").to_string();
-        let wrong = "\"00000000000000000000000000000000\"";
-        expect_s3_error(
-            c.put_object()
-                .bucket(&bucket)
-                .key("k")
-                .if_match(wrong)
-                .body(ByteStream::from_static(b"two"))
-                .send()
-                .await,
-            "PreconditionFailed",
-            412,
-        );
-        c.put_object()
-            .bucket(&bucket)
-            .key("k")
-            .if_match(&etag)
-            .body(ByteStream::from_static(b"two"))
-            .send()
-            .await
-            .expect("matching If-Match");
-        expect_s3_error(
-            c.put_object()
-                .bucket(&bucket)
-                .key("absent")
-                .if_match(&etag)
-                .body(ByteStream::from_static(b"x"))
-                .send()
-                .await,
-            "NoSuchKey",
-            404,
-        );
-        expect_s3_error(
-            c.delete_object()
-                .bucket(&bucket)
-                .key("k")
-                .if_match(wrong)
-                .send()
-                .await,
-            "PreconditionFailed",
-            412,
-        );
-        let body = collect_body(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .send()
-                .await
-                .expect("still there"),
-        )
-        .await;
-        assert_eq!(body, b"two");
-        let current = c
-            .head_object()
-            .bucket(&bucket)
-            .key("k")
-            .send()
-            .await
-            .expect("head")
-            .e_tag()
-            .expect("etag")
-            .to_string();
-        c.delete_object()
-            .bucket(&bucket)
-            .key("k")
-            .if_match(&current)
-            .send()
-            .await
-            .expect("matching delete");
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("k").send().await,
-            "NotFound",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let wrong = put_request(c, bucket, "k", b"two").if_match(WRONG_ETAG);
+        expect_s3_error(wrong.send().await, "PreconditionFailed", 412);
+        let matching = put_request(c, bucket, "k", b"two").if_match(&etag);
+        matching.send().await.expect("matching If-Match");
+        let absent = put_request(c, bucket, "absent", b"x").if_match(&etag);
+        expect_s3_error(absent.send().await, "NoSuchKey", 404);
+        let delete = c.delete_object().bucket(bucket).key("k");
+        let delete = delete.if_match(WRONG_ETAG).send().await;
+        expect_s3_error(delete, "PreconditionFailed", 412);
+        assert_eq!(get_bytes(c, bucket, "k").await, b"two", "still there");
+        let head = head_object(c, bucket, "k").await;
+        let current = head.e_tag().expect("etag").to_string();
+        let delete = c.delete_object().bucket(bucket).key("k").if_match(&current);
+        delete.send().await.expect("matching delete");
+        assert_no_object(c, bucket, "k").await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn conditional_complete_and_copy() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "condmpu").await;
-        c.put_object()
-            .bucket(&bucket)
-            .key("taken")
-            .body(ByteStream::from_static(b"first"))
-            .send()
-            .await
-            .expect("put");
-        let upload = c
-            .create_multipart_upload()
-            .bucket(&bucket)
-            .key("taken")
-            .send()
-            .await
-            .expect("create");
-        let id = upload.upload_id().expect("id").to_string();
-        let part = c
-            .upload_part()
-            .bucket(&bucket)
-            .key("taken")
-            .upload_id(&id)
-            .part_number(1)
-            .body(ByteStream::from_static(b"second"))
-            .send()
-            .await
-            .expect("part");
-        let parts = CompletedMultipartUpload::builder()
-            .parts(
-                CompletedPart::builder()
-                    .part_number(1)
-                    .e_tag(part.e_tag().expect("etag"))
-                    .build(),
-            )
-            .build();
-        expect_s3_error(
-            c.complete_multipart_upload()
-                .bucket(&bucket)
-                .key("taken")
-                .upload_id(&id)
-                .if_none_match("*")
-                .multipart_upload(parts)
-                .send()
-                .await,
-            "PreconditionFailed",
-            412,
-        );
-        let body = collect_body(
-            c.get_object()
-                .bucket(&bucket)
-                .key("taken")
-                .send()
-                .await
-                .expect("get"),
-        )
-        .await;
+    with_bucket("condmpu", async |c, bucket| {
+        put_bytes(c, bucket, "taken", b"first").await;
+        let upload_id = start_upload(c, bucket, "taken").await;
+        let part = upload_part(c, bucket, "taken", &upload_id, 1, b"second").await;
+        let complete = complete_request(c, bucket, "taken", &upload_id, vec![part]);
+        let complete = complete.if_none_match("*").send().await;
+        expect_s3_error(complete, "PreconditionFailed", 412);
+        let body = get_bytes(c, bucket, "taken").await;
         assert_eq!(
             body, b"first",
             "a failed conditional complete changes nothing"
         );
 
         // CopyObject with If-None-Match: * onto an existing key.
-        let copy = c
-            .copy_object()
-            .bucket(&bucket)
-            .key("taken")
-            .copy_source(format!("{bucket}/taken"))
-            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
-            .customize()
-            .mutate_request(|r| {
-                r.headers_mut().insert("if-none-match", "*");
-            })
-            .send()
-            .await;
-        expect_s3_error(copy, "PreconditionFailed", 412);
-        c.copy_object()
-            .bucket(&bucket)
-            .key("fresh")
-            .copy_source(format!("{bucket}/taken"))
-            .customize()
-            .mutate_request(|r| {
-                r.headers_mut().insert("if-none-match", "*");
-            })
-            .send()
-            .await
-            .expect("copy to a new key with If-None-Match: *");
-        cleanup_bucket(&c, &bucket).await;
+        let source = format!("{bucket}/taken");
+        let onto = copy_request(c, bucket, "taken", &source);
+        let onto = send_if_absent(onto.metadata_directive(MetadataDirective::Replace)).await;
+        expect_s3_error(onto, "PreconditionFailed", 412);
+        let fresh = send_if_absent(copy_request(c, bucket, "fresh", &source)).await;
+        fresh.expect("copy to a new key with If-None-Match: *");
     })
     .await;
 }
 
 #[tokio::test]
 async fn conditional_get_answers_304_and_412() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "condget").await;
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"data"))
-            .send()
-            .await
-            .expect("put");
+    with_bucket("condget", async |c, bucket| {
+        let put = put_bytes(c, bucket, "k", b"data").await;
         let etag = put.e_tag().expect("etag").to_string();
-        let not_modified = c
-            .get_object()
-            .bucket(&bucket)
-            .key("k")
+        let not_modified = get_request(c, bucket, "k")
             .if_none_match(&etag)
             .send()
             .await;
         let err = not_modified.expect_err("If-None-Match with the current ETag");
         assert_eq!(error_status(&err), Some(304));
-        expect_s3_error(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .if_match("\"0123\"")
-                .send()
-                .await,
-            "PreconditionFailed",
-            412,
-        );
-        let body = collect_body(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .if_match(&etag)
-                .send()
-                .await
-                .expect("matching If-Match"),
-        )
-        .await;
-        assert_eq!(body, b"data");
-        cleanup_bucket(&c, &bucket).await;
+        let failed = get_request(c, bucket, "k")
+            .if_match("\"0123\"")
+            .send()
+            .await;
+        expect_s3_error(failed, "PreconditionFailed", 412);
+        let got = get_with(c, bucket, "k", |r| r.if_match(&etag)).await;
+        assert_eq!(collect_body(got).await, b"data");
     })
     .await;
 }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_s3::operation::get_bucket_cors::GetBucketCorsOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
 use cairn_s3_tests::*;
 
@@ -65,6 +65,12 @@ async fn preflight(bucket: &str, key: &str, headers: &[(&str, &str)]) -> reqwest
     req.send().await.expect("OPTIONS reaches the server")
 }
 
+/// GetBucketCors; panics when it fails.
+async fn get_rules(c: &Client, bucket: &str) -> GetBucketCorsOutput {
+    let got = c.get_bucket_cors().bucket(bucket).send().await;
+    got.expect("GetBucketCors")
+}
+
 fn code(text: &str) -> String {
     xml_tag_values(text, "Code")
         .into_iter()
@@ -74,20 +80,11 @@ fn code(text: &str) -> String {
 
 #[tokio::test]
 async fn configuration_round_trips_and_is_validated() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "cors-config").await;
-        let missing = c.get_bucket_cors().bucket(&bucket).send().await;
+    with_bucket("cors-config", async |c, bucket| {
+        let missing = c.get_bucket_cors().bucket(bucket).send().await;
         expect_s3_error(missing, "NoSuchCORSConfiguration", 404);
-        put_rules(&c, &bucket, rules())
-            .await
-            .expect("PutBucketCors");
-        let got = c
-            .get_bucket_cors()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("GetBucketCors");
+        put_rules(c, bucket, rules()).await.expect("PutBucketCors");
+        let got = get_rules(c, bucket).await;
         let got_rules = got.cors_rules();
         assert_eq!(got_rules.len(), 2);
         assert_eq!(got_rules[0].id(), Some("uploads"));
@@ -97,83 +94,42 @@ async fn configuration_round_trips_and_is_validated() {
         assert_eq!(got_rules[0].max_age_seconds(), Some(600));
         assert_eq!(got_rules[1].allowed_origins(), ["*"]);
 
-        let patch = CorsConfiguration::builder()
-            .cors_rules(
-                CorsRule::builder()
-                    .allowed_origins("*")
-                    .allowed_methods("PATCH")
-                    .build()
-                    .expect("rule"),
-            )
-            .build()
-            .expect("configuration");
-        assert_eq!(
-            put_rules(&c, &bucket, patch).await,
-            Err("400 InvalidRequest".into())
-        );
-        let two_wildcards = CorsConfiguration::builder()
-            .cors_rules(
-                CorsRule::builder()
-                    .allowed_origins("https://*.*.example.com")
-                    .allowed_methods("GET")
-                    .build()
-                    .expect("rule"),
-            )
-            .build()
-            .expect("configuration");
-        assert_eq!(
-            put_rules(&c, &bucket, two_wildcards).await,
-            Err("400 InvalidRequest".into())
-        );
+        // A method CORS does not know, and an origin with two wildcards.
+        for (origin, method) in [("*", "PATCH"), ("https://*.*.example.com", "GET")] {
+            let rule = CorsRule::builder()
+                .allowed_origins(origin)
+                .allowed_methods(method);
+            let config = CorsConfiguration::builder().cors_rules(rule.build().expect("rule"));
+            let refused = put_rules(c, bucket, config.build().expect("configuration")).await;
+            assert_eq!(refused, Err("400 InvalidRequest".into()));
+        }
         // The refused configurations changed nothing.
-        let got = c
-            .get_bucket_cors()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(got.cors_rules().len(), 2);
+        assert_eq!(get_rules(c, bucket).await.cors_rules().len(), 2);
 
-        c.delete_bucket_cors()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("DeleteBucketCors");
-        let gone = c.get_bucket_cors().bucket(&bucket).send().await;
+        let deleted = c.delete_bucket_cors().bucket(bucket).send().await;
+        deleted.expect("DeleteBucketCors");
+        let gone = c.get_bucket_cors().bucket(bucket).send().await;
         expect_s3_error(gone, "NoSuchCORSConfiguration", 404);
         assert_eq!(
-            put_rules(&c, "no-such-bucket-for-cors", rules()).await,
+            put_rules(c, "no-such-bucket-for-cors", rules()).await,
             Err("404 NoSuchBucket".into())
         );
 
         // A deleted bucket takes its configuration along.
-        put_rules(&c, &bucket, rules())
-            .await
-            .expect("PutBucketCors");
-        c.delete_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("DeleteBucket");
-        c.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("recreate");
-        let fresh = c.get_bucket_cors().bucket(&bucket).send().await;
+        put_rules(c, bucket, rules()).await.expect("PutBucketCors");
+        delete_bucket(c, bucket).await;
+        create_bucket_named(c, bucket).await;
+        let fresh = c.get_bucket_cors().bucket(bucket).send().await;
         expect_s3_error(fresh, "NoSuchCORSConfiguration", 404);
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn preflights_follow_the_rules() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "cors-preflight").await;
+    with_bucket("cors-preflight", async |c, bucket| {
         let resp = preflight(
-            &bucket,
+            bucket,
             "k",
             &[
                 ("Origin", APP_ORIGIN),
@@ -187,11 +143,9 @@ async fn preflights_follow_the_rules() {
             "AccessForbidden"
         );
 
-        put_rules(&c, &bucket, rules())
-            .await
-            .expect("PutBucketCors");
+        put_rules(c, bucket, rules()).await.expect("PutBucketCors");
         let resp = preflight(
-            &bucket,
+            bucket,
             "dir/photo.jpg",
             &[
                 ("Origin", APP_ORIGIN),
@@ -215,7 +169,7 @@ async fn preflights_follow_the_rules() {
 
         // Any origin may GET; the answer names `*`.
         let resp = preflight(
-            &bucket,
+            bucket,
             "k",
             &[
                 ("Origin", "https://else.example"),
@@ -241,14 +195,14 @@ async fn preflights_follow_the_rules() {
                 ("Access-Control-Request-Method", "DELETE"),
             ],
         ] {
-            let resp = preflight(&bucket, "k", &refused).await;
+            let resp = preflight(bucket, "k", &refused).await;
             assert_eq!(resp.status(), 403, "{refused:?}");
             assert_eq!(
                 code(&resp.text().await.unwrap_or_default()),
                 "AccessForbidden"
             );
         }
-        let resp = preflight(&bucket, "k", &[("Access-Control-Request-Method", "GET")]).await;
+        let resp = preflight(bucket, "k", &[("Access-Control-Request-Method", "GET")]).await;
         assert_eq!(resp.status(), 400, "no Origin");
         let resp = preflight(
             "no-such-bucket-for-cors",
@@ -260,30 +214,17 @@ async fn preflights_follow_the_rules() {
         )
         .await;
         assert_eq!(resp.status(), 404);
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn responses_to_browser_requests_carry_the_grant() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "cors-actual").await;
-        c.put_object()
-            .bucket(&bucket)
-            .key("shared.txt")
-            .body(ByteStream::from_static(b"hello"))
-            .send()
-            .await
-            .expect("PutObject");
-        let presigned = c
-            .get_object()
-            .bucket(&bucket)
-            .key("shared.txt")
-            .presigned(PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("config"))
-            .await
-            .expect("presign");
+    with_bucket("cors-actual", async |c, bucket| {
+        put_bytes(c, bucket, "shared.txt", b"hello").await;
+        let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("config");
+        let presigned = get_request(c, bucket, "shared.txt").presigned(config).await;
+        let presigned = presigned.expect("presign");
         let get = |origin: &'static str| {
             let uri = presigned.uri().to_string();
             async move {
@@ -304,15 +245,12 @@ async fn responses_to_browser_requests_carry_the_grant() {
                 .is_none()
         );
 
-        put_rules(&c, &bucket, rules())
-            .await
-            .expect("PutBucketCors");
+        put_rules(c, bucket, rules()).await.expect("PutBucketCors");
         let after = get(APP_ORIGIN).await;
         assert_eq!(after.status(), 200);
         assert_eq!(after.headers()["access-control-allow-origin"], "*");
         assert_eq!(after.headers()["access-control-allow-methods"], "GET, HEAD");
         assert_eq!(after.bytes().await.expect("body").as_ref(), b"hello");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

@@ -4,28 +4,30 @@
 //! over 1024 bytes, a single PUT over 5 GiB, part numbers outside
 //! 1..=10000, an upload without a length, a Content-MD5 that is no MD5.
 
-use aws_sdk_s3::primitives::ByteStream;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, Transition,
     TransitionStorageClass,
 };
-use base64::Engine as _;
 use cairn_s3_tests::*;
 
 /// S3's limit on key length, in bytes.
 const MAX_KEY_LEN: usize = 1024;
+/// S3's limit on a single PUT, in bytes.
+const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 const LIFECYCLE_DAYS: i32 = 30;
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+/// How long a raw exchange waits for the server to answer and close.
+const RAW_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Validity of the presigned PUTs the raw exchanges send.
+const PRESIGN_VALIDITY: Duration = Duration::from_secs(300);
 
 #[tokio::test]
 async fn errors_are_s3_xml_documents() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "errxml").await;
-        let response = target()
-            .send_signed(RawRequest::new("GET", format!("/{bucket}/missing")))
-            .await
-            .expect("raw GET");
+    with_bucket("errxml", async |_, bucket| {
+        let response = raw_signed("GET", format!("/{bucket}/missing")).await;
         assert_eq!(response.status, 404);
         let content_type = response.header("content-type").unwrap_or_default();
         assert!(
@@ -33,37 +35,22 @@ async fn errors_are_s3_xml_documents() {
             "error Content-Type is XML, got {content_type:?}"
         );
         let body = response.text();
-        assert!(
-            body.contains("<Error>"),
-            "error body is an <Error> document: {body}"
-        );
+        let document = body.contains("<Error>");
+        assert!(document, "error body is an <Error> document: {body}");
         assert_eq!(xml_tag_values(&body, "Code"), ["NoSuchKey"], "{body}");
-        assert!(
-            xml_tag_values(&body, "Message")
-                .first()
-                .is_some_and(|m| !m.is_empty()),
-            "has a Message: {body}"
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let message = xml_tag_values(&body, "Message");
+        let has_message = message.first().is_some_and(|m| !m.is_empty());
+        assert!(has_message, "has a Message: {body}");
     })
     .await
 }
 
 #[tokio::test]
 async fn responses_carry_a_request_id() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "requestid").await;
-        let t = target();
-        let ok = t
-            .send_signed(RawRequest::new("GET", format!("/{bucket}?list-type=2")))
-            .await
-            .expect("raw list");
+    with_bucket("requestid", async |_, bucket| {
+        let ok = raw_signed("GET", format!("/{bucket}?list-type=2")).await;
         assert_eq!(ok.status, 200);
-        let err = t
-            .send_signed(RawRequest::new("GET", format!("/{bucket}/missing")))
-            .await
-            .expect("raw GET");
+        let err = raw_signed("GET", format!("/{bucket}/missing")).await;
         assert_eq!(err.status, 404);
         for (what, response) in [("success", &ok), ("error", &err)] {
             let id = response.header("x-amz-request-id");
@@ -74,195 +61,87 @@ async fn responses_carry_a_request_id() {
             );
         }
         let body = err.text();
-        assert!(
-            xml_tag_values(&body, "RequestId")
-                .first()
-                .is_some_and(|id| !id.is_empty()),
-            "error body lacks <RequestId>: {body}"
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let ids = xml_tag_values(&body, "RequestId");
+        let has_id = ids.first().is_some_and(|id| !id.is_empty());
+        assert!(has_id, "error body lacks <RequestId>: {body}");
     })
     .await
 }
 
 #[tokio::test]
 async fn unimplemented_bucket_policy_is_not_implemented() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "nopolicy").await;
-        expect_s3_error(
-            c.get_bucket_policy().bucket(&bucket).send().await,
-            "NotImplemented",
-            501,
-        );
-        expect_s3_error(
-            c.put_bucket_policy()
-                .bucket(&bucket)
-                .policy(POLICY)
-                .send()
-                .await,
-            "NotImplemented",
-            501,
-        );
+    with_bucket("nopolicy", async |c, bucket| {
+        let get = c.get_bucket_policy().bucket(bucket).send().await;
+        expect_s3_error(get, "NotImplemented", 501);
+        let put = c.put_bucket_policy().bucket(bucket).policy(POLICY);
+        expect_s3_error(put.send().await, "NotImplemented", 501);
         // The connection and the server are still fine afterwards.
-        c.head_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("HeadBucket after a 501");
-        cleanup_bucket(&c, &bucket).await;
+        head_bucket(c, bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn lifecycle_transitions_are_not_implemented() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "notransition").await;
+    with_bucket("notransition", async |c, bucket| {
+        let transition = Transition::builder()
+            .days(LIFECYCLE_DAYS)
+            .storage_class(TransitionStorageClass::Glacier)
+            .build();
         let rule = LifecycleRule::builder()
             .id("to-glacier")
             .status(ExpirationStatus::Enabled)
             .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
-            .transitions(
-                Transition::builder()
-                    .days(LIFECYCLE_DAYS)
-                    .storage_class(TransitionStorageClass::Glacier)
-                    .build(),
-            )
+            .transitions(transition)
             .build()
             .expect("lifecycle rule");
-        let config = BucketLifecycleConfiguration::builder()
-            .rules(rule)
-            .build()
-            .expect("lifecycle configuration");
-        let put = c
-            .put_bucket_lifecycle_configuration()
-            .bucket(&bucket)
-            .lifecycle_configuration(config)
-            .send()
-            .await;
+        let config = BucketLifecycleConfiguration::builder().rules(rule).build();
+        let config = config.expect("lifecycle configuration");
+        let put = c.put_bucket_lifecycle_configuration().bucket(bucket);
+        let put = put.lifecycle_configuration(config).send().await;
         expect_s3_error(put, "NotImplemented", 501);
 
-        let raw = target()
-            .send_signed(RawRequest::new("GET", format!("/{bucket}?replication")))
-            .await
-            .expect("raw");
-        assert_eq!(raw.status, 501, "GET ?replication: {}", raw.text());
-        assert_eq!(raw.error_code().as_deref(), Some("NotImplemented"));
-        c.put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"ok"))
-            .send()
-            .await
-            .expect("Put after 501");
-        cleanup_bucket(&c, &bucket).await;
+        let raw = raw_signed("GET", format!("/{bucket}?replication")).await;
+        assert_raw_error(&raw, "NotImplemented", 501);
+        put_bytes(c, bucket, "k", b"ok").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn malformed_delete_objects_body_is_malformed_xml() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "malformed").await;
+    with_bucket("malformed", async |_, bucket| {
         let body = b"<Delete><Object><Key>unterminated".to_vec();
-        let md5 = base64::engine::general_purpose::STANDARD
-            .encode(hex::decode(md5_hex(&body)).expect("hex"));
         let request = RawRequest::new("POST", format!("/{bucket}?delete"))
-            .header("content-md5", md5)
+            .header("content-md5", content_md5(&body))
             .body(body);
-        let response = target()
-            .send_signed(request)
-            .await
-            .expect("raw POST ?delete");
-        assert_eq!(
-            response.status,
-            400,
-            "malformed DeleteObjects: {}",
-            response.text()
-        );
-        assert_eq!(
-            response.error_code().as_deref(),
-            Some("MalformedXML"),
-            "{}",
-            response.text()
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let response = send_raw(request).await;
+        assert_raw_error(&response, "MalformedXML", 400);
     })
     .await
 }
 
 #[tokio::test]
 async fn malformed_complete_multipart_body_is_malformed_xml() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "malformedmpu").await;
-        let up = c
-            .create_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .send()
-            .await
-            .expect("Create");
-        let upload_id = up.upload_id().expect("UploadId");
-        let request = RawRequest::new(
-            "POST",
-            format!("/{bucket}/k?uploadId={}", encode_key(upload_id)),
-        )
-        .body(b"<CompleteMultipartUpload><Part><PartNumber>one".to_vec());
-        let response = target()
-            .send_signed(request)
-            .await
-            .expect("raw POST ?uploadId");
-        assert_eq!(
-            response.status,
-            400,
-            "malformed CompleteMultipartUpload: {}",
-            response.text()
-        );
-        assert_eq!(
-            response.error_code().as_deref(),
-            Some("MalformedXML"),
-            "{}",
-            response.text()
-        );
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(upload_id)
-            .send()
-            .await
-            .expect("Abort");
-        cleanup_bucket(&c, &bucket).await;
+    with_bucket("malformedmpu", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
+        let path = format!("/{bucket}/k?uploadId={}", encode_key(&upload_id));
+        let body = b"<CompleteMultipartUpload><Part><PartNumber>one".to_vec();
+        let response = send_raw(RawRequest::new("POST", path).body(body)).await;
+        assert_raw_error(&response, "MalformedXML", 400);
+        abort(c, bucket, "k", &upload_id).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn over_long_key_is_key_too_long() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "longkey").await;
+    with_bucket("longkey", async |c, bucket| {
         let longest = "k".repeat(MAX_KEY_LEN);
-        c.put_object()
-            .bucket(&bucket)
-            .key(&longest)
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await
-            .expect("1024-byte key");
+        put_bytes(c, bucket, &longest, b"x").await;
         let too_long = "k".repeat(MAX_KEY_LEN + 1);
-        let put = c
-            .put_object()
-            .bucket(&bucket)
-            .key(&too_long)
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await;
+        let put = put_request(c, bucket, &too_long, b"x").send().await;
         expect_s3_error(put, "KeyTooLongError", 400);
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
@@ -278,18 +157,12 @@ async fn raw_exchange(head: &str, body: &[u8]) -> (u16, String) {
         .await
         .expect("connect to the endpoint");
     let request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write head");
+    let head = stream.write_all(request.as_bytes()).await;
+    head.expect("write head");
     stream.write_all(body).await.expect("write body");
     let mut answer = Vec::new();
     // The server answers (and may close) before reading a body it refuses.
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut answer),
-    )
-    .await;
+    let _ = tokio::time::timeout(RAW_ANSWER_TIMEOUT, stream.read_to_end(&mut answer)).await;
     let text = String::from_utf8_lossy(&answer).to_string();
     let status = text
         .split_whitespace()
@@ -302,16 +175,9 @@ async fn raw_exchange(head: &str, body: &[u8]) -> (u16, String) {
 /// The path and query of a presigned PUT (the signature covers neither the
 /// length nor the body).
 async fn presigned_put_path(c: &Client, bucket: &str, key: &str) -> String {
-    let config =
-        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300))
-            .expect("presigning config");
-    let presigned = c
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .presigned(config)
-        .await
-        .expect("presign PUT");
+    let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config");
+    let request = c.put_object().bucket(bucket).key(key);
+    let presigned = request.presigned(config).await.expect("presign PUT");
     let uri = presigned.uri().to_string();
     let after_scheme = uri.split_once("://").map_or(uri.as_str(), |(_, r)| r);
     after_scheme
@@ -321,108 +187,53 @@ async fn presigned_put_path(c: &Client, bucket: &str, key: &str) -> String {
 
 #[tokio::test]
 async fn a_single_put_over_5_gib_is_entity_too_large() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "toolarge").await;
-        let path = presigned_put_path(&c, &bucket, "huge").await;
-        let over = 5u64 * 1024 * 1024 * 1024 + 1;
-        let (status, text) = raw_exchange(
-            &format!("PUT {path} HTTP/1.1\r\nContent-Length: {over}"),
-            b"",
-        )
-        .await;
+    with_bucket("toolarge", async |c, bucket| {
+        let path = presigned_put_path(c, bucket, "huge").await;
+        let over = MAX_PUT_SIZE + 1;
+        let head = format!("PUT {path} HTTP/1.1\r\nContent-Length: {over}");
+        let (status, text) = raw_exchange(&head, b"").await;
         assert_eq!(status, 400, "{text}");
         assert!(text.contains("<Code>EntityTooLarge</Code>"), "{text}");
-        let head = c.head_object().bucket(&bucket).key("huge").send().await;
-        expect_s3_error(head, "NotFound", 404);
-        cleanup_bucket(&c, &bucket).await;
+        assert_no_object(c, bucket, "huge").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn a_put_without_a_length_is_missing_content_length() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "nolength").await;
-        let path = presigned_put_path(&c, &bucket, "chunked").await;
-        let (status, text) = raw_exchange(
-            &format!("PUT {path} HTTP/1.1\r\nTransfer-Encoding: chunked"),
-            b"5\r\nhello\r\n0\r\n\r\n",
-        )
-        .await;
+    with_bucket("nolength", async |c, bucket| {
+        let path = presigned_put_path(c, bucket, "chunked").await;
+        let head = format!("PUT {path} HTTP/1.1\r\nTransfer-Encoding: chunked");
+        let (status, text) = raw_exchange(&head, b"5\r\nhello\r\n0\r\n\r\n").await;
         assert_eq!(status, 411, "{text}");
         assert!(text.contains("<Code>MissingContentLength</Code>"), "{text}");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn part_numbers_outside_1_to_10000_are_refused() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "partnum").await;
-        let upload = c
-            .create_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .send()
-            .await
-            .expect("CreateMultipartUpload");
-        let id = upload.upload_id().expect("upload id");
+    with_bucket("partnum", async |c, bucket| {
+        let id = start_upload(c, bucket, "k").await;
         for number in [0, 10_001] {
-            let part = c
-                .upload_part()
-                .bucket(&bucket)
-                .key("k")
-                .upload_id(id)
-                .part_number(number)
-                .body(ByteStream::from_static(b"x"))
-                .send()
-                .await;
+            let part = part_request(c, bucket, "k", &id, number, b"x").send().await;
             expect_s3_error(part, "InvalidArgument", 400);
         }
-        c.upload_part()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(id)
-            .part_number(10_000)
-            .body(ByteStream::from_static(b"x"))
-            .send()
-            .await
-            .expect("part 10000 is allowed");
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(id)
-            .send()
-            .await
-            .expect("Abort");
-        cleanup_bucket(&c, &bucket).await;
+        // Part 10000 is allowed.
+        upload_part(c, bucket, "k", &id, 10_000, b"x").await;
+        abort(c, bucket, "k", &id).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn a_content_md5_that_is_not_an_md5_is_invalid_digest() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "baddigest").await;
+    with_bucket("baddigest", async |c, bucket| {
         for bad in ["not base64 at all!", "c2hvcnQ="] {
-            let put = c
-                .put_object()
-                .bucket(&bucket)
-                .key("k")
-                .content_md5(bad)
-                .body(ByteStream::from_static(b"payload"))
-                .send()
-                .await;
-            expect_s3_error(put, "InvalidDigest", 400);
+            let put = put_request(c, bucket, "k", b"payload").content_md5(bad);
+            expect_s3_error(put.send().await, "InvalidDigest", 400);
         }
-        let head = c.head_object().bucket(&bucket).key("k").send().await;
-        expect_s3_error(head, "NotFound", 404);
-        cleanup_bucket(&c, &bucket).await;
+        assert_no_object(c, bucket, "k").await;
     })
     .await
 }

@@ -2,8 +2,11 @@
 //! paging (continuation tokens, markers), start-after, encoding-type=url,
 //! KeyCount, byte-wise key order, and object owners.
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::EncodingType;
+use aws_sdk_s3::operation::list_objects::ListObjectsOutput;
+use aws_sdk_s3::operation::list_objects::builders::ListObjectsFluentBuilder;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder;
+use aws_sdk_s3::types::{CommonPrefix, EncodingType, Object};
 use cairn_s3_tests::*;
 
 /// Guard against a server that never stops saying IsTruncated.
@@ -16,20 +19,11 @@ const V1_PAGE: i32 = 4;
 const ORDER_PAGE: i32 = 3;
 const ENTRY_SIZE: usize = 3 * KIB;
 
-async fn put_keys(c: &Client, bucket: &str, keys: &[&str]) {
+/// Puts each key with its own name as the body.
+async fn put_keys<K: AsRef<str>>(c: &Client, bucket: &str, keys: &[K]) {
     for key in keys {
-        c.put_object()
-            .bucket(bucket)
-            .key(*key)
-            .body(ByteStream::from(key.as_bytes().to_vec()))
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PutObject {key}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                )
-            });
+        let key = key.as_ref();
+        put_bytes(c, bucket, key, key.as_bytes()).await;
     }
 }
 
@@ -37,6 +31,18 @@ fn sorted(keys: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     v.sort_unstable();
     v
+}
+
+fn prefixes_of(prefixes: &[CommonPrefix]) -> Vec<String> {
+    let prefixes = prefixes.iter().filter_map(|p| p.prefix());
+    prefixes.map(str::to_owned).collect()
+}
+
+fn object_keys(objects: &[Object]) -> Vec<String> {
+    objects
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
 }
 
 /// One ListObjectsV2 page, reduced to what the tests compare.
@@ -48,101 +54,104 @@ struct PageV2 {
     next_token: Option<String>,
 }
 
-async fn list_v2(
+async fn list_tree(
     c: &Client,
     bucket: &str,
     prefix: Option<&str>,
     delimiter: Option<&str>,
 ) -> PageV2 {
-    let out = c
-        .list_objects_v2()
-        .bucket(bucket)
-        .set_prefix(prefix.map(str::to_owned))
-        .set_delimiter(delimiter.map(str::to_owned))
-        .send()
-        .await
-        .expect("ListObjectsV2");
+    let (prefix, delimiter) = (prefix.map(str::to_owned), delimiter.map(str::to_owned));
+    let out = list_v2_with(c, bucket, |r| r.set_prefix(prefix).set_delimiter(delimiter)).await;
     PageV2 {
-        keys: out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect(),
-        prefixes: out
-            .common_prefixes()
-            .iter()
-            .filter_map(|p| p.prefix().map(str::to_owned))
-            .collect(),
+        keys: keys_of(&out),
+        prefixes: prefixes_of(out.common_prefixes()),
         key_count: out.key_count(),
         truncated: out.is_truncated().unwrap_or(false),
         next_token: out.next_continuation_token().map(str::to_owned),
     }
 }
 
+/// Every ListObjectsV2 page (at most [`MAX_PAGES`]) of the request `with`
+/// builds, following continuation tokens, each with the token it was asked with.
+async fn pages_v2(
+    c: &Client,
+    bucket: &str,
+    with: impl Fn(ListObjectsV2FluentBuilder) -> ListObjectsV2FluentBuilder,
+) -> Vec<(Option<String>, ListObjectsV2Output)> {
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let sent = token.clone();
+        let out = list_v2_with(c, bucket, |r| with(r).set_continuation_token(sent.clone())).await;
+        token = out.next_continuation_token().map(str::to_owned);
+        let truncated = out.is_truncated().unwrap_or(false);
+        pages.push((sent, out));
+        if !truncated {
+            break;
+        }
+    }
+    pages
+}
+
+/// One ListObjects (v1) page with the options `with` adds.
+async fn list_v1(
+    c: &Client,
+    bucket: &str,
+    with: impl FnOnce(ListObjectsFluentBuilder) -> ListObjectsFluentBuilder,
+) -> ListObjectsOutput {
+    let result = with(c.list_objects().bucket(bucket)).send().await;
+    result.expect("ListObjects")
+}
+
 const TREE: [&str; 6] = ["a.txt", "dir1/a", "dir1/b", "dir1/sub/c", "dir2/x", "z.txt"];
 
 #[tokio::test]
 async fn v2_prefix_and_delimiter() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "tree").await;
-        put_keys(&c, &bucket, &TREE).await;
+    with_bucket("tree", async |c, bucket| {
+        put_keys(c, bucket, &TREE).await;
 
-        let all = list_v2(&c, &bucket, None, None).await;
+        let all = list_tree(c, bucket, None, None).await;
         assert_eq!(all.keys, sorted(&TREE));
         assert!(all.prefixes.is_empty());
         assert_eq!(all.key_count, Some(6));
         assert!(!all.truncated && all.next_token.is_none());
 
-        let dir1 = list_v2(&c, &bucket, Some("dir1/"), None).await;
+        let dir1 = list_tree(c, bucket, Some("dir1/"), None).await;
         assert_eq!(dir1.keys, ["dir1/a", "dir1/b", "dir1/sub/c"]);
         assert_eq!(dir1.key_count, Some(3));
 
-        let top = list_v2(&c, &bucket, None, Some("/")).await;
+        let top = list_tree(c, bucket, None, Some("/")).await;
         assert_eq!(top.keys, ["a.txt", "z.txt"]);
         assert_eq!(top.prefixes, ["dir1/", "dir2/"]);
+        let key_count = top.key_count;
         assert_eq!(
-            top.key_count,
+            key_count,
             Some(4),
             "KeyCount counts keys and CommonPrefixes"
         );
 
-        let nested = list_v2(&c, &bucket, Some("dir1/"), Some("/")).await;
+        let nested = list_tree(c, bucket, Some("dir1/"), Some("/")).await;
         assert_eq!(nested.keys, ["dir1/a", "dir1/b"]);
         assert_eq!(nested.prefixes, ["dir1/sub/"]);
 
-        let partial = list_v2(&c, &bucket, Some("dir"), Some("/")).await;
+        let partial = list_tree(c, bucket, Some("dir"), Some("/")).await;
         assert!(partial.keys.is_empty());
         assert_eq!(partial.prefixes, ["dir1/", "dir2/"]);
 
-        let none = list_v2(&c, &bucket, Some("nomatch"), None).await;
+        let none = list_tree(c, bucket, Some("nomatch"), None).await;
         assert!(none.keys.is_empty() && none.prefixes.is_empty());
         assert_eq!(none.key_count, Some(0));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn v2_entries_carry_size_etag_and_date() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "entries").await;
+    with_bucket("entries", async |c, bucket| {
         let data = random_bytes(ENTRY_SIZE);
-        c.put_object()
-            .bucket(&bucket)
-            .key("obj")
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await
-            .expect("Put");
-        let out = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjectsV2");
-        assert_eq!(out.name(), Some(bucket.as_str()));
+        put_bytes(c, bucket, "obj", &data).await;
+        let out = list_v2(c, bucket).await;
+        assert_eq!(out.name(), Some(bucket));
         let [entry] = out.contents() else {
             panic!("one entry expected: {:?}", out.contents())
         };
@@ -150,29 +159,20 @@ async fn v2_entries_carry_size_etag_and_date() {
         assert_eq!(entry.size(), Some(data.len() as i64));
         assert_eq!(entry.e_tag(), Some(etag_of(&data).as_str()));
         assert!(entry.last_modified().is_some(), "entry has LastModified");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn empty_bucket_lists_nothing() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "emptylist").await;
-        let page = list_v2(&c, &bucket, None, None).await;
+    with_bucket("emptylist", async |c, bucket| {
+        let page = list_tree(c, bucket, None, None).await;
         assert!(page.keys.is_empty() && page.prefixes.is_empty());
         assert_eq!(page.key_count, Some(0));
         assert!(!page.truncated);
-        let v1 = c
-            .list_objects()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjects");
+        let v1 = list_v1(c, bucket, |r| r).await;
         assert!(v1.contents().is_empty());
         assert_eq!(v1.is_truncated(), Some(false));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
@@ -185,74 +185,38 @@ fn numbered_keys() -> Vec<String> {
 
 #[tokio::test]
 async fn v2_paging_with_continuation_token() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "pagingv2").await;
+    with_bucket("pagingv2", async |c, bucket| {
         let keys = numbered_keys();
-        put_keys(
-            &c,
-            &bucket,
-            &keys.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-        .await;
+        put_keys(c, bucket, &keys).await;
 
         let mut seen = Vec::new();
         let mut sizes = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let out = c
-                .list_objects_v2()
-                .bucket(&bucket)
-                .max_keys(PAGE_SIZE)
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .expect("ListObjectsV2 page");
+        for (token, out) in pages_v2(c, bucket, |r| r.max_keys(PAGE_SIZE)).await {
             assert_eq!(out.max_keys(), Some(PAGE_SIZE), "MaxKeys is echoed");
+            let echoed = out.continuation_token();
+            assert_eq!(echoed, token.as_deref(), "ContinuationToken is echoed");
+            let page = keys_of(&out);
+            let key_count = out.key_count();
             assert_eq!(
-                out.continuation_token(),
-                token.as_deref(),
-                "ContinuationToken is echoed"
-            );
-            let page: Vec<String> = out
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect();
-            assert_eq!(
-                out.key_count(),
+                key_count,
                 Some(page.len() as i32),
                 "KeyCount matches the page"
             );
             sizes.push(page.len());
             seen.extend(page);
-            let truncated = out.is_truncated().unwrap_or(false);
             assert_eq!(
-                truncated,
+                out.is_truncated().unwrap_or(false),
                 out.next_continuation_token().is_some(),
                 "NextContinuationToken iff truncated"
             );
-            token = out.next_continuation_token().map(str::to_owned);
-            if !truncated {
-                break;
-            }
         }
         assert_eq!(sizes, [10, 10, 5], "page sizes");
         assert_eq!(seen, keys, "all keys once, in order");
         // max-keys=0: an empty page that is not truncated (there is no token).
-        let none = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .max_keys(0)
-            .send()
-            .await
-            .expect("ListObjectsV2 max-keys=0");
-        assert_eq!(
-            (none.key_count(), none.is_truncated()),
-            (Some(0), Some(false))
-        );
+        let none = list_v2_with(c, bucket, |r| r.max_keys(0)).await;
+        let counted = (none.key_count(), none.is_truncated());
+        assert_eq!(counted, (Some(0), Some(false)));
         assert!(none.next_continuation_token().is_none());
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
@@ -261,48 +225,26 @@ const NESTED: [&str; 9] = ["a/1", "a/2", "b", "c/1", "c/2", "c/3", "d", "e/1", "
 
 #[tokio::test]
 async fn v2_paging_with_delimiter_rolls_up_prefixes() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "pagingdelim").await;
-        put_keys(&c, &bucket, &NESTED).await;
+    with_bucket("pagingdelim", async |c, bucket| {
+        put_keys(c, bucket, &NESTED).await;
         let mut entries = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let out = c
-                .list_objects_v2()
-                .bucket(&bucket)
-                .delimiter("/")
-                .max_keys(DELIMITER_PAGE)
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .expect("ListObjectsV2 page");
-            let keys: Vec<String> = out
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect();
-            let prefixes: Vec<String> = out
-                .common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_owned))
-                .collect();
+        let pages = pages_v2(c, bucket, |r| r.delimiter("/").max_keys(DELIMITER_PAGE)).await;
+        for (_, out) in pages {
+            let keys = keys_of(&out);
+            let prefixes = prefixes_of(out.common_prefixes());
             let n = keys.len() + prefixes.len();
             assert!(
                 n <= DELIMITER_PAGE as usize,
                 "page holds {n} entries > max-keys {DELIMITER_PAGE}: {keys:?} {prefixes:?}"
             );
+            let key_count = out.key_count();
             assert_eq!(
-                out.key_count(),
+                key_count,
                 Some(n as i32),
                 "KeyCount counts keys and prefixes"
             );
             entries.extend(keys);
             entries.extend(prefixes);
-            token = out.next_continuation_token().map(str::to_owned);
-            if !out.is_truncated().unwrap_or(false) {
-                break;
-            }
         }
         entries.sort_unstable();
         assert_eq!(
@@ -310,84 +252,41 @@ async fn v2_paging_with_delimiter_rolls_up_prefixes() {
             ["a/", "b", "c/", "d", "e/", "f"],
             "each prefix once, every top-level key once"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn v2_start_after() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "startafter").await;
-        let keys = numbered_keys();
-        put_keys(
-            &c,
-            &bucket,
-            &keys.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-        .await;
+    with_bucket("startafter", async |c, bucket| {
+        put_keys(c, bucket, &numbered_keys()).await;
 
-        let out = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .start_after("key-019")
-            .send()
-            .await
-            .expect("start-after");
+        let out = list_v2_with(c, bucket, |r| r.start_after("key-019")).await;
         assert_eq!(out.start_after(), Some("key-019"), "StartAfter is echoed");
-        let got: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
-        assert_eq!(got, ["key-020", "key-021", "key-022", "key-023", "key-024"]);
-
-        // start-after need not name an existing key.
-        let out = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .start_after("key-0195")
-            .send()
-            .await
-            .expect("start-after");
         assert_eq!(
-            out.contents().first().and_then(|o| o.key()),
-            Some("key-020")
+            keys_of(&out),
+            ["key-020", "key-021", "key-022", "key-023", "key-024"]
         );
 
-        let out = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .start_after("zzz")
-            .send()
-            .await
-            .expect("start-after end");
+        // start-after need not name an existing key.
+        let out = list_v2_with(c, bucket, |r| r.start_after("key-0195")).await;
+        let first = out.contents().first().and_then(|o| o.key());
+        assert_eq!(first, Some("key-020"));
+
+        let out = list_v2_with(c, bucket, |r| r.start_after("zzz")).await;
         assert!(out.contents().is_empty());
         assert_eq!(out.key_count(), Some(0));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn v1_prefix_delimiter_and_marker_paging() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "v1").await;
-        put_keys(&c, &bucket, &TREE).await;
-        let out = c
-            .list_objects()
-            .bucket(&bucket)
-            .prefix("dir1/")
-            .delimiter("/")
-            .send()
-            .await
-            .expect("ListObjects");
-        let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
-        let prefixes: Vec<&str> = out
-            .common_prefixes()
-            .iter()
-            .filter_map(|p| p.prefix())
-            .collect();
-        assert_eq!(keys, ["dir1/a", "dir1/b"]);
-        assert_eq!(prefixes, ["dir1/sub/"]);
+    with_bucket("v1", async |c, bucket| {
+        put_keys(c, bucket, &TREE).await;
+        let out = list_v1(c, bucket, |r| r.prefix("dir1/").delimiter("/")).await;
+        assert_eq!(object_keys(out.contents()), ["dir1/a", "dir1/b"]);
+        assert_eq!(prefixes_of(out.common_prefixes()), ["dir1/sub/"]);
         assert_eq!(out.prefix(), Some("dir1/"));
         assert_eq!(out.delimiter(), Some("/"));
 
@@ -395,28 +294,13 @@ async fn v1_prefix_delimiter_and_marker_paging() {
         let mut seen = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let out = c
-                .list_objects()
-                .bucket(&bucket)
-                .max_keys(V1_PAGE)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .expect("ListObjects page");
-            assert_eq!(
-                out.marker().filter(|m| !m.is_empty()),
-                marker.as_deref(),
-                "Marker is echoed"
-            );
-            let page: Vec<String> = out
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect();
-            assert!(
-                page.len() <= V1_PAGE as usize,
-                "page over max-keys: {page:?}"
-            );
+            let sent = marker.clone();
+            let out = list_v1(c, bucket, |r| r.max_keys(V1_PAGE).set_marker(sent)).await;
+            let echoed = out.marker().filter(|m| !m.is_empty());
+            assert_eq!(echoed, marker.as_deref(), "Marker is echoed");
+            let page = object_keys(out.contents());
+            let within = page.len() <= V1_PAGE as usize;
+            assert!(within, "page over max-keys: {page:?}");
             marker = page.last().cloned();
             seen.extend(page);
             if !out.is_truncated().unwrap_or(false) {
@@ -424,56 +308,36 @@ async fn v1_prefix_delimiter_and_marker_paging() {
             }
         }
         assert_eq!(seen, sorted(&TREE));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn v1_next_marker_with_delimiter() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "nextmarker").await;
-        put_keys(&c, &bucket, &NESTED).await;
+    with_bucket("nextmarker", async |c, bucket| {
+        put_keys(c, bucket, &NESTED).await;
         let mut entries = Vec::new();
         let mut marker: Option<String> = None;
         let mut pages = 0;
         for _ in 0..MAX_PAGES {
             pages += 1;
-            let out = c
-                .list_objects()
-                .bucket(&bucket)
-                .delimiter("/")
-                .max_keys(DELIMITER_PAGE)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .expect("ListObjects page");
-            let mut page: Vec<String> = out
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect();
-            page.extend(
-                out.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_owned)),
-            );
+            let sent = marker.clone();
+            let out = list_v1(c, bucket, |r| {
+                r.delimiter("/").max_keys(DELIMITER_PAGE).set_marker(sent)
+            })
+            .await;
+            let mut page = object_keys(out.contents());
+            page.extend(prefixes_of(out.common_prefixes()));
             page.sort_unstable();
-            assert!(
-                page.len() <= DELIMITER_PAGE as usize,
-                "page over max-keys: {page:?}"
-            );
+            let within = page.len() <= DELIMITER_PAGE as usize;
+            assert!(within, "page over max-keys: {page:?}");
             let truncated = out.is_truncated().unwrap_or(false);
             if truncated {
                 let next = out
                     .next_marker()
                     .expect("NextMarker is returned when truncated with a delimiter");
-                assert_eq!(
-                    Some(next),
-                    page.last().map(String::as_str),
-                    "NextMarker is the page's last entry"
-                );
+                let last = page.last().map(String::as_str);
+                assert_eq!(Some(next), last, "NextMarker is the page's last entry");
                 marker = Some(next.to_owned());
             }
             entries.extend(page);
@@ -483,7 +347,6 @@ async fn v1_next_marker_with_delimiter() {
         }
         assert_eq!(entries, ["a/", "b", "c/", "d", "e/", "f"]);
         assert_eq!(pages, 3);
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
@@ -498,24 +361,13 @@ const AWKWARD: [&str; 5] = [
 
 #[tokio::test]
 async fn encoding_type_url_encodes_keys_and_prefixes() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "urlenc").await;
-        put_keys(&c, &bucket, &AWKWARD).await;
+    with_bucket("urlenc", async |c, bucket| {
+        put_keys(c, bucket, &AWKWARD).await;
 
-        let flat = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .encoding_type(EncodingType::Url)
-            .send()
-            .await
-            .expect("V2 url");
-        assert_eq!(
-            flat.encoding_type(),
-            Some(&EncodingType::Url),
-            "EncodingType is echoed"
-        );
-        let raw: Vec<&str> = flat.contents().iter().filter_map(|o| o.key()).collect();
+        let flat = list_v2_with(c, bucket, |r| r.encoding_type(EncodingType::Url)).await;
+        let encoding = flat.encoding_type();
+        assert_eq!(encoding, Some(&EncodingType::Url), "EncodingType is echoed");
+        let raw = keys_of(&flat);
         for key in &raw {
             assert!(
                 key.bytes().all(|b| b.is_ascii_graphic()),
@@ -525,19 +377,14 @@ async fn encoding_type_url_encodes_keys_and_prefixes() {
         let decoded: Vec<String> = raw.iter().map(|k| url_decode_plus(k)).collect();
         assert_eq!(decoded, sorted(&AWKWARD), "decoded keys (raw {raw:?})");
 
-        let top = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .delimiter("/")
-            .encoding_type(EncodingType::Url)
-            .send()
-            .await
-            .expect("V2 url with delimiter");
-        let prefixes: Vec<String> = top
-            .common_prefixes()
+        let top = list_v2_with(c, bucket, |r| {
+            r.delimiter("/").encoding_type(EncodingType::Url)
+        })
+        .await;
+        let encoded_prefixes = prefixes_of(top.common_prefixes());
+        let prefixes: Vec<String> = encoded_prefixes
             .iter()
-            .filter_map(|p| p.prefix())
-            .map(url_decode_plus)
+            .map(|p| url_decode_plus(p))
             .collect();
         assert_eq!(prefixes, ["sp ace/"]);
         assert!(
@@ -546,19 +393,9 @@ async fn encoding_type_url_encodes_keys_and_prefixes() {
                 .all(|p| p.prefix().is_some_and(|s| !s.contains(' ')))
         );
 
-        let v1 = c
-            .list_objects()
-            .bucket(&bucket)
-            .encoding_type(EncodingType::Url)
-            .send()
-            .await
-            .expect("V1 url");
-        let decoded: Vec<String> = v1
-            .contents()
-            .iter()
-            .filter_map(|o| o.key())
-            .map(url_decode_plus)
-            .collect();
+        let v1 = list_v1(c, bucket, |r| r.encoding_type(EncodingType::Url)).await;
+        let v1_keys = object_keys(v1.contents());
+        let decoded: Vec<String> = v1_keys.iter().map(|k| url_decode_plus(k)).collect();
         assert_eq!(decoded, sorted(&AWKWARD), "v1 decoded keys");
         assert!(v1.contents().iter().all(|o| {
             o.key()
@@ -566,55 +403,38 @@ async fn encoding_type_url_encodes_keys_and_prefixes() {
         }));
 
         // Without encoding-type the keys come back verbatim.
-        let plain = list_v2(&c, &bucket, None, None).await;
+        let plain = list_tree(c, bucket, None, None).await;
         assert_eq!(plain.keys, sorted(&AWKWARD));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn keys_are_listed_in_utf8_byte_order() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "order").await;
+    with_bucket("order", async |c, bucket| {
         // Inserted out of order; byte order puts uppercase before lowercase,
         // '-' (0x2D) and '/' (0x2F) before digits, and multi-byte UTF-8 last.
         let keys = [
             "zeta", "Zeta", "a", "a/b", "a-b", "a0", "ä", "~tilde", "日本", "é", "A", "aa", "a b",
             "_",
         ];
-        put_keys(&c, &bucket, &keys).await;
+        put_keys(c, bucket, &keys).await;
         let expected = sorted(&keys);
 
-        let all = list_v2(&c, &bucket, None, None).await;
+        let all = list_tree(c, bucket, None, None).await;
         assert_eq!(all.keys, expected, "one page");
 
-        let mut paged = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let out = c
-                .list_objects_v2()
-                .bucket(&bucket)
-                .max_keys(ORDER_PAGE)
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .expect("ListObjectsV2 page");
-            paged.extend(
-                out.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-            token = out.next_continuation_token().map(str::to_owned);
-            if !out.is_truncated().unwrap_or(false) {
-                break;
-            }
-        }
+        let pages = pages_v2(c, bucket, |r| r.max_keys(ORDER_PAGE)).await;
+        let paged: Vec<String> = pages.iter().flat_map(|(_, out)| keys_of(out)).collect();
         assert_eq!(paged, expected, "across pages of {ORDER_PAGE}");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
+}
+
+/// The owner ids of a listing's entries.
+fn owners(objects: &[Object]) -> Vec<Option<String>> {
+    let owners = objects.iter().map(|o| o.owner().and_then(|o| o.id()));
+    owners.map(|id| id.map(str::to_owned)).collect()
 }
 
 /// As S3 does, ListObjects (v1) names each object's owner, and ListObjectsV2
@@ -622,63 +442,30 @@ async fn keys_are_listed_in_utf8_byte_order() {
 /// ListBuckets reports (a cluster has one account).
 #[tokio::test]
 async fn owner_listed_in_v1_and_with_fetch_owner_in_v2() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "owner").await;
-        put_keys(&c, &bucket, &["a", "b"]).await;
-        let expected = c
-            .list_buckets()
-            .send()
-            .await
-            .expect("ListBuckets")
-            .owner()
-            .and_then(|o| o.id())
-            .map(str::to_owned);
+    with_bucket("owner", async |c, bucket| {
+        put_keys(c, bucket, &["a", "b"]).await;
+        let listed = c.list_buckets().send().await.expect("ListBuckets");
+        let expected = listed.owner().and_then(|o| o.id()).map(str::to_owned);
         assert!(expected.is_some(), "ListBuckets names no owner");
 
-        let v1 = c
-            .list_objects()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjects");
-        let v1_owners: Vec<_> = v1
-            .contents()
-            .iter()
-            .map(|o| o.owner().and_then(|o| o.id()).map(str::to_owned))
-            .collect();
+        let v1 = list_v1(c, bucket, |r| r).await;
+        let v1_owners = owners(v1.contents());
         assert_eq!(
             v1_owners,
             vec![expected.clone(); 2],
             "owners in ListObjects"
         );
 
-        let fetched = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .fetch_owner(true)
-            .send()
-            .await
-            .expect("ListObjectsV2 fetch-owner=true");
-        let fetched_owners: Vec<_> = fetched
-            .contents()
-            .iter()
-            .map(|o| o.owner().and_then(|o| o.id()).map(str::to_owned))
-            .collect();
+        let fetched = list_v2_with(c, bucket, |r| r.fetch_owner(true)).await;
+        let fetched_owners = owners(fetched.contents());
         assert_eq!(fetched_owners, vec![expected; 2], "owners with fetch-owner");
 
-        let plain = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjectsV2");
+        let plain = list_v2(c, bucket).await;
         assert_eq!(plain.contents().len(), 2);
         assert!(
             plain.contents().iter().all(|o| o.owner().is_none()),
             "ListObjectsV2 without fetch-owner names owners"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

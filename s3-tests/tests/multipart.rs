@@ -2,8 +2,8 @@
 //! multipart ETag), ListParts, ListMultipartUploads, Abort, and the errors of
 //! CompleteMultipartUpload.
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::operation::list_parts::ListPartsOutput;
+use aws_sdk_s3::types::CompletedPart;
 use cairn_s3_tests::*;
 
 /// The smallest size S3 accepts for a part that is not the last one.
@@ -13,7 +13,8 @@ const LAST_PART_SIZE: usize = MIB + 123;
 /// A part that is too small to be anything but the last one.
 const TINY_PART_SIZE: usize = MIB;
 
-async fn upload_part(
+/// UploadPart that also checks the part's ETag is the quoted MD5 of its data.
+async fn upload_checked(
     c: &Client,
     bucket: &str,
     key: &str,
@@ -21,49 +22,45 @@ async fn upload_part(
     number: i32,
     data: &[u8],
 ) -> CompletedPart {
-    let out = c
-        .upload_part()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .part_number(number)
-        .body(ByteStream::from(data.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "UploadPart {number}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        });
-    let etag = out.e_tag().expect("UploadPart returns an ETag");
+    let part = upload_part(c, bucket, key, upload_id, number, data).await;
+    let etag = part.e_tag().expect("UploadPart returns an ETag");
     assert_eq!(
         etag,
         etag_of(data),
         "part {number} ETag is the quoted MD5 of the part"
     );
-    CompletedPart::builder()
-        .part_number(number)
-        .e_tag(etag)
-        .build()
+    part
 }
 
-fn completion(parts: Vec<CompletedPart>) -> CompletedMultipartUpload {
-    CompletedMultipartUpload::builder()
-        .set_parts(Some(parts))
-        .build()
+/// [`upload_checked`] of every part, numbered from 1.
+async fn upload_all_checked(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[Vec<u8>],
+) -> Vec<CompletedPart> {
+    let mut completed = Vec::new();
+    for (n, part) in (1..).zip(parts) {
+        completed.push(upload_checked(c, bucket, key, upload_id, n, part).await);
+    }
+    completed
 }
 
-async fn read(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
-    collect_body(
-        c.get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("GetObject"),
-    )
-    .await
+/// ListParts as (number, size, ETag) rows.
+fn part_rows(out: &ListPartsOutput) -> Vec<(Option<i32>, Option<i64>, Option<String>)> {
+    let parts = out.parts().iter();
+    let rows = parts.map(|p| (p.part_number(), p.size(), p.e_tag().map(str::to_owned)));
+    rows.collect()
+}
+
+/// The (number, size, ETag) row ListParts should show for `data` as part `number`.
+fn row_of(number: i32, data: &[u8]) -> (Option<i32>, Option<i64>, Option<String>) {
+    (Some(number), Some(data.len() as i64), Some(etag_of(data)))
+}
+
+fn part_numbers(out: &ListPartsOutput) -> Vec<i32> {
+    out.parts().iter().filter_map(|p| p.part_number()).collect()
 }
 
 /// Five MiB, five MiB and a bit over one MiB.
@@ -77,14 +74,9 @@ fn three_parts() -> Vec<Vec<u8>> {
 
 #[tokio::test]
 async fn multipart_upload_round_trip_with_exact_etag() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "mpu").await;
+    with_bucket("mpu", async |c, bucket| {
         let key = "big/object.bin";
-        let out = c
-            .create_multipart_upload()
-            .bucket(&bucket)
-            .key(key)
+        let out = upload_request(c, bucket, key)
             .content_type("application/x-parts")
             .metadata("origin", "multipart")
             .send()
@@ -92,32 +84,15 @@ async fn multipart_upload_round_trip_with_exact_etag() {
             .expect("CreateMultipartUpload");
         let upload_id = out.upload_id().expect("UploadId").to_owned();
         let parts = three_parts();
-        let mut completed = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            completed.push(upload_part(&c, &bucket, key, &upload_id, i as i32 + 1, part).await);
-        }
-        let done = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key(key)
-            .upload_id(&upload_id)
-            .multipart_upload(completion(completed))
-            .send()
-            .await
-            .expect("CompleteMultipartUpload");
+        let completed = upload_all_checked(c, bucket, key, &upload_id, &parts).await;
+        let done = complete(c, bucket, key, &upload_id, completed).await;
         let expected_etag = multipart_etag(&parts);
         assert_eq!(done.e_tag(), Some(expected_etag.as_str()), "Complete ETag");
         assert_eq!(done.key(), Some(key));
-        assert_eq!(done.bucket(), Some(bucket.as_str()));
+        assert_eq!(done.bucket(), Some(bucket));
 
         let whole = parts.concat();
-        let head = c
-            .head_object()
-            .bucket(&bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("HeadObject");
+        let head = head_object(c, bucket, key).await;
         assert_eq!(
             head.e_tag(),
             Some(expected_etag.as_str()),
@@ -129,13 +104,8 @@ async fn multipart_upload_round_trip_with_exact_etag() {
             Some("application/x-parts"),
             "Content-Type from Create"
         );
-        assert_eq!(
-            head.metadata()
-                .and_then(|m| m.get("origin"))
-                .map(String::as_str),
-            Some("multipart")
-        );
-        let back = read(&c, &bucket, key).await;
+        assert_eq!(meta(head.metadata(), "origin"), Some("multipart"));
+        let back = get_bytes(c, bucket, key).await;
         assert!(
             back == whole,
             "body differs: md5 {} vs {}",
@@ -143,442 +113,198 @@ async fn multipart_upload_round_trip_with_exact_etag() {
             md5_hex(&whole)
         );
 
-        let listed = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjectsV2");
+        let listed = list_v2(c, bucket).await;
         let [entry] = listed.contents() else {
             panic!("one object expected: {:?}", listed.contents())
         };
         assert_eq!(entry.size(), Some(whole.len() as i64));
         assert_eq!(entry.e_tag(), Some(expected_etag.as_str()));
-        let uploads = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListMultipartUploads");
+        let uploads = c.list_multipart_uploads().bucket(bucket).send().await;
+        let uploads = uploads.expect("ListMultipartUploads");
         assert!(
             uploads.uploads().is_empty(),
             "completed upload still listed: {:?}",
             uploads.uploads()
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn single_part_upload_and_overwrite_of_existing_object() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "mpu-one").await;
-        c.put_object()
-            .bucket(&bucket)
-            .key("k")
-            .body(ByteStream::from_static(b"old"))
-            .send()
-            .await
-            .expect("Put");
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_bucket("mpu-one", async |c, bucket| {
+        put_bytes(c, bucket, "k", b"old").await;
+        let upload_id = start_upload(c, bucket, "k").await;
         let data = random_bytes(TINY_PART_SIZE);
-        let part = upload_part(&c, &bucket, "k", &upload_id, 1, &data).await;
-        let done = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![part]))
-            .send()
-            .await
-            .expect("Complete with one small part (it is the last)");
+        let part = upload_checked(c, bucket, "k", &upload_id, 1, &data).await;
+        // One small part is fine: it is the last.
+        let done = complete(c, bucket, "k", &upload_id, vec![part]).await;
         assert_eq!(
             done.e_tag(),
             Some(multipart_etag(&[&data]).as_str()),
             "one-part ETag ends in -1"
         );
         assert_eq!(
-            read(&c, &bucket, "k").await,
+            get_bytes(c, bucket, "k").await,
             data,
             "the upload replaced the old object"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn list_parts_reports_uploaded_parts_and_pages() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "listparts").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_bucket("listparts", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
         let parts = [
             random_bytes(MIN_PART_SIZE),
             random_bytes(KIB),
             random_bytes(2 * KIB),
         ];
-        for (i, part) in parts.iter().enumerate() {
-            upload_part(&c, &bucket, "k", &upload_id, i as i32 + 1, part).await;
-        }
-        let out = c
-            .list_parts()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("ListParts");
+        upload_all_checked(c, bucket, "k", &upload_id, &parts).await;
+        let out = list_parts(c, bucket, "k", &upload_id).await;
         assert_eq!(out.upload_id(), Some(upload_id.as_str()));
         assert_eq!(out.is_truncated(), Some(false));
-        let listed: Vec<(Option<i32>, Option<i64>, Option<&str>)> = out
-            .parts()
-            .iter()
-            .map(|p| (p.part_number(), p.size(), p.e_tag()))
-            .collect();
-        let etags: Vec<String> = parts.iter().map(|p| etag_of(p)).collect();
-        let expected: Vec<(Option<i32>, Option<i64>, Option<&str>)> = parts
-            .iter()
-            .zip(&etags)
-            .enumerate()
-            .map(|(i, (p, e))| (Some(i as i32 + 1), Some(p.len() as i64), Some(e.as_str())))
-            .collect();
-        assert_eq!(listed, expected, "ListParts (number, size, ETag)");
+        let expected: Vec<_> = (1..).zip(&parts).map(|(n, p)| row_of(n, p)).collect();
+        assert_eq!(part_rows(&out), expected, "ListParts (number, size, ETag)");
 
-        let first = c
-            .list_parts()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .max_parts(2)
-            .send()
-            .await
-            .expect("ListParts max-parts 2");
-        let numbers: Vec<i32> = first
-            .parts()
-            .iter()
-            .filter_map(|p| p.part_number())
-            .collect();
-        assert_eq!(numbers, [1, 2]);
+        let first = list_parts_with(c, bucket, "k", &upload_id, |r| r.max_parts(2)).await;
+        assert_eq!(part_numbers(&first), [1, 2]);
         assert_eq!(first.is_truncated(), Some(true));
         assert_eq!(first.next_part_number_marker(), Some("2"));
-        let rest = c
-            .list_parts()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .part_number_marker("2")
-            .send()
-            .await
-            .expect("ListParts after marker 2");
-        let numbers: Vec<i32> = rest
-            .parts()
-            .iter()
-            .filter_map(|p| p.part_number())
-            .collect();
-        assert_eq!(numbers, [3]);
+        let rest = list_parts_with(c, bucket, "k", &upload_id, |r| r.part_number_marker("2")).await;
+        assert_eq!(part_numbers(&rest), [3]);
         assert_eq!(rest.is_truncated(), Some(false));
 
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("Abort");
-        cleanup_bucket(&c, &bucket).await;
+        abort(c, bucket, "k", &upload_id).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn aborted_upload_is_no_such_upload() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "abort").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
-        let part = upload_part(&c, &bucket, "k", &upload_id, 1, &random_bytes(KIB)).await;
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("Abort");
+    with_bucket("abort", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
+        let part = upload_checked(c, bucket, "k", &upload_id, 1, &random_bytes(KIB)).await;
+        abort(c, bucket, "k", &upload_id).await;
 
-        let again = c
-            .upload_part()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .part_number(2)
-            .body(ByteStream::from_static(b"late"))
-            .send()
-            .await;
-        expect_s3_error(again, "NoSuchUpload", 404);
-        let parts = c
-            .list_parts()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await;
-        expect_s3_error(parts, "NoSuchUpload", 404);
-        let complete = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![part]))
-            .send()
-            .await;
-        expect_s3_error(complete, "NoSuchUpload", 404);
-        expect_s3_error(
-            c.get_object().bucket(&bucket).key("k").send().await,
-            "NoSuchKey",
-            404,
-        );
-        cleanup_bucket(&c, &bucket).await;
+        let again = part_request(c, bucket, "k", &upload_id, 2, b"late");
+        expect_s3_error(again.send().await, "NoSuchUpload", 404);
+        let parts = list_parts_request(c, bucket, "k", &upload_id);
+        expect_s3_error(parts.send().await, "NoSuchUpload", 404);
+        let complete = complete_request(c, bucket, "k", &upload_id, vec![part]);
+        expect_s3_error(complete.send().await, "NoSuchUpload", 404);
+        let get = get_request(c, bucket, "k").send().await;
+        expect_s3_error(get, "NoSuchKey", 404);
     })
     .await
 }
 
 #[tokio::test]
 async fn complete_with_unknown_upload_id_is_no_such_upload() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "unknownid").await;
-        let part = CompletedPart::builder()
-            .part_number(1)
-            .e_tag(etag_of(b"x"))
-            .build();
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id("this-upload-id-does-not-exist")
-            .multipart_upload(completion(vec![part]))
-            .send()
-            .await;
-        expect_s3_error(result, "NoSuchUpload", 404);
-        let abort = c
-            .abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id("nope")
-            .send()
-            .await;
-        expect_s3_error(abort, "NoSuchUpload", 404);
-        cleanup_bucket(&c, &bucket).await;
+    with_bucket("unknownid", async |c, bucket| {
+        let part = part(1, Some(&etag_of(b"x")));
+        let unknown = "this-upload-id-does-not-exist";
+        let result = complete_request(c, bucket, "k", unknown, vec![part]);
+        expect_s3_error(result.send().await, "NoSuchUpload", 404);
+        let abort = c.abort_multipart_upload().bucket(bucket).key("k");
+        expect_s3_error(abort.upload_id("nope").send().await, "NoSuchUpload", 404);
     })
     .await
 }
 
 #[tokio::test]
 async fn wrong_or_missing_part_is_invalid_part() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "invalidpart").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_bucket("invalidpart", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
         let data = random_bytes(MIN_PART_SIZE);
-        let good = upload_part(&c, &bucket, "k", &upload_id, 1, &data).await;
-        let last = upload_part(&c, &bucket, "k", &upload_id, 2, b"tail").await;
+        let good = upload_checked(c, bucket, "k", &upload_id, 1, &data).await;
+        let last = upload_checked(c, bucket, "k", &upload_id, 2, b"tail").await;
 
-        let wrong_etag = CompletedPart::builder()
-            .part_number(1)
-            .e_tag(etag_of(b"not the part"))
-            .build();
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![wrong_etag, last.clone()]))
-            .send()
-            .await;
-        expect_s3_error(result, "InvalidPart", 400);
-
-        let never_uploaded = CompletedPart::builder()
-            .part_number(3)
-            .e_tag(etag_of(b"ghost"))
-            .build();
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![good.clone(), last.clone(), never_uploaded]))
-            .send()
-            .await;
-        expect_s3_error(result, "InvalidPart", 400);
+        let wrong_etag = part(1, Some(&etag_of(b"not the part")));
+        let never_uploaded = part(3, Some(&etag_of(b"ghost")));
+        for parts in [
+            vec![wrong_etag, last.clone()],
+            vec![good.clone(), last.clone(), never_uploaded],
+        ] {
+            let result = complete_request(c, bucket, "k", &upload_id, parts);
+            expect_s3_error(result.send().await, "InvalidPart", 400);
+        }
 
         // The failed attempts leave the upload usable.
-        c.complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![good, last]))
-            .send()
-            .await
-            .expect("Complete after failed attempts");
+        complete(c, bucket, "k", &upload_id, vec![good, last]).await;
         let mut whole = data;
         whole.extend_from_slice(b"tail");
-        assert_eq!(read(&c, &bucket, "k").await, whole);
-        cleanup_bucket(&c, &bucket).await;
+        assert_eq!(get_bytes(c, bucket, "k").await, whole);
     })
     .await
 }
 
+/// Uploads parts of these sizes to `k`, completes them (in reverse order if
+/// asked) expecting the S3 error `code`, and answers the upload id.
+async fn complete_refused(
+    c: &Client,
+    bucket: &str,
+    sizes: [usize; 2],
+    reversed: bool,
+    code: &str,
+) -> String {
+    let upload_id = start_upload(c, bucket, "k").await;
+    let parts: Vec<Vec<u8>> = sizes.into_iter().map(random_bytes).collect();
+    let mut completed = upload_all_checked(c, bucket, "k", &upload_id, &parts).await;
+    if reversed {
+        completed.reverse();
+    }
+    let result = complete_request(c, bucket, "k", &upload_id, completed);
+    expect_s3_error(result.send().await, code, 400);
+    upload_id
+}
+
 #[tokio::test]
 async fn parts_out_of_order_is_invalid_part_order() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "order").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
-        let one = upload_part(
-            &c,
-            &bucket,
-            "k",
-            &upload_id,
-            1,
-            &random_bytes(MIN_PART_SIZE),
-        )
-        .await;
-        let two = upload_part(&c, &bucket, "k", &upload_id, 2, &random_bytes(KIB)).await;
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![two, one]))
-            .send()
-            .await;
-        expect_s3_error(result, "InvalidPartOrder", 400);
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("Abort");
-        cleanup_bucket(&c, &bucket).await;
+    with_bucket("order", async |c, bucket| {
+        let sizes = [MIN_PART_SIZE, KIB];
+        let upload_id = complete_refused(c, bucket, sizes, true, "InvalidPartOrder").await;
+        abort(c, bucket, "k", &upload_id).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn small_non_last_part_is_entity_too_small() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "toosmall").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_bucket("toosmall", async |c, bucket| {
         // UploadPart itself accepts any size; only Complete knows which part is last.
-        let one = upload_part(
-            &c,
-            &bucket,
-            "k",
-            &upload_id,
-            1,
-            &random_bytes(TINY_PART_SIZE),
-        )
-        .await;
-        let two = upload_part(
-            &c,
-            &bucket,
-            "k",
-            &upload_id,
-            2,
-            &random_bytes(TINY_PART_SIZE),
-        )
-        .await;
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![one, two]))
-            .send()
-            .await;
-        expect_s3_error(result, "EntityTooSmall", 400);
-        expect_s3_error(
-            c.head_object().bucket(&bucket).key("k").send().await,
-            "NotFound",
-            404,
-        );
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("Abort");
-        cleanup_bucket(&c, &bucket).await;
+        let sizes = [TINY_PART_SIZE; 2];
+        let upload_id = complete_refused(c, bucket, sizes, false, "EntityTooSmall").await;
+        assert_no_object(c, bucket, "k").await;
+        abort(c, bucket, "k", &upload_id).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn reuploading_a_part_number_replaces_it() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "reupload").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_bucket("reupload", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
         let first = random_bytes(MIN_PART_SIZE);
-        let stale = upload_part(&c, &bucket, "k", &upload_id, 1, &first).await;
+        let stale = upload_checked(c, bucket, "k", &upload_id, 1, &first).await;
         let replacement = random_bytes(MIN_PART_SIZE + KIB);
-        let fresh = upload_part(&c, &bucket, "k", &upload_id, 1, &replacement).await;
+        let fresh = upload_checked(c, bucket, "k", &upload_id, 1, &replacement).await;
         let tail = random_bytes(KIB);
-        let last = upload_part(&c, &bucket, "k", &upload_id, 2, &tail).await;
+        let last = upload_checked(c, bucket, "k", &upload_id, 2, &tail).await;
 
-        let out = c
-            .list_parts()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .send()
-            .await
-            .expect("ListParts");
-        let listed: Vec<(Option<i32>, Option<i64>, Option<&str>)> = out
-            .parts()
-            .iter()
-            .map(|p| (p.part_number(), p.size(), p.e_tag()))
-            .collect();
-        let fresh_etag = etag_of(&replacement);
-        let tail_etag = etag_of(&tail);
+        let out = list_parts(c, bucket, "k", &upload_id).await;
         assert_eq!(
-            listed,
-            [
-                (
-                    Some(1),
-                    Some(replacement.len() as i64),
-                    Some(fresh_etag.as_str())
-                ),
-                (Some(2), Some(tail.len() as i64), Some(tail_etag.as_str()))
-            ],
+            part_rows(&out),
+            [row_of(1, &replacement), row_of(2, &tail)],
             "part 1 was replaced"
         );
 
-        let result = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![stale, last.clone()]))
-            .send()
-            .await;
-        expect_s3_error(result, "InvalidPart", 400);
+        let result = complete_request(c, bucket, "k", &upload_id, vec![stale, last.clone()]);
+        expect_s3_error(result.send().await, "InvalidPart", 400);
 
-        let done = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(vec![fresh, last]))
-            .send()
-            .await
-            .expect("Complete with the replacement part");
+        let done = complete(c, bucket, "k", &upload_id, vec![fresh, last]).await;
         assert_eq!(
             done.e_tag(),
             Some(multipart_etag(&[&replacement, &tail]).as_str())
@@ -586,40 +312,25 @@ async fn reuploading_a_part_number_replaces_it() {
         let mut whole = replacement;
         whole.extend_from_slice(&tail);
         assert!(
-            read(&c, &bucket, "k").await == whole,
+            get_bytes(c, bucket, "k").await == whole,
             "body is the replacement part plus the tail"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn multipart_with_checksums_when_required_client() {
-    bounded(async {
-        let c = client_when_required();
-        let bucket = create_bucket(&c, "mpu-legacy").await;
-        let upload_id = start_upload(&c, &bucket, "k").await;
+    with_client_bucket(client_when_required(), "mpu-legacy", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
         let parts = [random_bytes(MIN_PART_SIZE), random_bytes(LAST_PART_SIZE)];
-        let mut completed = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            completed.push(upload_part(&c, &bucket, "k", &upload_id, i as i32 + 1, part).await);
-        }
-        let done = c
-            .complete_multipart_upload()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&upload_id)
-            .multipart_upload(completion(completed))
-            .send()
-            .await
-            .expect("Complete");
+        let completed = upload_all_checked(c, bucket, "k", &upload_id, &parts).await;
+        let done = complete(c, bucket, "k", &upload_id, completed).await;
         assert_eq!(done.e_tag(), Some(multipart_etag(&parts).as_str()));
         assert!(
-            read(&c, &bucket, "k").await == parts.concat(),
+            get_bytes(c, bucket, "k").await == parts.concat(),
             "body round-trips"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

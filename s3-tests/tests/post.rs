@@ -144,6 +144,20 @@ async fn post(t: &Target, bucket: &str, form: &Form, file: &[u8]) -> (u16, Strin
     (status, resp.text().await.unwrap_or_default())
 }
 
+/// Posts `form` with `file` and checks the answer is the S3 error `code`
+/// with HTTP `status`; answers the answer's body.
+async fn post_refused(
+    t: &Target,
+    bucket: &str,
+    (form, file): (&Form, &[u8]),
+    status: u16,
+    code: &str,
+) -> String {
+    let (got, text) = post(t, bucket, form, file).await;
+    assert_eq!((got, code_of(&text).as_str()), (status, code), "{text}");
+    text
+}
+
 fn code_of(xml: &str) -> String {
     xml_tag_values(xml, "Code")
         .into_iter()
@@ -153,116 +167,88 @@ fn code_of(xml: &str) -> String {
 
 #[tokio::test]
 async fn a_signed_form_upload_is_stored_with_its_fields() {
-    bounded(async {
-        let c = client();
+    with_bucket("post-ok", async |c, bucket| {
         let t = target();
-        let bucket = create_bucket(&c, "post-ok").await;
         let expires = SystemTime::now() + POLICY_VALIDITY;
         let data = random_bytes(10 * KIB);
-        let form = Form::signed(t, &bucket, "uploads/", expires, &t.secret_key)
+        let form = Form::signed(t, bucket, "uploads/", expires, &t.secret_key)
             .field("key", "uploads/photo.bin")
             .field("Content-Type", "image/png")
             .field("x-amz-meta-origin", "browser");
-        let (status, text) = post(t, &bucket, &form, &data).await;
+        let (status, text) = post(t, bucket, &form, &data).await;
         assert_eq!(status, 204, "{text}");
-        let got = c
-            .get_object()
-            .bucket(&bucket)
-            .key("uploads/photo.bin")
-            .send()
-            .await
-            .expect("posted object");
+        let got = get_object(c, bucket, "uploads/photo.bin").await;
         assert_eq!(got.content_type(), Some("image/png"));
-        assert_eq!(
-            got.metadata()
-                .and_then(|m| m.get("origin"))
-                .map(String::as_str),
-            Some("browser")
-        );
+        assert_eq!(meta(got.metadata(), "origin"), Some("browser"));
         assert_eq!(got.e_tag(), Some(etag_of(&data).as_str()));
         assert_eq!(collect_body(got).await, data);
 
         // success_action_status=201 answers the PostResponse XML.
-        let form = Form::signed(t, &bucket, "uploads/", expires, &t.secret_key)
+        let form = Form::signed(t, bucket, "uploads/", expires, &t.secret_key)
             .field("key", "uploads/second.bin")
             .field("success_action_status", "201");
-        let (status, text) = post(t, &bucket, &form, b"second").await;
+        let (status, text) = post(t, bucket, &form, b"second").await;
         assert_eq!(status, 201, "{text}");
         assert_eq!(xml_tag_values(&text, "Key"), vec!["uploads/second.bin"]);
-        assert_eq!(xml_tag_values(&text, "Bucket"), vec![bucket.clone()]);
-        cleanup_bucket(&c, &bucket).await;
+        assert_eq!(xml_tag_values(&text, "Bucket"), vec![bucket]);
     })
     .await
 }
 
 #[tokio::test]
 async fn bad_forms_are_refused_and_store_nothing() {
-    bounded(async {
-        let c = client();
+    with_bucket("post-bad", async |c, bucket| {
         let t = target();
-        let bucket = create_bucket(&c, "post-bad").await;
         let expires = SystemTime::now() + POLICY_VALIDITY;
 
         let wrong_secret = Form::signed(
             t,
-            &bucket,
+            bucket,
             "uploads/",
             expires,
             "not-the-secret-key-at-all-0000000000000",
         )
         .field("key", "uploads/a");
-        let (status, text) = post(t, &bucket, &wrong_secret, b"a").await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (403, "SignatureDoesNotMatch"),
-            "{text}"
-        );
+        post_refused(
+            t,
+            bucket,
+            (&wrong_secret, b"a"),
+            403,
+            "SignatureDoesNotMatch",
+        )
+        .await;
 
         let expired = Form::signed(
             t,
-            &bucket,
+            bucket,
             "uploads/",
             SystemTime::now() - Duration::from_secs(60),
             &t.secret_key,
         )
         .field("key", "uploads/b");
-        let (status, text) = post(t, &bucket, &expired, b"b").await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (403, "AccessDenied"),
-            "{text}"
-        );
+        post_refused(t, bucket, (&expired, b"b"), 403, "AccessDenied").await;
 
-        let outside = Form::signed(t, &bucket, "uploads/", expires, &t.secret_key)
-            .field("key", "elsewhere/c");
-        let (status, text) = post(t, &bucket, &outside, b"c").await;
+        let outside =
+            Form::signed(t, bucket, "uploads/", expires, &t.secret_key).field("key", "elsewhere/c");
         // AWS answers 403 AccessDenied ("Invalid according to Policy"); s3s,
         // which checks the policy before cairn sees the request, answers
         // 400 InvalidPolicyDocument naming the failed condition.
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (400, "InvalidPolicyDocument"),
-            "{text}"
-        );
+        let text = post_refused(t, bucket, (&outside, b"c"), 400, "InvalidPolicyDocument").await;
         assert!(text.contains("starts-with"), "{text}");
 
         let too_big =
-            Form::signed(t, &bucket, "uploads/", expires, &t.secret_key).field("key", "uploads/d");
-        let (status, text) = post(t, &bucket, &too_big, &random_bytes(MAX_FILE + 1)).await;
-        assert_eq!(
-            (status, code_of(&text).as_str()),
-            (400, "EntityTooLarge"),
-            "{text}"
-        );
+            Form::signed(t, bucket, "uploads/", expires, &t.secret_key).field("key", "uploads/d");
+        post_refused(
+            t,
+            bucket,
+            (&too_big, &random_bytes(MAX_FILE + 1)),
+            400,
+            "EntityTooLarge",
+        )
+        .await;
 
-        let listed = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("list");
+        let listed = list_v2(c, bucket).await;
         assert_eq!(listed.key_count(), Some(0), "nothing was stored");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

@@ -3,8 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use cairn_s3_tests::*;
 
 const PRESIGN_VALIDITY: Duration = Duration::from_secs(15 * 60);
@@ -13,26 +12,14 @@ const PRESIGNED_PUT_SIZE: usize = 100 * KIB;
 
 #[tokio::test]
 async fn presigned_get_works() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "presignget").await;
+    with_bucket("presignget", async |c, bucket| {
         let data = random_bytes(PRESIGNED_GET_SIZE);
-        c.put_object()
-            .bucket(&bucket)
-            .key("dir/shared file.bin")
-            .body(ByteStream::from(data.clone()))
-            .content_type("application/x-shared")
-            .send()
-            .await
-            .expect("PutObject");
-        let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config");
-        let presigned = c
-            .get_object()
-            .bucket(&bucket)
-            .key("dir/shared file.bin")
-            .presigned(config)
-            .await
-            .expect("presign GET");
+        let key = "dir/shared file.bin";
+        put_with(c, bucket, key, &data, |r| {
+            r.content_type("application/x-shared")
+        })
+        .await;
+        let presigned = presign_get(c, bucket, key, valid_now()).await;
         assert!(
             presigned.uri().contains("X-Amz-Signature="),
             "query-string auth: {}",
@@ -53,26 +40,20 @@ async fn presigned_get_works() {
         );
         assert_eq!(response.header("etag"), Some(etag_of(&data).as_str()));
         assert!(response.body[..] == data[..], "presigned GET body differs");
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn presigned_put_works() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "presignput").await;
+    with_bucket("presignput", async |c, bucket| {
         let data = random_bytes(PRESIGNED_PUT_SIZE);
-        let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config");
-        let presigned = c
-            .put_object()
-            .bucket(&bucket)
-            .key("uploaded")
+        let put = c.put_object().bucket(bucket).key("uploaded");
+        let put = put
             .content_type("text/x-presigned")
-            .presigned(config)
-            .await
-            .expect("presign PUT");
+            .presigned(valid_now())
+            .await;
+        let presigned = put.expect("presign PUT");
         let response = send_to_url(
             presigned.method(),
             presigned.uri(),
@@ -84,13 +65,7 @@ async fn presigned_put_works() {
         assert_eq!(response.status, 200, "presigned PUT: {}", response.text());
         assert_eq!(response.header("etag"), Some(etag_of(&data).as_str()));
 
-        let got = c
-            .get_object()
-            .bucket(&bucket)
-            .key("uploaded")
-            .send()
-            .await
-            .expect("GetObject");
+        let got = get_object(c, bucket, "uploaded").await;
         assert_eq!(
             got.content_type(),
             Some("text/x-presigned"),
@@ -100,9 +75,30 @@ async fn presigned_put_works() {
             collect_body(got).await == data,
             "presigned PUT body differs"
         );
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
+}
+
+/// A presigning configuration valid from now for [`PRESIGN_VALIDITY`].
+fn valid_now() -> PresigningConfig {
+    PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config")
+}
+
+/// A presigned GetObject of `key`.
+async fn presign_get(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    config: PresigningConfig,
+) -> PresignedRequest {
+    let presigned = get_request(c, bucket, key).presigned(config).await;
+    presigned.expect("presign GET")
+}
+
+/// Sends `method` without a body to `uri` with the headers `presigned` asks for.
+async fn fetch(method: &str, uri: &str, presigned: &PresignedRequest) -> RawResponse {
+    let response = send_to_url(method, uri, presigned.headers(), Vec::new()).await;
+    response.unwrap_or_else(|e| panic!("{method} {uri}: {e:#}"))
 }
 
 /// Changes the last hex digit of the `X-Amz-Signature` query value.
@@ -123,24 +119,13 @@ fn tamper_signature(uri: &str) -> String {
 
 #[tokio::test]
 async fn tampered_presigned_urls_are_rejected() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "presigntamper").await;
-        put_object(&c, &bucket, "k", b"data").await;
-        put_object(&c, &bucket, "other", b"other data").await;
-        let config = PresigningConfig::expires_in(PRESIGN_VALIDITY).expect("presigning config");
-        let presigned = c
-            .get_object()
-            .bucket(&bucket)
-            .key("k")
-            .presigned(config)
-            .await
-            .expect("presign GET");
+    with_bucket("presigntamper", async |c, bucket| {
+        put_bytes(c, bucket, "k", b"data").await;
+        put_bytes(c, bucket, "other", b"other data").await;
+        let presigned = presign_get(c, bucket, "k", valid_now()).await;
 
         let bad_signature = tamper_signature(presigned.uri());
-        let response = send_to_url("GET", &bad_signature, presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
+        let response = fetch("GET", &bad_signature, &presigned).await;
         assert_eq!(
             response.status,
             403,
@@ -152,70 +137,40 @@ async fn tampered_presigned_urls_are_rejected() {
             Some("SignatureDoesNotMatch")
         );
 
-        let other_key =
-            presigned
-                .uri()
-                .replacen(&format!("/{bucket}/k?"), &format!("/{bucket}/other?"), 1);
+        let (own, other) = (format!("/{bucket}/k?"), format!("/{bucket}/other?"));
+        let other_key = presigned.uri().replacen(&own, &other, 1);
         assert_ne!(other_key, presigned.uri(), "path rewrite applied");
-        let response = send_to_url("GET", &other_key, presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
-        assert_eq!(
-            response.status,
-            403,
-            "URL reused for another key: {}",
-            response.text()
-        );
+        let response = fetch("GET", &other_key, &presigned).await;
+        let text = response.text();
+        assert_eq!(response.status, 403, "URL reused for another key: {text}");
         assert_eq!(
             response.error_code().as_deref(),
             Some("SignatureDoesNotMatch")
         );
-        assert!(!response.text().contains("other data"));
+        assert!(!text.contains("other data"));
 
-        let as_delete = send_to_url("DELETE", presigned.uri(), presigned.headers(), Vec::new())
-            .await
-            .expect("DELETE");
-        assert_eq!(
-            as_delete.status,
-            403,
-            "GET URL used for DELETE: {}",
-            as_delete.text()
-        );
-        c.head_object()
-            .bucket(&bucket)
-            .key("k")
-            .send()
-            .await
-            .expect("object survives");
-        cleanup_bucket(&c, &bucket).await;
+        let as_delete = fetch("DELETE", presigned.uri(), &presigned).await;
+        let text = as_delete.text();
+        assert_eq!(as_delete.status, 403, "GET URL used for DELETE: {text}");
+        // The object survives.
+        head_object(c, bucket, "k").await;
     })
     .await
 }
 
 #[tokio::test]
 async fn expired_presigned_url_is_rejected() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "presignexpired").await;
-        put_object(&c, &bucket, "k", b"data").await;
+    with_bucket("presignexpired", async |c, bucket| {
+        put_bytes(c, bucket, "k", b"data").await;
         let config = PresigningConfig::builder()
             .start_time(SystemTime::now() - 2 * PRESIGN_VALIDITY)
             .expires_in(PRESIGN_VALIDITY)
             .build()
             .expect("presigning config");
-        let presigned = c
-            .get_object()
-            .bucket(&bucket)
-            .key("k")
-            .presigned(config)
-            .await
-            .expect("presign GET");
-        let response = send_to_url("GET", presigned.uri(), presigned.headers(), Vec::new())
-            .await
-            .expect("GET");
+        let presigned = presign_get(c, bucket, "k", config).await;
+        let response = fetch("GET", presigned.uri(), &presigned).await;
         assert_eq!(response.status, 403, "expired URL: {}", response.text());
         assert_eq!(response.error_code().as_deref(), Some("AccessDenied"));
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

@@ -2,28 +2,43 @@
 //! prefix, rolled up by delimiter into CommonPrefixes, and paged with key and
 //! upload-id markers.
 
+use aws_sdk_s3::operation::list_multipart_uploads::ListMultipartUploadsOutput;
+use aws_sdk_s3::operation::list_multipart_uploads::builders::ListMultipartUploadsFluentBuilder;
 use cairn_s3_tests::*;
+
+/// Most pages the paging test asks for before giving up.
+const MAX_PAGES: usize = 4;
+
+/// ListMultipartUploads with the options `with` adds; panics when it fails.
+async fn list_uploads(
+    c: &Client,
+    bucket: &str,
+    with: impl FnOnce(ListMultipartUploadsFluentBuilder) -> ListMultipartUploadsFluentBuilder,
+) -> ListMultipartUploadsOutput {
+    let result = with(c.list_multipart_uploads().bucket(bucket)).send().await;
+    result.expect("ListMultipartUploads")
+}
+
+fn upload_keys(out: &ListMultipartUploadsOutput) -> Vec<&str> {
+    out.uploads().iter().filter_map(|u| u.key()).collect()
+}
+
+fn upload_prefixes(out: &ListMultipartUploadsOutput) -> Vec<&str> {
+    let prefixes = out.common_prefixes().iter();
+    prefixes.filter_map(|p| p.prefix()).collect()
+}
 
 #[tokio::test]
 async fn list_multipart_uploads_shows_in_progress_uploads() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "listuploads").await;
-        let id_a = start_upload(&c, &bucket, "a").await;
-        let id_b = start_upload(&c, &bucket, "dir/b").await;
+    with_bucket("listuploads", async |c, bucket| {
+        let id_a = start_upload(c, bucket, "a").await;
+        let id_b = start_upload(c, bucket, "dir/b").await;
         assert_ne!(id_a, id_b, "upload ids are unique");
 
-        let out = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListMultipartUploads");
-        let listed: Vec<(Option<&str>, Option<&str>)> = out
-            .uploads()
-            .iter()
-            .map(|u| (u.key(), u.upload_id()))
-            .collect();
+        let out = list_uploads(c, bucket, |r| r).await;
+        let uploads = out.uploads().iter();
+        let listed: Vec<(Option<&str>, Option<&str>)> =
+            uploads.map(|u| (u.key(), u.upload_id())).collect();
         assert_eq!(
             listed,
             [
@@ -31,53 +46,24 @@ async fn list_multipart_uploads_shows_in_progress_uploads() {
                 (Some("dir/b"), Some(id_b.as_str()))
             ]
         );
-        assert!(
-            out.uploads().iter().all(|u| u.initiated().is_some()),
-            "uploads carry Initiated"
-        );
+        let initiated = out.uploads().iter().all(|u| u.initiated().is_some());
+        assert!(initiated, "uploads carry Initiated");
 
-        let filtered = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .prefix("dir/")
-            .send()
-            .await
-            .expect("with prefix");
-        let keys: Vec<&str> = filtered.uploads().iter().filter_map(|u| u.key()).collect();
-        assert_eq!(keys, ["dir/b"]);
+        let filtered = list_uploads(c, bucket, |r| r.prefix("dir/")).await;
+        assert_eq!(upload_keys(&filtered), ["dir/b"]);
 
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("a")
-            .upload_id(&id_a)
-            .send()
-            .await
-            .expect("Abort a");
-        let out = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListMultipartUploads");
+        abort(c, bucket, "a", &id_a).await;
+        let out = list_uploads(c, bucket, |r| r).await;
         let ids: Vec<&str> = out.uploads().iter().filter_map(|u| u.upload_id()).collect();
         assert_eq!(ids, [id_b.as_str()], "aborted upload is gone");
-        c.abort_multipart_upload()
-            .bucket(&bucket)
-            .key("dir/b")
-            .upload_id(&id_b)
-            .send()
-            .await
-            .expect("Abort b");
-        cleanup_bucket(&c, &bucket).await;
+        abort(c, bucket, "dir/b", &id_b).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn list_multipart_uploads_rolls_keys_up_by_delimiter_and_pages() {
-    bounded(async {
-        let c = client();
-        let bucket = create_bucket(&c, "uploadsdelim").await;
+    with_bucket("uploadsdelim", async |c, bucket| {
         let mut ids = Vec::new();
         for key in [
             "a.bin",
@@ -87,23 +73,11 @@ async fn list_multipart_uploads_rolls_keys_up_by_delimiter_and_pages() {
             "photos/x",
             "z.bin",
         ] {
-            ids.push((key, start_upload(&c, &bucket, key).await));
+            ids.push((key, start_upload(c, bucket, key).await));
         }
-        let out = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .delimiter("/")
-            .send()
-            .await
-            .expect("with delimiter");
-        let keys: Vec<&str> = out.uploads().iter().filter_map(|u| u.key()).collect();
-        assert_eq!(keys, ["a.bin", "z.bin"]);
-        let prefixes: Vec<&str> = out
-            .common_prefixes()
-            .iter()
-            .filter_map(|p| p.prefix())
-            .collect();
-        assert_eq!(prefixes, ["logs/", "photos/"]);
+        let out = list_uploads(c, bucket, |r| r.delimiter("/")).await;
+        assert_eq!(upload_keys(&out), ["a.bin", "z.bin"]);
+        assert_eq!(upload_prefixes(&out), ["logs/", "photos/"]);
         assert_eq!(out.delimiter(), Some("/"));
         assert!(
             out.uploads()
@@ -112,48 +86,25 @@ async fn list_multipart_uploads_rolls_keys_up_by_delimiter_and_pages() {
             "uploads name their initiator"
         );
 
-        let nested = c
-            .list_multipart_uploads()
-            .bucket(&bucket)
-            .prefix("logs/")
-            .delimiter("/")
-            .send()
-            .await
-            .expect("prefix and delimiter");
-        let keys: Vec<&str> = nested.uploads().iter().filter_map(|u| u.key()).collect();
-        assert_eq!(keys, ["logs/1", "logs/2"]);
-        let prefixes: Vec<&str> = nested
-            .common_prefixes()
-            .iter()
-            .filter_map(|p| p.prefix())
-            .collect();
-        assert_eq!(prefixes, ["logs/old/"]);
+        let nested = list_uploads(c, bucket, |r| r.prefix("logs/").delimiter("/")).await;
+        assert_eq!(upload_keys(&nested), ["logs/1", "logs/2"]);
+        assert_eq!(upload_prefixes(&nested), ["logs/old/"]);
 
         // Two entries per page: a common prefix counts as one, and the next
         // page resumes after everything under it.
-        let mut seen = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
-        for _ in 0..4 {
-            let page = c
-                .list_multipart_uploads()
-                .bucket(&bucket)
-                .delimiter("/")
-                .max_uploads(2)
-                .set_key_marker(key_marker.clone())
-                .set_upload_id_marker(id_marker.clone())
-                .send()
-                .await
-                .expect("page");
-            seen.extend(
-                page.uploads()
-                    .iter()
-                    .filter_map(|u| u.key().map(str::to_string)),
-            );
-            seen.extend(
-                page.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string)),
-            );
+        for _ in 0..MAX_PAGES {
+            let markers = (key_marker.clone(), id_marker.clone());
+            let page = list_uploads(c, bucket, |r| {
+                r.delimiter("/")
+                    .max_uploads(2)
+                    .set_key_marker(markers.0)
+                    .set_upload_id_marker(markers.1)
+            })
+            .await;
+            seen.extend(upload_keys(&page).into_iter().map(str::to_string));
+            seen.extend(upload_prefixes(&page).into_iter().map(str::to_string));
             if page.is_truncated() != Some(true) {
                 break;
             }
@@ -163,15 +114,8 @@ async fn list_multipart_uploads_rolls_keys_up_by_delimiter_and_pages() {
         seen.sort();
         assert_eq!(seen, ["a.bin", "logs/", "photos/", "z.bin"]);
         for (key, id) in ids {
-            c.abort_multipart_upload()
-                .bucket(&bucket)
-                .key(key)
-                .upload_id(id)
-                .send()
-                .await
-                .expect("Abort");
+            abort(c, bucket, key, &id).await;
         }
-        cleanup_bucket(&c, &bucket).await;
     })
     .await
 }

@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
 use aws_sdk_s3::primitives::DateTimeFormat;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};
-use base64::Engine as _;
 use cairn_s3_tests::versions::*;
 use cairn_s3_tests::*;
 
@@ -69,18 +68,11 @@ async fn bucket_versioning_configuration() {
         );
 
         let body = NO_STATUS.to_vec();
-        let md5 = base64::engine::general_purpose::STANDARD
-            .encode(hex::decode(md5_hex(&body)).expect("hex"));
-        let response = target()
-            .send_signed(
-                RawRequest::new("PUT", format!("/{bucket}?versioning"))
-                    .header("content-md5", md5)
-                    .body(body),
-            )
-            .await
-            .expect("raw PUT ?versioning");
-        assert_eq!(response.status, 400, "{}", response.text());
-        assert_eq!(response.error_code().as_deref(), Some("MalformedXML"));
+        let request = RawRequest::new("PUT", format!("/{bucket}?versioning"))
+            .header("content-md5", content_md5(&body))
+            .body(body);
+        let response = send_raw(request).await;
+        assert_raw_error(&response, "MalformedXML", 400);
         assert_eq!(
             status(get().await.expect("Get")),
             Some(BucketVersioningStatus::Enabled),
@@ -112,55 +104,43 @@ async fn bucket_versioning_configuration() {
 
 #[tokio::test]
 async fn every_put_makes_a_version() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-puts").await;
+    with_versioned_bucket("ver-puts", async |c, bucket| {
         let (one, two) = (random_bytes(100), random_bytes(200));
-        let v1 = put_version(&c, &bucket, "k", &one).await;
-        let v2 = put_version(&c, &bucket, "k", &two).await;
+        let v1 = put_version(c, bucket, "k", &one).await;
+        let v2 = put_version(c, bucket, "k", &two).await;
         assert_ne!(v1, v2);
         for (v, data) in [(&v1, &one), (&v2, &two)] {
-            let (body, version_id, etag) = get(&c, &bucket, "k", Some(v)).await;
+            let (body, version_id, etag) = get(c, bucket, "k", Some(v)).await;
             assert_eq!(body, *data, "GET of version {v}");
             assert_eq!(version_id.as_deref(), Some(v.as_str()));
             assert_eq!(etag, Some(etag_of(data)));
-            let head = c
-                .head_object()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(v)
-                .send()
-                .await
-                .expect("HEAD");
+            let head = head_with(c, bucket, "k", |r| r.version_id(v)).await;
             assert_eq!(head.version_id(), Some(v.as_str()));
             assert_eq!(head.e_tag(), Some(etag_of(data).as_str()));
             assert_eq!(head.content_length(), Some(data.len() as i64));
         }
-        let (body, version_id, _) = get(&c, &bucket, "k", None).await;
+        let (body, version_id, _) = get(c, bucket, "k", None).await;
         assert_eq!(
             (body, version_id),
             (two.clone(), Some(v2.clone())),
             "GET without a version: the latest"
         );
-        let head = raw("HEAD", &bucket, "k", None).await;
+        let head = raw("HEAD", bucket, "k", None).await;
         assert_eq!(head.status, 200);
         assert_eq!(head.header("x-amz-version-id"), Some(v2.as_str()));
-        purge(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn delete_markers_hide_and_restore() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-marker").await;
+    with_versioned_bucket("ver-marker", async |c, bucket| {
         let (one, two) = (random_bytes(64), random_bytes(65));
-        let v1 = put_version(&c, &bucket, "k", &one).await;
-        let v2 = put_version(&c, &bucket, "k", &two).await;
-        put_version(&c, &bucket, "other", b"stays").await;
+        let v1 = put_version(c, bucket, "k", &one).await;
+        let v2 = put_version(c, bucket, "k", &two).await;
+        put_version(c, bucket, "other", b"stays").await;
 
-        let (is_marker, marker) = delete(&c, &bucket, "k", None).await;
+        let (is_marker, marker) = delete(c, bucket, "k", None).await;
         assert_eq!(
             is_marker,
             Some(true),
@@ -172,13 +152,10 @@ async fn delete_markers_hide_and_restore() {
             "marker id {marker}"
         );
 
-        expect_s3_error(
-            c.get_object().bucket(&bucket).key("k").send().await,
-            "NoSuchKey",
-            404,
-        );
+        let hidden = get_request(c, bucket, "k").send().await;
+        expect_s3_error(hidden, "NoSuchKey", 404);
         for method in ["GET", "HEAD"] {
-            let r = raw(method, &bucket, "k", None).await;
+            let r = raw(method, bucket, "k", None).await;
             assert_eq!(r.status, 404, "{method} of a deleted key");
             assert_eq!(r.header("x-amz-delete-marker"), Some("true"), "{method}");
             assert_eq!(
@@ -187,37 +164,20 @@ async fn delete_markers_hide_and_restore() {
                 "{method}"
             );
         }
-        let keys: Vec<String> = c
-            .list_objects_v2()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("ListObjectsV2")
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect();
+        let keys = list_keys(c, bucket).await;
         assert_eq!(keys, ["other"], "a key under a delete marker is not listed");
         assert_eq!(
-            get(&c, &bucket, "k", Some(&v1)).await.0,
+            get(c, bucket, "k", Some(&v1)).await.0,
             one,
             "old versions stay readable"
         );
 
         // The marker itself, named by id: 405 with its headers.
-        expect_s3_error(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(&marker)
-                .send()
-                .await,
-            "MethodNotAllowed",
-            405,
-        );
+        let of_marker = get_request(c, bucket, "k").version_id(&marker).send().await;
+        expect_s3_error(of_marker, "MethodNotAllowed", 405);
         let marker_entry = c
             .list_object_versions()
-            .bucket(&bucket)
+            .bucket(bucket)
             .prefix("k")
             .send()
             .await
@@ -233,7 +193,7 @@ async fn delete_markers_hide_and_restore() {
             .fmt(DateTimeFormat::HttpDate)
             .expect("HTTP date");
         for method in ["GET", "HEAD"] {
-            let r = raw(method, &bucket, "k", Some(&marker)).await;
+            let r = raw(method, bucket, "k", Some(&marker)).await;
             assert_eq!(r.status, 405, "{method} of the marker by id");
             assert_eq!(r.header("x-amz-delete-marker"), Some("true"), "{method}");
             assert_eq!(
@@ -250,41 +210,30 @@ async fn delete_markers_hide_and_restore() {
 
         // Deleting the marker by id brings the object back.
         assert_eq!(
-            delete(&c, &bucket, "k", Some(&marker)).await,
+            delete(c, bucket, "k", Some(&marker)).await,
             (Some(true), Some(marker.clone()))
         );
-        let (body, version_id, _) = get(&c, &bucket, "k", None).await;
+        let (body, version_id, _) = get(c, bucket, "k", None).await;
         assert_eq!((body, version_id), (two, Some(v2)));
-        purge(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn deleting_the_latest_version_promotes_the_previous() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-promote").await;
+    with_versioned_bucket("ver-promote", async |c, bucket| {
         let (one, two) = (random_bytes(10), random_bytes(11));
-        let v1 = put_version(&c, &bucket, "k", &one).await;
-        let v2 = put_version(&c, &bucket, "k", &two).await;
+        let v1 = put_version(c, bucket, "k", &one).await;
+        let v2 = put_version(c, bucket, "k", &two).await;
         assert_eq!(
-            delete(&c, &bucket, "k", Some(&v2)).await,
+            delete(c, bucket, "k", Some(&v2)).await,
             (None, Some(v2.clone()))
         );
-        let (body, version_id, _) = get(&c, &bucket, "k", None).await;
+        let (body, version_id, _) = get(c, bucket, "k", None).await;
         assert_eq!((body, version_id), (one.clone(), Some(v1.clone())));
-        expect_s3_error(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(&v2)
-                .send()
-                .await,
-            "NoSuchVersion",
-            404,
-        );
-        let listed = list_all(&c, &bucket, None, None, None).await;
+        let deleted = get_request(c, bucket, "k").version_id(&v2).send().await;
+        expect_s3_error(deleted, "NoSuchVersion", 404);
+        let listed = list_all(c, bucket, None, None, None).await;
         assert_eq!(
             listed.versions,
             [Entry {
@@ -295,30 +244,27 @@ async fn deleting_the_latest_version_promotes_the_previous() {
             }]
         );
         assert!(listed.markers.is_empty());
-        purge(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn list_object_versions_orders_and_flags() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-list").await;
-        let a1 = put_version(&c, &bucket, "a", b"a1").await;
-        let a2 = put_version(&c, &bucket, "a", b"a2").await;
-        let b1 = put_version(&c, &bucket, "b", b"b1").await;
-        let (_, bm) = delete(&c, &bucket, "b", None).await;
+    with_versioned_bucket("ver-list", async |c, bucket| {
+        let a1 = put_version(c, bucket, "a", b"a1").await;
+        let a2 = put_version(c, bucket, "a", b"a2").await;
+        let b1 = put_version(c, bucket, "b", b"b1").await;
+        let (_, bm) = delete(c, bucket, "b", None).await;
         let bm = bm.expect("marker id");
-        let x1 = put_version(&c, &bucket, "dir/x", b"x1").await;
-        let y1 = put_version(&c, &bucket, "dir/y", b"y1").await;
+        let x1 = put_version(c, bucket, "dir/x", b"x1").await;
+        let y1 = put_version(c, bucket, "dir/y", b"y1").await;
         let v = |key: &str, id: &str, latest: bool, data: &[u8]| Entry {
             key: key.into(),
             version_id: id.into(),
             is_latest: latest,
             etag: Some(etag_of(data)),
         };
-        let all = list_all(&c, &bucket, None, None, None).await;
+        let all = list_all(c, bucket, None, None, None).await;
         assert_eq!(
             all.versions,
             [
@@ -339,8 +285,8 @@ async fn list_object_versions_orders_and_flags() {
                 etag: None
             }]
         );
-        let page = list_page(&c, &bucket, None, None, (None, None), None).await;
-        assert_eq!(page.name(), Some(bucket.as_str()));
+        let page = list_page(c, bucket, None, None, (None, None), None).await;
+        assert_eq!(page.name(), Some(bucket));
         assert_eq!(page.max_keys(), Some(1000));
         assert!(
             page.versions()
@@ -348,7 +294,7 @@ async fn list_object_versions_orders_and_flags() {
                 .all(|o| o.size().is_some() && o.owner().is_some())
         );
 
-        let rooted = list_all(&c, &bucket, None, Some("/"), None).await;
+        let rooted = list_all(c, bucket, None, Some("/"), None).await;
         assert_eq!(rooted.prefixes, ["dir/"]);
         let keys: BTreeSet<String> = rooted
             .versions
@@ -357,7 +303,7 @@ async fn list_object_versions_orders_and_flags() {
             .map(|e| e.key.clone())
             .collect();
         assert_eq!(keys, BTreeSet::from(["a".to_owned(), "b".to_owned()]));
-        let dir = list_all(&c, &bucket, Some("dir/"), Some("/"), None).await;
+        let dir = list_all(c, bucket, Some("dir/"), Some("/"), None).await;
         assert_eq!(
             dir.versions,
             [v("dir/x", &x1, true, b"x1"), v("dir/y", &y1, true, b"y1")]
@@ -366,14 +312,14 @@ async fn list_object_versions_orders_and_flags() {
 
         let bad_marker = c
             .list_object_versions()
-            .bucket(&bucket)
+            .bucket(bucket)
             .version_id_marker(&a1)
             .send()
             .await;
         expect_s3_error(bad_marker, "InvalidArgument", 400);
         let bad_id = c
             .list_object_versions()
-            .bucket(&bucket)
+            .bucket(bucket)
             .key_marker("a")
             .version_id_marker("nope")
             .send()
@@ -381,25 +327,22 @@ async fn list_object_versions_orders_and_flags() {
         expect_s3_error(bad_id, "InvalidArgument", 400);
         expect_s3_error(
             c.list_object_versions()
-                .bucket(&bucket)
+                .bucket(bucket)
                 .max_keys(-1)
                 .send()
                 .await,
             "InvalidArgument",
             400,
         );
-        let none = list_page(&c, &bucket, None, None, (None, None), Some(0)).await;
+        let none = list_page(c, bucket, None, None, (None, None), Some(0)).await;
         assert!(none.versions().is_empty() && none.delete_markers().is_empty());
-        purge(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn list_object_versions_pages_through_markers() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-pages").await;
+    with_versioned_bucket("ver-pages", async |c, bucket| {
         // Each key's version ids, newest first.
         let mut expected: Vec<(String, Vec<String>)> = Vec::new();
         for key in ["k1", "k2", "k3"] {
@@ -407,15 +350,15 @@ async fn list_object_versions_pages_through_markers() {
             for n in 0..3 {
                 ids.insert(
                     0,
-                    put_version(&c, &bucket, key, format!("{key}-{n}").as_bytes()).await,
+                    put_version(c, bucket, key, format!("{key}-{n}").as_bytes()).await,
                 );
             }
             expected.push((key.to_owned(), ids));
         }
-        let (_, marker) = delete(&c, &bucket, "k2", None).await;
+        let (_, marker) = delete(c, bucket, "k2", None).await;
         let marker = marker.expect("marker id");
-        let k2_latest = put_version(&c, &bucket, "k2", b"after the marker").await;
-        let whole = list_all(&c, &bucket, None, None, None).await;
+        let k2_latest = put_version(c, bucket, "k2", b"after the marker").await;
+        let whole = list_all(c, bucket, None, None, None).await;
         let mut versions = expected.clone();
         versions[1].1.insert(0, k2_latest.clone());
         let listed: Vec<(String, String)> = whole
@@ -432,7 +375,7 @@ async fn list_object_versions_pages_through_markers() {
         assert_eq!(whole.markers[0].version_id, marker);
         assert!(!whole.markers[0].is_latest, "the marker was overwritten");
         for size in [1, 2, 3] {
-            let paged = list_all(&c, &bucket, None, None, Some(size)).await;
+            let paged = list_all(c, bucket, None, None, Some(size)).await;
             assert_eq!(
                 paged.versions, whole.versions,
                 "pages of {size}: every version once, in order"
@@ -444,13 +387,13 @@ async fn list_object_versions_pages_through_markers() {
         }
         // A page that ends at the delete marker (k1's 3, k2's latest, the
         // marker): the next starts right after it.
-        let first = list_page(&c, &bucket, None, None, (None, None), Some(5)).await;
+        let first = list_page(c, bucket, None, None, (None, None), Some(5)).await;
         assert_eq!(first.is_truncated(), Some(true));
         assert_eq!(first.next_key_marker(), Some("k2"));
         assert_eq!(first.next_version_id_marker(), Some(marker.as_str()));
         let rest = list_page(
-            &c,
-            &bucket,
+            c,
+            bucket,
             None,
             None,
             (Some("k2".to_owned()), Some(marker.clone())),
@@ -468,11 +411,9 @@ async fn list_object_versions_pages_through_markers() {
             .collect();
         assert_eq!(rest_ids, after);
         // A key marker alone starts after every version of that key.
-        let after_k2 =
-            list_page(&c, &bucket, None, None, (Some("k2".to_owned()), None), None).await;
+        let after_k2 = list_page(c, bucket, None, None, (Some("k2".to_owned()), None), None).await;
         let keys: BTreeSet<String> = entries_of(&after_k2).0.into_iter().map(|e| e.key).collect();
         assert_eq!(keys, BTreeSet::from(["k3".to_owned()]));
-        purge(&c, &bucket).await;
     })
     .await
 }
@@ -530,16 +471,14 @@ async fn objects_from_before_versioning_are_the_null_version() {
 
 #[tokio::test]
 async fn suspended_writes_replace_the_null_version() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-suspend").await;
+    with_versioned_bucket("ver-suspend", async |c, bucket| {
         let kept = random_bytes(20);
-        let e1 = put_version(&c, &bucket, "k", &kept).await;
-        set_versioning(&c, &bucket, BucketVersioningStatus::Suspended).await;
+        let e1 = put_version(c, bucket, "k", &kept).await;
+        set_versioning(c, bucket, BucketVersioningStatus::Suspended).await;
         let (s1, s2) = (random_bytes(21), random_bytes(22));
-        assert_eq!(put(&c, &bucket, "k", &s1).await.as_deref(), Some("null"));
-        assert_eq!(put(&c, &bucket, "k", &s2).await.as_deref(), Some("null"));
-        let listed = list_all(&c, &bucket, None, None, None).await;
+        assert_eq!(put(c, bucket, "k", &s1).await.as_deref(), Some("null"));
+        assert_eq!(put(c, bucket, "k", &s2).await.as_deref(), Some("null"));
+        let listed = list_all(c, bucket, None, None, None).await;
         assert_eq!(
             listed.versions,
             [
@@ -558,15 +497,15 @@ async fn suspended_writes_replace_the_null_version() {
             ],
             "one null version (the second suspended PUT), the enabled-era version kept"
         );
-        assert_eq!(get(&c, &bucket, "k", Some("null")).await.0, s2);
-        assert_eq!(get(&c, &bucket, "k", Some(&e1)).await.0, kept);
+        assert_eq!(get(c, bucket, "k", Some("null")).await.0, s2);
+        assert_eq!(get(c, bucket, "k", Some(&e1)).await.0, kept);
 
         // A delete while suspended: a null delete marker replaces the null version.
         assert_eq!(
-            delete(&c, &bucket, "k", None).await,
+            delete(c, bucket, "k", None).await,
             (Some(true), Some("null".to_owned()))
         );
-        let listed = list_all(&c, &bucket, None, None, None).await;
+        let listed = list_all(c, bucket, None, None, None).await;
         assert_eq!(
             listed.markers,
             [Entry {
@@ -585,82 +524,41 @@ async fn suspended_writes_replace_the_null_version() {
                 etag: Some(etag_of(&kept))
             }]
         );
-        purge(&c, &bucket).await;
     })
     .await
 }
 
 #[tokio::test]
 async fn unknown_and_malformed_version_ids() {
-    bounded(async {
-        let c = client();
-        let bucket = versioned_bucket(&c, "ver-ids").await;
-        put_version(&c, &bucket, "k", b"data").await;
+    with_versioned_bucket("ver-ids", async |c, bucket| {
+        put_version(c, bucket, "k", b"data").await;
         let unknown = hex::encode(random_bytes(VERSION_ID_BYTES));
-        expect_s3_error(
-            c.get_object()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(&unknown)
-                .send()
-                .await,
-            "NoSuchVersion",
-            404,
-        );
-        expect_s3_error(
-            c.get_object_tagging()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(&unknown)
-                .send()
-                .await,
-            "NoSuchVersion",
-            404,
-        );
-        expect_s3_error(
-            c.get_object_acl()
-                .bucket(&bucket)
-                .key("k")
-                .version_id(&unknown)
-                .send()
-                .await,
-            "NoSuchVersion",
-            404,
-        );
+        let of_unknown = get_request(c, bucket, "k")
+            .version_id(&unknown)
+            .send()
+            .await;
+        expect_s3_error(of_unknown, "NoSuchVersion", 404);
+        let tags = c.get_object_tagging().bucket(bucket).key("k");
+        expect_s3_error(tags.version_id(&unknown).send().await, "NoSuchVersion", 404);
+        let acl = c.get_object_acl().bucket(bucket).key("k");
+        expect_s3_error(acl.version_id(&unknown).send().await, "NoSuchVersion", 404);
         for bad in ["nope", "NULL", "12345"] {
-            expect_s3_error(
-                c.get_object()
-                    .bucket(&bucket)
-                    .key("k")
-                    .version_id(bad)
-                    .send()
-                    .await,
-                "InvalidArgument",
-                400,
-            );
-            expect_s3_error(
-                c.delete_object()
-                    .bucket(&bucket)
-                    .key("k")
-                    .version_id(bad)
-                    .send()
-                    .await,
-                "InvalidArgument",
-                400,
-            );
+            let get = get_request(c, bucket, "k").version_id(bad).send().await;
+            expect_s3_error(get, "InvalidArgument", 400);
+            let delete = c.delete_object().bucket(bucket).key("k").version_id(bad);
+            expect_s3_error(delete.send().await, "InvalidArgument", 400);
             assert_eq!(
-                raw("HEAD", &bucket, "k", Some(bad)).await.status,
+                raw("HEAD", bucket, "k", Some(bad)).await.status,
                 400,
                 "HEAD ?versionId={bad}"
             );
         }
         // Deleting a version that does not exist changes nothing and succeeds.
         assert_eq!(
-            delete(&c, &bucket, "k", Some(&unknown)).await.1,
+            delete(c, bucket, "k", Some(&unknown)).await.1,
             Some(unknown)
         );
-        assert_eq!(get(&c, &bucket, "k", None).await.0, b"data");
-        purge(&c, &bucket).await;
+        assert_eq!(get(c, bucket, "k", None).await.0, b"data");
     })
     .await
 }
