@@ -102,9 +102,13 @@ fn read_range(
     match range {
         None => Ok((0, m.size, None)),
         Some(r) => {
+            // A suffix range of a 0-byte object selects nothing: unsatisfiable
+            // (RFC 9110 14.1.1), and there is no last byte to name.
             let r = r
                 .check(m.size)
-                .map_err(|_| s3_error!(InvalidRange, "the requested range is not satisfiable"))?;
+                .ok()
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| s3_error!(InvalidRange, "the requested range is not satisfiable"))?;
             let cr = format!("bytes {}-{}/{}", r.start, r.end - 1, m.size);
             Ok((r.start, r.end, Some(cr)))
         }
@@ -430,4 +434,40 @@ pub async fn head_object(
             .insert("x-amz-tagging-count", http::HeaderValue::from(n));
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_types::ObjectData;
+
+    fn manifest(size: u64) -> ObjectManifest {
+        ObjectManifest {
+            bucket: "b".into(),
+            key: "k".into(),
+            version: VersionId::new_random(),
+            size,
+            etag: String::new(),
+            last_modified: 0,
+            headers: HttpHeaders::default(),
+            data: ObjectData::Inline(vec![0; size as usize]),
+            part_sizes: Vec::new(),
+        }
+    }
+
+    /// `bytes=-N` of a 0-byte object selected 0..0 and then named its last
+    /// byte as `end - 1`, which underflowed (a panic in debug builds, a reset
+    /// connection for the client); it is 416 InvalidRange.
+    #[test]
+    fn a_range_of_an_empty_object_is_unsatisfiable() {
+        let empty = manifest(0);
+        for range in [Range::Suffix { length: 5 }, Range::Int { first: 0, last: None }] {
+            let e = read_range(&empty, Some(&range), None).expect_err("unsatisfiable");
+            assert_eq!(e.code(), &S3ErrorCode::InvalidRange);
+        }
+        assert_eq!(read_range(&empty, None, None).expect("whole").0, 0);
+        let (start, end, cr) =
+            read_range(&manifest(10), Some(&Range::Suffix { length: 5 }), None).expect("suffix");
+        assert_eq!((start, end, cr.as_deref()), (5, 10, Some("bytes 5-9/10")));
+    }
 }
