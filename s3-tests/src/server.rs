@@ -1,15 +1,13 @@
 //! Where the tests send their requests: the shared target (an in-process cairn
-//! server or the endpoint named by `S3_ENDPOINT`) and private servers.
+//! server or the endpoint named by `S3_ENDPOINT`) and private servers. The
+//! servers are in-process clusters of the test kit (`cairn-testkit`).
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use cairn::{RunningServer, ServerOptions};
+use cairn_testkit::{Cluster, ClusterBuilder};
 
 /// Environment variable naming an external endpoint to test instead of an in-process server.
 pub const ENDPOINT_ENV: &str = "S3_ENDPOINT";
@@ -26,8 +24,6 @@ pub const TEST_SECRET_KEY: &str = "cairn-test-secret-key/0123456789abcdefghij";
 
 /// How long the shared in-process server may take to start before every test fails.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
-/// Worker threads of the shared server's own runtime.
-const SERVER_WORKER_THREADS: usize = 4;
 /// Directory (under the system temp dir) holding the shared servers' data dirs.
 const DATA_ROOT_NAME: &str = "cairn-s3-tests";
 /// Prefix of a shared server's data dir; followed by the owning process id.
@@ -46,11 +42,11 @@ pub struct Target {
 }
 
 impl Target {
-    fn from_server(server: &RunningServer) -> Self {
+    fn from_cluster(cluster: &Cluster) -> Self {
         Self {
-            endpoint: server.endpoint(),
-            access_key: server.access_key.clone(),
-            secret_key: server.secret_key.clone(),
+            endpoint: cluster.endpoint().to_owned(),
+            access_key: cluster.access_key().to_owned(),
+            secret_key: cluster.secret_key().to_owned(),
             region: TEST_REGION.to_owned(),
             in_process: true,
         }
@@ -103,81 +99,31 @@ pub fn private_servers_supported() -> bool {
     std::env::var(ENDPOINT_ENV).map_or(true, |v| v.trim().is_empty())
 }
 
-fn test_options(data_dir: &Path) -> ServerOptions {
-    let mut opts = ServerOptions::new(data_dir, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    opts.access_key = Some(TEST_ACCESS_KEY.to_owned());
-    opts.secret_key = Some(TEST_SECRET_KEY.to_owned());
-    // Lifecycle rules are carried out within seconds, so tests can watch them.
-    opts.config.meta.lifecycle_interval_secs = TEST_LIFECYCLE_INTERVAL_SECS;
-    opts
+/// The in-process cluster every test server is: one voter, one node, the test keys.
+fn test_cluster(data_dir: &Path) -> ClusterBuilder {
+    Cluster::builder()
+        .in_process()
+        .data_dir(data_dir)
+        .keys(TEST_ACCESS_KEY, TEST_SECRET_KEY)
+        .start_timeout(SERVER_START_TIMEOUT)
+        // Lifecycle rules are carried out within seconds, so tests can watch them.
+        .configure(|c| c.meta.lifecycle_interval_secs = TEST_LIFECYCLE_INTERVAL_SECS)
 }
 
 /// Seconds between lifecycle passes of the servers the tests start.
 pub const TEST_LIFECYCLE_INTERVAL_SECS: u64 = 1;
 
-/// Starts the shared server on its own thread and runtime and waits until it answers.
+/// Starts the shared server (on the test kit's runtime, which outlives every
+/// test's own) and leaves it running for the rest of the process.
 fn start_shared_server() -> Result<Target, String> {
     let data_dir = shared_data_dir()?;
-    let opts = test_options(&data_dir);
-    let (tx, rx) = mpsc::channel::<Result<Target, String>>();
-    std::thread::Builder::new()
-        .name("cairn-shared-server".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(SERVER_WORKER_THREADS)
-                .thread_name("cairn-server")
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = tx.send(Err(format!("cannot build the server runtime: {e}")));
-                    return;
-                }
-            };
-            let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                runtime.block_on(cairn::server::start(opts))
-            }));
-            match started {
-                Ok(Ok(server)) => {
-                    let _ = tx.send(Ok(Target::from_server(&server)));
-                    // Serve for the rest of the process; `server` stays alive with this future.
-                    runtime.block_on(async move {
-                        let _server = server;
-                        std::future::pending::<()>().await
-                    });
-                }
-                Ok(Err(e)) => {
-                    let _ = tx.send(Err(format!("cairn::server::start failed: {e:#}")));
-                }
-                Err(panic) => {
-                    let _ = tx.send(Err(format!(
-                        "cairn::server::start panicked: {}",
-                        panic_message(&*panic)
-                    )));
-                }
-            }
-        })
-        .map_err(|e| format!("cannot spawn the server thread: {e}"))?;
-    match rx.recv_timeout(SERVER_START_TIMEOUT) {
-        Ok(result) => result,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "cairn::server::start did not return within {SERVER_START_TIMEOUT:?}"
-        )),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err("the server thread died before reporting".into())
-        }
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".into()
-    }
+    let cluster = test_cluster(&data_dir)
+        .try_start()
+        .map_err(|e| format!("{e:#}"))?;
+    let target = Target::from_cluster(&cluster);
+    // Serve for the rest of the process: never shut down, never dropped.
+    std::mem::forget(cluster);
+    Ok(target)
 }
 
 /// A fresh data dir for this process's shared server, after removing those of
@@ -220,13 +166,12 @@ fn sweep_stale_run_dirs(root: &Path) {
     }
 }
 
-/// A cairn server owned by one test, living on that test's runtime (use a
-/// multi-thread `#[tokio::test]` for it). Dropping it without [`shutdown`]
-/// leaves its tasks to die with the runtime.
+/// A cairn server owned by one test (on the test kit's runtime). Dropping it
+/// without [`shutdown`] stops it too.
 ///
 /// [`shutdown`]: PrivateServer::shutdown
 pub struct PrivateServer {
-    server: RunningServer,
+    cluster: Cluster,
     target: Target,
 }
 
@@ -238,21 +183,19 @@ impl PrivateServer {
 
     /// Stops the server cleanly; its data dir can then be reopened.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.server.shutdown().await
+        let cluster = self.cluster;
+        tokio::task::spawn_blocking(move || cluster.shutdown())
+            .await
+            .context("the shutdown panicked")?
     }
 }
 
 /// Starts a private cairn server on `data_dir` with the test keys, listening on a free port.
 pub async fn start_private_server(data_dir: &Path) -> anyhow::Result<PrivateServer> {
-    let server = tokio::time::timeout(
-        SERVER_START_TIMEOUT,
-        cairn::server::start(test_options(data_dir)),
-    )
-    .await
-    .with_context(|| {
-        format!("cairn::server::start did not return within {SERVER_START_TIMEOUT:?}")
-    })?
-    .with_context(|| format!("cannot start a server on {}", data_dir.display()))?;
-    let target = Target::from_server(&server);
-    Ok(PrivateServer { server, target })
+    let builder = test_cluster(data_dir);
+    let cluster = tokio::task::spawn_blocking(move || builder.try_start())
+        .await
+        .context("the start panicked")??;
+    let target = Target::from_cluster(&cluster);
+    Ok(PrivateServer { cluster, target })
 }

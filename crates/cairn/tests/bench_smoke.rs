@@ -4,12 +4,9 @@
 //! everything else in it alone, and one run plus `compare` through the real
 //! `cairn` binary.
 
-mod common;
-
-use cairn::ServerOptions;
 use cairn_bench::spec::{KIB, MIB};
 use cairn_bench::{Limit, Options, Report, Target, Workload};
-use std::net::SocketAddr;
+use cairn_testkit::{Cluster, cairn_bin, runtime, within};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -95,23 +92,20 @@ async fn bucket_exists(client: &aws_sdk_s3::Client, bucket: &str) -> bool {
 
 #[test]
 fn bench_runs_every_workload_cleanly_and_cleans_up() {
-    let data = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let rt = common::runtime();
-    rt.block_on(async {
-        tokio::time::timeout(TEST_TIMEOUT, smoke(data.path(), out.path()))
-            .await
-            .expect("smoke test timed out");
-    });
+    let server = Cluster::builder().keys(ACCESS_KEY, SECRET_KEY).start();
+    let rt = runtime();
+    rt.block_on(within(
+        TEST_TIMEOUT,
+        "the smoke test",
+        smoke(server.endpoint(), out.path()),
+    ));
+    server.shutdown().expect("shutdown");
 }
 
-async fn smoke(data: &std::path::Path, out: &std::path::Path) {
-    let mut opts = ServerOptions::new(data, SocketAddr::from(([127, 0, 0, 1], 0)));
-    opts.access_key = Some(ACCESS_KEY.into());
-    opts.secret_key = Some(SECRET_KEY.into());
-    let server = cairn::server::start(opts).await.expect("server start");
+async fn smoke(endpoint: &str, out: &std::path::Path) {
     let target = Target {
-        endpoint: server.endpoint(),
+        endpoint: endpoint.to_owned(),
         access_key: ACCESS_KEY.into(),
         secret_key: SECRET_KEY.into(),
         region: cairn_bench::client::DEFAULT_REGION.into(),
@@ -247,7 +241,6 @@ async fn smoke(data: &std::path::Path, out: &std::path::Path) {
     assert!(bucket_exists(&client, bucket).await);
 
     binary_run(&target, out).await;
-    server.shutdown().await.expect("shutdown");
 }
 
 /// `cairn bench put` through the binary with --json and --svg, then `compare`.
@@ -327,7 +320,7 @@ async fn binary_run(target: &Target, out: &std::path::Path) {
 
 /// The `cairn` binary with `args`; killed if the test drops it (timeout, panic).
 fn cairn(args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+    let mut command = tokio::process::Command::new(cairn_bin());
     command
         .args(args)
         .stdin(Stdio::null())

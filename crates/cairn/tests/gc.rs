@@ -7,8 +7,7 @@
 //! overwrites a few keys from many clients while sweeps run, reads them all
 //! the time, and holds one PUT back longer than the grace: it is refused.
 
-mod common;
-use common::pattern;
+use cairn_testkit::*;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -24,99 +23,49 @@ const NODES: usize = 3;
 const CHUNK: usize = 64 * 1024;
 const GRACE_SECS: u64 = 3;
 const INTERVAL_SECS: u64 = 1;
+/// Data versions the collector asks meta about at once.
+const GC_BATCH: usize = 16;
 /// How long the collector may take to remove everything dead.
 const COLLECT_DEADLINE: Duration = Duration::from_secs(60);
 /// Upper bound of each test.
 const TEST_DEADLINE: Duration = Duration::from_secs(240);
 const MIB: usize = 1024 * 1024;
 
-async fn start(dir: &Path, tag: &str) -> cairn::server::RunningServer {
-    let mut opts = cairn::ServerOptions::new(dir, "127.0.0.1:0".parse().expect("addr"));
-    opts.nodes = NODES;
-    opts.access_key = Some(format!("CKGCTEST{tag:0>12}"));
-    opts.secret_key = Some("gc-test-secret-00000000000000000000000000".into());
-    opts.config.data_path.chunk_size = CHUNK;
-    opts.config.gc.grace_secs = GRACE_SECS;
-    opts.config.gc.interval_secs = INTERVAL_SECS;
-    opts.config.gc.batch_size = 16;
-    cairn::server::start(opts).await.expect("start")
+/// Three nodes on `dir`, 64 KiB chunks, a short grace, a sweep every second.
+fn start(dir: &Path) -> Cluster {
+    Cluster::builder()
+        .nodes(NODES)
+        .data_dir(dir)
+        .gc(GRACE_SECS, INTERVAL_SECS)
+        .configure(|c| {
+            c.data_path.chunk_size = CHUNK;
+            c.gc.batch_size = GC_BATCH;
+        })
+        .start()
 }
 
-/// A client without retries: every error the server answers is seen.
-fn client(server: &cairn::server::RunningServer) -> Client {
-    let creds = aws_sdk_s3::config::Credentials::new(
-        &server.access_key,
-        &server.secret_key,
-        None,
-        None,
-        "test",
-    );
-    Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .endpoint_url(server.endpoint())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .force_path_style(true)
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-            .behavior_version_latest()
-            .build(),
-    )
+/// `start`, and a client of it with `bucket` created.
+async fn start_with_bucket(dir: &Path, bucket: &str) -> (Cluster, Client) {
+    let server = start(dir);
+    let c = server.client();
+    c.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    (server, c)
 }
 
-/// Every shard file of every node of the cluster in `dir`.
-fn shard_files(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    for node in 1..=NODES {
-        let Ok(fans) = std::fs::read_dir(dir.join(format!("node-{node}"))) else {
-            continue;
-        };
-        for fan in fans.flatten() {
-            if fan.file_name() == ".tmp" || !fan.path().is_dir() {
-                continue;
-            }
-            for f in std::fs::read_dir(fan.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                out.insert(f.path());
-            }
-        }
-    }
-    out
+/// Every shard file of every node of the cluster.
+fn shard_files(cluster: &Cluster) -> BTreeSet<PathBuf> {
+    (1..=NODES).flat_map(|n| cluster.shard_files(n)).collect()
 }
 
 /// Runs `op` and answers the shard files it created.
-async fn files_of<F: std::future::Future<Output = ()>>(dir: &Path, op: F) -> BTreeSet<PathBuf> {
-    let before = shard_files(dir);
+async fn files_of<F: std::future::Future>(cluster: &Cluster, op: F) -> BTreeSet<PathBuf> {
+    let before = shard_files(cluster);
     op.await;
-    shard_files(dir).difference(&before).cloned().collect()
-}
-
-async fn put(c: &Client, bucket: &str, key: &str, body: Vec<u8>) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
-}
-
-async fn get(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
-    let out = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get {bucket}/{key}: {e:?}"));
-    out.body
-        .collect()
-        .await
-        .expect("body")
-        .into_bytes()
-        .to_vec()
+    shard_files(cluster).difference(&before).cloned().collect()
 }
 
 async fn upload_part(c: &Client, key: &str, upload: &str, n: i32, body: Vec<u8>) -> CompletedPart {
@@ -149,36 +98,39 @@ async fn create_upload(c: &Client, bucket: &str, key: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_removes_dead_shards_and_keeps_live_ones() {
-    tokio::time::timeout(TEST_DEADLINE, collector_scenario())
-        .await
-        .expect("test exceeded its deadline");
+    within(TEST_DEADLINE, "the test", collector_scenario()).await;
 }
 
 async fn collector_scenario() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let server = start(dir, "1").await;
-    let c = client(&server);
-    c.create_bucket()
-        .bucket("gcb")
-        .send()
-        .await
-        .expect("bucket");
+    let (server, c) = start_with_bucket(tmp.path(), "gcb").await;
     let mut live: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     let mut live_files = BTreeSet::new();
     let mut dead_files = BTreeSet::new();
 
     // An object that just stays.
     let keep = pattern(300 * 1024 + 7, 1);
-    live_files.extend(files_of(dir, put(&c, "gcb", "keep", keep.clone())).await);
+    live_files.extend(files_of(&server, put_bytes(&c, "gcb", "keep", &keep)).await);
     live.insert("keep", keep);
     // An overwritten object: the first version's shards are garbage.
-    dead_files.extend(files_of(dir, put(&c, "gcb", "over", pattern(200 * 1024, 2))).await);
+    dead_files.extend(
+        files_of(
+            &server,
+            put_bytes(&c, "gcb", "over", &pattern(200 * 1024, 2)),
+        )
+        .await,
+    );
     let over = pattern(150 * 1024 + 3, 3);
-    live_files.extend(files_of(dir, put(&c, "gcb", "over", over.clone())).await);
+    live_files.extend(files_of(&server, put_bytes(&c, "gcb", "over", &over)).await);
     live.insert("over", over);
     // A deleted object.
-    dead_files.extend(files_of(dir, put(&c, "gcb", "gone", pattern(100 * 1024, 4))).await);
+    dead_files.extend(
+        files_of(
+            &server,
+            put_bytes(&c, "gcb", "gone", &pattern(100 * 1024, 4)),
+        )
+        .await,
+    );
     c.delete_object()
         .bucket("gcb")
         .key("gone")
@@ -187,7 +139,7 @@ async fn collector_scenario() {
         .expect("delete");
     // A PUT that never commits (wrong Content-MD5): its shards were written.
     dead_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             let refused = c
                 .put_object()
                 .bucket("gcb")
@@ -203,12 +155,12 @@ async fn collector_scenario() {
     // An inline object (no shards) and a copy (new shards of its own).
     let small = pattern(1000, 6);
     assert!(
-        files_of(dir, put(&c, "gcb", "small", small.clone()))
+        files_of(&server, put_bytes(&c, "gcb", "small", &small))
             .await
             .is_empty()
     );
     live.insert("small", small);
-    let copy = files_of(dir, async {
+    let copy = files_of(&server, async {
         c.copy_object()
             .bucket("gcb")
             .key("copy")
@@ -225,7 +177,7 @@ async fn collector_scenario() {
     // Multipart: part 1 uploaded twice, parts 2 and 3, complete with 1 and 2.
     let upload = create_upload(&c, "gcb", "mp").await;
     dead_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             upload_part(&c, "mp", &upload, 1, pattern(5 * MIB, 7)).await;
         })
         .await,
@@ -234,14 +186,14 @@ async fn collector_scenario() {
     let part2 = pattern(100 * 1024 + 1, 9);
     let mut completed = Vec::new();
     live_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             completed.push(upload_part(&c, "mp", &upload, 1, part1.clone()).await);
             completed.push(upload_part(&c, "mp", &upload, 2, part2.clone()).await);
         })
         .await,
     );
     dead_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             upload_part(&c, "mp", &upload, 3, pattern(70 * 1024, 10)).await;
         })
         .await,
@@ -262,7 +214,7 @@ async fn collector_scenario() {
     // An aborted upload.
     let upload = create_upload(&c, "gcb", "aborted").await;
     dead_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             upload_part(&c, "aborted", &upload, 1, pattern(90 * 1024, 11)).await;
         })
         .await,
@@ -282,7 +234,7 @@ async fn collector_scenario() {
         .expect("bucket");
     let upload = create_upload(&c, "doomed", "k").await;
     dead_files.extend(
-        files_of(dir, async {
+        files_of(&server, async {
             let out = c
                 .upload_part()
                 .bucket("doomed")
@@ -307,7 +259,7 @@ async fn collector_scenario() {
     // Wait until the collector removed every dead file; live files never go.
     let started = Instant::now();
     loop {
-        let on_disk = shard_files(dir);
+        let on_disk = shard_files(&server);
         let missing: Vec<_> = live_files.difference(&on_disk).collect();
         assert!(missing.is_empty(), "live shard files removed: {missing:?}");
         let left = dead_files.intersection(&on_disk).count();
@@ -323,22 +275,17 @@ async fn collector_scenario() {
     }
     // Garbage never comes back into view, and every live object is intact.
     tokio::time::sleep(Duration::from_secs(GRACE_SECS + 2 * INTERVAL_SECS)).await;
-    assert_eq!(shard_files(dir), live_files);
+    assert_eq!(shard_files(&server), live_files);
     for (key, want) in &live {
         assert!(
-            get(&c, "gcb", key).await == *want,
+            get_bytes(&c, "gcb", key).await == *want,
             "{key} reads back identical"
         );
     }
-    let metrics = reqwest::get(format!("{}/metrics", server.endpoint()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = server.metrics();
     assert!(metrics.contains("cairn_node_gc_shards_deleted_total"));
     assert!(metrics.contains("cairn_node_gc_sweeps_total"));
-    server.shutdown().await.expect("shutdown");
+    server.shutdown().expect("shutdown");
 }
 
 /// Bytes of the body written under `seed`: its seed, then a pattern. The
@@ -364,21 +311,12 @@ const RACE_RUN: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overwrites_racing_the_collector_never_lose_data() {
-    tokio::time::timeout(TEST_DEADLINE, race_scenario())
-        .await
-        .expect("test exceeded its deadline");
+    within(TEST_DEADLINE, "the test", race_scenario()).await;
 }
 
 async fn race_scenario() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().to_path_buf();
-    let server = start(&dir, "2").await;
-    let c = client(&server);
-    c.create_bucket()
-        .bucket("race")
-        .send()
-        .await
-        .expect("bucket");
+    let (server, c) = start_with_bucket(tmp.path(), "race").await;
     let next_seed = Arc::new(AtomicU64::new(1));
     // Seeds attempted per key (a refused PUT may not appear; a committed one may).
     let attempted: Arc<std::sync::Mutex<BTreeMap<usize, BTreeSet<u64>>>> = Default::default();
@@ -411,9 +349,7 @@ async fn race_scenario() {
                 match r {
                     Ok(_) => ok += 1,
                     // The only refusal allowed: a PUT slower than the grace (503).
-                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 503) => {
-                        refused += 1
-                    }
+                    Err(e) if http_status(&e) == Some(503) => refused += 1,
                     Err(e) => panic!("PUT k{key} failed: {e:?}"),
                 }
             }
@@ -463,7 +399,7 @@ async fn race_scenario() {
     let attempted = attempted.lock().expect("lock").clone();
     let mut expected_files = 0;
     for key in 0..RACE_KEYS {
-        let body = get(&c, "race", &format!("k{key}")).await;
+        let body = get_bytes(&c, "race", &format!("k{key}")).await;
         let seed = seed_of(&body).expect("the current object is a whole body");
         assert!(
             attempted[&key].contains(&seed),
@@ -474,7 +410,7 @@ async fn race_scenario() {
     // Once the collector caught up, only the current objects' shards remain.
     let started = Instant::now();
     loop {
-        let n = shard_files(&dir).len();
+        let n = shard_files(&server).len();
         if n == expected_files {
             break;
         }
@@ -485,14 +421,14 @@ async fn race_scenario() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     for key in 0..RACE_KEYS {
-        let body = get(&c, "race", &format!("k{key}")).await;
+        let body = get_bytes(&c, "race", &format!("k{key}")).await;
         assert!(
             seed_of(&body).is_some(),
             "k{key} still whole after collection"
         );
     }
     eprintln!("race: {ok} PUTs committed, {refused} refused, {reads} GETs verified");
-    server.shutdown().await.expect("shutdown");
+    server.shutdown().expect("shutdown");
 }
 
 /// A presigned PUT whose body stalls after a few chunks for longer than the
@@ -571,9 +507,7 @@ fn count_rows(db: &cairn_meta::MetaDb, name: &'static str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_dir_without_the_index_keeps_every_object() {
-    tokio::time::timeout(TEST_DEADLINE, upgrade_scenario())
-        .await
-        .expect("test exceeded its deadline");
+    within(TEST_DEADLINE, "the test", upgrade_scenario()).await;
 }
 
 /// A data dir written by a build without the index (simulated by emptying
@@ -584,24 +518,23 @@ async fn upgrade_scenario() {
     use cairn_meta::db::{CF_DATA_REFS, CF_GC};
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let server = start(dir, "3").await;
-    let c = client(&server);
-    c.create_bucket()
-        .bucket("old")
-        .send()
-        .await
-        .expect("bucket");
+    let (server, c) = start_with_bucket(dir, "old").await;
     let mut live_files = BTreeSet::new();
     let mut live = Vec::new();
     for i in 0..3u64 {
         let body = pattern(200 * 1024 + i as usize, 20 + i);
-        live_files.extend(files_of(dir, put(&c, "old", &format!("k{i}"), body.clone())).await);
+        let key = format!("k{i}");
+        live_files.extend(files_of(&server, put_bytes(&c, "old", &key, &body)).await);
         live.push(body);
     }
-    let dead = files_of(dir, put(&c, "old", "over", pattern(150 * 1024, 30))).await;
+    let dead = files_of(
+        &server,
+        put_bytes(&c, "old", "over", &pattern(150 * 1024, 30)),
+    )
+    .await;
     let over = pattern(120 * 1024, 31);
-    live_files.extend(files_of(dir, put(&c, "old", "over", over.clone())).await);
-    server.shutdown().await.expect("shutdown");
+    live_files.extend(files_of(&server, put_bytes(&c, "old", "over", &over)).await);
+    server.shutdown().expect("shutdown");
 
     let meta_dir = dir.join("meta");
     {
@@ -610,11 +543,11 @@ async fn upgrade_scenario() {
         clear_table(&db, CF_DATA_REFS);
         clear_table(&db, CF_GC);
     }
-    let server = start(dir, "3").await;
-    let c = client(&server);
+    let server = start(dir);
+    let c = server.client();
     let started = Instant::now();
     loop {
-        let on_disk = shard_files(dir);
+        let on_disk = shard_files(&server);
         let missing: Vec<_> = live_files.difference(&on_disk).collect();
         assert!(missing.is_empty(), "live shard files removed: {missing:?}");
         if dead.is_disjoint(&on_disk) {
@@ -628,15 +561,15 @@ async fn upgrade_scenario() {
     }
     // A few more sweeps over the live data change nothing.
     tokio::time::sleep(Duration::from_secs(GRACE_SECS + 2 * INTERVAL_SECS)).await;
-    assert_eq!(shard_files(dir), live_files);
+    assert_eq!(shard_files(&server), live_files);
     for (i, want) in live.iter().enumerate() {
         assert!(
-            get(&c, "old", &format!("k{i}")).await == *want,
+            get_bytes(&c, "old", &format!("k{i}")).await == *want,
             "k{i} intact"
         );
     }
-    assert!(get(&c, "old", "over").await == over, "over intact");
-    server.shutdown().await.expect("shutdown");
+    assert!(get_bytes(&c, "old", "over").await == over, "over intact");
+    server.shutdown().expect("shutdown");
     let db = cairn_meta::MetaDb::open(&meta_dir).expect("reopen");
     assert_eq!(count_rows(&db, CF_DATA_REFS), 4, "the index was rebuilt");
 }

@@ -6,19 +6,13 @@
 //! goes under `ExpiredObjectDeleteMarker`, and nothing outside the rules'
 //! prefixes is touched.
 
-mod common;
+use cairn_testkit::*;
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration,
     LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, VersioningConfiguration,
 };
-use cairn::server::{ServerOptions, start};
-use cairn_rpc::{MetaClient, RpcClient};
-use cairn_types::config::Config;
 use cairn_types::now_millis;
-use common::procs::s3_client_for;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
@@ -66,23 +60,14 @@ async fn versions(c: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, String, 
 
 #[test]
 fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
-    let rt = common::runtime();
+    let rt = runtime();
+    let server = Cluster::builder()
+        .configure(|c| c.meta.lifecycle_interval_secs = JOB_INTERVAL_SECS)
+        .start();
+    let c = server.client();
+    let meta = server.meta_client();
     rt.block_on(async {
-        tokio::time::timeout(TEST_DEADLINE, async {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let mut opts = ServerOptions::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-            opts.config.meta.lifecycle_interval_secs = JOB_INTERVAL_SECS;
-            let server = start(opts).await.expect("start server");
-            let c = s3_client_for(&server.endpoint(), &server.access_key, &server.secret_key);
-            let cluster = Config::from_file(&server.cluster_file)
-                .expect("cluster file")
-                .cluster;
-            let rpc = RpcClient::new(Duration::from_secs(30), &cluster.secret).expect("rpc");
-            let meta = MetaClient::new(
-                rpc,
-                cluster.meta_voters.iter().map(|v| v.addr.clone()).collect(),
-            );
-
+        within(TEST_DEADLINE, "the test", async {
             // A bucket that never had versioning: its expiries count too.
             let plain = "lc-plain";
             c.create_bucket()
@@ -90,13 +75,7 @@ fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
                 .send()
                 .await
                 .expect("CreateBucket");
-            c.put_object()
-                .bucket(plain)
-                .key("p/k")
-                .body(ByteStream::from_static(b"plain"))
-                .send()
-                .await
-                .expect("PutObject");
+            put_bytes(&c, plain, "p/k", b"plain").await;
             let plain_rule = BucketLifecycleConfiguration::builder()
                 .rules(
                     rule("plain", "p/")
@@ -132,14 +111,8 @@ fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
             let mut ids = std::collections::HashMap::new();
             for (key, n) in [("old/k", 3), ("keep/k", 2), ("cur/k", 1)] {
                 for i in 0..n {
-                    let out = c
-                        .put_object()
-                        .bucket(bucket)
-                        .key(key)
-                        .body(ByteStream::from(format!("{key} v{i}").into_bytes()))
-                        .send()
-                        .await
-                        .expect("PutObject");
+                    let body = format!("{key} v{i}");
+                    let out = put_bytes(&c, bucket, key, body.as_bytes()).await;
                     ids.insert((key, i), out.version_id().expect("version id").to_string());
                 }
             }
@@ -277,9 +250,8 @@ fn lifecycle_expires_noncurrent_versions_and_lone_markers() {
                 .await
                 .expect("pass");
             assert!(!report.acted(), "{report:?}");
-            server.shutdown().await.expect("shutdown");
         })
-        .await
-        .expect("test took too long");
+        .await;
     });
+    server.shutdown().expect("shutdown");
 }

@@ -4,56 +4,40 @@
 //! its own retries switched off) sees no error, only latency; every PUT that
 //! was acknowledged reads back identical afterwards.
 
-mod common;
-use common::procs::*;
-
 mod linearizability;
 
-use std::process::Command;
+use cairn_testkit::*;
 use std::time::{Duration, Instant};
 
 /// How long PUTs keep flowing before and after the kill.
 const BEFORE_KILL: Duration = Duration::from_secs(1);
 const AFTER_KILL: Duration = Duration::from_secs(6);
+/// Voters of every cluster here; the membership test adds `SPARES` more.
+const VOTERS: u64 = 3;
+const SPARES: u64 = 2;
+
+/// Three voters, one storage node and one gateway, each its own process.
+fn three_voters() -> ClusterBuilder {
+    Cluster::builder().voters(VOTERS as usize).processes()
+}
 
 #[test]
 fn leader_sigkill_during_puts_costs_latency_not_errors() {
-    let Running {
-        _dir,
-        mut cluster,
-        s3_port,
-        voter_ports,
-        gateway,
-        ..
-    } = start_cluster();
-    let rt = common::runtime();
-    let client = s3_client(s3_port);
-    rt.block_on(async {
-        client
-            .create_bucket()
-            .bucket("failover")
-            .send()
-            .await
-            .expect("create bucket")
-    });
+    let mut cluster = three_voters().start();
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_bucket().bucket("failover").send())
+        .expect("create bucket");
 
     // Internal endpoints refuse requests without the cluster secret.
-    let status_url = format!("http://127.0.0.1:{}/v1/meta/status", voter_ports[0]);
+    let status_url = format!("http://{}/v1/meta/status", cluster.voter_addr(1));
     assert_eq!(http_get_as(&status_url, None).map(|(s, _)| s), Some(401));
     assert_eq!(
         http_get_as(&status_url, Some("not-the-cluster-secret")).map(|(s, _)| s),
         Some(401)
     );
 
-    let leader = voter_ports
-        .iter()
-        .enumerate()
-        .find(|(_, p)| {
-            http_get(&format!("http://127.0.0.1:{p}/v1/meta/status"))
-                .is_some_and(|s| s.contains("\"state\":\"Leader\""))
-        })
-        .map(|(i, _)| i + 1)
-        .expect("a leader");
+    let leader = cluster.find_leader().expect("a leader");
 
     let mut acked: Vec<(String, Vec<u8>)> = Vec::new();
     let mut errors = Vec::new();
@@ -83,23 +67,9 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
     }
     assert!(killed);
     // The operator's view agrees: a new leader, reported by `cairn admin meta status --json`.
-    let admin = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["admin", "meta", "status", "--json", "--config"])
-        .arg(&gateway)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run cairn admin meta status");
-    assert!(
-        admin.status.success(),
-        "admin meta status failed: {admin:?}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&admin.stdout).expect("admin status is JSON");
+    let report = cluster.admin_json(&["meta", "status", "--json"]);
     let new_leader = report["leader"].as_u64().expect("a leader after the kill");
-    assert_ne!(
-        new_leader, leader as u64,
-        "the killed voter cannot still lead"
-    );
+    assert_ne!(new_leader, leader, "the killed voter cannot still lead");
     assert!(
         errors.is_empty(),
         "PUTs failed across the leader change: {errors:?}"
@@ -111,15 +81,8 @@ fn leader_sigkill_during_puts_costs_latency_not_errors() {
     );
     rt.block_on(async {
         for (key, body) in &acked {
-            let got = client
-                .get_object()
-                .bucket("failover")
-                .key(key)
-                .send()
-                .await
-                .expect("get acknowledged object");
-            let bytes = got.body.collect().await.expect("body").into_bytes();
-            assert!(bytes.as_ref() == body.as_slice(), "{key} differs");
+            let got = get_bytes(&client, "failover", key).await;
+            assert!(got == *body, "{key} differs");
         }
     });
 }
@@ -130,15 +93,9 @@ fn body_of(i: usize) -> Vec<u8> {
 
 #[test]
 fn minority_refuses_and_restarted_voters_keep_everything() {
-    let Running {
-        _dir,
-        mut cluster,
-        s3_port,
-        meta_configs,
-        ..
-    } = start_cluster();
-    let rt = common::runtime();
-    let client = s3_client(s3_port);
+    let mut cluster = three_voters().start();
+    let rt = runtime();
+    let client = cluster.client();
     #[allow(clippy::result_large_err)] // the SDK's error type, as returned
     let put = |key: String, body: Vec<u8>| {
         rt.block_on(
@@ -157,20 +114,8 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
     }
     let read_all = |prefix: &str, n: usize| {
         for i in 0..n {
-            let got = rt
-                .block_on(
-                    client
-                        .get_object()
-                        .bucket("quorum")
-                        .key(format!("{prefix}-{i}"))
-                        .send(),
-                )
-                .unwrap_or_else(|e| panic!("{prefix}-{i}: {e:?}"));
-            let bytes = rt.block_on(got.body.collect()).expect("body").into_bytes();
-            assert!(
-                bytes.as_ref() == body_of(i).as_slice(),
-                "{prefix}-{i} differs"
-            );
+            let got = rt.block_on(get_bytes(&client, "quorum", &format!("{prefix}-{i}")));
+            assert!(got == body_of(i), "{prefix}-{i} differs");
         }
     };
 
@@ -182,19 +127,19 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
         b"must not be acknowledged".to_vec(),
     );
     let err = refused.expect_err("a write without a majority");
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    assert_eq!(status, Some(503), "write without majority: {err:?}");
+    assert_eq!(
+        http_status(&err),
+        Some(503),
+        "write without majority: {err:?}"
+    );
     let stale = rt.block_on(client.get_object().bucket("quorum").key("before-0").send());
-    let status = stale
-        .expect_err("no read without a majority")
-        .raw_response()
-        .map(|r| r.status().as_u16());
-    assert_eq!(status, Some(503));
+    let err = stale.expect_err("no read without a majority");
+    assert_eq!(http_status(&err), Some(503));
 
     // The majority returns: everything acknowledged is there, writes work again.
-    cluster.spawn("meta-2", "meta", &meta_configs[1], false);
-    cluster.spawn("meta-3", "meta", &meta_configs[2], false);
-    wait_healthy(s3_port);
+    cluster.start("meta-2");
+    cluster.start("meta-3");
+    cluster.wait_healthy();
     read_all("before", 20);
     for i in 0..10 {
         put(format!("after-{i}"), body_of(i)).expect("put after the majority returned");
@@ -204,10 +149,10 @@ fn minority_refuses_and_restarted_voters_keep_everything() {
     for id in 1..=VOTERS {
         cluster.kill(&format!("meta-{id}"));
     }
-    for (i, conf) in meta_configs.iter().enumerate() {
-        cluster.spawn(&format!("meta-{}", i + 1), "meta", conf, false);
+    for id in 1..=VOTERS {
+        cluster.start(&format!("meta-{id}"));
     }
-    wait_healthy(s3_port);
+    cluster.wait_healthy();
     read_all("before", 20);
     read_all("after", 10);
 }
@@ -218,33 +163,26 @@ const WRITES_AFTER_CHANGES_BOUND: Duration = Duration::from_secs(60);
 
 #[test]
 fn membership_three_to_five_to_three_under_writes() {
-    let Running {
-        _dir,
-        mut cluster,
-        s3_port,
-        gateway,
-        spare_voters,
-        ..
-    } = start_cluster_with_spares(2);
-    let rt = common::runtime();
-    let client = s3_client(s3_port);
+    let mut cluster = three_voters().spare_voters(SPARES as usize).start();
+    let rt = runtime();
+    let client = cluster.client();
     rt.block_on(client.create_bucket().bucket("members").send())
         .expect("create bucket");
 
     // A steady stream of writes while the membership changes.
     let writer = Writer::start(client.clone(), "members", body_of);
 
-    for (id, conf, addr) in &spare_voters {
-        cluster.spawn(&format!("meta-{id}"), "meta", conf, false);
-        let out = admin(&["add", "--id", &id.to_string(), "--addr", addr], &gateway);
+    for id in VOTERS + 1..=VOTERS + SPARES {
+        cluster.start(&format!("meta-{id}"));
+        let addr = cluster.voter_addr(id);
+        let out = cluster.admin(&["meta", "add", "--id", &id.to_string(), "--addr", addr]);
         assert!(
             out.status.success(),
             "add voter {id}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let status = admin(&["status", "--json"], &gateway);
-    let five: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    let five = cluster.admin_json(&["meta", "status", "--json"]);
     let leader_view = five["voters"]
         .as_array()
         .expect("voters")
@@ -258,7 +196,7 @@ fn membership_three_to_five_to_three_under_writes() {
 
     // Back to three, dropping two of the original voters.
     for id in [1u64, 2] {
-        let out = admin(&["remove", "--id", &id.to_string()], &gateway);
+        let out = cluster.admin(&["meta", "remove", "--id", &id.to_string()]);
         assert!(
             out.status.success(),
             "remove voter {id}: {}",
@@ -285,19 +223,7 @@ fn membership_three_to_five_to_three_under_writes() {
         "writes failed during membership changes: {errors:?}"
     );
     // The remaining group (3, 4, 5) serves every acknowledged write.
-    for i in acked {
-        let got = rt
-            .block_on(
-                client
-                    .get_object()
-                    .bucket("members")
-                    .key(format!("w-{i}"))
-                    .send(),
-            )
-            .expect("read back");
-        let bytes = rt.block_on(got.body.collect()).expect("body").into_bytes();
-        assert!(bytes.as_ref() == body_of(i).as_slice(), "w-{i} differs");
-    }
+    rt.block_on(verify_writes(&client, "members", &acked, body_of));
 }
 
 #[test]
@@ -311,26 +237,12 @@ fn register_history_across_leader_kill_is_linearizable() {
     /// Clients hammering one key, and operations per client.
     const CLIENTS: u64 = 3;
     const OPS_PER_CLIENT: u64 = 60;
-    let Running {
-        _dir,
-        mut cluster,
-        s3_port,
-        voter_ports,
-        ..
-    } = start_cluster();
-    let client = s3_client(s3_port);
-    let rt = common::runtime();
+    let mut cluster = three_voters().start();
+    let client = cluster.client();
+    let rt = runtime();
     rt.block_on(client.create_bucket().bucket("register").send())
         .expect("create bucket");
-    let leader = voter_ports
-        .iter()
-        .enumerate()
-        .find(|(_, p)| {
-            http_get(&format!("http://127.0.0.1:{p}/v1/meta/status"))
-                .is_some_and(|s| s.contains("\"state\":\"Leader\""))
-        })
-        .map(|(i, _)| i + 1)
-        .expect("a leader");
+    let leader = cluster.find_leader().expect("a leader");
     let epoch = Instant::now();
     let micros = move || epoch.elapsed().as_micros() as u64;
     let workers: Vec<_> = (0..CLIENTS)
@@ -364,12 +276,7 @@ fn register_history_across_leader_kill_is_linearizable() {
                                     let bytes = o.body.collect().await.ok()?.into_bytes();
                                     Some(Some(String::from_utf8_lossy(&bytes).parse::<u64>().ok()?))
                                 }
-                                Err(e)
-                                    if e.raw_response()
-                                        .is_some_and(|r| r.status().as_u16() == 404) =>
-                                {
-                                    Some(None)
-                                }
+                                Err(e) if http_status(&e) == Some(404) => Some(None),
                                 Err(_) => None,
                             }
                         });

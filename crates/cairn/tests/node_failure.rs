@@ -18,13 +18,9 @@
 //!
 //! The random seed is printed; set `CAIRN_TEST_SEED` to replay a run.
 
-mod common;
-use common::{free_port, pattern};
+use cairn_testkit::*;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NODES: usize = 6;
@@ -39,101 +35,16 @@ const HEDGE_AFTER_MS: u64 = 100;
 /// Long enough that a read waiting for a frozen node would blow the test's
 /// time bound: hedging, not the timeout, must answer.
 const RPC_TIMEOUT_SECS: u64 = 120;
+/// The gateway's backoff from a node whose connection failed: first and longest pause.
+const NODE_BACKOFF_INITIAL_MS: u64 = 200;
+const NODE_BACKOFF_MAX_MS: u64 = 2000;
 /// Bounds of the waits and of each S3 call.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STATE_TIMEOUT: Duration = Duration::from_secs(30);
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The whole test must finish within this.
 const TEST_BOUND: Duration = Duration::from_secs(300);
 /// Concurrent S3 requests of the writing and reading phases.
 const PARALLEL: usize = 4;
-const ACCESS_KEY: &str = "CKNODEFAILURETEST001";
-const SECRET_KEY: &str = "node-failure-test-secret-000000000000000";
-const CLUSTER_SECRET: &str = "node-failure-test-cluster-secret";
-
-/// Every child process, killed by pid when the test ends, pass or fail.
-struct Processes {
-    children: Vec<(String, Child)>,
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Processes {
-    fn spawn(&mut self, name: &str, role: &str, config: &Path) {
-        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .arg(role)
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "error")
-            .env("CAIRN_ACCESS_KEY", ACCESS_KEY)
-            .env("CAIRN_SECRET_KEY", SECRET_KEY)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn cairn");
-        self.children.push((name.to_string(), child));
-    }
-
-    fn pid(&self, name: &str) -> u32 {
-        self.children
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, c)| c.id())
-            .expect("known process")
-    }
-
-    /// Sends a signal by name (STOP, CONT) to one child by pid.
-    fn signal(&self, name: &str, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid(name).to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} {name}");
-    }
-
-    fn sigkill(&mut self, name: &str) {
-        let pos = self
-            .children
-            .iter()
-            .position(|(n, _)| n == name)
-            .expect("known process");
-        let (_, mut child) = self.children.remove(pos);
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
-    }
-}
-
-/// xorshift64*: the test's only source of randomness, seeded and printed.
-struct Rng(u64);
-
-impl Rng {
-    /// Seeds through splitmix64, so nearby seeds give unrelated sequences.
-    fn new(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Self((z ^ (z >> 31)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The sizes of one bucket's objects: mostly small, a few large, one maximal.
 fn object_sizes(rng: &mut Rng) -> Vec<usize> {
@@ -158,229 +69,39 @@ struct Stored {
     seed: u64,
 }
 
-struct Cluster {
-    dir: tempfile::TempDir,
-    procs: Processes,
-    s3_port: u16,
-    meta_port: u16,
-    gateway_config: PathBuf,
-}
-
-fn node_zone(n: usize) -> String {
-    format!("zone-{}", (n - 1) % ZONES + 1)
-}
-
+/// One meta voter, six nodes in three zones and a gateway, each its own process.
 fn start_cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let s3_port = free_port();
-    let meta_port = free_port();
-    let common = |name: &str| {
-        format!(
-            "data_dir = \"{}\"\n[s3]\naddr = \"127.0.0.1:{s3_port}\"\n\
-             [cluster]\nsecret = \"{CLUSTER_SECRET}\"\n\
-             meta_voters = [{{ id = 1, addr = \"127.0.0.1:{meta_port}\" }}]\n",
-            dir.path().join(name).display()
-        )
-    };
-    let write = |name: &str, text: String| {
-        let path = dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, text).expect("write config");
-        path
-    };
-    let mut procs = Processes {
-        children: Vec::new(),
-    };
-    let timing =
-        format!("heartbeat_interval_ms = {HEARTBEAT_MS}\ndown_after_ms = {DOWN_AFTER_MS}\n");
-    let meta = write(
-        "meta",
-        format!(
-            "{}[meta]\nid = 1\naddr = \"127.0.0.1:{meta_port}\"\n[node]\n{timing}",
-            common("meta")
-        ),
-    );
-    procs.spawn("meta", "meta", &meta);
-    for n in 1..=NODES {
-        let name = format!("node-{n}");
-        let config = write(
-            &name,
-            format!(
-                // Port 0: each node binds a port of its own and registers the
-                // address it got (a port picked here and released could be
-                // taken by someone's outgoing connection before the node binds).
-                "{}[node]\nid = {n}\naddr = \"127.0.0.1:0\"\nzone = \"{}\"\n{timing}",
-                common(&name),
-                node_zone(n)
-            ),
-        );
-        procs.spawn(&name, "node", &config);
-    }
-    let gateway_config = write(
-        "gateway",
-        format!(
-            "{}[data_path]\nhedge_after_ms = {HEDGE_AFTER_MS}\nrpc_timeout_secs = {RPC_TIMEOUT_SECS}\n\
-             node_backoff_initial_ms = 200\nnode_backoff_max_ms = 2000\n",
-            common("gateway")
-        ),
-    );
-    procs.spawn("gateway", "gateway", &gateway_config);
-    let cluster = Cluster {
-        dir,
-        procs,
-        s3_port,
-        meta_port,
-        gateway_config,
-    };
-    cluster.wait_health(
-        &format!("ok: {NODES} storage node(s), 0 down"),
-        START_TIMEOUT,
-    );
-    let ids: Vec<String> = (1..=NODES).map(|n| n.to_string()).collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    common::procs::apply_layout(&ids, &cluster.gateway_config);
-    cluster
+    Cluster::builder()
+        .voters(1)
+        .nodes(NODES)
+        .zones(ZONES)
+        .processes()
+        .heartbeat(HEARTBEAT_MS, DOWN_AFTER_MS)
+        .hedge_after_ms(HEDGE_AFTER_MS)
+        .rpc_timeout_secs(RPC_TIMEOUT_SECS)
+        .configure_role(Role::Gateway, |c| {
+            c.data_path.node_backoff_initial_ms = NODE_BACKOFF_INITIAL_MS;
+            c.data_path.node_backoff_max_ms = NODE_BACKOFF_MAX_MS;
+        })
+        .start()
 }
 
-impl Cluster {
-    fn health(&self) -> Option<String> {
-        let url = format!("http://127.0.0.1:{}/health", self.s3_port);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        rt.block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
-    }
-
-    /// Waits until the gateway's /health starts with `want`.
-    fn wait_health(&self, want: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let health = self.health();
-            if health.as_deref().is_some_and(|h| h.starts_with(want)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "health never became {want:?}; last {health:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The meta voter's last Raft log index.
-    fn meta_last_log(&self) -> u64 {
-        let url = format!("http://127.0.0.1:{}/v1/meta/status", self.meta_port);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        let text = rt
-            .block_on(async {
-                let req = reqwest::Client::new()
-                    .get(url)
-                    .header(cairn_rpc::auth::CLUSTER_TOKEN_HEADER, CLUSTER_SECRET);
-                req.send().await.ok()?.text().await.ok()
-            })
-            .expect("meta status");
-        let status: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        status["last_log_index"].as_u64().expect("a log index")
-    }
-
-    fn metric(&self, name: &str) -> f64 {
-        let url = format!("http://127.0.0.1:{}/metrics", self.s3_port);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        let text = rt
-            .block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
-            .unwrap_or_default();
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-            .sum()
-    }
-
-    /// `cairn admin node list --json`.
-    fn admin_node_list(&self) -> Vec<serde_json::Value> {
-        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["admin", "node", "list", "--json", "--config"])
-            .arg(&self.gateway_config)
-            .env("RUST_LOG", "error")
-            .output()
-            .expect("run cairn admin node list");
-        assert!(out.status.success(), "admin node list failed: {out:?}");
-        let nodes: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        nodes.as_array().expect("a list").clone()
-    }
-
-    /// Fixes node `id`'s config to the address it registered with, so a
-    /// restart comes back where the gateways know to find it.
-    fn pin_node_addr(&self, id: u64, config: &Path) {
-        let nodes = self.admin_node_list();
-        let addr = nodes
-            .iter()
-            .find(|n| n["record"]["id"].as_u64() == Some(id))
-            .and_then(|n| n["record"]["addr"].as_str())
-            .expect("the node registered an address");
-        let text = std::fs::read_to_string(config).expect("read node config");
-        let pinned = text.replace("addr = \"127.0.0.1:0\"", &format!("addr = \"{addr}\""));
-        assert_ne!(text, pinned, "the node config names port 0");
-        std::fs::write(config, pinned).expect("write node config");
-    }
-
-    /// `cairn admin node list --json`, as (id, state) pairs.
-    fn admin_node_states(&self) -> Vec<(u64, String)> {
-        let mut states: Vec<(u64, String)> = self
-            .admin_node_list()
-            .iter()
-            .map(|n| {
-                (
-                    n["record"]["id"].as_u64().expect("id"),
-                    n["liveness"].as_str().expect("liveness").to_string(),
-                )
-            })
-            .collect();
-        states.sort();
-        states
-    }
-
-    fn shard_count(&self, n: usize) -> usize {
-        let root = self.dir.path().join(format!("node-{n}")).join("shards");
-        std::fs::read_dir(root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|fan| fan.file_name() != ".tmp" && fan.path().is_dir())
-            .map(|fan| std::fs::read_dir(fan.path()).into_iter().flatten().count())
-            .sum()
-    }
+/// The meta voter's last Raft log index.
+fn meta_last_log(cluster: &Cluster) -> u64 {
+    let status = cluster.voter_status(1).expect("meta status");
+    status["last_log_index"].as_u64().expect("a log index")
 }
 
-fn s3_client(port: u16) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .endpoint_url(format!("http://127.0.0.1:{port}"))
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .force_path_style(true)
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-            .behavior_version_latest()
-            .build(),
-    )
-}
-
-async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(CALL_TIMEOUT, f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took longer than {CALL_TIMEOUT:?}"))
+/// `/health` with every node registered and `down` of them down.
+fn health_with_down(down: usize) -> String {
+    format!("ok: {NODES} storage node(s), {down} down")
 }
 
 /// PUT: Ok, or the HTTP status and S3 error code of the refusal.
 async fn put(client: &aws_sdk_s3::Client, o: &Stored) -> Result<(), (u16, String)> {
     let body = aws_sdk_s3::primitives::ByteStream::from(pattern(o.size, o.seed));
-    let sent = bounded(
+    let sent = within(
+        CALL_TIMEOUT,
         &o.key,
         client
             .put_object()
@@ -391,7 +112,7 @@ async fn put(client: &aws_sdk_s3::Client, o: &Stored) -> Result<(), (u16, String
     )
     .await;
     sent.map(|_| ()).map_err(|e| {
-        let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+        let status = http_status(&e).unwrap_or(0);
         (status, e.code().unwrap_or("").to_string())
     })
 }
@@ -399,13 +120,14 @@ async fn put(client: &aws_sdk_s3::Client, o: &Stored) -> Result<(), (u16, String
 /// GETs `o` and checks its bytes; returns how long it took.
 async fn check(client: &aws_sdk_s3::Client, o: &Stored, stage: &str) -> Duration {
     let started = Instant::now();
-    let got = bounded(
+    let got = within(
+        CALL_TIMEOUT,
         &o.key,
         client.get_object().bucket(o.bucket).key(&o.key).send(),
     )
     .await
     .unwrap_or_else(|e| panic!("{stage}: GET {}/{}: {e:?}", o.bucket, o.key));
-    let bytes = bounded(&o.key, got.body.collect())
+    let bytes = within(CALL_TIMEOUT, &o.key, got.body.collect())
         .await
         .expect("body")
         .into_bytes();
@@ -439,20 +161,15 @@ async fn check_all(client: &aws_sdk_s3::Client, objects: &[Stored], stage: &str)
 #[test]
 fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     let test_started = Instant::now();
-    let seed = std::env::var("CAIRN_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| cairn_types::now_millis() as u64 | 1);
-    println!("CAIRN_TEST_SEED={seed}");
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::from_env();
     let mut cluster = start_cluster();
-    let rt = common::runtime();
-    let client = s3_client(cluster.s3_port);
+    let rt = runtime();
+    let client = cluster.client();
 
     // Heartbeats are soft state on the meta leader: they do not grow the Raft log.
-    let log_before = cluster.meta_last_log();
+    let log_before = meta_last_log(&cluster);
     std::thread::sleep(Duration::from_millis(4 * HEARTBEAT_MS));
-    let grown = cluster.meta_last_log() - log_before;
+    let grown = meta_last_log(&cluster) - log_before;
     let heartbeats = 4 * NODES as u64;
     println!("{heartbeats} heartbeats, {grown} Raft log entries");
     assert!(
@@ -463,23 +180,13 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     // Two buckets, 100 objects each.
     let mut objects = Vec::new();
     for (bucket, redundancy) in [("ec42", "ec=4+2"), ("rep3", "replicas=3")] {
-        rt.block_on(
-            client
-                .create_bucket()
-                .bucket(bucket)
-                .customize()
-                .mutate_request(move |r| {
-                    r.headers_mut().insert("x-cairn-redundancy", redundancy);
-                })
-                .send(),
-        )
-        .expect("create bucket");
+        rt.block_on(create_bucket_with_redundancy(&client, bucket, redundancy));
         for (i, size) in object_sizes(&mut rng).into_iter().enumerate() {
             objects.push(Stored {
                 bucket,
                 key: format!("o{i:03}"),
                 size,
-                seed: rng.next(),
+                seed: rng.next_u64(),
             });
         }
     }
@@ -509,7 +216,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     // node, a replicas=3 chunk one copy per zone, so each node's expected
     // share is 1/6; allowed: the placement property tests' bound of 5 sigma
     // plus 10 % of the target.
-    let counts: Vec<usize> = (1..=NODES).map(|n| cluster.shard_count(n)).collect();
+    let counts: Vec<usize> = (1..=NODES).map(|n| cluster.shard_files(n).len()).collect();
     let all: usize = counts.iter().sum();
     let target = all as f64 / NODES as f64;
     let bound = 5.0 * target.sqrt() + 0.1 * target;
@@ -539,7 +246,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     let frozen = 1 + rng.below(NODES as u64) as usize;
     println!("SIGSTOP node-{frozen}");
     let hedges_before = cluster.metric("cairn_gateway_hedged_requests_total");
-    cluster.procs.signal(&format!("node-{frozen}"), "STOP");
+    cluster.stop(&format!("node-{frozen}"));
     let started = Instant::now();
     let slowest = rt.block_on(check_all(&client, &readable, "one node frozen"));
     let hedges = cluster.metric("cairn_gateway_hedged_requests_total") - hedges_before;
@@ -554,11 +261,8 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
         slowest < Duration::from_secs(RPC_TIMEOUT_SECS),
         "a read waited for the frozen node"
     );
-    cluster.wait_health(
-        &format!("ok: {NODES} storage node(s), 1 down"),
-        STATE_TIMEOUT,
-    );
-    let states = cluster.admin_node_states();
+    cluster.wait_health(&health_with_down(1), STATE_TIMEOUT);
+    let states = cluster.node_states();
     for (id, state) in &states {
         let want = if *id as usize == frozen { "down" } else { "up" };
         assert_eq!(state, want, "admin node list: {states:?}");
@@ -569,17 +273,14 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
             bucket,
             key: "while-frozen".into(),
             size: 3 * 1024 * 1024 + 5,
-            seed: rng.next(),
+            seed: rng.next_u64(),
         };
         rt.block_on(put(&client, &o))
             .unwrap_or_else(|e| panic!("PUT with one node down: {e:?}"));
         extra.push(o);
     }
-    cluster.procs.signal(&format!("node-{frozen}"), "CONT");
-    cluster.wait_health(
-        &format!("ok: {NODES} storage node(s), 0 down"),
-        STATE_TIMEOUT,
-    );
+    cluster.cont(&format!("node-{frozen}"));
+    cluster.wait_health(&health_with_down(0), STATE_TIMEOUT);
     // Written without the frozen node, these have one piece fewer until
     // repair exists, so they are checked now rather than after two more
     // nodes die.
@@ -599,11 +300,11 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     };
     println!(
         "SIGKILL node-{first} ({}) and node-{second} ({})",
-        node_zone(first),
-        node_zone(second)
+        cluster.zone(first),
+        cluster.zone(second)
     );
-    cluster.procs.sigkill(&format!("node-{first}"));
-    cluster.procs.sigkill(&format!("node-{second}"));
+    cluster.kill(&format!("node-{first}"));
+    cluster.kill(&format!("node-{second}"));
     let started = Instant::now();
     let slowest = rt.block_on(check_all(&client, &objects, "two nodes killed"));
     println!(
@@ -612,10 +313,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
         started.elapsed().as_secs_f64(),
         slowest.as_secs_f64()
     );
-    cluster.wait_health(
-        &format!("ok: {NODES} storage node(s), 2 down"),
-        STATE_TIMEOUT,
-    );
+    cluster.wait_health(&health_with_down(2), STATE_TIMEOUT);
 
     // ec=4+2 needs 5 of its 6 nodes: every write is refused with 503.
     for size in [100 * 1024, 3 * 1024 * 1024] {
@@ -623,7 +321,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
             bucket: "ec42",
             key: format!("after-kill-{size}"),
             size,
-            seed: rng.next(),
+            seed: rng.next_u64(),
         };
         let refused = rt.block_on(put(&client, &o));
         match refused {
@@ -643,7 +341,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
             bucket: "rep3",
             key: format!("after-kill-{i}"),
             size: 100 * 1024,
-            seed: rng.next(),
+            seed: rng.next_u64(),
         };
         match rt.block_on(put(&client, &o)) {
             Ok(()) => written.push(o),
@@ -659,7 +357,7 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
         !written.is_empty(),
         "writes that can reach their quorum must succeed"
     );
-    if node_zone(first) == node_zone(second) {
+    if cluster.zone(first) == cluster.zone(second) {
         assert_eq!(
             refused, 0,
             "zone spread keeps two same-zone nodes out of any one chunk"
@@ -671,18 +369,13 @@ fn ec_and_replicated_buckets_survive_frozen_and_killed_nodes() {
     // gateway's backoff lets it be tried again, and ec=4+2 writes (5 of 6
     // nodes alive again) succeed.
     let restarted = format!("node-{first}");
-    let config = cluster.dir.path().join(format!("{restarted}.toml"));
-    cluster.pin_node_addr(first as u64, &config);
-    cluster.procs.spawn(&restarted, "node", &config);
-    cluster.wait_health(
-        &format!("ok: {NODES} storage node(s), 1 down"),
-        STATE_TIMEOUT,
-    );
+    cluster.start(&restarted);
+    cluster.wait_health(&health_with_down(1), STATE_TIMEOUT);
     let o = Stored {
         bucket: "ec42",
         key: "after-restart".into(),
         size: 3 * 1024 * 1024 + 7,
-        seed: rng.next(),
+        seed: rng.next_u64(),
     };
     rt.block_on(put(&client, &o))
         .unwrap_or_else(|e| panic!("ec=4+2 PUT with 5 of 6 nodes back: {e:?}"));

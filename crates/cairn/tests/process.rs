@@ -4,28 +4,18 @@
 //! back with the same root key. Objects acknowledged before a SIGKILL are all
 //! there, byte for byte, after the restart.
 
-mod common;
-use common::{free_port, pattern};
+use cairn_testkit::*;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longest a server may take to come up or to stop.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Kills the child by pid if the test fails half-way.
-struct Guard(Option<Child>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+/// The name of the server process in its guard.
+const SERVER: &str = "server";
 
 /// The root key pair a server printed.
 struct Keys {
@@ -33,21 +23,23 @@ struct Keys {
     secret: String,
 }
 
-/// Starts the server and returns it with the keys it printed.
-fn start(dir: &std::path::Path, port: u16) -> (Guard, Keys) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["server", "--data-dir"])
-        .arg(dir)
-        .args(["--s3-addr", &format!("127.0.0.1:{port}")])
-        .env_remove("CAIRN_ACCESS_KEY")
-        .env_remove("CAIRN_SECRET_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn cairn server");
+/// Starts the server (killed by pid when the guard is dropped) and returns
+/// it with the keys it printed.
+fn start(dir: &std::path::Path, port: u16) -> (ProcessGuard, Keys) {
+    let mut guard = ProcessGuard::new();
+    let child = guard.spawn(
+        SERVER,
+        Command::new(cairn_bin())
+            .args(["server", "--data-dir"])
+            .arg(dir)
+            .args(["--s3-addr", &format!("127.0.0.1:{port}")])
+            .env_remove("CAIRN_ACCESS_KEY")
+            .env_remove("CAIRN_SECRET_KEY")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    );
     let stdout = child.stdout.take().expect("stdout");
-    let guard = Guard(Some(child));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         // Keep draining after the test stops listening, like a terminal would.
@@ -88,38 +80,16 @@ fn start(dir: &std::path::Path, port: u16) -> (Guard, Keys) {
 }
 
 fn health(port: u16) -> u16 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let r = reqwest::get(format!("http://127.0.0.1:{port}/health")).await;
-        r.map(|r| r.status().as_u16()).unwrap_or(0)
-    })
+    http_get_as(&format!("http://127.0.0.1:{port}/health"), None).map_or(0, |(s, _)| s)
 }
 
-fn stop(mut guard: Guard) {
-    let mut child = guard.0.take().expect("child");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            assert!(
-                exit.success(),
-                "cairn server exited with {exit} after SIGTERM"
-            );
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("cairn server did not stop within {STOP_TIMEOUT:?} of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// SIGTERM: the server must exit cleanly within `STOP_TIMEOUT`.
+fn stop(mut guard: ProcessGuard) {
+    let exit = guard.terminate(SERVER, STOP_TIMEOUT);
+    assert!(
+        exit.success(),
+        "cairn server exited with {exit} after SIGTERM"
+    );
 }
 
 #[test]
@@ -142,16 +112,11 @@ fn server_starts_stops_on_sigterm_and_restarts_with_its_key() {
 }
 
 fn s3_client(port: u16, keys: &Keys) -> aws_sdk_s3::Client {
-    let creds =
-        aws_sdk_s3::config::Credentials::new(&keys.access, &keys.secret, None, None, "test");
-    let config = aws_sdk_s3::config::Builder::new()
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    client_for(
+        &format!("http://127.0.0.1:{port}"),
+        &keys.access,
+        &keys.secret,
+    )
 }
 
 #[test]
@@ -161,7 +126,7 @@ fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let (mut guard, keys) = start(dir.path(), port);
-    let rt = common::runtime();
+    let rt = runtime();
     let client = s3_client(port, &keys);
     rt.block_on(async {
         client
@@ -171,37 +136,21 @@ fn acknowledged_writes_survive_sigkill() {
             .await
             .expect("create bucket");
         for (i, size) in SIZES.iter().enumerate() {
-            let body = aws_sdk_s3::primitives::ByteStream::from(pattern(*size, i as u64 + 1));
-            client
-                .put_object()
-                .bucket("durable")
-                .key(format!("obj-{i}"))
-                .body(body)
-                .send()
-                .await
-                .expect("put");
+            let body = pattern(*size, i as u64 + 1);
+            put_bytes(&client, "durable", &format!("obj-{i}"), &body).await;
         }
     });
     // No clean shutdown: the process dies right after the last acknowledgement.
-    let mut child = guard.0.take().expect("child");
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    guard.kill(SERVER);
     let port = free_port();
     let (guard, keys) = start(dir.path(), port);
     let client = s3_client(port, &keys);
     rt.block_on(async {
         for (i, size) in SIZES.iter().enumerate() {
-            let got = client
-                .get_object()
-                .bucket("durable")
-                .key(format!("obj-{i}"))
-                .send()
-                .await
-                .expect("get after kill");
-            let bytes = got.body.collect().await.expect("body").into_bytes();
+            let bytes = get_bytes(&client, "durable", &format!("obj-{i}")).await;
             assert_eq!(bytes.len(), *size);
             assert!(
-                bytes.as_ref() == pattern(*size, i as u64 + 1).as_slice(),
+                bytes == pattern(*size, i as u64 + 1),
                 "object {i} differs after SIGKILL"
             );
         }

@@ -4,64 +4,48 @@
 //! errors; after a restart the group comes back on the same addresses with
 //! every object; the number of voters of a data dir cannot change by accident.
 
-mod common;
-use common::pattern;
-use common::procs::s3_client_for;
+use cairn_testkit::*;
 
-use cairn::server::{ServerOptions, start};
 use cairn_types::config::Config;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const VOTERS: usize = 3;
 /// How long the remaining voters may take to elect a new leader.
 const ELECTION_BOUND: Duration = Duration::from_secs(15);
+/// The voters' quorum wait: short, so a cut-off leader gives up quickly.
+const QUORUM_WAIT_MS: u64 = 2500;
 
-fn options(dir: &std::path::Path, voters: usize) -> ServerOptions {
-    let mut opts = ServerOptions::new(dir, SocketAddr::from(([127, 0, 0, 1], 0)));
-    opts.meta_voters = voters;
-    opts.config.meta.quorum_wait_ms = 2500;
-    opts
+/// An in-process cluster of `voters` meta voters on `dir`.
+fn voter_group(dir: &std::path::Path, voters: usize) -> ClusterBuilder {
+    Cluster::builder()
+        .voters(voters)
+        .data_dir(dir)
+        .quorum_wait_ms(QUORUM_WAIT_MS)
+}
+
+fn object(i: u64) -> Vec<u8> {
+    pattern(3000 + i as usize * 100, i)
 }
 
 async fn put(client: &aws_sdk_s3::Client, i: u64) {
-    client
-        .put_object()
-        .bucket("voters")
-        .key(format!("o-{i}"))
-        .body(aws_sdk_s3::primitives::ByteStream::from(pattern(
-            3000 + i as usize * 100,
-            i,
-        )))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put o-{i}: {e:?}"));
+    put_bytes(client, "voters", &format!("o-{i}"), &object(i)).await;
 }
 
 async fn check(client: &aws_sdk_s3::Client, n: u64) {
     for i in 0..n {
-        let got = client
-            .get_object()
-            .bucket("voters")
-            .key(format!("o-{i}"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("get o-{i}: {e:?}"));
-        let bytes = got.body.collect().await.expect("body").into_bytes();
-        assert!(
-            bytes.as_ref() == pattern(3000 + i as usize * 100, i).as_slice(),
-            "o-{i} differs"
-        );
+        let got = get_bytes(client, "voters", &format!("o-{i}")).await;
+        assert!(got == object(i), "o-{i} differs");
     }
 }
 
 #[test]
 fn three_voters_in_one_process_fail_over_and_restart() {
-    let rt = common::runtime();
+    let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
+    let server = voter_group(dir.path(), VOTERS).start();
+    let client = server.client();
+    let cluster = Config::from_file(server.admin_config()).expect("cluster.toml");
     rt.block_on(async {
-        let server = start(options(dir.path(), VOTERS)).await.expect("start");
-        let client = s3_client_for(&server.endpoint(), &server.access_key, &server.secret_key);
         client
             .create_bucket()
             .bucket("voters")
@@ -73,7 +57,6 @@ fn three_voters_in_one_process_fail_over_and_restart() {
         }
 
         // The file the server wrote is what `cairn admin --config` reads.
-        let cluster = Config::from_file(&server.cluster_file).expect("cluster.toml");
         assert_eq!(cluster.cluster.meta_voters.len(), VOTERS);
         let rpc = cairn::roles::rpc_client(&cluster).expect("rpc");
         let status = cairn::admin::meta_status(&cluster, &rpc).await;
@@ -124,21 +107,20 @@ fn three_voters_in_one_process_fail_over_and_restart() {
         cairn::admin::set_isolation(&cluster, &rpc, leader, false)
             .await
             .expect("heal");
-        server.shutdown().await.expect("shutdown");
-
-        // The same group comes back on the same addresses with everything.
-        let again = start(options(dir.path(), VOTERS)).await.expect("restart");
-        let reread = Config::from_file(&again.cluster_file).expect("cluster.toml");
-        assert_eq!(reread.cluster.meta_voters, cluster.cluster.meta_voters);
-        let client = s3_client_for(&again.endpoint(), &again.access_key, &again.secret_key);
-        check(&client, 20).await;
-        again.shutdown().await.expect("shutdown");
-
-        // Starting the data dir with another voter count is refused, clearly.
-        let err = match start(options(dir.path(), 1)).await {
-            Ok(_) => panic!("a 3-voter data dir must not start as a single voter"),
-            Err(e) => format!("{e:#}"),
-        };
-        assert!(err.contains("--meta-voters 3"), "{err}");
     });
+    server.shutdown().expect("shutdown");
+
+    // The same group comes back on the same addresses with everything.
+    let again = voter_group(dir.path(), VOTERS).start();
+    let reread = Config::from_file(again.admin_config()).expect("cluster.toml");
+    assert_eq!(reread.cluster.meta_voters, cluster.cluster.meta_voters);
+    rt.block_on(check(&again.client(), 20));
+    again.shutdown().expect("shutdown");
+
+    // Starting the data dir with another voter count is refused, clearly.
+    let err = match voter_group(dir.path(), 1).try_start() {
+        Ok(_) => panic!("a 3-voter data dir must not start as a single voter"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("--meta-voters 3"), "{err}");
 }
