@@ -1,0 +1,69 @@
+//! Unit tests of `assemble`: S3's rules on the part list of a completed
+//! upload.
+
+use super::*;
+
+fn upload() -> UploadRecord {
+    UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 0,
+        headers: Default::default(),
+    }
+}
+
+fn part(n: u32, size: u64, etag: &str) -> PartRecord {
+    PartRecord {
+        part_number: n,
+        etag: etag.into(),
+        size,
+        last_modified: 0,
+        data_version: VersionId::new_random(),
+        chunks: vec![],
+    }
+}
+
+fn req(n: u32, etag: &str) -> CompletedPart {
+    CompletedPart {
+        part_number: n,
+        etag: etag.into(),
+    }
+}
+
+const E1: &str = "0123456789abcdef0123456789abcdef";
+const E2: &str = "fedcba9876543210fedcba9876543210";
+
+#[test]
+fn assemble_enforces_s3_rules() {
+    let u = upload();
+    let stored = vec![part(1, MIN_PART_SIZE, E1), part(2, 10, E2)];
+    let v = VersionId::new_random();
+    let m = assemble(&u, &stored, &[req(1, E1), req(2, E2)], v, 0).expect("valid");
+    assert_eq!(m.size, MIN_PART_SIZE + 10);
+    let mut h = Md5::new();
+    h.update(hex::decode(E1).expect("hex"));
+    h.update(hex::decode(E2).expect("hex"));
+    assert_eq!(m.etag, format!("{}-2", hex::encode(h.finalize())));
+    assert_eq!(
+        assemble(&u, &stored, &[req(2, E2), req(1, E1)], v, 0),
+        Err(MetaError::InvalidPartOrder)
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[req(1, E2)], v, 0),
+        Err(MetaError::InvalidPart(1))
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[req(3, E1)], v, 0),
+        Err(MetaError::InvalidPart(3))
+    );
+    let small = vec![part(1, 10, E1), part(2, 10, E2)];
+    assert_eq!(
+        assemble(&u, &small, &[req(1, E1), req(2, E2)], v, 0),
+        Err(MetaError::EntityTooSmall(1))
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[], v, 0),
+        Err(MetaError::InvalidPart(0))
+    );
+}
