@@ -68,7 +68,8 @@ pub use ops::{
     put_request, put_with, start_upload, tag, tagging, tags_of, upload_multipart, upload_part,
     upload_parts, upload_request,
 };
-pub use ops::{get_bytes, put_bytes};
+/// The one `put_bytes` / `get_bytes` of the test kit.
+pub use cairn_testkit::{get_bytes, put_bytes};
 pub use raw::{
     Payload, RawRequest, RawResponse, assert_raw_error, aws_chunked_body, encode_key, raw_signed,
     send_raw, send_to_url, xml_tag_values,

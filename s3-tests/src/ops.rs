@@ -29,7 +29,7 @@ use aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 
-use crate::util::{collect_body, expect_s3_error};
+use crate::util::expect_s3_error;
 
 /// Panics with the operation, where it went and the error with its context.
 fn failed<E: std::error::Error + 'static>(op: &str, bucket: &str, key: &str, e: &E) -> ! {
@@ -56,11 +56,6 @@ pub async fn put_with(
     result.unwrap_or_else(|e| failed("PutObject", bucket, key, &e))
 }
 
-/// PutObject of `data`; panics with the S3 error (`DisplayErrorContext`) when it fails.
-pub async fn put_bytes(c: &Client, bucket: &str, key: &str, data: &[u8]) -> PutObjectOutput {
-    put_with(c, bucket, key, data, |r| r).await
-}
-
 /// A GetObject of `key`, for the caller to add options to and send.
 pub fn get_request(c: &Client, bucket: &str, key: &str) -> GetObjectFluentBuilder {
     c.get_object().bucket(bucket).key(key)
@@ -80,11 +75,6 @@ pub async fn get_with(
 /// GetObject of the current object; panics when it fails.
 pub async fn get_object(c: &Client, bucket: &str, key: &str) -> GetObjectOutput {
     get_with(c, bucket, key, |r| r).await
-}
-
-/// The whole body of the current object; panics when the GET fails.
-pub async fn get_bytes(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
-    collect_body(get_object(c, bucket, key).await).await
 }
 
 /// A HeadObject of `key`, for the caller to add options to and send.

@@ -10,7 +10,8 @@ use aws_sdk_s3::types::{
     BucketVersioningStatus, Delete, ObjectIdentifier, VersioningConfiguration,
 };
 
-use crate::ops::{get_with, put_bytes};
+use crate::ops::get_with;
+use cairn_testkit::put_bytes;
 use crate::raw::{RawResponse, encode_key, raw_signed};
 use crate::util::{bounded, collect_body, create_bucket};
 

@@ -4,48 +4,43 @@
 //! database. Every change is a `MetaCommand` in the log, applied
 //! deterministically by the state machine (conditional writes are decided
 //! there); reads go through a linearizable read barrier first.
+//!
+//! Folders by concern; a file imports only from its own folder and the
+//! folders below it, never upwards:
+//! - the role, here at the root: `server` (a running voter and its routes),
+//!   `liveness` (node heartbeats on the leader) and `lifecycle` (the job);
+//! - `raft`: openraft's plumbing (log store, state machine, network, fault
+//!   injection, read barrier, write batcher);
+//! - `apply` (commands: every metadata decision) and `query` (reads), which
+//!   do not import each other;
+//! - `store`: the database, its key encodings, its tables and indexes.
+//!
+//! A folder's `mod.rs` only declares its files and re-exports; the code is in
+//! named files. Tests: the unit tests of `x.rs` are in `x_tests.rs` beside
+//! it, declared at the end of `x.rs` as `#[cfg(test)] #[path = "x_tests.rs"]
+//! mod tests;` (they see `x`'s private items through `use super::*`); a
+//! suite that drives a module through whole commands sits with that module
+//! the same way. Test support shared across folders is `test_support.rs`
+//! here at the root; `tests/` holds the integration test (openraft's storage
+//! suite).
 
 pub mod apply;
-pub mod checksums;
-pub mod db;
-pub mod fault;
-pub mod keys;
-pub mod layout;
 pub mod lifecycle;
 pub mod liveness;
-pub mod log_store;
-pub mod network;
 pub mod query;
-pub mod read_barrier;
-pub mod refs;
+pub mod raft;
 pub mod server;
-pub mod state_machine;
-pub mod version_stack;
-pub mod versions;
-pub mod versions_list;
-pub mod write_batcher;
+pub mod store;
 
 #[cfg(test)]
-mod test_db;
+mod test_support;
 
-use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
-use std::io::Cursor;
+// The paths other crates use, unchanged by the folders.
+pub use raft::{fault, log_store};
+pub use store::db;
 
-openraft::declare_raft_types!(
-    /// The Raft type configuration of the meta group.
-    pub TypeConfig:
-        D = MetaCommand,
-        R = Result<MetaResponse, MetaError>,
-        NodeId = u64,
-        Node = openraft::BasicNode,
-        Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
-        AsyncRuntime = openraft::TokioRuntime,
-);
-
-pub type Raft = openraft::Raft<TypeConfig>;
-
-pub use db::MetaDb;
-pub use log_store::LogStore;
+pub use raft::log_store::LogStore;
+pub use raft::state_machine::StateMachine;
+pub use raft::type_config::{Raft, TypeConfig};
 pub use server::{MetaNode, MetaNodeOptions};
-pub use state_machine::StateMachine;
+pub use store::db::MetaDb;

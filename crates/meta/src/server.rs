@@ -4,11 +4,16 @@
 //! `ensure_linearizable` first. A follower answers `NotLeader` with the
 //! leader's address, which `MetaClient` follows.
 
-use crate::db::MetaDb;
-use crate::fault::{FaultSetting, Isolation, META_FAULT_PATH};
-use crate::network::{Network, RAFT_APPEND_PATH, RAFT_SNAPSHOT_PATH, RAFT_VOTE_PATH};
 use crate::query::run_query;
-use crate::{LogStore, Raft, StateMachine, TypeConfig};
+use crate::raft::fault::{FaultSetting, Isolation, META_FAULT_PATH};
+use crate::raft::log_store::{LogStore, saved_commit_index};
+use crate::raft::network::{Network, RAFT_APPEND_PATH, RAFT_SNAPSHOT_PATH, RAFT_VOTE_PATH};
+use crate::raft::read_barrier::ReadBarrier;
+use crate::raft::state_machine::StateMachine;
+use crate::raft::type_config::{Raft, TypeConfig};
+use crate::raft::write_batcher::WriteBatcher;
+use crate::store::db::{DbError, MetaDb};
+use crate::store::{data_refs, version_index};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -40,7 +45,7 @@ pub struct MetaNodeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum MetaStartError {
     #[error("cannot open the metadata database: {0}")]
-    Db(#[from] crate::db::DbError),
+    Db(#[from] DbError),
     #[error("invalid raft configuration: {0}")]
     Config(String),
     #[error("raft failed to start: {0}")]
@@ -51,9 +56,9 @@ pub enum MetaStartError {
 pub struct MetaNode {
     pub raft: Raft,
     /// Shares read-index confirmations among concurrent reads.
-    reads: crate::read_barrier::ReadBarrier,
+    reads: ReadBarrier,
     /// Groups concurrent writes into shared log entries (group commit).
-    writes: crate::write_batcher::WriteBatcher,
+    writes: WriteBatcher,
     pub id: u64,
     pub advertise_addr: String,
     db: MetaDb,
@@ -63,24 +68,14 @@ pub struct MetaNode {
     quorum_wait: Duration,
 }
 
-/// A suffix that makes snapshot ids unique within this process.
-pub fn unique_suffix() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    )
-}
-
 impl MetaNode {
     pub async fn start(opts: MetaNodeOptions, rpc: RpcClient) -> Result<Self, MetaStartError> {
         std::fs::create_dir_all(&opts.db_dir)
-            .map_err(|e| MetaStartError::Db(crate::db::DbError::Decode(e.to_string())))?;
+            .map_err(|e| MetaStartError::Db(DbError::Decode(e.to_string())))?;
         let db = MetaDb::open(&opts.db_dir)?;
         // A data dir from a build without the index of referenced versions.
-        crate::refs::ensure_index(&db)?;
-        crate::version_stack::ensure_index(&db)?;
+        data_refs::ensure_index(&db)?;
+        version_index::ensure_index(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),
@@ -233,7 +228,7 @@ async fn meta_status(State(node): State<MetaNode>) -> Response {
         leader: m.current_leader,
         term: m.current_term,
         last_log_index: m.last_log_index,
-        commit_index: crate::log_store::saved_commit_index(&node.db).unwrap_or(None),
+        commit_index: saved_commit_index(&node.db).unwrap_or(None),
         applied_index: m.last_applied.map(|l| l.index),
         voters: m.membership_config.membership().voter_ids().collect(),
         matched: m

@@ -4,18 +4,18 @@
 //! overwrite replaces them, a delete removes them, and a completed upload
 //! hands its tags and its parts' composite checksum to the object it becomes.
 
-use crate::db::{
+use super::checksums::{composite, full_object_crc};
+use super::outcome::Applied;
+use crate::store::db::{
     CF_BUCKET_TAGS, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_PART_CHECKSUMS, CF_UPLOAD_EXTRAS, CF_UPLOADS,
     DbError, MetaDb, encode,
 };
-use crate::keys::{part_key, upload_key};
+use crate::store::keys::{part_key, upload_key};
 use cairn_rpc::{CompletedPart, MetaError, MetaResponse};
 use cairn_types::{
     Bucket, ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras, UploadRecord,
 };
 use rocksdb::WriteBatch;
-
-use super::Applied;
 
 /// Stores `extras` as the extras of the object under `object_key`; empty
 /// extras remove the row.
@@ -209,9 +209,9 @@ pub(super) fn completed_extras(
     let computed = if asked.full_object {
         let with_sizes: Vec<(String, u64)> =
             values.iter().cloned().zip(sizes.iter().copied()).collect();
-        crate::checksums::full_object_crc(algorithm, &with_sizes)
+        full_object_crc(algorithm, &with_sizes)
     } else {
-        crate::checksums::composite(algorithm, &values)
+        composite(algorithm, &values)
     };
     let value = match computed {
         Ok(v) => v,
@@ -267,7 +267,7 @@ fn default_checksum(
             _ => return Ok(None),
         }
     }
-    let Ok(value) = crate::checksums::full_object_crc(ChecksumAlgorithm::Crc64Nvme, &parts) else {
+    let Ok(value) = full_object_crc(ChecksumAlgorithm::Crc64Nvme, &parts) else {
         return Ok(None);
     };
     extras.part_checksums = parts.into_iter().map(|(v, _)| v).collect();
@@ -277,3 +277,7 @@ fn default_checksum(
         parts: None,
     }))
 }
+
+#[cfg(test)]
+#[path = "extras_tests.rs"]
+mod tests;

@@ -3,23 +3,13 @@
 //! becomes, and the same when a command is applied twice.
 
 use super::*;
-use crate::db::{CF_BUCKET_TAGS, CF_UPLOAD_EXTRAS};
 use crate::query::run_query;
-use cairn_rpc::{MetaQuery, QueryResult};
-use cairn_types::{HttpHeaders, Redundancy, Tag};
-
-fn open() -> (tempfile::TempDir, MetaDb) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = MetaDb::open(dir.path()).expect("open db");
-    (dir, db)
-}
-
-fn run(db: &MetaDb, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-    let mut batch = WriteBatch::default();
-    let answer = apply_command(db, &mut batch, cmd).expect("storage works");
-    db.db.write(batch).expect("commit batch");
-    answer
-}
+use crate::store::keys::object_key;
+use crate::test_support::{open, run};
+use cairn_rpc::{MetaCommand, MetaQuery, QueryResult, WriteCondition};
+use cairn_types::limits::MIN_PART_SIZE;
+use cairn_types::{HttpHeaders, ObjectData, ObjectManifest, PartRecord, Redundancy, VersionId};
+use md5::{Digest, Md5};
 
 fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
     pairs
@@ -302,7 +292,7 @@ fn bucket_tags_are_set_replaced_and_dropped_with_the_bucket() {
 
 #[test]
 fn extras_commands_batch_by_the_records_they_touch() {
-    use crate::write_batcher::can_share_entry;
+    use crate::apply::entry_sharing::can_share_entry;
     let tag_k = MetaCommand::SetObjectTags {
         bucket: "b".into(),
         key: "k".into(),
@@ -359,7 +349,7 @@ fn extras_records_round_trip_through_postcard() {
     };
     let bytes = encode(&e).expect("encode");
     assert_eq!(
-        crate::db::decode::<ObjectExtras>(&bytes).expect("decode"),
+        crate::store::db::decode::<ObjectExtras>(&bytes).expect("decode"),
         e
     );
     assert!(ObjectExtras::default().is_empty() && !e.is_empty());
@@ -369,7 +359,7 @@ fn crc32_of(data: &[u8]) -> cairn_types::StoredChecksum {
     use base64::Engine;
     cairn_types::StoredChecksum {
         algorithm: cairn_types::ChecksumAlgorithm::Crc32,
-        value: base64::engine::general_purpose::STANDARD.encode(crate::checksums::digest(
+        value: base64::engine::general_purpose::STANDARD.encode(crate::apply::checksums::digest(
             cairn_types::ChecksumAlgorithm::Crc32,
             data,
         )),
@@ -481,7 +471,8 @@ fn checksummed_uploads_keep_part_checksums_and_complete_to_a_composite() {
     let parts = vec![crc32_of(b"hello").value, crc32_of(b"world").value];
     let expected = StoredChecksum {
         algorithm: ChecksumAlgorithm::Crc32,
-        value: crate::checksums::composite(ChecksumAlgorithm::Crc32, &parts).expect("composite"),
+        value: crate::apply::checksums::composite(ChecksumAlgorithm::Crc32, &parts)
+            .expect("composite"),
         parts: Some(2),
     };
     assert_eq!(extras.checksum.as_ref(), Some(&expected));
@@ -492,7 +483,7 @@ fn checksummed_uploads_keep_part_checksums_and_complete_to_a_composite() {
     };
     assert_eq!(again, extras);
     // The parts' checksum rows went with the upload.
-    let cf = db.cf(crate::db::CF_PART_CHECKSUMS).expect("cf");
+    let cf = db.cf(crate::store::db::CF_PART_CHECKSUMS).expect("cf");
     assert_eq!(
         db.db.iterator_cf(cf, rocksdb::IteratorMode::Start).count(),
         0
@@ -521,7 +512,7 @@ fn uploads_without_an_algorithm_keep_no_part_checksums() {
         },
     )
     .expect("part");
-    let cf = db.cf(crate::db::CF_PART_CHECKSUMS).expect("cf");
+    let cf = db.cf(crate::store::db::CF_PART_CHECKSUMS).expect("cf");
     assert_eq!(
         db.db.iterator_cf(cf, rocksdb::IteratorMode::Start).count(),
         0
@@ -561,8 +552,8 @@ fn rows(db: &MetaDb, cf: &'static str) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 #[tokio::test]
 async fn snapshots_carry_every_extras_table() {
-    use crate::StateMachine;
-    use crate::db::{CF_BUCKET_TAGS, CF_PART_CHECKSUMS, DATA_CFS};
+    use crate::raft::state_machine::StateMachine;
+    use crate::store::db::{CF_BUCKET_TAGS, CF_PART_CHECKSUMS, DATA_CFS};
     use openraft::storage::RaftStateMachine;
     use openraft::{RaftSnapshotBuilder, SnapshotMeta};
     let (_dir, db) = with_bucket();
@@ -720,7 +711,10 @@ fn uploads_without_an_algorithm_get_a_full_object_crc64nvme() {
     let b64 = base64::engine::general_purpose::STANDARD;
     let crc64 = |data: &[u8]| StoredChecksum {
         algorithm: ChecksumAlgorithm::Crc64Nvme,
-        value: b64.encode(crate::checksums::digest(ChecksumAlgorithm::Crc64Nvme, data)),
+        value: b64.encode(crate::apply::checksums::digest(
+            ChecksumAlgorithm::Crc64Nvme,
+            data,
+        )),
         parts: None,
     };
     let (_dir, db) = with_bucket();

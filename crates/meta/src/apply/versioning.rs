@@ -1,18 +1,18 @@
 //! Applying object writes, deletes, tag changes and lifecycle expiries to a
-//! key's versions (see `crate::versions` for the model). A bucket that never
-//! had versioning keeps today's single-row behaviour; once it has, every
-//! change goes through the key's `KeyVersions` stack and the `objects` row
-//! is kept equal to the newest version (absent under a delete marker).
+//! key's current object and versions (see `store::object_versions` for the
+//! model). A bucket that never had versioning keeps today's single-row
+//! behaviour; once it has, every change goes through the key's `KeyVersions`
+//! stack and the `objects` row is kept equal to the newest version (absent
+//! under a delete marker).
 
-use super::Applied;
 use super::extras::{object_extras, write_object_extras};
-use crate::db::{
-    CF_BUCKET_VERSIONING, CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, DbError, MetaDb, encode,
-};
-use crate::keys::{object_key, version_key};
-use crate::refs;
-use crate::version_stack::{KeyVersions, find_written, newest_stored};
-use crate::versions::{self, VersionEntry};
+use super::key_versions::KeyVersions;
+use super::outcome::Applied;
+use crate::store::data_refs::object_replaced;
+use crate::store::db::{CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, DbError, MetaDb, encode};
+use crate::store::keys::{object_key, version_key};
+use crate::store::object_versions::{self, VersionEntry, newest_stored};
+use crate::store::version_index::find_written;
 use cairn_rpc::{DeleteOutcome, ExpiryTarget, MetaError, MetaResponse};
 use cairn_types::{
     Bucket, ObjectExtras, ObjectManifest, ObjectVersionId, Tag, UnixMillis, VersionId,
@@ -29,24 +29,6 @@ pub(super) struct Written {
     pub version_id: Option<ObjectVersionId>,
 }
 
-/// PutBucketVersioning.
-pub(super) fn set_status(
-    db: &MetaDb,
-    batch: &mut WriteBatch,
-    bucket: &str,
-    status: VersioningStatus,
-) -> Applied {
-    if db.get::<Bucket>(CF_BUCKETS, bucket.as_bytes())?.is_none() {
-        return Ok(Err(MetaError::NoSuchBucket));
-    }
-    batch.put_cf(
-        db.cf(CF_BUCKET_VERSIONING)?,
-        bucket.as_bytes(),
-        encode(&status)?,
-    );
-    Ok(Ok(MetaResponse::Done))
-}
-
 /// If the write whose manifest version is `version` was applied already (a
 /// retry), the id its version got.
 pub(super) fn already_written(
@@ -56,7 +38,7 @@ pub(super) fn already_written(
     key: &str,
     version: VersionId,
 ) -> Result<Option<(ObjectManifest, ObjectExtras, Option<ObjectVersionId>)>, DbError> {
-    let has_versioning = versions::status(db, bucket)?.is_some();
+    let has_versioning = object_versions::status(db, bucket)?.is_some();
     // Version rows exist only in a bucket with versioning (its state is
     // never removed while the bucket lives): skip the index otherwise.
     if has_versioning
@@ -85,7 +67,7 @@ pub(super) fn write_current(
     extras: &ObjectExtras,
 ) -> Result<Written, DbError> {
     let ok = object_key(&manifest.bucket, &manifest.key);
-    let written = match versions::status(db, &manifest.bucket)? {
+    let written = match object_versions::status(db, &manifest.bucket)? {
         None => Written {
             replaced: current.cloned(),
             version_id: None,
@@ -113,10 +95,24 @@ pub(super) fn write_current(
             }
         }
     };
-    refs::object_replaced(db, batch, &ok, current, Some(manifest))?;
+    object_replaced(db, batch, &ok, current, Some(manifest))?;
     write_object_extras(db, batch, &ok, extras)?;
     batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
     Ok(written)
+}
+
+/// Deletes the current object `current` stored under `ok`, its extras, and
+/// its references (its data becomes garbage).
+pub(super) fn remove_object(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    ok: Vec<u8>,
+    current: &ObjectManifest,
+) -> Result<(), DbError> {
+    object_replaced(db, batch, &ok, Some(current), None)?;
+    batch.delete_cf(db.cf(CF_OBJECT_EXTRAS)?, &ok);
+    batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
+    Ok(())
 }
 
 /// Removes the key's `null` version, if any (a suspended bucket's write
@@ -148,14 +144,14 @@ fn sync_current(
     match stack.newest().map(|v| &v.entry) {
         Some(VersionEntry::Object { manifest, extras }) => {
             if current != Some(manifest) {
-                refs::object_replaced(db, batch, ok, current, Some(manifest))?;
+                object_replaced(db, batch, ok, current, Some(manifest))?;
                 batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
             }
             write_object_extras(db, batch, ok, extras)?;
         }
         Some(VersionEntry::DeleteMarker { .. }) | None => {
             if current.is_some() {
-                refs::object_replaced(db, batch, ok, current, None)?;
+                object_replaced(db, batch, ok, current, None)?;
                 batch.delete_cf(db.cf(CF_OBJECT_EXTRAS)?, ok);
                 batch.delete_cf(db.cf(CF_OBJECTS)?, ok);
             }
@@ -181,7 +177,7 @@ pub(super) fn delete(
     }
     let ok = object_key(bucket, key);
     let current = db.get::<ObjectManifest>(CF_OBJECTS, &ok)?;
-    let status = versions::status(db, bucket)?;
+    let status = object_versions::status(db, bucket)?;
     if status.is_some() && version.is_none() {
         // This very marker was added already (a retry): answer as then.
         if let Some(row) = find_written(db, bucket, key, marker)? {
@@ -208,7 +204,7 @@ pub(super) fn delete(
         return Ok(Ok(match version {
             None | Some(ObjectVersionId::Null) => {
                 if let Some(cur) = &current {
-                    super::remove_object(db, batch, ok, cur)?;
+                    remove_object(db, batch, ok, cur)?;
                 }
                 deleted(current, version, false)
             }
@@ -290,7 +286,7 @@ pub(super) fn set_tags(
         let mut extras = object_extras(db, &ok)?;
         extras.tags = tags.to_vec();
         write_object_extras(db, batch, &ok, &extras)?;
-        let has_versioning = versions::status(db, bucket)?.is_some();
+        let has_versioning = object_versions::status(db, bucket)?.is_some();
         return Ok(Ok(answer(has_versioning.then_some(ObjectVersionId::Null))));
     }
     let mut stack = KeyVersions::load(db, batch, bucket, key, current.as_ref())?;
@@ -381,3 +377,7 @@ pub(super) fn expire(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "versioning_tests.rs"]
+mod tests;

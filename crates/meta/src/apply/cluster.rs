@@ -1,0 +1,30 @@
+//! Commands about the cluster rather than its data: access keys, storage
+//! node records, the layout (`layout`), and the garbage collector's horizon
+//! (`store::data_refs`).
+
+use super::layout;
+use super::outcome::{Applied, misrouted};
+use crate::store::data_refs::advance_horizon;
+use crate::store::db::{CF_KEYS, CF_NODES, MetaDb, encode};
+use cairn_rpc::{MetaCommand, MetaResponse};
+use rocksdb::WriteBatch;
+
+/// Applies a cluster command (see `dispatch`).
+pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
+    match cmd {
+        MetaCommand::PutAccessKey(key) => {
+            batch.put_cf(db.cf(CF_KEYS)?, key.access_key_id.as_bytes(), encode(key)?);
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::RegisterNode(node) => {
+            batch.put_cf(db.cf(CF_NODES)?, node.id.to_be_bytes(), encode(node)?);
+            Ok(Ok(MetaResponse::Done))
+        }
+        MetaCommand::StageLayout(change) => layout::stage(db, batch, change),
+        MetaCommand::ApplyLayout(planned) => layout::apply(db, batch, planned),
+        MetaCommand::AdvanceGcHorizon { horizon_ms } => Ok(Ok(MetaResponse::GcHorizon(
+            advance_horizon(db, batch, *horizon_ms)?,
+        ))),
+        _ => misrouted(),
+    }
+}

@@ -1,0 +1,63 @@
+//! Applying one command: `apply_command` hands it to the file of its family,
+//! and each command of a `Batch` (commands sharing one log entry) in turn.
+
+use super::entry_sharing::can_share_entry;
+use super::outcome::Applied;
+use super::{buckets, cluster, multipart, objects};
+use crate::store::db::MetaDb;
+use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
+use rocksdb::WriteBatch;
+
+pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
+    match cmd {
+        MetaCommand::Batch(cmds) => apply_batch(db, batch, cmds),
+        MetaCommand::CreateBucket(_)
+        | MetaCommand::DeleteBucket { .. }
+        | MetaCommand::SetBucketVersioning { .. }
+        | MetaCommand::SetBucketTags { .. }
+        | MetaCommand::SetBucketLifecycle { .. }
+        | MetaCommand::SetBucketCors { .. } => buckets::apply(db, batch, cmd),
+        MetaCommand::PutObject { .. }
+        | MetaCommand::PutObjectWithExtras { .. }
+        | MetaCommand::SetObjectTags { .. }
+        | MetaCommand::SetObjectVersionTags { .. }
+        | MetaCommand::DeleteObject { .. }
+        | MetaCommand::DeleteObjectVersion { .. }
+        | MetaCommand::ExpireObject { .. }
+        | MetaCommand::ExpireVersion { .. } => objects::apply(db, batch, cmd),
+        MetaCommand::CreateUpload(_)
+        | MetaCommand::CreateUploadWithExtras { .. }
+        | MetaCommand::PutPart { .. }
+        | MetaCommand::PutPartWithChecksum { .. }
+        | MetaCommand::CompleteUpload { .. }
+        | MetaCommand::CompleteUploadWithChecksums { .. }
+        | MetaCommand::AbortUpload { .. } => multipart::apply(db, batch, cmd),
+        MetaCommand::PutAccessKey(_)
+        | MetaCommand::RegisterNode(_)
+        | MetaCommand::StageLayout(_)
+        | MetaCommand::ApplyLayout(_)
+        | MetaCommand::AdvanceGcHorizon { .. } => cluster::apply(db, batch, cmd),
+    }
+}
+
+/// Applies a group of commands into one write batch. The batcher only groups
+/// commands whose records are disjoint (`entry_sharing::conflict_keys`),
+/// so each may read the state as it was before the batch: applying them one
+/// after another would decide the same. That is checked here again, since a
+/// log entry is the state machine's input and must never be trusted blindly.
+fn apply_batch(db: &MetaDb, batch: &mut WriteBatch, cmds: &[MetaCommand]) -> Applied {
+    if !can_share_entry(cmds) {
+        return Ok(Err(MetaError::Internal(
+            "a batch of conflicting commands was refused".into(),
+        )));
+    }
+    let mut answers = Vec::with_capacity(cmds.len());
+    for cmd in cmds {
+        answers.push(apply_command(db, batch, cmd)?);
+    }
+    Ok(Ok(MetaResponse::Batch(answers)))
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,0 +1,28 @@
+//! Applying `MetaCommand`s to the state machine's tables. This is where
+//! every metadata decision is made (bucket exists? precondition holds? parts
+//! valid?), from the command and the current state only, so every voter that
+//! applies the same log reaches the same state and the same answers. Writes
+//! go into the `WriteBatch` the caller commits atomically with the applied id.
+//!
+//! `dispatch` hands a command to the file of its family: `buckets`,
+//! `objects` (whose keys' versions `versioning` changes through
+//! `key_versions`), `multipart` (with S3's multipart `checksums`) and
+//! `cluster` (access keys, nodes, the `layout`, the GC horizon). `extras`
+//! keeps what records carry besides themselves (tags, checksums), and
+//! `entry_sharing` says which commands may share one log entry.
+
+mod buckets;
+pub mod checksums;
+mod cluster;
+mod dispatch;
+pub mod entry_sharing;
+mod extras;
+mod key_versions;
+pub mod layout;
+mod multipart;
+mod objects;
+mod outcome;
+mod versioning;
+
+pub use dispatch::apply_command;
+pub use outcome::Applied;

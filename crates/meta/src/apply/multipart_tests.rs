@@ -1,0 +1,121 @@
+//! Unit tests of `assemble`: S3's rules on the part list of a completed
+//! upload.
+
+use super::*;
+
+fn upload() -> UploadRecord {
+    UploadRecord {
+        upload_id: VersionId::new_random(),
+        bucket: "b".into(),
+        key: "k".into(),
+        initiated: 0,
+        headers: Default::default(),
+    }
+}
+
+fn part(n: u32, size: u64, etag: &str) -> PartRecord {
+    PartRecord {
+        part_number: n,
+        etag: etag.into(),
+        size,
+        last_modified: 0,
+        data_version: VersionId::new_random(),
+        chunks: vec![],
+    }
+}
+
+fn req(n: u32, etag: &str) -> CompletedPart {
+    CompletedPart {
+        part_number: n,
+        etag: etag.into(),
+    }
+}
+
+const R: u16 = CODEC_REPLICATION_V1;
+const E1: &str = "0123456789abcdef0123456789abcdef";
+const E2: &str = "fedcba9876543210fedcba9876543210";
+
+#[test]
+fn assemble_enforces_s3_rules() {
+    let u = upload();
+    let stored = vec![part(1, MIN_PART_SIZE, E1), part(2, 10, E2)];
+    let v = VersionId::new_random();
+    let m = assemble(&u, &stored, &[req(1, E1), req(2, E2)], v, 0, R).expect("valid");
+    assert_eq!(m.size, MIN_PART_SIZE + 10);
+    let mut h = Md5::new();
+    h.update(hex::decode(E1).expect("hex"));
+    h.update(hex::decode(E2).expect("hex"));
+    assert_eq!(m.etag, format!("{}-2", hex::encode(h.finalize())));
+    assert_eq!(
+        assemble(&u, &stored, &[req(2, E2), req(1, E1)], v, 0, R),
+        Err(MetaError::InvalidPartOrder)
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[req(1, E2)], v, 0, R),
+        Err(MetaError::InvalidPart(1))
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[req(3, E1)], v, 0, R),
+        Err(MetaError::InvalidPart(3))
+    );
+    let small = vec![part(1, 10, E1), part(2, 10, E2)];
+    assert_eq!(
+        assemble(&u, &small, &[req(1, E1), req(2, E2)], v, 0, R),
+        Err(MetaError::EntityTooSmall(1))
+    );
+    assert_eq!(
+        assemble(&u, &stored, &[], v, 0, R),
+        Err(MetaError::InvalidPart(0))
+    );
+}
+
+fn chunk(pieces: usize, data_pieces: u8) -> ChunkRef {
+    ChunkRef {
+        version: VersionId::new_random(),
+        part: 1,
+        index: 0,
+        len: 10,
+        hash: [0; 32],
+        nodes: if pieces == 0 { vec![1] } else { vec![] },
+        pieces: (0..pieces)
+            .map(|i| {
+                Some(cairn_types::PieceRef {
+                    node: i as u64 + 1,
+                    hash: [0; 32],
+                })
+            })
+            .collect(),
+        data_pieces,
+    }
+}
+
+/// A multipart object records the codec its bucket's chunks are written
+/// with (it recorded replication even in erasure-coded buckets), and a part
+/// whose chunks have another shape is refused rather than recorded under a
+/// codec that cannot read it.
+#[test]
+fn assemble_records_the_codec_of_the_bucket() {
+    let u = upload();
+    let mut ec = part(1, 10, E1);
+    ec.chunks = vec![chunk(6, 4)];
+    let v = VersionId::new_random();
+    let m = assemble(&u, std::slice::from_ref(&ec), &[req(1, E1)], v, 0, CODEC_RS_GF256_V1)
+        .expect("valid");
+    assert!(matches!(
+        m.data,
+        ObjectData::Chunked {
+            codec: CODEC_RS_GF256_V1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        assemble(&u, std::slice::from_ref(&ec), &[req(1, E1)], v, 0, R),
+        Err(MetaError::InvalidRequest(_))
+    ));
+    let mut replicated = part(1, 10, E1);
+    replicated.chunks = vec![chunk(0, 0)];
+    assert!(matches!(
+        assemble(&u, &[replicated], &[req(1, E1)], v, 0, CODEC_RS_GF256_V1),
+        Err(MetaError::InvalidRequest(_))
+    ));
+}

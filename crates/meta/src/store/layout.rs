@@ -1,0 +1,20 @@
+//! The `layout` table: the applied `ClusterLayout` (`current`, absent before
+//! the first apply) and the operator's staged changes (`staging`). Staging
+//! and applying are commands (`apply::layout`); both records are read as one
+//! `LayoutState`.
+
+use crate::store::db::{CF_LAYOUT, DbError, MetaDb};
+use cairn_types::LayoutState;
+
+/// Key of the applied layout.
+pub const CURRENT_KEY: &[u8] = b"current";
+/// Key of the staged changes.
+pub const STAGING_KEY: &[u8] = b"staging";
+
+/// The applied layout and the staged changes.
+pub fn state(db: &MetaDb) -> Result<LayoutState, DbError> {
+    Ok(LayoutState {
+        current: db.get(CF_LAYOUT, CURRENT_KEY)?,
+        staging: db.get(CF_LAYOUT, STAGING_KEY)?.unwrap_or_default(),
+    })
+}
