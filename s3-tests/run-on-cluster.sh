@@ -7,6 +7,11 @@
 #
 #   s3-tests/run-on-cluster.sh [--binary PATH] [cargo test args...]
 #
+# With CAIRN_S3_TEST_BINS set (test executables of cairn-s3-tests, one per
+# line, as `deploy/local/dev.sh test` lists them from its workspace build)
+# those are run instead of `cargo test -p cairn-s3-tests`, so the suite is
+# not compiled a second time with other features.
+#
 # BASE_PORT (default 19900) is cluster.sh's --base-port. The cluster and its
 # directory are removed on exit, whatever happens.
 set -euo pipefail
@@ -35,5 +40,16 @@ trap cleanup EXIT INT TERM
 eval "$(deploy/local/cluster.sh up --dir "$dir" --meta 3 --nodes 6 --zones 3 \
     --base-port "${BASE_PORT:-19900}")"
 echo "s3-tests: running the suite against the cluster at $CAIRN_ENDPOINT" >&2
-S3_ENDPOINT="$CAIRN_ENDPOINT" timeout "$SUITE_TIMEOUT_S" \
-    cargo test --locked -p cairn-s3-tests "$@"
+if [ -n "${CAIRN_S3_TEST_BINS:-}" ]; then
+    deadline=$((SECONDS + SUITE_TIMEOUT_S))
+    while IFS= read -r test_bin; do
+        [ -n "$test_bin" ] || continue
+        left=$((deadline - SECONDS))
+        [ "$left" -gt 0 ] || { echo "s3-tests: out of time" >&2; exit 1; }
+        echo "s3-tests: $(basename "$test_bin")" >&2
+        S3_ENDPOINT="$CAIRN_ENDPOINT" timeout "$left" "$test_bin" "$@"
+    done <<< "$CAIRN_S3_TEST_BINS"
+else
+    S3_ENDPOINT="$CAIRN_ENDPOINT" timeout "$SUITE_TIMEOUT_S" \
+        cargo test --locked -p cairn-s3-tests "$@"
+fi

@@ -28,6 +28,19 @@ ensure_system_packages() {
     fi
 }
 
+# Reads cargo's JSON messages; prints the test executables of cairn-s3-tests.
+S3_TEST_BINS_PY='
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and "/s3-tests#" in m.get("package_id", "") and m["target"]["kind"] == ["test"]):
+        print(m["executable"])
+'
+
 case "${1:-}" in
     run)
         shift
@@ -37,10 +50,15 @@ case "${1:-}" in
     test)
         shift
         ensure_system_packages
+        # One build of everything the later stages need, with the features
+        # the workspace's tests unify (a separate `cargo build -p cairn`
+        # resolves features differently and recompiles dozens of crates).
+        # cairn's integration tests run the binary, so this builds it too.
+        # The S3 suite's test executables, for the multi-process run below.
+        CAIRN_S3_TEST_BINS="$(cargo test --locked --workspace --no-run --message-format=json |
+            python3 -c "$S3_TEST_BINS_PY")"
+        export CAIRN_S3_TEST_BINS
         cargo test --locked --workspace "$@"
-        # The workspace tests already built the binary (cairn's integration
-        # tests run it); this only makes sure it is there and current.
-        cargo build --locked -p cairn
         bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/cairn"
         # The S3 suite again, against a multi-process cluster (6 nodes, 3 voters).
         s3-tests/run-on-cluster.sh --binary "$bin"

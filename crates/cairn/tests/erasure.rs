@@ -3,13 +3,32 @@
 //! sizes read back identical (whole and by range), every node holds a share
 //! of the pieces, and reads survive losing every shard file of two nodes; a
 //! replicated bucket also survives bit rot on a third node's files, which is
-//! detected and counted.
+//! detected and counted. A multipart object in each bucket records its
+//! bucket's codec (reads decode by it; multipart objects of erasure-coded
+//! buckets once recorded replication and could not be read that way).
 
+use cairn_rpc::meta_reads as reads;
 use cairn_testkit::*;
+use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ObjectData};
 
 /// Nodes and zones of the test cluster.
 const NODES: usize = 6;
 const ZONES: usize = 3;
+/// Parts of the multipart object of each bucket: a minimal first part (5 MiB,
+/// plus a few bytes so its chunks do not end on a part boundary) and a short last.
+const PART_SIZES: [usize; 2] = [5 * 1024 * 1024 + 3, 70_000];
+/// Seed of the multipart object's parts (each part adds its index).
+const PART_SEED: u64 = 100;
+
+/// The multipart object's whole body.
+fn multipart_body() -> Vec<u8> {
+    PART_SIZES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, len)| pattern(*len, PART_SEED + i as u64))
+        .collect()
+}
+
 /// Sizes written to each bucket: empty, inline, one chunk, many chunks.
 const SIZES: [usize; 6] = [
     0,
@@ -29,6 +48,29 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
         for (i, size) in SIZES.iter().enumerate() {
             put_bytes(&client, bucket, &format!("o{i}"), &pattern(*size, i as u64)).await;
         }
+        let parts: Vec<Vec<u8>> = PART_SIZES
+            .iter()
+            .enumerate()
+            .map(|(i, len)| pattern(*len, PART_SEED + i as u64))
+            .collect();
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        put_multipart(&client, bucket, "mp", &parts).await;
+    }
+    // The multipart objects record the codec of their bucket.
+    let meta = server.meta_client();
+    for (bucket, codec) in [("ec42", CODEC_RS_GF256_V1), ("rep3", CODEC_REPLICATION_V1)] {
+        let m = meta
+            .read(reads::GetObject {
+                bucket: bucket.into(),
+                key: "mp".into(),
+            })
+            .await
+            .expect("manifest")
+            .expect("stored");
+        assert!(
+            matches!(m.data, ObjectData::Chunked { codec: c, .. } if c == codec),
+            "{bucket}/mp records codec {codec}"
+        );
     }
     // A bucket asking for more pieces than there are nodes is refused.
     let too_wide = try_create_bucket_with_redundancy(&client, "toowide", "ec=6+2").await;
@@ -38,6 +80,8 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
         let client = client.clone();
         async move {
             for bucket in ["ec42", "rep3"] {
+                let mp = get_bytes(&client, bucket, "mp").await;
+                assert!(mp == multipart_body(), "{stage}: {bucket}/mp differs");
                 for (i, size) in SIZES.iter().enumerate() {
                     let want = pattern(*size, i as u64);
                     let bytes = get_bytes(&client, bucket, &format!("o{i}")).await;

@@ -13,7 +13,7 @@ use crate::raft::state_machine::StateMachine;
 use crate::raft::type_config::{Raft, TypeConfig};
 use crate::raft::write_batcher::WriteBatcher;
 use crate::store::db::{DbError, MetaDb};
-use crate::store::{data_refs, version_index};
+use crate::store::{data_refs, manifest_codecs, version_index};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -76,6 +76,7 @@ impl MetaNode {
         // A data dir from a build without the index of referenced versions.
         data_refs::ensure_index(&db)?;
         version_index::ensure_index(&db)?;
+        manifest_codecs::ensure_codecs(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),

@@ -52,6 +52,6 @@ pub use process::{BIN_ENV, ProcessGuard, Signal, cairn_bin, free_port, run_bound
 pub use runtime::{POLL_INTERVAL, block, panic_message, runtime, try_block, wait_until, within};
 pub use s3::{
     REDUNDANCY_HEADER, REGION, client_for, create_bucket_with_redundancy, get_bytes, http_status,
-    put_bytes, try_create_bucket_with_redundancy,
+    put_bytes, put_multipart, try_create_bucket_with_redundancy,
 };
 pub use writer::{Writer, verify_writes, writer_key};

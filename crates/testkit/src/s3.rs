@@ -39,6 +39,56 @@ pub async fn put_bytes(c: &Client, bucket: &str, key: &str, data: &[u8]) -> PutO
         .unwrap_or_else(|e| panic!("PUT {bucket}/{key}: {}", DisplayErrorContext(&e)))
 }
 
+/// Uploads `parts` (numbered from 1) as the multipart object `bucket/key`;
+/// panics with the S3 error on failure. Answers the ETag Complete gave.
+pub async fn put_multipart(c: &Client, bucket: &str, key: &str, parts: &[&[u8]]) -> String {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! {
+        panic!("{what} {bucket}/{key}: {e}")
+    };
+    let upload = c
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| fail("CreateMultipartUpload", &DisplayErrorContext(&e)));
+    let id = upload.upload_id().unwrap_or_default().to_string();
+    let mut done = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = c
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(part.to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| fail("UploadPart", &DisplayErrorContext(&e)));
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag().map(str::to_owned))
+                .build(),
+        );
+    }
+    let completed = CompletedMultipartUpload::builder()
+        .set_parts(Some(done))
+        .build();
+    let out = c
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(completed)
+        .send()
+        .await
+        .unwrap_or_else(|e| fail("CompleteMultipartUpload", &DisplayErrorContext(&e)));
+    out.e_tag().unwrap_or_default().to_string()
+}
+
 /// GETs `bucket/key` whole; panics with the S3 error on failure.
 pub async fn get_bytes(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
     let out = c

@@ -8,7 +8,7 @@
 use super::type_config::TypeConfig;
 use crate::apply::apply_command;
 use crate::store::db::{CF_SM_META, DATA_CFS, DbError, MetaDb, decode, encode};
-use crate::store::{data_refs, version_index};
+use crate::store::{data_refs, manifest_codecs, version_index};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     AnyError, BasicNode, Entry, EntryPayload, LogId, RaftSnapshotBuilder, SnapshotMeta,
@@ -168,6 +168,7 @@ impl StateMachine {
         // A snapshot taken by a build without the index carries none.
         data_refs::ensure_index(&self.db)?;
         version_index::ensure_index(&self.db)?;
+        manifest_codecs::ensure_codecs(&self.db)?;
         Ok(())
     }
 }
