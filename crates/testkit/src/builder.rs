@@ -1,41 +1,14 @@
 //! `ClusterBuilder`: what cluster a test wants — meta voters (and spares
 //! written but not started), storage nodes and zones, in one process or as
 //! separate `cairn` processes, root keys, and configuration overrides per
-//! role — and `start`, which returns a healthy [`Cluster`] with its layout
-//! applied.
+//! role. `start` (in `start.rs`) turns it into a healthy [`Cluster`] with
+//! its layout applied.
 
 use crate::cluster::Cluster;
+use crate::spec::{ACCESS_KEY, Role, SECRET_KEY, START_TIMEOUT};
 use cairn_types::config::Config;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Root access key of every kit cluster (unless `keys` says otherwise).
-pub const ACCESS_KEY: &str = "CKTESTKITACCESSKEY01";
-/// Root secret key of every kit cluster (unless `keys` says otherwise).
-pub const SECRET_KEY: &str = "cairn-testkit-secret-key-000000000000000";
-/// Cluster secret of process clusters (internal endpoints require it).
-pub const CLUSTER_SECRET: &str = "cairn-testkit-cluster-secret";
-/// How long a cluster may take to start and become healthy.
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The role of one process of a cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Meta,
-    Node,
-    Gateway,
-}
-
-impl Role {
-    /// The `cairn` subcommand that runs this role.
-    pub fn command(self) -> &'static str {
-        match self {
-            Role::Meta => "meta",
-            Role::Node => "node",
-            Role::Gateway => "gateway",
-        }
-    }
-}
 
 /// A configuration override: gets the process name (`meta-1`, `node-3`,
 /// `gateway`; `server` in process) and its config to change.
@@ -206,22 +179,6 @@ impl ClusterBuilder {
         })
     }
 
-    /// Starts the cluster and waits until it is healthy, its layout applied.
-    /// Panics when it cannot.
-    pub fn start(self) -> Cluster {
-        self.try_start()
-            .unwrap_or_else(|e| panic!("cluster did not start: {e:#}"))
-    }
-
-    /// Like `start`; why it could not start as an error.
-    pub fn try_start(self) -> anyhow::Result<Cluster> {
-        if self.processes {
-            crate::spawn::start_processes(self)
-        } else {
-            crate::in_process::start_in_process(self)
-        }
-    }
-
     /// Applies every override meant for a process of `role` named `name`
     /// (`role` None: the in-process config, which takes all of them).
     pub(crate) fn apply(&self, role: Option<Role>, name: &str, config: &mut Config) {
@@ -233,7 +190,9 @@ impl ClusterBuilder {
     }
 }
 
-/// The zone of node `n` (1-based) among `zones`; None for the default zone.
-pub fn zone_of(n: usize, zones: usize) -> Option<String> {
-    (zones > 1).then(|| format!("zone-{}", (n - 1) % zones + 1))
+impl Cluster {
+    /// A builder: one voter, one node, in process, the kit's keys.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::default()
+    }
 }

@@ -4,7 +4,7 @@
 //! metrics, node listings and shard files. Controlling single processes is in
 //! `control.rs`.
 
-use crate::builder::{ClusterBuilder, Role, zone_of};
+use crate::spec::{LOG_DIR, Role, zone_of};
 use crate::http::{http_get, metric_sum};
 use crate::process::{ProcessGuard, cairn_bin, run_bounded};
 use crate::runtime::{POLL_INTERVAL, try_block};
@@ -72,11 +72,6 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// A builder: one voter, one node, in process, the kit's keys.
-    pub fn builder() -> ClusterBuilder {
-        ClusterBuilder::default()
-    }
-
     /// `http://HOST:PORT` of the S3 endpoint.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -245,7 +240,7 @@ impl Cluster {
     pub fn wait_healthy(&self) {
         self.wait_health(
             &format!("ok: {} storage node(s)", self.nodes),
-            crate::builder::START_TIMEOUT,
+            crate::spec::START_TIMEOUT,
         );
     }
 
@@ -334,7 +329,7 @@ impl Cluster {
     }
 
     fn print_log_tails(&self) {
-        let Ok(logs) = std::fs::read_dir(self.dir().join(crate::spawn::LOG_DIR)) else {
+        let Ok(logs) = std::fs::read_dir(self.dir().join(LOG_DIR)) else {
             return;
         };
         for log in logs.flatten() {

@@ -4,7 +4,7 @@
 //! address it registered, so gateways find it again — and wiping a stopped
 //! process's data directory.
 
-use crate::builder::Role;
+use crate::spec::Role;
 use crate::cluster::Cluster;
 use crate::process::Signal;
 use crate::spawn::write_config;

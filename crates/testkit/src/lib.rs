@@ -40,11 +40,12 @@ mod process;
 mod runtime;
 mod s3;
 mod spawn;
+mod spec;
+mod start;
 mod writer;
 
-pub use builder::{
-    ACCESS_KEY, CLUSTER_SECRET, ClusterBuilder, Role, SECRET_KEY, START_TIMEOUT, zone_of,
-};
+pub use builder::ClusterBuilder;
+pub use spec::{ACCESS_KEY, CLUSTER_SECRET, Role, SECRET_KEY, START_TIMEOUT, zone_of};
 pub use cluster::{ADMIN_TIMEOUT, Cluster, RPC_TIMEOUT, SHUTDOWN_TIMEOUT};
 pub use data::{Rng, SEED_ENV, pattern, test_seed};
 pub use http::{HTTP_TIMEOUT, http_get, http_get_as, metric_sum};

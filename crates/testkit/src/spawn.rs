@@ -3,7 +3,8 @@
 //! voters first, then nodes (each binding a port of its own), then the
 //! gateway; then the wait for health and the layout an operator applies.
 
-use crate::builder::{CLUSTER_SECRET, ClusterBuilder, Role, zone_of};
+use crate::builder::ClusterBuilder;
+use crate::spec::{CLUSTER_SECRET, LOG_DIR, Role, zone_of};
 use crate::cluster::{Cluster, Root};
 use crate::process::{ProcessGuard, cairn_bin, free_port};
 use anyhow::Context;
@@ -13,8 +14,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Directory (in the cluster's) of the processes' logs, one file each.
-pub(crate) const LOG_DIR: &str = "logs";
 /// Log level of the processes (their stderr goes to the log files).
 const PROCESS_LOG_LEVEL: &str = "error";
 

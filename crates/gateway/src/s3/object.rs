@@ -305,43 +305,85 @@ fn parts_count(m: &ObjectManifest, part_number: Option<i32>) -> Option<i32> {
     (part_number.is_some() && !m.part_sizes.is_empty()).then_some(m.part_sizes.len() as i32)
 }
 
+/// What GET and HEAD share: the version read, its preconditions checked,
+/// the range served, the checksum to answer and the headers to present.
+struct ReadPlan {
+    manifest: ObjectManifest,
+    extras: ObjectExtras,
+    version_id: Option<cairn_types::ObjectVersionId>,
+    start: u64,
+    end: u64,
+    content_range: Option<String>,
+    checksum: Option<Checksum>,
+    presented: Presented,
+}
+
+/// Builds a `ReadPlan` from a GetObject or HeadObject input (the fields
+/// they share have the same names).
+macro_rules! plan_read {
+    ($gw:expr, $i:expr) => {{
+        let i = $i;
+        let Found {
+            manifest,
+            extras,
+            version_id,
+        } = find_version(
+            $gw,
+            &i.bucket,
+            &i.key,
+            i.version_id.as_deref(),
+            MarkerRule::Read,
+        )
+        .await?;
+        check_read_conditions(
+            &manifest,
+            i.if_match.as_ref(),
+            i.if_none_match.as_ref(),
+            i.if_modified_since.as_ref(),
+            i.if_unmodified_since.as_ref(),
+        )?;
+        let (start, end, content_range) = read_range(&manifest, i.range.as_ref(), i.part_number)?;
+        let checksum = checksum_wanted(i.checksum_mode.as_ref())
+            .then(|| response_checksum(&manifest, &extras, i.range.is_some(), i.part_number))
+            .flatten();
+        let presented = present(
+            &manifest.headers,
+            i.response_content_type,
+            i.response_content_disposition,
+            i.response_content_encoding,
+            i.response_content_language,
+            i.response_cache_control,
+            i.response_expires,
+        );
+        ReadPlan {
+            manifest,
+            extras,
+            version_id,
+            start,
+            end,
+            content_range,
+            checksum,
+            presented,
+        }
+    }};
+}
+
 pub async fn get_object(
     gw: &Gateway,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    let i = req.input;
-    let Found {
+    let partial = req.input.range.is_some() || req.input.part_number.is_some();
+    let part_number = req.input.part_number;
+    let ReadPlan {
         manifest: m,
         extras,
         version_id,
-    } = find_version(
-        gw,
-        &i.bucket,
-        &i.key,
-        i.version_id.as_deref(),
-        MarkerRule::Read,
-    )
-    .await?;
-    check_read_conditions(
-        &m,
-        i.if_match.as_ref(),
-        i.if_none_match.as_ref(),
-        i.if_modified_since.as_ref(),
-        i.if_unmodified_since.as_ref(),
-    )?;
-    let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
-    let checksum = checksum_wanted(i.checksum_mode.as_ref())
-        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
-        .flatten();
-    let p = present(
-        &m.headers,
-        i.response_content_type,
-        i.response_content_disposition,
-        i.response_content_encoding,
-        i.response_content_language,
-        i.response_cache_control,
-        i.response_expires,
-    );
+        start,
+        end,
+        content_range,
+        checksum,
+        presented: p,
+    } = plan_read!(gw, req.input);
     let body = gw.data().read_stream(&m, start, end);
     let mut output = GetObjectOutput {
         body: Some(body),
@@ -357,14 +399,14 @@ pub async fn get_object(
         cache_control: p.cache_control,
         expires: p.expires,
         metadata: p.metadata,
-        parts_count: parts_count(&m, i.part_number),
+        parts_count: parts_count(&m, part_number),
         tag_count: tag_count(&extras),
         version_id: version_string(version_id),
         ..Default::default()
     };
     set_checksum!(output, checksum, type);
     let mut resp = S3Response::new(output);
-    if i.range.is_some() || i.part_number.is_some() {
+    if partial {
         resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }
     Ok(resp)
@@ -374,39 +416,17 @@ pub async fn head_object(
     gw: &Gateway,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    let i = req.input;
-    let Found {
+    let part_number = req.input.part_number;
+    let ReadPlan {
         manifest: m,
         extras,
         version_id,
-    } = find_version(
-        gw,
-        &i.bucket,
-        &i.key,
-        i.version_id.as_deref(),
-        MarkerRule::Read,
-    )
-    .await?;
-    check_read_conditions(
-        &m,
-        i.if_match.as_ref(),
-        i.if_none_match.as_ref(),
-        i.if_modified_since.as_ref(),
-        i.if_unmodified_since.as_ref(),
-    )?;
-    let (start, end, content_range) = read_range(&m, i.range.as_ref(), i.part_number)?;
-    let checksum = checksum_wanted(i.checksum_mode.as_ref())
-        .then(|| response_checksum(&m, &extras, i.range.is_some(), i.part_number))
-        .flatten();
-    let p = present(
-        &m.headers,
-        i.response_content_type,
-        i.response_content_disposition,
-        i.response_content_encoding,
-        i.response_content_language,
-        i.response_cache_control,
-        i.response_expires,
-    );
+        start,
+        end,
+        content_range,
+        checksum,
+        presented: p,
+    } = plan_read!(gw, req.input);
     let mut output = HeadObjectOutput {
         accept_ranges: Some("bytes".to_string()),
         content_length: Some((end - start) as i64),
@@ -420,7 +440,7 @@ pub async fn head_object(
         cache_control: p.cache_control,
         expires: p.expires,
         metadata: p.metadata,
-        parts_count: parts_count(&m, i.part_number),
+        parts_count: parts_count(&m, part_number),
         version_id: version_string(version_id),
         ..Default::default()
     };
