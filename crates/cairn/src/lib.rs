@@ -1,9 +1,10 @@
 //! The `cairn` binary's library half: it wires the three roles (meta, node,
 //! gateway) together. `roles` starts each role; `server` runs the whole
 //! cluster in one process, which is what `cairn server` and the in-process
-//! integration tests use.
+//! integration tests use; `data_dir` keeps data directories private.
 
 pub mod admin;
+pub mod data_dir;
 pub mod roles;
 pub mod server;
 

@@ -237,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { command } => cairn::admin::run(command).await?,
         Command::Meta { config } => {
             let config = role_config(&config)?;
-            std::fs::create_dir_all(&config.data_dir)?;
+            cairn::data_dir::ensure_private_dir(&config.data_dir)?;
             let stop = CancellationToken::new();
             let rpc = roles::rpc_client(&config)?;
             let meta = roles::start_meta(&config, &config.data_dir.join("meta"), rpc, stop.clone())
@@ -252,6 +252,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Node { config } => {
             let config = role_config(&config)?;
+            cairn::data_dir::ensure_private_dir(&config.data_dir)?;
             let stop = CancellationToken::new();
             let rpc = roles::rpc_client(&config)?;
             let meta = MetaClient::new(rpc, config.meta_addrs());

@@ -2,7 +2,8 @@
 //! configuration, prints its endpoint and root key, answers /health, stops
 //! cleanly on SIGTERM, and after a restart on the same data directory comes
 //! back with the same root key. Objects acknowledged before a SIGKILL are all
-//! there, byte for byte, after the restart.
+//! there, byte for byte, after the restart. Its data directory (RocksDB
+//! holds the access keys, shard files the objects) is private to its user.
 
 use cairn_testkit::*;
 
@@ -155,5 +156,40 @@ fn acknowledged_writes_survive_sigkill() {
             );
         }
     });
+    stop(guard);
+}
+
+/// Every directory under `root` (and `root` itself) with its permission bits.
+fn dir_modes(root: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let mode = std::fs::metadata(&dir).expect("stat").permissions().mode() & 0o777;
+        out.push((dir.clone(), mode));
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn data_directories_are_private_to_their_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An existing data dir left world-readable (as older builds made it).
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let port = free_port();
+    let (guard, _keys) = start(&data, port);
+    assert_eq!(health(port), 200);
+    let modes = dir_modes(&data);
+    assert!(modes.len() > 2, "the server made its directories: {modes:?}");
+    let open: Vec<_> = modes.iter().filter(|(_, m)| m & 0o077 != 0).collect();
+    assert!(open.is_empty(), "directories readable by others: {open:?}");
     stop(guard);
 }

@@ -96,6 +96,17 @@ mod tests {
             prop_assert!(decoded.verify(&payload).is_ok());
         }
 
+        /// A shard file's first bytes come from the disk: any of them decode
+        /// to a header or a typed error, and a decoded header encodes back to
+        /// the same meaningful bytes.
+        #[test]
+        fn any_bytes_decode_to_a_header_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..2 * SHARD_HEADER_LEN)) {
+            if let Ok(h) = ShardHeader::decode(&bytes) {
+                let again = ShardHeader::decode(&h.encode()).expect("re-decodes");
+                prop_assert_eq!(again, h);
+            }
+        }
+
         #[test]
         fn any_flipped_byte_is_detected(payload in proptest::collection::vec(any::<u8>(), 1..4096), pos in any::<prop::sample::Index>(), bit in 0u8..8) {
             let h = ShardHeader::for_payload(1, &payload);

@@ -46,6 +46,14 @@ fn is_unsigned(req: &Request) -> bool {
     !req.headers().contains_key(http::header::AUTHORIZATION) && !query_signed
 }
 
+/// s3s's limits: every XML request body is capped at `MAX_XML_BODY_BYTES`
+/// before it is parsed (s3s answers 400 MaxMessageLengthExceeded above it).
+fn s3s_limits() -> s3s::config::S3Config {
+    let mut c = s3s::config::S3Config::default();
+    c.xml_max_body_size = cairn_types::limits::MAX_XML_BODY_BYTES;
+    c
+}
+
 /// The S3 endpoint with `/health` and `/metrics`; `render_metrics` renders
 /// the process's Prometheus metrics.
 pub fn router(
@@ -56,6 +64,9 @@ pub fn router(
     builder.set_auth(MetaAuth {
         gateway: gateway.clone(),
     });
+    builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
+        std::sync::Arc::new(s3s_limits()),
+    )));
     let s3 = builder.build();
     let service = tower::service_fn(move |req: Request| {
         let s3 = s3.clone();
@@ -79,6 +90,21 @@ pub fn router(
             }
             let is_head = req.method() == http::Method::HEAD;
             let is_attributes = is_get_object_attributes(&req);
+            let mut xml_cap = None;
+            let req = if crate::xml_cap::is_xml_body(&req) {
+                match crate::xml_cap::cap(req) {
+                    crate::xml_cap::Capped::Refuse => {
+                        let resp = crate::xml_cap::too_long();
+                        return Ok(with_request_id(resp, &request_id).await);
+                    }
+                    crate::xml_cap::Capped::Pass(req, tripped) => {
+                        xml_cap = Some(tripped);
+                        req
+                    }
+                }
+            } else {
+                req
+            };
             let req = merge_repeated_content_encoding(req);
             let mut resp = match s3.call(req.map(s3s::Body::http_body_unsync)).await {
                 Ok(resp) => resp,
@@ -90,6 +116,9 @@ pub fn router(
                     resp
                 }
             };
+            if xml_cap.as_deref().is_some_and(crate::xml_cap::was_cut) {
+                resp = crate::xml_cap::too_long();
+            }
             // s3s answers every successful HEAD 200; S3 answers a HEAD of a
             // Range or partNumber 206, like the GET.
             if is_head
@@ -287,6 +316,19 @@ mod tests {
             "<ETag>abc</ETag>"
         );
         assert_eq!(unquote_etag_element("<ETag>abc</ETag>"), "<ETag>abc</ETag>");
+    }
+
+    proptest::proptest! {
+        /// The error and attributes documents rewritten on the way out take
+        /// any text (s3s's, or a client's key echoed in it) without panicking.
+        #[test]
+        fn rewritten_documents_take_any_text(text in "\\PC{0,200}", id in "[A-Z0-9]{0,20}") {
+            let _ = unquote_etag_element(&text);
+            let _ = complete_error_document(&text, &id);
+            let with_error = format!("<Error><Code>{text}</Code></Error>");
+            let done = complete_error_document(&with_error, &id);
+            proptest::prop_assert!(done.contains("<Code>"));
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod errors;
 mod gateway;
 pub mod http;
 mod s3;
+mod xml_cap;
 
 pub use gateway::{Gateway, GatewayOptions};
 pub use http::router;

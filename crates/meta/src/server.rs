@@ -32,6 +32,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Mode of the database directory a voter creates (it holds access keys).
+pub const DB_DIR_MODE: u32 = 0o700;
+
 /// What a meta voter needs to start.
 #[derive(Debug, Clone)]
 pub struct MetaNodeOptions {
@@ -70,8 +73,15 @@ pub struct MetaNode {
 
 impl MetaNode {
     pub async fn start(opts: MetaNodeOptions, rpc: RpcClient) -> Result<Self, MetaStartError> {
-        std::fs::create_dir_all(&opts.db_dir)
-            .map_err(|e| MetaStartError::Db(DbError::Decode(e.to_string())))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            // Private to this user: the database holds the access keys.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(DB_DIR_MODE)
+                .create(&opts.db_dir)
+                .map_err(|e| MetaStartError::Db(DbError::Decode(e.to_string())))?;
+        }
         let db = MetaDb::open(&opts.db_dir)?;
         // A data dir from a build without the index of referenced versions.
         data_refs::ensure_index(&db)?;

@@ -1,4 +1,6 @@
-//! The node's HTTP server: the shard API (`/v1/shards/{id}`) and `/health`.
+//! The node's HTTP server: the shard API (`/v1/shards/{id}`: PUT and GET;
+//! there is no DELETE, shards go only through the node's own collector) and
+//! `/health`.
 
 use crate::store::{ShardStore, StoreError};
 use axum::Router;
@@ -25,7 +27,7 @@ pub fn router(state: NodeState) -> Router {
     Router::new()
         .route(
             "/v1/shards/{id}",
-            get(get_shard).put(put_shard).delete(delete_shard),
+            get(get_shard).put(put_shard),
         )
         .with_state(state)
 }
@@ -119,12 +121,44 @@ async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Respo
     }
 }
 
-async fn delete_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
-    let Some(id) = ShardId::parse(&id) else {
-        return bad_id();
-    };
-    match st.store.delete(&id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => store_error(&id, e),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{Method, Request};
+    use cairn_types::VersionId;
+    use tower::ServiceExt;
+
+    /// The shard route takes PUT and GET only: a DELETE (which any holder of
+    /// the cluster secret could send to remove a shard outside the
+    /// collector's checks) is refused and the shard stays.
+    #[tokio::test]
+    async fn a_shard_cannot_be_deleted_over_the_api() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(ShardStore::open(dir.path()).expect("open"));
+        let id = ShardId {
+            version: VersionId::new_random(),
+            part: 0,
+            chunk: 0,
+            piece: 0,
+        };
+        let payload = bytes::Bytes::from_static(b"shard bytes");
+        let hash = *blake3::hash(&payload).as_bytes();
+        store
+            .write(&id, 1, hash, futures::stream::iter([Ok::<_, std::io::Error>(payload)]))
+            .await
+            .expect("stored");
+        let app = router(NodeState { store: store.clone() });
+        let request = |method: Method| {
+            Request::builder()
+                .method(method)
+                .uri(cairn_rpc::shard_api::shard_path(&id))
+                .body(Body::empty())
+                .expect("request")
+        };
+        let deleted = app.clone().oneshot(request(Method::DELETE)).await.expect("answer");
+        assert_eq!(deleted.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let read = app.oneshot(request(Method::GET)).await.expect("answer");
+        assert_eq!(read.status(), StatusCode::OK);
+        assert!(store.read(&id).await.is_ok());
     }
 }

@@ -47,14 +47,21 @@ impl ShardStore {
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
-        std::fs::create_dir_all(&tmp)?;
+        private_dir(&tmp)?;
+        // Every fan-out directory exists, durably, before the first shard is
+        // acknowledged: a shard renamed into a directory that another writer
+        // had just created could otherwise be acknowledged before that
+        // directory's own entry reached the disk.
+        for fan in 0..=u8::MAX {
+            private_dir(&root.join(fan_dir(fan)))?;
+        }
         sync_dir(&root)?;
         Ok(Self { root })
     }
 
     fn path_of(&self, id: &ShardId) -> PathBuf {
         let fan = blake3::hash(&id.to_bytes()).as_bytes()[0];
-        self.root.join(format!("{fan:02x}")).join(id.to_string())
+        self.root.join(fan_dir(fan)).join(id.to_string())
     }
 
     /// The file a shard is stored in (for tests and repair tools).
@@ -103,7 +110,7 @@ impl ShardStore {
             };
             file.seek(SeekFrom::Start(0)).await?;
             file.write_all(&header.encode()).await?;
-            file.sync_all().await?;
+            finish_durably(&mut file).await?;
             Ok(len)
         }
         .await;
@@ -121,11 +128,16 @@ impl ShardStore {
             .unwrap_or_else(|| self.root.clone());
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            if !dir.exists() {
-                std::fs::create_dir_all(&dir)?;
-                sync_dir(&root)?;
+            match std::fs::rename(&tmp_path, &final_path) {
+                // The fan-out directory is gone (removed while the node ran):
+                // made again, its entry synced before the shard goes in.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {
+                    private_dir(&dir)?;
+                    sync_dir(&root)?;
+                    std::fs::rename(&tmp_path, &final_path)?;
+                }
+                other => other?,
             }
-            std::fs::rename(&tmp_path, &final_path)?;
             sync_dir(&dir)
         })
         .await
@@ -178,6 +190,30 @@ impl ShardStore {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The name of fan-out directory `fan`: two hex digits.
+fn fan_dir(fan: u8) -> String {
+    format!("{fan:02x}")
+}
+
+/// Mode of the store's directories: private to the node's user.
+pub const STORE_DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` (and parents) private to this user, if missing.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(STORE_DIR_MODE)
+        .create(dir)
+}
+
+/// Makes a written file durable: flushes the last write tokio still holds
+/// (whose error `sync_all` alone would drop), then fsyncs.
+async fn finish_durably(file: &mut tokio::fs::File) -> std::io::Result<()> {
+    file.flush().await?;
+    file.sync_all().await
 }
 
 /// A shard file found by `ShardStore::list_dir`.
@@ -290,6 +326,39 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use cairn_types::VersionId;
+
+    /// All 256 fan-out directories exist once the store is open (they were
+    /// made by the first shard that needed one), private to the user.
+    #[test]
+    fn open_makes_every_fan_out_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("shards");
+        ShardStore::open(&root).expect("open");
+        for fan in 0..=u8::MAX {
+            let d = root.join(fan_dir(fan));
+            let meta = std::fs::metadata(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+            assert!(meta.is_dir());
+            assert_eq!(meta.permissions().mode() & 0o777, STORE_DIR_MODE);
+        }
+    }
+
+    /// A write whose last bytes tokio still holds fails at `finish_durably`
+    /// (`sync_all` alone drops that write's error and answers Ok, and the
+    /// shard would be acknowledged short). /dev/full fails every write.
+    #[tokio::test]
+    async fn an_error_of_the_last_write_is_not_lost() {
+        let mut f = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .await
+            .expect("open /dev/full");
+        f.write_all(b"the last bytes of a shard")
+            .await
+            .expect("queued by tokio");
+        let err = finish_durably(&mut f).await.expect_err("the write failed");
+        assert_eq!(err.raw_os_error(), Some(28), "ENOSPC: {err}");
+    }
 
     fn body(parts: &[&[u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
         futures::stream::iter(

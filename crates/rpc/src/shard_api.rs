@@ -1,5 +1,6 @@
-//! The shard API between gateways and storage nodes: PUT, GET and DELETE of
-//! one shard by id, with the payload as the raw HTTP body. The PUT carries the
+//! The shard API between gateways and storage nodes: PUT and GET of one
+//! shard by id (no DELETE: only a node's own garbage collector removes
+//! shards), with the payload as the raw HTTP body. The PUT carries the
 //! payload's blake3 so the node can refuse bytes damaged in transit; the GET
 //! answers only after the node verified the stored hash.
 
@@ -76,18 +77,6 @@ impl ShardClient {
             .bytes()
             .await
             .map_err(|e| RpcError::from_reqwest(addr, e))?)
-    }
-
-    /// Deletes a shard; deleting a missing shard succeeds.
-    pub async fn delete(&self, addr: &str, id: &ShardId) -> Result<(), ShardError> {
-        let resp = self
-            .rpc
-            .http
-            .delete(format!("http://{addr}{}", shard_path(id)))
-            .send()
-            .await
-            .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        check_status(addr, resp).await.map(|_| ())
     }
 }
 

@@ -114,6 +114,22 @@ mod tests {
         assert_eq!(VersionId([0xAB; 16]).created_millis(), 0);
     }
 
+    proptest::proptest! {
+        /// Shard file names and version ids come from disks and clients:
+        /// any text parses to an id that prints back to it, or to None.
+        #[test]
+        fn any_text_parses_to_an_id_or_none(s in "\\PC{0,80}", hexish in "[0-9a-f-]{0,70}") {
+            for input in [s.as_str(), hexish.as_str()] {
+                if let Some(id) = ShardId::parse(input) {
+                    proptest::prop_assert_eq!(ShardId::parse(&id.to_string()), Some(id));
+                }
+                if let Some(v) = VersionId::parse(input) {
+                    proptest::prop_assert_eq!(v.to_string(), input.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+
     #[test]
     fn shard_id_round_trips_through_text() {
         let id = ShardId {

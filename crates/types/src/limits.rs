@@ -17,6 +17,21 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_PART_NUMBER: u32 = 10_000;
 /// Longest object key in bytes of UTF-8 (S3: 1024). Above it: `400 KeyTooLongError`.
 pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
+/// User metadata of an object (S3: 2 KB), counted as the bytes of every
+/// `x-amz-meta-*` name (without the prefix) and value. Above it:
+/// `400 MetadataTooLarge`.
+pub const MAX_USER_METADATA_BYTES: usize = 2 * 1024;
+/// Entries of a CompleteMultipartUpload part list (S3: one per part, at most
+/// 10,000). Above it: `400 InvalidArgument`.
+pub const MAX_COMPLETE_PARTS: usize = MAX_PART_NUMBER as usize;
+/// Largest XML request body, capped before it is parsed. The biggest a
+/// valid request needs: DeleteObjects of 1,000 keys of 1,024 bytes each
+/// escaped (`&#xHH;`, up to 6 bytes a byte) or CompleteMultipartUpload of
+/// 10,000 parts with checksums. Above it: `400 MaxMessageLengthExceeded`.
+pub const MAX_XML_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest CORS configuration document (S3: 64 KB). Above it:
+/// `400 MaxMessageLengthExceeded`.
+pub const MAX_CORS_CONFIG_BYTES: u64 = 64 * 1024;
 /// Bucket name length (S3: 3 to 63). Outside: `400 InvalidBucketName`.
 pub const MIN_BUCKET_NAME_LEN: usize = 3;
 pub const MAX_BUCKET_NAME_LEN: usize = 63;

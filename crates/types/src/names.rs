@@ -46,6 +46,20 @@ pub fn validate_object_key(key: &str) -> Result<(), NameError> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any name a client sends is judged without panicking, and what
+        /// passes keeps the length bounds.
+        #[test]
+        fn any_name_is_judged(s in "\\PC{0,80}") {
+            if validate_bucket_name(&s).is_ok() {
+                proptest::prop_assert!((MIN_BUCKET_NAME_LEN..=MAX_BUCKET_NAME_LEN).contains(&s.len()));
+            }
+            if validate_object_key(&s).is_ok() {
+                proptest::prop_assert!(!s.is_empty() && s.len() <= MAX_OBJECT_KEY_BYTES);
+            }
+        }
+    }
+
     #[test]
     fn bucket_names_follow_aws_rules() {
         assert!(validate_bucket_name("my-bucket.1").is_ok());

@@ -151,7 +151,7 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
         config.cluster.meta_voters.is_empty(),
         "cairn server runs its own meta voters; remove cluster.meta_voters"
     );
-    std::fs::create_dir_all(&opts.data_dir)
+    crate::data_dir::ensure_private_dir(&opts.data_dir)
         .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
     let mut cluster = ClusterFile::load_or_create(&opts.data_dir, opts.meta_voters, &config)?;
     config.cluster.secret = cluster.secret.clone();

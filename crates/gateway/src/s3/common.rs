@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use cairn_rpc::WriteCondition;
+use cairn_types::limits::MAX_USER_METADATA_BYTES;
 use cairn_types::{HttpHeaders, UnixMillis, validate_object_key};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
@@ -45,7 +46,25 @@ pub(crate) fn etag_of(value: &str) -> ETag {
     ETag::Strong(value.to_string())
 }
 
-/// The stored headers of a new object, from the request's headers.
+/// 400 MetadataTooLarge when the user metadata (names without the
+/// `x-amz-meta-` prefix, and values, in bytes) is over S3's 2 KB.
+pub(crate) fn check_metadata_size(metadata: Option<&Metadata>) -> S3Result<()> {
+    let size: usize = metadata
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    if size > MAX_USER_METADATA_BYTES {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size ({size} bytes; at most {MAX_USER_METADATA_BYTES})."
+        ));
+    }
+    Ok(())
+}
+
+/// The stored headers of a new object, from the request's headers; 400
+/// MetadataTooLarge when its user metadata is over S3's limit.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn http_headers(
     content_type: Option<String>,
@@ -55,7 +74,8 @@ pub(crate) fn http_headers(
     cache_control: Option<String>,
     expires: Option<&Timestamp>,
     metadata: Option<Metadata>,
-) -> HttpHeaders {
+) -> S3Result<HttpHeaders> {
+    check_metadata_size(metadata.as_ref())?;
     // `aws-chunked` describes the upload's framing, not the object: S3 drops it.
     let content_encoding = content_encoding.and_then(|v| {
         let kept: Vec<&str> = v
@@ -65,7 +85,7 @@ pub(crate) fn http_headers(
             .collect();
         (!kept.is_empty()).then(|| kept.join(","))
     });
-    HttpHeaders {
+    Ok(HttpHeaders {
         content_type,
         content_disposition,
         content_encoding,
@@ -77,7 +97,7 @@ pub(crate) fn http_headers(
             .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect(),
-    }
+    })
 }
 
 /// `If-Match` / `If-None-Match: *` of a write, as a condition meta decides.

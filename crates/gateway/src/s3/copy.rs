@@ -208,7 +208,7 @@ pub async fn copy_object(
             i.cache_control,
             i.expires.as_ref(),
             i.metadata,
-        )
+        )?
     } else {
         src.headers.clone()
     };

@@ -4,6 +4,7 @@
 //! `Access-Control-*` headers added to S3 responses of requests that carry an
 //! `Origin` matching a rule. Buckets are addressed path-style.
 
+use cairn_types::limits::MAX_CORS_CONFIG_BYTES;
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::MetaCommand;
 use crate::errors::meta_error;
@@ -60,6 +61,17 @@ pub async fn put_bucket_cors(
     gw: &Gateway,
     req: S3Request<PutBucketCorsInput>,
 ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+    let sent = req
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if sent.is_some_and(|len| len > MAX_CORS_CONFIG_BYTES) {
+        return Err(s3_error!(
+            MaxMessageLengthExceeded,
+            "a CORS configuration is at most {MAX_CORS_CONFIG_BYTES} bytes"
+        ));
+    }
     let config = CorsConfiguration {
         rules: req
             .input

@@ -22,3 +22,6 @@ mod part_copy;
 mod service;
 mod tagging;
 mod versioning;
+
+#[cfg(test)]
+mod input_fuzz_tests;

@@ -15,7 +15,7 @@ use super::common::{check_content_md5, check_key, etag_of, given_checksums, http
 use super::object::store_verified;
 use crate::gateway::Gateway;
 use cairn_rpc::{CompletedPart as MetaPart, MetaCommand, MetaResponse};
-use cairn_types::limits::{MAX_PART_BYTES, MAX_PART_NUMBER};
+use cairn_types::limits::{MAX_COMPLETE_PARTS, MAX_PART_BYTES, MAX_PART_NUMBER};
 use cairn_types::{
     ChecksumAlgorithm, PartRecord, StoredChecksum, UploadExtras, UploadRecord, VersionId,
     now_millis,
@@ -178,7 +178,7 @@ pub async fn create(
         i.cache_control,
         i.expires.as_ref(),
         i.metadata,
-    );
+    )?;
     let record = UploadRecord {
         upload_id,
         bucket: i.bucket.clone(),
@@ -311,6 +311,13 @@ pub async fn complete(
         return Err(s3_error!(
             MalformedXML,
             "the XML you provided did not list any parts"
+        ));
+    }
+    if requested.len() > MAX_COMPLETE_PARTS {
+        return Err(s3_error!(
+            InvalidArgument,
+            "a multipart upload has at most {MAX_COMPLETE_PARTS} parts; the list names {}",
+            requested.len()
         ));
     }
     let mut parts = Vec::with_capacity(requested.len());

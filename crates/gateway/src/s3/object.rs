@@ -66,7 +66,7 @@ fn invalid_part_number() -> S3Error {
 }
 
 /// The byte range (start, end exclusive) and Content-Range a read serves.
-fn read_range(
+pub(super) fn read_range(
     m: &ObjectManifest,
     range: Option<&Range>,
     part_number: Option<i32>,
@@ -193,7 +193,7 @@ pub async fn put_object(
         input.cache_control,
         input.expires.as_ref(),
         input.metadata,
-    );
+    )?;
     let version = VersionId::new_random();
     let (stored, super::checksum::Verified { checksum, .. }) = store_verified(
         gw,

@@ -119,3 +119,37 @@ fn assemble_records_the_codec_of_the_bucket() {
         Err(MetaError::InvalidRequest(_))
     ));
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// ETags a part may have: two valid ones, and one that is not hex.
+    const ETAGS: [&str; 3] = [E1, E2, "not-hex"];
+
+    proptest! {
+        /// Any stored parts (in part-number order, as the table keeps them)
+        /// and any requested list: a manifest obeying S3's rules, or a typed
+        /// error; never a panic.
+        #[test]
+        fn any_part_list_assembles_or_is_refused(
+            stored in proptest::collection::btree_map(1u32..40, (0usize..3, 0u64..(2 * MIN_PART_SIZE)), 0..20),
+            requested in proptest::collection::vec((0u32..45, 0usize..3), 0..25),
+        ) {
+            let u = upload();
+            let stored: Vec<PartRecord> = stored
+                .into_iter()
+                .map(|(n, (e, size))| part(n, size, ETAGS[e]))
+                .collect();
+            let requested: Vec<CompletedPart> =
+                requested.into_iter().map(|(n, e)| req(n, ETAGS[e])).collect();
+            if let Ok(m) = assemble(&u, &stored, &requested, VersionId::new_random(), 0, R) {
+                prop_assert_eq!(m.part_sizes.len(), requested.len());
+                prop_assert_eq!(m.size, m.part_sizes.iter().sum::<u64>());
+                prop_assert!(requested.windows(2).all(|w| w[0].part_number < w[1].part_number));
+                let suffix = format!("-{}", requested.len());
+                prop_assert!(m.etag.ends_with(&suffix), "etag {} lacks {}", m.etag, suffix);
+            }
+        }
+    }
+}

@@ -121,3 +121,7 @@ impl RaftNetwork<TypeConfig> for Connection {
         self.send(RAFT_VOTE_PATH, &rpc).await
     }
 }
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;
