@@ -7,7 +7,6 @@
 //! the config's `gc.grace_secs`). Every node forgets the versions it judged
 //! before, so nothing a PUT may still commit is deleted.
 
-use cairn_rpc::gc_api::GC_RESET_PAUSE;
 use cairn_rpc::{GcHorizonState, MetaClient, MetaCommand, MetaResponse};
 use std::time::Duration;
 

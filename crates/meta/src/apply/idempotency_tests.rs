@@ -156,7 +156,7 @@ fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
     assert_eq!(Ok(again), remembered(&Ok(first.clone())));
     let MetaResponse::CompletedWithExtras {
         manifest: kept, ..
-    } = remembered(&Ok(first)).expect("ok")
+    } = remembered(&Ok(first.clone())).expect("ok")
     else {
         panic!("kept answer changed kind");
     };
