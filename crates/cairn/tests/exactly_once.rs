@@ -5,7 +5,8 @@
 //! the entry but gave up waiting for a majority. `MetaClient` retries on the
 //! real voter. The retry must answer as the first application did and
 //! change nothing: a PUT must not bring back the object deleted meanwhile,
-//! and a CompleteMultipartUpload must answer its result, not NoSuchUpload.
+//! and a CompleteMultipartUpload whose object was deleted meanwhile must
+//! answer its result, not NoSuchUpload.
 
 use cairn_testkit::*;
 
@@ -180,13 +181,21 @@ async fn a_retried_complete_answers_its_result_not_no_such_upload() {
             panic!("the first application failed: {first:?}");
         };
         let (etag, version) = (manifest.etag.clone(), manifest.version);
+        // Another client deletes the completed object meanwhile: its version
+        // is no longer current, so only the write id tells the retry.
+        assert_eq!(get_bytes(&s3, BUCKET, "mp").await, body);
+        s3.delete_object().bucket(BUCKET).key("mp").send().await.expect("delete");
         let _ = held.release.send(());
         let retried = write.await.expect("task");
         let Ok(MetaResponse::CompletedWithExtras { manifest, .. }) = retried else {
             panic!("the retried complete answered {retried:?}, not its result");
         };
         assert_eq!((manifest.etag, manifest.version), (etag, version));
-        assert_eq!(get_bytes(&s3, BUCKET, "mp").await, body);
+        assert_eq!(
+            status_of_get(&s3, "mp").await,
+            Some(404),
+            "the retry brought the deleted object back"
+        );
     })
     .await;
 }
