@@ -34,7 +34,9 @@ const SETTLE: Duration = Duration::from_secs(30);
 const TEST_DEADLINE: Duration = Duration::from_secs(240);
 const BUCKET: &str = "clocks";
 
-fn start(configure: impl Fn(&str, &mut cairn_types::config::Config) + Send + Sync + 'static) -> Cluster {
+fn start(
+    configure: impl Fn(&str, &mut cairn_types::config::Config) + Send + Sync + 'static,
+) -> Cluster {
     Cluster::builder()
         .nodes(NODES)
         .processes()
@@ -55,7 +57,10 @@ async fn write_all(s3: &Client, keys: &[String], seed: u64) {
 async fn read_all(s3: &Client, keys: &[String], seed: u64) {
     for (i, k) in keys.iter().enumerate() {
         let got = get_bytes(s3, BUCKET, k).await;
-        assert!(got == pattern(3 * CHUNK + 17, seed + i as u64), "{k} changed");
+        assert!(
+            got == pattern(3 * CHUNK + 17, seed + i as u64),
+            "{k} changed"
+        );
     }
 }
 
@@ -92,7 +97,11 @@ async fn a_node_an_hour_ahead_stops_no_write_and_deletes_nothing_live() {
     });
     within(TEST_DEADLINE, "the test", async {
         let s3 = c.client();
-        s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+        s3.create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("bucket");
         let before = keys("before", 6);
         write_all(&s3, &before, 100).await;
         let fast_files: BTreeSet<PathBuf> = c.shard_files(FAST_NODE).into_iter().collect();
@@ -106,7 +115,10 @@ async fn a_node_an_hour_ahead_stops_no_write_and_deletes_nothing_live() {
         read_all(&s3, &after, 200).await;
         let now: BTreeSet<PathBuf> = c.shard_files(FAST_NODE).into_iter().collect();
         let lost: Vec<_> = fast_files.difference(&now).collect();
-        assert!(lost.is_empty(), "the fast node deleted live shards: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "the fast node deleted live shards: {lost:?}"
+        );
 
         // The skew is shown: in the node list and as the gateway's gauge.
         let skew = |c: &Cluster| {
@@ -116,9 +128,15 @@ async fn a_node_an_hour_ahead_stops_no_write_and_deletes_nothing_live() {
                 .and_then(|n| n["clock_offset_ms"].as_i64())
         };
         let shown = skew(&c).expect("the fast node's clock offset");
-        assert!((HOUR_MS - 5_000..HOUR_MS + 5_000).contains(&shown), "{shown}");
+        assert!(
+            (HOUR_MS - 5_000..HOUR_MS + 5_000).contains(&shown),
+            "{shown}"
+        );
         let table = c.admin_ok(&["node", "list"]);
-        assert!(table.contains(" +3600."), "no skew in the node list: {table}");
+        assert!(
+            table.contains(" +3600."),
+            "no skew in the node list: {table}"
+        );
         let gauge = c.metric("cairn_gateway_node_clock_offset_ms");
         assert!(gauge > (HOUR_MS - 15_000) as f64, "gauge {gauge}");
     })
@@ -134,7 +152,11 @@ async fn an_operator_resets_a_horizon_set_wrongly() {
     });
     within(TEST_DEADLINE, "the test", async {
         let s3 = c.client();
-        s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+        s3.create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("bucket");
         // The nodes' sweeps propose a horizon once they hold a shard their
         // clock calls old. Versions come from the gateway's clock (not
         // shifted): refused once the horizon is an hour ahead.
@@ -156,7 +178,11 @@ async fn an_operator_resets_a_horizon_set_wrongly() {
             c.restart(name);
         }
         c.wait_healthy();
-        assert_eq!(put_status(&s3, "still").await, Some(503), "the horizon moved back by itself");
+        assert_eq!(
+            put_status(&s3, "still").await,
+            Some(503),
+            "the horizon moved back by itself"
+        );
         let out = c.admin_ok(&["gc", "reset-horizon"]);
         assert!(out.contains("garbage collection resumed"), "{out}");
         let kept = keys("kept", 4);
@@ -170,7 +196,10 @@ async fn an_operator_resets_a_horizon_set_wrongly() {
         read_all(&s3, &first, 400).await;
         let remaining = files(&c);
         let lost: Vec<_> = written.difference(&remaining).collect();
-        assert!(lost.is_empty(), "live shards deleted after the reset: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "live shards deleted after the reset: {lost:?}"
+        );
         assert_eq!(put_status(&s3, "late").await, Some(200));
     })
     .await;

@@ -109,7 +109,11 @@ async fn a_retried_put_does_not_bring_back_an_object_deleted_meanwhile() {
     let c = Cluster::builder().start();
     within(TEST_DEADLINE, "the test", async {
         let s3 = c.client();
-        s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+        s3.create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("bucket");
         let (meta, held) = client_through_script(&c).await;
         let put = MetaCommand::PutObjectWithExtras {
             manifest: inline_manifest("k", b"the first body"),
@@ -118,12 +122,23 @@ async fn a_retried_put_does_not_bring_back_an_object_deleted_meanwhile() {
         };
         let write = tokio::spawn(async move { meta.write(&put).await });
         let first = held.applied.await.expect("the write reached the voter");
-        assert!(matches!(first, Ok(MetaResponse::Written { .. })), "{first:?}");
+        assert!(
+            matches!(first, Ok(MetaResponse::Written { .. })),
+            "{first:?}"
+        );
         // Another client deletes the key while the writer waits for its answer.
         assert_eq!(status_of_get(&s3, "k").await, Some(200));
-        s3.delete_object().bucket(BUCKET).key("k").send().await.expect("delete");
+        s3.delete_object()
+            .bucket(BUCKET)
+            .key("k")
+            .send()
+            .await
+            .expect("delete");
         let _ = held.release.send(());
-        let retried = write.await.expect("task").expect("the retried PUT succeeds");
+        let retried = write
+            .await
+            .expect("task")
+            .expect("the retried PUT succeeds");
         assert_eq!(Ok(retried), first, "the retry answers the first answer");
         assert_eq!(
             status_of_get(&s3, "k").await,
@@ -139,7 +154,11 @@ async fn a_retried_complete_answers_its_result_not_no_such_upload() {
     let c = Cluster::builder().start();
     within(TEST_DEADLINE, "the test", async {
         let s3 = c.client();
-        s3.create_bucket().bucket(BUCKET).send().await.expect("bucket");
+        s3.create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("bucket");
         let body = pattern(100_000, 14);
         let upload = s3
             .create_multipart_upload()
@@ -184,7 +203,12 @@ async fn a_retried_complete_answers_its_result_not_no_such_upload() {
         // Another client deletes the completed object meanwhile: its version
         // is no longer current, so only the write id tells the retry.
         assert_eq!(get_bytes(&s3, BUCKET, "mp").await, body);
-        s3.delete_object().bucket(BUCKET).key("mp").send().await.expect("delete");
+        s3.delete_object()
+            .bucket(BUCKET)
+            .key("mp")
+            .send()
+            .await
+            .expect("delete");
         let _ = held.release.send(());
         let retried = write.await.expect("task");
         let Ok(MetaResponse::CompletedWithExtras { manifest, .. }) = retried else {

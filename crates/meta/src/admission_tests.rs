@@ -35,15 +35,24 @@ fn granted(cmd: Result<MetaCommand, MetaError>) -> u64 {
 fn a_node_clock_ahead_never_moves_the_horizon_past_the_voter_clock() {
     // Within the bound: the earlier clock minus the grace, whatever the
     // node claimed as horizon.
-    assert_eq!(granted(voter().admit(proposal(NOW + 20_000, HOUR))), NOW - HOUR);
-    assert_eq!(granted(voter().admit(proposal(NOW - 20_000, HOUR))), NOW - 20_000 - HOUR);
+    assert_eq!(
+        granted(voter().admit(proposal(NOW + 20_000, HOUR))),
+        NOW - HOUR
+    );
+    assert_eq!(
+        granted(voter().admit(proposal(NOW - 20_000, HOUR))),
+        NOW - 20_000 - HOUR
+    );
     // An hour ahead: refused as a proposer, saying why.
     let refused = voter().admit(proposal(NOW + HOUR, HOUR));
     assert!(
         matches!(&refused, Err(MetaError::InvalidRequest(m)) if m.contains("3600000 ms off")),
         "{refused:?}"
     );
-    assert!(voter().admit(proposal(NOW - HOUR, HOUR)).is_err(), "behind too");
+    assert!(
+        voter().admit(proposal(NOW - HOUR, HOUR)).is_err(),
+        "behind too"
+    );
     // A grace below the least allowed would refuse PUTs in flight.
     assert!(voter().admit(proposal(NOW, 1)).is_err());
 }
@@ -72,14 +81,20 @@ fn writes_are_stamped_with_the_voter_clock_inside_and_out() {
 fn resets_batches_and_the_old_horizon_command_are_checked() {
     assert!(
         voter()
-            .admit(MetaCommand::ResetGcHorizon { horizon_ms: NOW + 1 })
+            .admit(MetaCommand::ResetGcHorizon {
+                horizon_ms: NOW + 1
+            })
             .is_err()
     );
     assert_eq!(
         voter().admit(MetaCommand::ResetGcHorizon { horizon_ms: NOW }),
         Ok(MetaCommand::ResetGcHorizon { horizon_ms: NOW })
     );
-    assert!(voter().admit(MetaCommand::AdvanceGcHorizon { horizon_ms: 1 }).is_err());
+    assert!(
+        voter()
+            .admit(MetaCommand::AdvanceGcHorizon { horizon_ms: 1 })
+            .is_err()
+    );
     assert!(voter().admit(MetaCommand::Batch(vec![])).is_err());
     let nested = MetaCommand::Idempotent {
         id: WriteId::new_random(),
@@ -87,5 +102,8 @@ fn resets_batches_and_the_old_horizon_command_are_checked() {
         command: Box::new(MetaCommand::Batch(vec![])),
     };
     assert!(voter().admit(nested).is_err());
-    assert_eq!(voter().admit(MetaCommand::PauseGc), Ok(MetaCommand::PauseGc));
+    assert_eq!(
+        voter().admit(MetaCommand::PauseGc),
+        Ok(MetaCommand::PauseGc)
+    );
 }

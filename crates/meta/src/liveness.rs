@@ -1,7 +1,8 @@
 //! Node liveness on the meta leader. Storage nodes send heartbeats (with
 //! their disk usage and their clock) to the leader, which keeps the last one
-//! per node in memory, with the node's clock offset from its own; nothing goes through the Raft log, so heartbeats cost neither log
-//! growth nor fsyncs. The leader answers the node list with each node's
+//! per node in memory, with the node's clock offset from its own; nothing
+//! goes through the Raft log, so heartbeats cost neither log growth nor
+//! fsyncs. The leader answers the node list with each node's
 //! liveness: down once silent for `down_after`. A voter that becomes leader
 //! starts with an empty table and counts silence from that moment, so a
 //! leader change never reports a live node down; followers redirect both

@@ -1,8 +1,8 @@
 //! Controlling single processes of a process cluster by name (`meta-2`,
 //! `node-5`, `gateway`): kill (SIGKILL and reap), stop and cont (SIGSTOP,
-//! SIGCONT), reconfigure, start and restart from its config — a node pinned to the
-//! address it registered, so gateways find it again — and wiping a stopped
-//! process's data directory.
+//! SIGCONT), reconfigure, start and restart from its config — a node pinned
+//! to the address it registered, so gateways find it again — and wiping a
+//! stopped process's data directory.
 
 use crate::spec::Role;
 use crate::cluster::Cluster;

@@ -57,4 +57,3 @@ pub async fn reset_horizon(
         })?;
     Ok((before, gc_state(after)?))
 }
-

@@ -53,7 +53,10 @@ fn age(ms: Option<u64>) -> String {
 /// A clock offset as `+1.2s` / `-0.0s` (`-` before the first heartbeat).
 fn clock(offset_ms: Option<i64>) -> String {
     match offset_ms {
-        Some(ms) => format!("{}{:.1}s", if ms < 0 { "-" } else { "+" }, ms.unsigned_abs() as f64 / 1000.0),
+        Some(ms) => {
+            let sign = if ms < 0 { "-" } else { "+" };
+            format!("{sign}{:.1}s", ms.unsigned_abs() as f64 / 1000.0)
+        }
         None => "-".into(),
     }
 }

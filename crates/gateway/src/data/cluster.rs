@@ -1,7 +1,8 @@
 //! The data path's view of the cluster, asked of meta and kept briefly: the
 //! node list with meta's view of each node's liveness (node ids to
-//! addresses; each node's clock offset becomes a gauge), and the applied layout (where new chunks go; placement
-//! decisions are recorded in manifests, so reads never depend on it).
+//! addresses; each node's clock offset becomes a gauge), and the applied
+//! layout (where new chunks go; placement decisions are recorded in
+//! manifests, so reads never depend on it).
 
 use super::path::DataPath;
 use crate::errors::{meta_error, unavailable};

@@ -154,13 +154,15 @@ fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
     run(&db, &delete("k")).expect("delete");
     let again = run(&db, &complete).expect("the retry succeeds");
     assert_eq!(Ok(again), remembered(&Ok(first.clone())));
-    let MetaResponse::CompletedWithExtras {
-        manifest: kept, ..
-    } = remembered(&Ok(first.clone())).expect("ok")
+    let MetaResponse::CompletedWithExtras { manifest: kept, .. } =
+        remembered(&Ok(first.clone())).expect("ok")
     else {
         panic!("kept answer changed kind");
     };
-    assert_eq!((&kept.etag, kept.version), (&manifest.etag, manifest.version));
+    assert_eq!(
+        (&kept.etag, kept.version),
+        (&manifest.etag, manifest.version)
+    );
     assert_eq!(current(&db, "k"), None);
 }
 
@@ -217,7 +219,11 @@ fn records_expire_after_the_window_of_stamped_time() {
     // a repeat would apply again: no retry lives that long).
     run(
         &db,
-        &once(WriteId::new_random(), T0 + WRITE_ID_WINDOW_MS, &put_command("c")),
+        &once(
+            WriteId::new_random(),
+            T0 + WRITE_ID_WINDOW_MS,
+            &put_command("c"),
+        ),
     )
     .expect("put c");
     let MetaCommand::Idempotent { id, .. } = &first else {
@@ -255,7 +261,11 @@ fn a_batch_decides_each_write_once_and_refuses_one_id_twice() {
     ]);
     assert!(matches!(run(&db, &twice), Err(MetaError::Internal(_))));
     // Nothing nests.
-    let nested = once(WriteId::new_random(), T0, &once(WriteId::new_random(), T0, &put_command("e")));
+    let nested = once(
+        WriteId::new_random(),
+        T0,
+        &once(WriteId::new_random(), T0, &put_command("e")),
+    );
     assert!(matches!(run(&db, &nested), Err(MetaError::Internal(_))));
     assert_eq!(current(&db, "e"), None);
 }

@@ -156,11 +156,16 @@ pub fn advance(
 
 fn parse_expiry_key(key: &[u8]) -> Result<(u64, WriteId), DbError> {
     let bad = || DbError::Decode(format!("write id expiry key of {} bytes", key.len()));
-    let time: [u8; 8] = key.get(1..9).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
-    let id: [u8; 16] = key.get(9..25).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+    let time: [u8; 8] = key
+        .get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
+    let id: [u8; 16] = key
+        .get(9..25)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
     Ok((u64::from_be_bytes(time), WriteId(id)))
 }
-
 
 #[cfg(test)]
 #[path = "write_ids_tests.rs"]
