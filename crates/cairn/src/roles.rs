@@ -204,7 +204,13 @@ pub async fn start_node(
         ),
         stop.clone(),
     );
-    let sweeper = Arc::new(Sweeper::new(store, meta.clone(), &config.gc));
+    let sweeper = Arc::new(Sweeper::new(
+        store,
+        meta.clone(),
+        &config.gc,
+        config.node.id,
+        config.node.clock_offset_ms,
+    ));
     let gc_interval = Duration::from_secs(config.gc.interval_secs);
     let gc_stop = stop.clone();
     tokio::spawn(async move {
@@ -238,6 +244,7 @@ pub async fn start_node(
         config.node.id,
         shard_dir.to_path_buf(),
         Duration::from_millis(config.node.heartbeat_interval_ms),
+        config.node.clock_offset_ms,
     );
     let task = tokio::spawn(async move {
         // The node's task ends when its server stops; heartbeats stop with it.

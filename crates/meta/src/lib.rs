@@ -8,7 +8,9 @@
 //! Folders by concern; a file imports only from its own folder and the
 //! folders below it, never upwards:
 //! - the role, here at the root: `server` (a running voter and its routes),
-//!   `liveness` (node heartbeats on the leader) and `lifecycle` (the job);
+//!   `admission` (what the proposing voter decides by its clock before a
+//!   write enters the log), `liveness` (node heartbeats and clock offsets
+//!   on the leader) and `lifecycle` (the job);
 //! - `raft`: openraft's plumbing (log store, state machine, network, fault
 //!   injection, read barrier, write batcher);
 //! - `apply` (commands: every metadata decision) and `query` (reads), which
@@ -24,6 +26,7 @@
 //! here at the root; `tests/` holds the integration test (openraft's storage
 //! suite).
 
+pub mod admission;
 pub mod apply;
 pub mod lifecycle;
 pub mod liveness;

@@ -1,7 +1,8 @@
 //! Node liveness on the meta leader. Storage nodes send heartbeats (with
-//! their disk usage) to the leader, which keeps the last one per node in
-//! memory; nothing goes through the Raft log, so heartbeats cost neither log
-//! growth nor fsyncs. The leader answers the node list with each node's
+//! their disk usage and their clock) to the leader, which keeps the last one
+//! per node in memory, with the node's clock offset from its own; nothing
+//! goes through the Raft log, so heartbeats cost neither log growth nor
+//! fsyncs. The leader answers the node list with each node's
 //! liveness: down once silent for `down_after`. A voter that becomes leader
 //! starts with an empty table and counts silence from that moment, so a
 //! leader change never reports a live node down; followers redirect both
@@ -15,7 +16,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use cairn_rpc::health_api::{META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, liveness_of};
+use cairn_rpc::health_api::{
+    META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, clock_offset, liveness_of,
+};
 use cairn_rpc::{
     Heartbeat, MetaError, MetaQuery, NodeStatus, QueryResult, decode_postcard, postcard_response,
 };
@@ -24,11 +27,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The last heartbeat of each node, since this voter last became leader.
+/// The last heartbeat of each node, since this voter last became leader,
+/// with how far the node's clock was ahead of this voter's when it arrived.
 #[derive(Debug)]
 struct Table {
     listening_since: Instant,
-    beats: HashMap<NodeId, (Instant, Heartbeat)>,
+    beats: HashMap<NodeId, (Instant, Heartbeat, i64)>,
 }
 
 #[derive(Clone)]
@@ -104,7 +108,8 @@ async fn heartbeat(State(st): State<LivenessState>, body: Bytes) -> Response {
             .table
             .lock()
             .map_err(|_| MetaError::Internal("liveness table poisoned".into()))?;
-        t.beats.insert(beat.node, (Instant::now(), beat));
+        let offset = clock_offset(beat.clock_ms, st.node.now_ms());
+        t.beats.insert(beat.node, (Instant::now(), beat, offset));
         Ok(())
     });
     postcard_response(&result)
@@ -152,12 +157,13 @@ async fn statuses(st: &LivenessState) -> Result<Vec<NodeStatus>, MetaError> {
         .into_iter()
         .map(|record| {
             let beat = t.beats.get(&record.id);
-            let age = beat.map(|(at, _)| at.elapsed());
+            let age = beat.map(|(at, _, _)| at.elapsed());
             NodeStatus {
                 liveness: liveness_of(age, listening_for, st.down_after),
                 heartbeat_age_ms: age.map(|a| a.as_millis() as u64),
-                used_bytes: beat.map(|(_, b)| b.used_bytes),
-                free_bytes: beat.map(|(_, b)| b.free_bytes),
+                used_bytes: beat.map(|(_, b, _)| b.used_bytes),
+                free_bytes: beat.map(|(_, b, _)| b.free_bytes),
+                clock_offset_ms: beat.map(|(_, _, offset)| *offset),
                 record,
             }
         })

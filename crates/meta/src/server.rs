@@ -4,6 +4,7 @@
 //! `ensure_linearizable` first. A follower answers `NotLeader` with the
 //! leader's address, which `MetaClient` follows.
 
+use crate::admission::Admission;
 use crate::query::run_query;
 use crate::raft::fault::{FaultSetting, Isolation, META_FAULT_PATH};
 use crate::raft::log_store::{LogStore, saved_commit_index};
@@ -69,6 +70,9 @@ pub struct MetaNode {
     isolation: Isolation,
     /// How long a write or read waits for a majority (`meta.quorum_wait_ms`).
     quorum_wait: Duration,
+    /// `meta.clock_offset_ms` (tests) and `meta.max_node_clock_skew_ms`.
+    clock_offset_ms: i64,
+    max_node_clock_skew_ms: u64,
 }
 
 impl MetaNode {
@@ -118,7 +122,22 @@ impl MetaNode {
             db,
             isolation,
             quorum_wait: Duration::from_millis(c.quorum_wait_ms),
+            clock_offset_ms: c.clock_offset_ms,
+            max_node_clock_skew_ms: c.max_node_clock_skew_ms,
         })
+    }
+
+    /// This voter's clock (ms since the epoch; shifted in tests).
+    pub fn now_ms(&self) -> u64 {
+        cairn_types::shifted_now_ms(self.clock_offset_ms)
+    }
+
+    /// What this voter decides about a write before proposing it.
+    fn admission(&self) -> Admission {
+        Admission {
+            now_ms: self.now_ms(),
+            max_node_clock_skew_ms: self.max_node_clock_skew_ms,
+        }
     }
 
     /// Makes this voter the single member of a new group, unless the group
@@ -387,6 +406,11 @@ async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
     if matches!(cmd, MetaCommand::Batch(_)) {
         return bad_request("batches are formed by the voter, not sent to it".into());
     }
+    // Stamps idempotent writes, decides horizon proposals by this clock.
+    let cmd = match node.admission().admit(cmd) {
+        Ok(cmd) => cmd,
+        Err(e) => return postcard_response(&Err::<cairn_rpc::MetaResponse, _>(e)),
+    };
     // A write that finds no majority in time has an unknown outcome; the
     // client retries it elsewhere, and commands are idempotent on retry.
     let raft = node.raft.clone();

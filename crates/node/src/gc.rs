@@ -3,24 +3,36 @@
 //! Shard files are named by their data version, a UUIDv7 that carries its
 //! creation time. A sweep lists the node's shard files and keeps those whose
 //! version is older than the grace (by that time, not file mtime). Before its
-//! first question it moves meta's garbage-collection horizon to `now - grace`
-//! (a Raft write: from then on no object or part may commit such a version),
-//! then asks meta in batches (linearizable reads) which of them nothing
-//! references. A version seen unreferenced is remembered with the time of the
-//! answer (monotonic clock), and its files are deleted only once it has been
-//! unreferenced for the grace too, so a GET that read the manifest just
-//! before an overwrite or delete can still finish reading the old shards.
-//! Stray temporary files of abandoned writes older than the grace go as well.
+//! first question it asks the meta leader to move the garbage-collection
+//! horizon to `now - grace` (`ProposeGcHorizon`, a Raft write: from then on
+//! no object or part may commit such a version). The leader grants at most
+//! its own clock minus the grace and refuses a node whose clock is off its
+//! own by more than `meta.max_node_clock_skew_ms`, so the sweep only judges
+//! versions at or before the horizon granted, whatever this node's clock
+//! says. It then asks meta in batches (linearizable reads) which of them
+//! nothing references. A version seen unreferenced is remembered with the
+//! time of the answer (monotonic clock), and its files are deleted only once
+//! it has been unreferenced for the grace too, so a GET that read the
+//! manifest just before an overwrite or delete can still finish reading the
+//! old shards. Temporary files of writes whose version is at or before the
+//! granted horizon go as well (such a write can no longer commit).
+//!
+//! A grant is acted on for at most `GC_GRANT_LEASE` from when it was asked
+//! for (renewed during a long sweep); when its generation changes (an
+//! operator reset the horizon) every remembered version is forgotten, and
+//! while collection is paused the sweep does nothing (`cairn_rpc::gc_api`).
 
+use cairn_rpc::gc_api::{GC_GRANT_LEASE, GcHorizonState};
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::MetaCommand;
 use cairn_rpc::MetaResponse;
 use crate::store::{ShardStore, StoredShard, remove_if_present};
 use cairn_rpc::{MetaClient, MetaError};
 use cairn_types::config::GcConfig;
-use cairn_types::{VersionId, now_millis};
+use cairn_types::{NodeId, VersionId, shifted_now_ms};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 
@@ -59,6 +71,8 @@ pub struct SweepReport {
     pub deleted_temp_files: u64,
     /// Unreferenced versions still waiting out the grace.
     pub pending: u64,
+    /// Collection was paused by an operator's reset: nothing was judged.
+    pub paused: bool,
     /// How long the sweep took.
     pub elapsed: Duration,
 }
@@ -67,32 +81,77 @@ pub struct SweepReport {
 pub struct Sweeper {
     store: Arc<ShardStore>,
     meta: MetaClient,
+    /// This node's id and clock offset (`node.clock_offset_ms`, tests only).
+    node: NodeId,
+    clock_offset_ms: i64,
     grace: Duration,
     batch_size: usize,
     /// Unreferenced versions and when meta first said so. Held for a whole
     /// sweep, so sweeps never overlap.
     pending: tokio::sync::Mutex<HashMap<VersionId, Instant>>,
+    /// The horizon generation `pending` was judged under (`NO_GENERATION`
+    /// before the first grant).
+    generation: AtomicU64,
+}
+
+const NO_GENERATION: u64 = u64::MAX;
+
+/// The horizon meta granted, and when it was asked for.
+struct Grant {
+    state: GcHorizonState,
+    asked: Instant,
+}
+
+impl Grant {
+    /// Whether the grant may still be acted on.
+    fn valid(&self) -> bool {
+        self.asked.elapsed() < GC_GRANT_LEASE
+    }
 }
 
 /// State of one sweep between batches.
 struct Sweep {
-    /// The horizon: versions created at or before this (ms) are candidates.
+    /// This node's bound (its clock minus the grace): versions created at or
+    /// before it are listed as candidates.
     horizon_ms: u64,
-    horizon_sent: bool,
+    /// The horizon granted (None before the first question).
+    grant: Option<Grant>,
     batch: BTreeMap<VersionId, Vec<StoredShard>>,
     /// Versions answered unreferenced in this sweep.
     seen_unreferenced: BTreeSet<VersionId>,
     report: SweepReport,
 }
 
+impl Sweep {
+    /// Versions created at or before this may be judged: the earlier of this
+    /// node's bound and the horizon granted (0 without a valid grant).
+    fn judged_up_to(&self) -> u64 {
+        match &self.grant {
+            Some(g) if g.valid() && !g.state.paused => self.horizon_ms.min(g.state.horizon_ms),
+            _ => 0,
+        }
+    }
+}
+
 impl Sweeper {
-    pub fn new(store: Arc<ShardStore>, meta: MetaClient, config: &GcConfig) -> Self {
+    /// The collector of node `node`, whose clock is shifted by
+    /// `clock_offset_ms` (0 but in tests).
+    pub fn new(
+        store: Arc<ShardStore>,
+        meta: MetaClient,
+        config: &GcConfig,
+        node: NodeId,
+        clock_offset_ms: i64,
+    ) -> Self {
         Self {
             store,
             meta,
+            node,
+            clock_offset_ms,
             grace: Duration::from_secs(config.grace_secs),
             batch_size: config.batch_size.max(1),
             pending: Default::default(),
+            generation: AtomicU64::new(NO_GENERATION),
         }
     }
 
@@ -114,8 +173,8 @@ impl Sweeper {
         let started = Instant::now();
         let grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
         let mut sweep = Sweep {
-            horizon_ms: (now_millis().max(0) as u64).saturating_sub(grace_ms),
-            horizon_sent: false,
+            horizon_ms: shifted_now_ms(self.clock_offset_ms).saturating_sub(grace_ms),
+            grant: None,
             batch: BTreeMap::new(),
             seen_unreferenced: BTreeSet::new(),
             report: SweepReport::default(),
@@ -134,15 +193,19 @@ impl Sweeper {
             if sweep.batch.len() >= self.batch_size {
                 self.settle(&mut sweep, &mut pending).await?;
             }
+            if sweep.report.paused {
+                break;
+            }
         }
-        if !sweep.batch.is_empty() {
+        if !sweep.batch.is_empty() && !sweep.report.paused {
             self.settle(&mut sweep, &mut pending).await?;
         }
         // Versions no longer on disk (or, defensively, referenced again) are forgotten.
         pending.retain(|v, _| sweep.seen_unreferenced.contains(v));
         sweep.report.pending = pending.len() as u64;
+        sweep.report.deleted_temp_files =
+            self.remove_stale_temp_files(&mut sweep, &mut pending).await?;
         drop(pending);
-        sweep.report.deleted_temp_files = self.remove_stale_temp_files(sweep.horizon_ms).await?;
         sweep.report.elapsed = started.elapsed();
         let r = &sweep.report;
         metrics::counter!(METRIC_GC_SWEEPS).increment(1);
@@ -157,45 +220,83 @@ impl Sweeper {
             deleted_bytes = r.deleted_bytes,
             deleted_temp_files = r.deleted_temp_files,
             pending = r.pending,
+            paused = r.paused,
             elapsed_ms = r.elapsed.as_millis() as u64,
             "garbage collection sweep done"
         );
         Ok(sweep.report)
     }
 
+    /// Makes sure the sweep holds a grant with at least half its lease left
+    /// (asking meta for one, or again): a new generation forgets every
+    /// version judged before; a pause stops the sweep.
+    async fn ensure_grant(
+        &self,
+        sweep: &mut Sweep,
+        pending: &mut HashMap<VersionId, Instant>,
+    ) -> Result<(), GcError> {
+        if sweep
+            .grant
+            .as_ref()
+            .is_some_and(|g| g.asked.elapsed() < GC_GRANT_LEASE / 2)
+        {
+            return Ok(());
+        }
+        let asked = Instant::now();
+        // Must precede the question: afterwards no commit can make a
+        // version at or before the granted horizon referenced again.
+        let state = match self
+            .meta
+            .write(&MetaCommand::ProposeGcHorizon {
+                node: self.node,
+                node_clock_ms: shifted_now_ms(self.clock_offset_ms),
+                grace_ms: u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX),
+                horizon_ms: 0,
+            })
+            .await?
+        {
+            MetaResponse::GcState(state) => state,
+            other => {
+                return Err(GcError::Meta(MetaError::Internal(format!(
+                    "unexpected answer from meta: {other:?}"
+                ))));
+            }
+        };
+        let before = self.generation.swap(state.generation, Ordering::Relaxed);
+        if before != state.generation && before != NO_GENERATION {
+            tracing::warn!(
+                generation = state.generation,
+                horizon_ms = state.horizon_ms,
+                forgotten = pending.len(),
+                "the garbage-collection horizon was reset; judging every version anew"
+            );
+            pending.clear();
+            sweep.seen_unreferenced.clear();
+        }
+        if state.paused {
+            pending.clear();
+            sweep.seen_unreferenced.clear();
+            sweep.report.paused = true;
+        }
+        sweep.grant = Some(Grant { state, asked });
+        Ok(())
+    }
+
     /// Asks meta about the batched versions and deletes the files of those
-    /// unreferenced for at least the grace.
+    /// unreferenced for at least the grace, while the grant is valid.
     async fn settle(
         &self,
         sweep: &mut Sweep,
         pending: &mut HashMap<VersionId, Instant>,
     ) -> Result<(), GcError> {
-        if !sweep.horizon_sent {
-            // Must precede the question: afterwards no commit can make one of
-            // these versions referenced again.
-            let in_force = match self
-                .meta
-                .write(&MetaCommand::AdvanceGcHorizon {
-                    horizon_ms: sweep.horizon_ms,
-                })
-                .await?
-            {
-                MetaResponse::GcHorizon(h) => h,
-                other => {
-                    return Err(GcError::Meta(MetaError::Internal(format!(
-                        "unexpected answer from meta: {other:?}"
-                    ))));
-                }
-            };
-            if in_force < sweep.horizon_ms {
-                return Err(GcError::Meta(MetaError::Internal(format!(
-                    "meta kept the horizon at {in_force}, below {}",
-                    sweep.horizon_ms
-                ))));
-            }
-            sweep.horizon_sent = true;
+        self.ensure_grant(sweep, pending).await?;
+        let judged_up_to = sweep.judged_up_to();
+        let mut batch = std::mem::take(&mut sweep.batch);
+        // Past the granted horizon a version may still be committed.
+        batch.retain(|v, _| v.created_millis() <= judged_up_to);
+        if batch.is_empty() {
+            return Ok(());
         }
-        let batch = std::mem::take(&mut sweep.batch);
         let asked: Vec<VersionId> = batch.keys().copied().collect();
         let unreferenced: BTreeSet<VersionId> = self
             .meta
@@ -215,6 +316,10 @@ impl Sweeper {
                 continue;
             }
             for shard in shards {
+                if !sweep.grant.as_ref().is_some_and(Grant::valid) {
+                    // The lease ran out: the rest waits for the next sweep.
+                    break;
+                }
                 if remove_if_present(&shard.path).await? {
                     sweep.report.deleted_shards += 1;
                     sweep.report.deleted_bytes += shard.file_len;
@@ -225,16 +330,30 @@ impl Sweeper {
         Ok(())
     }
 
-    /// Deletes temporary files of writes that started before the horizon (or,
-    /// when the name does not tell, were last modified more than a grace ago).
-    async fn remove_stale_temp_files(&self, horizon_ms: u64) -> Result<u64, GcError> {
+    /// Deletes temporary files of writes whose version is at or before the
+    /// granted horizon (such a write can no longer commit; the sweep asks
+    /// for a grant when it has none and such a file may exist), and those
+    /// whose name does not tell, last modified more than a grace ago.
+    async fn remove_stale_temp_files(
+        &self,
+        sweep: &mut Sweep,
+        pending: &mut HashMap<VersionId, Instant>,
+    ) -> Result<u64, GcError> {
         let store = self.store.clone();
         let temps = blocking(move || store.temp_files()).await?;
+        let maybe_stale = temps.iter().any(|t| {
+            t.id
+                .is_some_and(|id| id.version.created_millis() <= sweep.horizon_ms)
+        });
+        if maybe_stale && !sweep.report.paused {
+            self.ensure_grant(sweep, pending).await?;
+        }
+        let judged_up_to = sweep.judged_up_to();
         let now = SystemTime::now();
         let mut deleted = 0;
         for t in temps {
             let stale = match (t.id, t.modified) {
-                (Some(id), _) => id.version.created_millis() <= horizon_ms,
+                (Some(id), _) => id.version.created_millis() <= judged_up_to,
                 (None, Some(m)) => now.duration_since(m).is_ok_and(|age| age > self.grace),
                 (None, None) => false,
             };

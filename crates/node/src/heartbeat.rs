@@ -1,6 +1,7 @@
 //! The storage node's heartbeat: every `node.heartbeat_interval_ms` it tells
 //! the meta leader it is alive, with the used and free bytes of the file
-//! system holding its shards (statvfs). A failed heartbeat is logged and the
+//! system holding its shards (statvfs) and its clock (the leader reports
+//! how far it is off its own). A failed heartbeat is logged and the
 //! next one is sent on schedule; meta decides liveness from their arrival.
 
 use cairn_rpc::{Heartbeat, MetaClient};
@@ -20,12 +21,13 @@ pub fn disk_usage(dir: &Path) -> std::io::Result<(u64, u64)> {
 }
 
 /// Sends heartbeats for `node` until the returned task is aborted or the
-/// runtime stops.
+/// runtime stops; its clock is shifted by `clock_offset_ms` (0 but in tests).
 pub fn spawn_heartbeats(
     meta: MetaClient,
     node: NodeId,
     dir: PathBuf,
     interval: Duration,
+    clock_offset_ms: i64,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
@@ -43,6 +45,7 @@ pub fn spawn_heartbeats(
                 node,
                 used_bytes,
                 free_bytes,
+                clock_ms: cairn_types::shifted_now_ms(clock_offset_ms),
             };
             // One heartbeat may retry for a while when meta is electing; the
             // next waits for it, so they never pile up.

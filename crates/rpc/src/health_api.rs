@@ -3,7 +3,8 @@
 //! the leader answers. Liveness is soft state kept in the leader's memory —
 //! never in the Raft log — so heartbeats cost no log entries or fsyncs; a new
 //! leader starts with an empty table and gives every node `down_after` to be
-//! heard from before it reports it down.
+//! heard from before it reports it down. Each heartbeat carries the node's
+//! clock, so the leader also reports how far each node's clock is off its own.
 
 use crate::meta_api::{Endpoint, NodeRecord};
 use cairn_types::NodeId;
@@ -22,6 +23,10 @@ pub struct Heartbeat {
     /// Bytes used and free on the file system of the node's data directory.
     pub used_bytes: u64,
     pub free_bytes: u64,
+    /// The node's wall clock when it sent the heartbeat (ms since the
+    /// epoch): the leader compares it with its own to report the node's
+    /// clock offset.
+    pub clock_ms: u64,
 }
 
 impl Endpoint for Heartbeat {
@@ -84,6 +89,17 @@ pub struct NodeStatus {
     /// Disk usage from the last heartbeat (None before the first).
     pub used_bytes: Option<u64>,
     pub free_bytes: Option<u64>,
+    /// How far the node's clock was ahead of the leader's (negative: behind)
+    /// at its last heartbeat, in ms, give or take the heartbeat's transit
+    /// time (None before the first). Beyond `meta.max_node_clock_skew_ms`
+    /// the node may not move the garbage-collection horizon.
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// How far a clock reading `theirs` is ahead of `ours` (negative: behind).
+pub fn clock_offset(theirs: u64, ours: u64) -> i64 {
+    let diff = i128::from(theirs) - i128::from(ours);
+    i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[cfg(test)]
@@ -99,5 +115,13 @@ mod tests {
         // Never heard from: up while the leader is new, down afterwards.
         assert_eq!(liveness_of(None, s(2), down_after), Liveness::Up);
         assert_eq!(liveness_of(None, s(6), down_after), Liveness::Down);
+    }
+
+    #[test]
+    fn clock_offsets_are_signed_and_saturate() {
+        assert_eq!(clock_offset(1_000, 400), 600);
+        assert_eq!(clock_offset(400, 1_000), -600);
+        assert_eq!(clock_offset(u64::MAX, 0), i64::MAX);
+        assert_eq!(clock_offset(0, u64::MAX), i64::MIN);
     }
 }

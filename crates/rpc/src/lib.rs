@@ -4,15 +4,19 @@
 //! that speak them; the servers live in the role crates.
 
 pub mod auth;
+pub mod gc_api;
 pub mod health_api;
 pub mod meta_api;
 pub mod meta_client;
 pub mod meta_reads;
 pub mod shard_api;
 pub mod transport;
+pub mod write_id;
 
+pub use gc_api::GcHorizonState;
 pub use health_api::{Heartbeat, Liveness, NodeStatus, NodeStatusRequest};
 pub use meta_api::*;
 pub use meta_client::MetaClient;
 pub use shard_api::{ShardClient, ShardError};
 pub use transport::{RpcClient, RpcError, decode_postcard, postcard_response};
+pub use write_id::WriteId;

@@ -3,6 +3,8 @@
 //! decision of every conditional write is made by the state machine, from the
 //! command alone, so all replicas decide the same.
 
+use crate::gc_api::GcHorizonState;
+use crate::write_id::WriteId;
 use cairn_types::{
     AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
     NodeId, ObjectExtras, ObjectManifest, ObjectVersionId, PartRecord, StoredChecksum, Tag,
@@ -119,6 +121,9 @@ pub enum MetaCommand {
     /// this entry on, the state machine refuses any object or part that would
     /// reference such a version, so a version found unreferenced stays so.
     /// The horizon only moves forward; answers `GcHorizon` with its value.
+    /// Built by older builds, which trusted the node's clock: entries in a
+    /// log still apply as before, but voters refuse it from clients (nodes
+    /// send `ProposeGcHorizon`).
     AdvanceGcHorizon {
         horizon_ms: u64,
     },
@@ -241,6 +246,46 @@ pub enum MetaCommand {
         marker: VersionId,
         now: UnixMillis,
     },
+    /// `command` sent by `MetaClient::write` under the write's idempotency
+    /// id. The first application under `id` is applied as `command` alone
+    /// would be and its answer kept (without the bulk no caller reads:
+    /// chunk lists, inline bytes and part sizes of the manifests it names,
+    /// lists of released parts, per-part checksums); a later one under the
+    /// same id changes nothing and gets that answer. `stamped_ms` is set by
+    /// the voter that proposes the entry, from its clock (whatever the
+    /// client sent is replaced); the state machine's clock is the largest
+    /// stamp applied, and answers are kept for `WRITE_ID_WINDOW` of it.
+    /// Never nests, never holds a `Batch`.
+    Idempotent {
+        id: WriteId,
+        stamped_ms: u64,
+        command: Box<MetaCommand>,
+    },
+    /// A storage node's collector asks to move the GC horizon (this build's
+    /// replacement of `AdvanceGcHorizon`, which voters no longer accept from
+    /// clients). The node sends its clock and grace; the voter that proposes
+    /// the entry refuses a node whose clock differs from its own by more
+    /// than `meta.max_node_clock_skew_ms`, and sets `horizon_ms` to the
+    /// earlier of the two clocks minus the grace (whatever the node sent is
+    /// replaced). Applied: the horizon moves forward to `horizon_ms` unless
+    /// collection is paused. Answers `GcState`.
+    ProposeGcHorizon {
+        node: NodeId,
+        node_clock_ms: u64,
+        grace_ms: u64,
+        horizon_ms: u64,
+    },
+    /// An operator's reset, step one: pauses collection (nodes judge and
+    /// delete nothing) and bumps the generation. Answers `GcState` (the
+    /// horizon as it was).
+    PauseGc,
+    /// An operator's reset, step two (refused unless paused, and by the
+    /// proposing voter when later than its clock): sets the horizon to
+    /// `horizon_ms`, even backwards, bumps the generation and resumes
+    /// collection. Answers `GcState`.
+    ResetGcHorizon {
+        horizon_ms: u64,
+    },
 }
 
 /// What a lifecycle expiry removes, if it still holds when applied.
@@ -335,6 +380,9 @@ pub enum MetaResponse {
     Tagged {
         version_id: Option<ObjectVersionId>,
     },
+    /// The garbage-collection horizon after a `ProposeGcHorizon`, `PauseGc`
+    /// or `ResetGcHorizon`.
+    GcState(GcHorizonState),
 }
 
 /// Errors of the meta API, named after the S3 errors they become.

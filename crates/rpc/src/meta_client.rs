@@ -10,6 +10,7 @@ use crate::meta_api::{
 };
 use crate::meta_reads::Query;
 use crate::transport::{RpcClient, RpcError};
+use crate::write_id::WriteId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -156,13 +157,30 @@ impl MetaClient {
 
     /// Replicates a command through Raft and returns what applying it did.
     ///
-    /// Every command answers a repeat as its first application did, except
-    /// two deletes whose target the first application removed: when an
-    /// earlier attempt may have been applied unseen, DeleteBucket's
-    /// NoSuchBucket and a conditional DeleteObject's NoSuchKey mean the
-    /// thing is gone, which is what was asked, so they answer success.
+    /// Every attempt carries the same fresh idempotency id
+    /// (`MetaCommand::Idempotent`), so when an earlier attempt was applied
+    /// unseen, a repeat gets the first application's answer and changes
+    /// nothing, whatever other clients wrote meanwhile. (A command already
+    /// wrapped is sent as it is.) For a voter that has forgotten the id
+    /// (never, within `META_CALL_DEADLINE`) two deletes keep their old
+    /// fallback: when an earlier attempt may have been applied unseen,
+    /// DeleteBucket's NoSuchBucket and a conditional DeleteObject's
+    /// NoSuchKey mean the thing is gone, which is what was asked, so they
+    /// answer success.
     pub async fn write(&self, cmd: &MetaCommand) -> Result<MetaResponse, MetaError> {
-        let (result, maybe_applied) = self.send_tracked(META_WRITE_PATH, cmd).await;
+        let envelope;
+        let sent = match cmd {
+            MetaCommand::Idempotent { .. } => cmd,
+            _ => {
+                envelope = MetaCommand::Idempotent {
+                    id: WriteId::new_random(),
+                    stamped_ms: 0,
+                    command: Box::new(cmd.clone()),
+                };
+                &envelope
+            }
+        };
+        let (result, maybe_applied) = self.send_tracked(META_WRITE_PATH, sent).await;
         match (cmd, result) {
             (MetaCommand::DeleteBucket { .. }, Err(MetaError::NoSuchBucket)) if maybe_applied => {
                 Ok(MetaResponse::Done)

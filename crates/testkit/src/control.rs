@@ -1,8 +1,8 @@
 //! Controlling single processes of a process cluster by name (`meta-2`,
 //! `node-5`, `gateway`): kill (SIGKILL and reap), stop and cont (SIGSTOP,
-//! SIGCONT), start and restart from the same config — a node pinned to the
-//! address it registered, so gateways find it again — and wiping a stopped
-//! process's data directory.
+//! SIGCONT), reconfigure, start and restart from its config — a node pinned
+//! to the address it registered, so gateways find it again — and wiping a
+//! stopped process's data directory.
 
 use crate::spec::Role;
 use crate::cluster::Cluster;
@@ -51,6 +51,15 @@ impl Cluster {
             self.pin_node_addr(&config);
         }
         self.spawn_process(name);
+    }
+
+    /// Changes the config file of process `name` (it takes effect at its
+    /// next start), e.g. to fix a clock offset before a `restart`.
+    pub fn reconfigure(&self, name: &str, f: impl FnOnce(&mut Config)) {
+        let (_, path) = self.config_of(name);
+        let mut c = Config::from_file(&path).expect("process config");
+        f(&mut c);
+        write_config(&path, &c).expect("write process config");
     }
 
     /// Kills process `name` if it runs, then starts it again (same config).

@@ -60,6 +60,9 @@ pub const DEFAULT_GC_BATCH_SIZE: usize = 1000;
 pub const MIN_GC_GRACE_SECS: u64 = 2;
 /// Most data versions one query may ask about.
 pub const MAX_GC_BATCH_SIZE: usize = 10_000;
+/// A storage node whose clock differs from the meta leader's by more than
+/// this (ms) may not move the garbage-collection horizon.
+pub const DEFAULT_MAX_NODE_CLOCK_SKEW_MS: u64 = 30_000;
 
 /// The whole configuration file. Every section has defaults, so an empty file
 /// is a valid single-process configuration.
@@ -162,6 +165,13 @@ pub struct MetaConfig {
     /// Seconds between passes of the lifecycle job (on the leader), which
     /// expires objects and aborts incomplete uploads by bucket rules.
     pub lifecycle_interval_secs: u64,
+    /// A storage node whose clock (as its heartbeats and proposals show it)
+    /// differs from the leader's by more than this many ms may not move the
+    /// garbage-collection horizon: its sweeps stop until its clock is fixed.
+    pub max_node_clock_skew_ms: u64,
+    /// For tests only: shifts this voter's wall clock by this many ms (the
+    /// clock it stamps writes with and checks horizon proposals against).
+    pub clock_offset_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -180,6 +190,9 @@ pub struct NodeConfig {
     /// Meta reports a node down once it has been silent this long (read by
     /// the meta voters; must exceed the heartbeat interval).
     pub down_after_ms: u64,
+    /// For tests only: shifts this node's wall clock by this many ms (the
+    /// clock its heartbeats report and its garbage collector proposes from).
+    pub clock_offset_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -243,6 +256,8 @@ impl Default for MetaConfig {
             quorum_wait_ms: DEFAULT_QUORUM_WAIT_MS,
             fault_injection: false,
             lifecycle_interval_secs: DEFAULT_LIFECYCLE_INTERVAL_SECS,
+            max_node_clock_skew_ms: DEFAULT_MAX_NODE_CLOCK_SKEW_MS,
+            clock_offset_ms: 0,
         }
     }
 }
@@ -259,6 +274,7 @@ impl Default for NodeConfig {
             capacity_bytes: DEFAULT_NODE_CAPACITY_BYTES,
             heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
             down_after_ms: DEFAULT_DOWN_AFTER_MS,
+            clock_offset_ms: 0,
         }
     }
 }

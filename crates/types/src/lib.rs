@@ -37,3 +37,9 @@ pub fn now_millis() -> UnixMillis {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
+
+/// Now shifted by `offset_ms` (a role's test-only `clock_offset_ms`), in ms
+/// since the Unix epoch; 0 for a time before it.
+pub fn shifted_now_ms(offset_ms: i64) -> u64 {
+    u64::try_from(now_millis().saturating_add(offset_ms)).unwrap_or(0)
+}

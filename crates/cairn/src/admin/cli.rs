@@ -1,7 +1,8 @@
 //! `cairn admin …`: the operator's commands against a running cluster —
 //! the meta group (status, membership, fault injection), the storage nodes
-//! and the layout (list, assign, remove; show, plan, apply, revert), and
-//! buckets (create with a redundancy, info, list). Every command reads the
+//! and the layout (list, assign, remove; show, plan, apply, revert),
+//! buckets (create with a redundancy, info, list), and the garbage
+//! collector's horizon (reset). Every command reads the
 //! cluster's voters and secret from a config file (any role's, or the
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
@@ -10,7 +11,7 @@ use cairn_rpc::NodeStatusRequest;
 use cairn_rpc::MetaCommand;
 use super::layout as layout_admin;
 use crate::roles;
-use super::{meta as meta_admin, nodes as admin_nodes};
+use super::{gc as gc_admin, meta as meta_admin, nodes as admin_nodes};
 use anyhow::Context;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::config::Config;
@@ -48,6 +49,32 @@ pub enum AdminCommand {
     Bucket {
         #[command(subcommand)]
         command: AdminBucketCommand,
+    },
+    /// The shard garbage collector.
+    Gc {
+        #[command(subcommand)]
+        command: AdminGcCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminGcCommand {
+    /// Put back a garbage-collection horizon that was set wrongly (ahead of
+    /// real time: every PUT answers 503 until the clock catches up).
+    ///
+    /// Pauses collection on every node, waits 12 s so no node still acts on
+    /// an earlier grant, then sets the horizon; nodes forget what they judged
+    /// before, so nothing a PUT may still commit is deleted. If it fails
+    /// midway, collection stays paused until it is run again.
+    ResetHorizon {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// The new horizon, ms since the epoch [default: this machine's
+        /// clock minus gc.grace_secs of the config]. The meta leader refuses
+        /// one later than its clock.
+        #[arg(long)]
+        to_ms: Option<u64>,
     },
 }
 
@@ -266,7 +293,34 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Node { command } => run_node(command).await,
         AdminCommand::Layout { command } => run_layout(command).await,
         AdminCommand::Bucket { command } => run_bucket(command).await,
+        AdminCommand::Gc { command } => run_gc(command).await,
     }
+}
+
+async fn run_gc(command: AdminGcCommand) -> anyhow::Result<()> {
+    match command {
+        AdminGcCommand::ResetHorizon { config, to_ms } => {
+            let (config, meta) = connect(&config)?;
+            let now = cairn_types::shifted_now_ms(0);
+            let target = to_ms.unwrap_or_else(|| {
+                now.saturating_sub(config.gc.grace_secs.saturating_mul(1000))
+            });
+            let (before, after) = gc_admin::reset_horizon(
+                &meta,
+                target,
+                cairn_rpc::gc_api::GC_RESET_PAUSE,
+                |line| say!("{line}"),
+            )
+            .await?;
+            say!(
+                "horizon reset from {} to {}; garbage collection resumed (generation {})",
+                gc_admin::describe(before.horizon_ms, now),
+                gc_admin::describe(after.horizon_ms, now),
+                after.generation
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {

@@ -2,9 +2,11 @@
 //! command line and its dispatch; `meta` talks to the voters directly
 //! (status, fault injection); `nodes` renders the node list; `layout` stages,
 //! plans and applies layouts and manages buckets (also used by `cairn
-//! server` to put its own nodes in the layout).
+//! server` to put its own nodes in the layout); `gc` resets a
+//! garbage-collection horizon set wrongly.
 
 mod cli;
+mod gc;
 mod layout;
 mod meta;
 mod nodes;

@@ -1,7 +1,8 @@
 //! `cairn admin node list`: the storage nodes registered in meta with the
 //! meta leader's view of their health — id, address, zone, capacity, state
-//! (up/down), how long ago the last heartbeat arrived, disk usage — and their
-//! place in the layout (active, pending, or a staged change).
+//! (up/down), how long ago the last heartbeat arrived, how far the node's
+//! clock is off the leader's, disk usage — and their place in the layout
+//! (active, pending, or a staged change).
 
 use cairn_rpc::{Liveness, NodeStatus};
 use cairn_types::{LayoutState, NodeId, StagedRole};
@@ -49,6 +50,17 @@ fn age(ms: Option<u64>) -> String {
     }
 }
 
+/// A clock offset as `+1.2s` / `-0.0s` (`-` before the first heartbeat).
+fn clock(offset_ms: Option<i64>) -> String {
+    match offset_ms {
+        Some(ms) => {
+            let sign = if ms < 0 { "-" } else { "+" };
+            format!("{sign}{:.1}s", ms.unsigned_abs() as f64 / 1000.0)
+        }
+        None => "-".into(),
+    }
+}
+
 /// The human-readable table, one node per line, in id order.
 pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
     let mut nodes: Vec<&NodeStatus> = nodes.iter().collect();
@@ -59,18 +71,19 @@ pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
         .count();
     let mut out = format!("{} storage node(s), {down} down\n", nodes.len());
     out.push_str(&format!(
-        "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12} {:<14}\n",
-        "id", "address", "zone", "capacity", "state", "heartbeat", "used", "free", "layout"
+        "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>10} {:>12} {:>12} {:<14}\n",
+        "id", "address", "zone", "capacity", "state", "heartbeat", "clock", "used", "free", "layout"
     ));
     for n in nodes {
         out.push_str(&format!(
-            "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>12} {:>12} {:<14}\n",
+            "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>10} {:>12} {:>12} {:<14}\n",
             n.record.id,
             n.record.addr,
             n.record.zone,
             gib(n.record.capacity),
             n.liveness.to_string(),
             age(n.heartbeat_age_ms),
+            clock(n.clock_offset_ms),
             n.used_bytes.map(gib).unwrap_or_else(|| "-".into()),
             n.free_bytes.map(gib).unwrap_or_else(|| "-".into()),
             layout_role(layout, n.record.id),
@@ -98,6 +111,7 @@ mod tests {
             heartbeat_age_ms: age,
             used_bytes: age.map(|_| 1 << 29),
             free_bytes: age.map(|_| 1 << 30),
+            clock_offset_ms: age.map(|_| 3_600_300),
         };
         let mut layout = LayoutState::default();
         layout.staging.changes.insert(2, StagedRole::Remove);
@@ -124,6 +138,8 @@ mod tests {
             lines[2].contains("1.0 GiB") && lines[2].contains("0.5 GiB"),
             "{text}"
         );
+        assert!(lines[1].contains(" clock "), "{text}");
+        assert!(lines[2].contains(" +3600.3s "), "{text}");
         assert!(lines[2].trim_end().ends_with(" pending"), "{text}");
         assert!(lines[3].trim_end().ends_with(" pending-remove"), "{text}");
     }

@@ -1,7 +1,8 @@
 //! The data path's view of the cluster, asked of meta and kept briefly: the
 //! node list with meta's view of each node's liveness (node ids to
-//! addresses), and the applied layout (where new chunks go; placement
-//! decisions are recorded in manifests, so reads never depend on it).
+//! addresses; each node's clock offset becomes a gauge), and the applied
+//! layout (where new chunks go; placement decisions are recorded in
+//! manifests, so reads never depend on it).
 
 use super::path::DataPath;
 use crate::errors::{meta_error, unavailable};
@@ -11,6 +12,10 @@ use cairn_types::{ClusterLayout, NodeId};
 use s3s::S3Result;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Metric (gauge, per `node`): how far the node's clock is ahead of the meta
+/// leader's in ms (negative: behind), as of the node list last fetched.
+pub const METRIC_NODE_CLOCK_OFFSET: &str = "cairn_gateway_node_clock_offset_ms";
 
 /// How long the node list is reused before asking meta again.
 pub const NODE_CACHE_TTL: Duration = Duration::from_secs(2);
@@ -32,6 +37,12 @@ impl DataPath {
                 .await
                 .map_err(meta_error)?,
         );
+        for n in fresh.iter() {
+            if let Some(offset) = n.clock_offset_ms {
+                metrics::gauge!(METRIC_NODE_CLOCK_OFFSET, "node" => n.record.id.to_string())
+                    .set(offset as f64);
+            }
+        }
         *self.inner.nodes.write().await = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
     }

@@ -1,10 +1,11 @@
 //! Commands about the cluster rather than its data: access keys, storage
 //! node records, the layout (`layout`), and the garbage collector's horizon
-//! (`store::data_refs`).
+//! (`store::data_refs`, with its generation and pause in `store::gc_state`).
 
 use super::layout;
 use super::outcome::{Applied, misrouted};
 use crate::store::data_refs::advance_horizon;
+use crate::store::gc_state;
 use crate::store::db::{CF_KEYS, CF_NODES, MetaDb, encode};
 use cairn_rpc::{MetaCommand, MetaResponse};
 use rocksdb::WriteBatch;
@@ -25,6 +26,15 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> A
         MetaCommand::AdvanceGcHorizon { horizon_ms } => Ok(Ok(MetaResponse::GcHorizon(
             advance_horizon(db, batch, *horizon_ms)?,
         ))),
+        // The proposing voter decided `horizon_ms` from its clock and the
+        // node's (`crate::admission`); the log only orders it.
+        MetaCommand::ProposeGcHorizon { horizon_ms, .. } => Ok(Ok(MetaResponse::GcState(
+            gc_state::propose(db, batch, *horizon_ms)?,
+        ))),
+        MetaCommand::PauseGc => Ok(Ok(MetaResponse::GcState(gc_state::pause(db, batch)?))),
+        MetaCommand::ResetGcHorizon { horizon_ms } => {
+            Ok(gc_state::reset(db, batch, *horizon_ms)?.map(MetaResponse::GcState))
+        }
         _ => misrouted(),
     }
 }

@@ -1,16 +1,45 @@
-//! Applying one command: `apply_command` hands it to the file of its family,
-//! and each command of a `Batch` (commands sharing one log entry) in turn.
+//! Applying one log entry's command: `apply_command` hands it to the file
+//! of its family, each command of a `Batch` (commands sharing one log entry)
+//! in turn, and an idempotent write to `idempotency`, which applies it at
+//! most once; then it lets `idempotency` expire old write records.
 
 use super::entry_sharing::can_share_entry;
-use super::outcome::Applied;
+use super::idempotency::{EntryWrites, apply_once, finish_entry};
+use super::outcome::{Applied, misrouted};
 use super::{buckets, cluster, multipart, objects};
 use crate::store::db::MetaDb;
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use rocksdb::WriteBatch;
 
+/// Applies the command of one log entry into `batch`.
 pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
+    let mut entry = EntryWrites::default();
+    let answer = apply_one(db, batch, cmd, &mut entry)?;
+    finish_entry(db, batch, &entry)?;
+    Ok(answer)
+}
+
+fn apply_one(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    cmd: &MetaCommand,
+    entry: &mut EntryWrites,
+) -> Applied {
     match cmd {
-        MetaCommand::Batch(cmds) => apply_batch(db, batch, cmds),
+        MetaCommand::Batch(cmds) => apply_batch(db, batch, cmds, entry),
+        MetaCommand::Idempotent {
+            id,
+            stamped_ms,
+            command,
+        } => apply_once(db, batch, (id, *stamped_ms), command, entry, apply_plain),
+        _ => apply_plain(db, batch, cmd),
+    }
+}
+
+/// A command that is neither a batch nor an idempotent write.
+fn apply_plain(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applied {
+    match cmd {
+        MetaCommand::Batch(_) | MetaCommand::Idempotent { .. } => misrouted(),
         MetaCommand::CreateBucket(_)
         | MetaCommand::DeleteBucket { .. }
         | MetaCommand::SetBucketVersioning { .. }
@@ -36,7 +65,10 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
         | MetaCommand::RegisterNode(_)
         | MetaCommand::StageLayout(_)
         | MetaCommand::ApplyLayout(_)
-        | MetaCommand::AdvanceGcHorizon { .. } => cluster::apply(db, batch, cmd),
+        | MetaCommand::AdvanceGcHorizon { .. }
+        | MetaCommand::ProposeGcHorizon { .. }
+        | MetaCommand::PauseGc
+        | MetaCommand::ResetGcHorizon { .. } => cluster::apply(db, batch, cmd),
     }
 }
 
@@ -45,7 +77,12 @@ pub fn apply_command(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> 
 /// so each may read the state as it was before the batch: applying them one
 /// after another would decide the same. That is checked here again, since a
 /// log entry is the state machine's input and must never be trusted blindly.
-fn apply_batch(db: &MetaDb, batch: &mut WriteBatch, cmds: &[MetaCommand]) -> Applied {
+fn apply_batch(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    cmds: &[MetaCommand],
+    entry: &mut EntryWrites,
+) -> Applied {
     if !can_share_entry(cmds) {
         return Ok(Err(MetaError::Internal(
             "a batch of conflicting commands was refused".into(),
@@ -53,7 +90,7 @@ fn apply_batch(db: &MetaDb, batch: &mut WriteBatch, cmds: &[MetaCommand]) -> App
     }
     let mut answers = Vec::with_capacity(cmds.len());
     for cmd in cmds {
-        answers.push(apply_command(db, batch, cmd)?);
+        answers.push(apply_one(db, batch, cmd, entry)?);
     }
     Ok(Ok(MetaResponse::Batch(answers)))
 }

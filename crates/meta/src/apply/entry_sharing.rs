@@ -27,8 +27,24 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         MetaCommand::CreateBucket(_) | MetaCommand::DeleteBucket { .. } => return None,
         // Moving the GC horizon changes what every later PutObject and
         // PutPart decide, so nothing may be decided beside it.
-        MetaCommand::AdvanceGcHorizon { .. } => return None,
+        MetaCommand::AdvanceGcHorizon { .. }
+        | MetaCommand::ProposeGcHorizon { .. }
+        | MetaCommand::PauseGc
+        | MetaCommand::ResetGcHorizon { .. } => return None,
         MetaCommand::Batch(_) => return None,
+        // The inner command's records, and the id itself (two attempts of
+        // one write must be decided one after the other).
+        MetaCommand::Idempotent { id, command, .. } => {
+            if matches!(
+                **command,
+                MetaCommand::Batch(_) | MetaCommand::Idempotent { .. }
+            ) {
+                return None;
+            }
+            let mut keys = conflict_keys(command)?;
+            keys.push(tagged(b'i', id.as_bytes()));
+            keys
+        }
         // Layout changes are rare and read the whole layout record.
         MetaCommand::StageLayout(_) | MetaCommand::ApplyLayout(_) => return None,
         MetaCommand::SetBucketCors { bucket, .. } => vec![tagged(b'c', bucket.as_bytes())],

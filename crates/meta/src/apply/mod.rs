@@ -8,8 +8,9 @@
 //! `objects` (whose keys' versions `versioning` changes through
 //! `key_versions`), `multipart` (with S3's multipart `checksums`) and
 //! `cluster` (access keys, nodes, the `layout`, the GC horizon). `extras`
-//! keeps what records carry besides themselves (tags, checksums), and
-//! `entry_sharing` says which commands may share one log entry.
+//! keeps what records carry besides themselves (tags, checksums),
+//! `entry_sharing` says which commands may share one log entry, and
+//! `idempotency` applies a write sent under an idempotency id at most once.
 
 mod buckets;
 pub mod checksums;
@@ -17,6 +18,7 @@ mod cluster;
 mod dispatch;
 pub mod entry_sharing;
 mod extras;
+mod idempotency;
 mod key_versions;
 pub mod layout;
 mod multipart;

@@ -31,6 +31,9 @@ pub type Answer = Result<MetaResponse, MetaError>;
 
 /// Roughly how many bytes a command adds to an entry.
 fn approx_bytes(cmd: &MetaCommand) -> usize {
+    if let MetaCommand::Idempotent { command, .. } = cmd {
+        return approx_bytes(command);
+    }
     COMMAND_BASE_BYTES
         + match cmd {
             MetaCommand::PutObject { manifest, .. }

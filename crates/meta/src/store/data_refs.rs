@@ -210,6 +210,13 @@ pub fn advance_horizon(db: &MetaDb, batch: &mut WriteBatch, proposed: u64) -> Re
     Ok(proposed)
 }
 
+/// Sets the horizon to `value`, even backwards (an operator's reset, see
+/// `gc_state`).
+pub fn set_horizon(db: &MetaDb, batch: &mut WriteBatch, value: u64) -> Result<(), DbError> {
+    batch.put_cf(db.cf(CF_GC)?, KEY_HORIZON, encode(&value)?);
+    Ok(())
+}
+
 /// Refuses data versions the collector may already have judged unreferenced:
 /// those created at or before the horizon.
 pub fn check_fresh(

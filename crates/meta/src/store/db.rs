@@ -48,9 +48,13 @@ pub const CF_OBJECT_VERSIONS: &str = "object_versions";
 /// `object_versions`; see `version_index`).
 pub const CF_VERSION_INDEX: &str = "version_index";
 
+/// The answers of idempotent writes by their id, with their expiry order
+/// and clock (see `write_ids`).
+pub const CF_WRITE_IDS: &str = "write_ids";
+
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 18] = [
+pub const DATA_CFS: [&str; 19] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -69,6 +73,7 @@ pub const DATA_CFS: [&str; 18] = [
     CF_BUCKET_VERSIONING,
     CF_OBJECT_VERSIONS,
     CF_VERSION_INDEX,
+    CF_WRITE_IDS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

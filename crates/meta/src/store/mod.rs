@@ -4,15 +4,19 @@
 //! what it holds: the versions of keys (`object_versions`), the index that
 //! finds one of them by id (`version_index`), the index of referenced data
 //! versions with the GC horizon (`data_refs`), the layout records (`layout`)
-//! the parts of uploads (`parts`), and the one-time correction of codecs
-//! older builds recorded wrongly (`manifest_codecs`). Nothing here decides an S3 answer:
-//! `apply` and `query` do, on top of this.
+//! the parts of uploads (`parts`), the one-time correction of codecs
+//! older builds recorded wrongly (`manifest_codecs`), the horizon's
+//! generation and pause (`gc_state`) and the answers of idempotent writes
+//! (`write_ids`). Nothing here decides an S3 answer: `apply` and `query`
+//! do, on top of this.
 
 pub mod data_refs;
 pub mod db;
+pub mod gc_state;
 pub mod keys;
 pub mod layout;
 pub mod manifest_codecs;
 pub mod object_versions;
 pub mod parts;
 pub mod version_index;
+pub mod write_ids;
