@@ -5,7 +5,7 @@
 //! reproduces it.
 
 use cairn_rpc::health_api::{Heartbeat, NodeStatus, NodeStatusRequest};
-use cairn_rpc::{
+use cairn_rpc::{WriteId, 
     CompletedPart, ListObjectsQuery, MembershipChange, MetaCommand, MetaError, MetaQuery,
     MetaResponse, QueryResult, WriteCondition, decode_postcard,
 };
@@ -81,6 +81,14 @@ fn samples() -> Vec<Vec<u8>> {
             last_modified: 1,
             condition: WriteCondition::Always,
         }),
+        enc(&MetaCommand::Idempotent {
+            id: WriteId::new_random(),
+            stamped_ms: 1_700_000_000_000,
+            command: Box::new(MetaCommand::PutObject {
+                manifest: manifest.clone(),
+                condition: WriteCondition::Always,
+            }),
+        }),
         enc(&MetaCommand::CreateBucket(Bucket {
             name: "b".into(),
             created: 1,
@@ -94,7 +102,7 @@ fn samples() -> Vec<Vec<u8>> {
             max_keys: 1000,
         })),
         enc(&Ok::<_, MetaError>(QueryResult::Object(Some(manifest)))),
-        enc(&Heartbeat { node: 4, used_bytes: 1, free_bytes: 2 }),
+        enc(&Heartbeat { node: 4, used_bytes: 1, free_bytes: 2, clock_ms: 1_700_000_000_000 }),
     ]
 }
 
