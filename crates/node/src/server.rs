@@ -1,4 +1,7 @@
 //! The node's HTTP server: the shard API (`/v1/shards/{id}`) and `/health`.
+//! A shard PUT streams its body to disk; its limit is `MAX_SHARD_BYTES`,
+//! which the store enforces as it reads (413 beyond), so no body is ever
+//! held whole in memory and axum's default body limit plays no part.
 
 use crate::store::{ShardStore, StoreError};
 use axum::Router;
