@@ -223,6 +223,9 @@ fn concurrent_puts_with_the_largest_metadata_commit() {
     /// several MB, which followers used to refuse.
     const LARGE_METADATA_BYTES: usize = 350_000;
     const CONCURRENT: usize = 8;
+    /// PUTs at once with the large metadata: enough that several arrive
+    /// while an entry commits and share the next one (the issue measured 16).
+    const CONCURRENT_LARGE: usize = 16;
     const ROUNDS: usize = 3;
     let cluster = Cluster::builder().voters(VOTERS as usize).processes().start();
     let rt = runtime();
@@ -240,7 +243,7 @@ fn concurrent_puts_with_the_largest_metadata_commit() {
     }
     let large = metadata(LARGE_METADATA_BYTES, 10);
     for round in ROUNDS..2 * ROUNDS {
-        let outcomes = rt.block_on(concurrent_puts(&client, round, CONCURRENT, &large));
+        let outcomes = rt.block_on(concurrent_puts(&client, round, CONCURRENT_LARGE, &large));
         for outcome in &outcomes {
             // The gateway may refuse metadata over S3's limit; anything
             // else (a 503 from a stuck group, a timeout) is a failure.
@@ -283,12 +286,17 @@ fn a_node_with_a_crowded_shard_directory_still_sweeps() {
         .processes()
         .gc(GRACE_SECS, INTERVAL_SECS)
         .start();
+    // Filled aside, then moved into place at once: a sweep must see the
+    // whole directory, not the part written so far.
+    let staging = cluster.shard_dir(1).join("staging");
     let fan = cluster.shard_dir(1).join("00");
-    std::fs::create_dir_all(&fan).expect("fan directory");
+    std::fs::create_dir_all(&staging).expect("staging directory");
     for _ in 0..STALE {
         let name = format!("{}-0-0-0", old_version(&mut rng, Duration::from_secs(3600)));
-        std::fs::write(fan.join(name), b"").expect("stale shard file");
+        std::fs::write(staging.join(name), b"").expect("stale shard file");
     }
+    assert!(!fan.exists(), "a fresh node has no shard in fan directory 00");
+    std::fs::rename(&staging, &fan).expect("fan directory moved into place");
     let left = || std::fs::read_dir(&fan).map(|d| d.count()).unwrap_or(0);
     wait_until(SWEEP_BOUND, "the collector deletes every stale shard", || left() == 0);
 }
