@@ -34,13 +34,24 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const PARALLEL: usize = 16;
 
 /// PUTs `count` objects `prefix{i}` of `body(i)` with `PARALLEL` at a time.
-async fn put_many(client: &Client, bucket: &str, prefix: &str, count: usize, body: fn(usize) -> Vec<u8>) {
+async fn put_many(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    count: usize,
+    body: fn(usize) -> Vec<u8>,
+) {
     futures::stream::iter(0..count)
         .map(|i| {
             let client = client.clone();
             let (bucket, key) = (bucket.to_string(), format!("{prefix}{i}"));
             async move {
-                within(CALL_TIMEOUT, "a PUT", put_bytes(&client, &bucket, &key, &body(i))).await;
+                within(
+                    CALL_TIMEOUT,
+                    "a PUT",
+                    put_bytes(&client, &bucket, &key, &body(i)),
+                )
+                .await;
             }
         })
         .buffer_unordered(PARALLEL)
@@ -75,7 +86,10 @@ fn a_follower_catches_up_after_thousands_of_inline_objects() {
     /// Objects read back through the group the returned follower is needed in.
     const SAMPLES: usize = 20;
     let mut rng = Rng::from_env();
-    let mut cluster = Cluster::builder().voters(VOTERS as usize).processes().start();
+    let mut cluster = Cluster::builder()
+        .voters(VOTERS as usize)
+        .processes()
+        .start();
     let rt = runtime();
     let client = cluster.client();
     rt.block_on(client.create_bucket().bucket("catch").send())
@@ -98,7 +112,12 @@ fn a_follower_catches_up_after_thousands_of_inline_objects() {
         .find(|id| *id != leader && *id != follower)
         .expect("another follower");
     cluster.kill(&format!("meta-{other}"));
-    rt.block_on(put_bytes(&client, "catch", "after", b"written with the returned follower"));
+    rt.block_on(put_bytes(
+        &client,
+        "catch",
+        "after",
+        b"written with the returned follower",
+    ));
     for _ in 0..SAMPLES {
         let i = rng.below(OBJECTS as u64) as usize;
         let got = rt.block_on(get_bytes(&client, "catch", &format!("k{i}")));
@@ -159,8 +178,14 @@ fn a_voter_joins_a_group_holding_over_64_mib_of_metadata() {
     let new_id = VOTERS + 1;
     cluster.start(&format!("meta-{new_id}"));
     let new_addr = cluster.voter_addr(new_id).to_string();
-    let (added, text) =
-        cluster.admin_text(&["meta", "add", "--id", &new_id.to_string(), "--addr", &new_addr]);
+    let (added, text) = cluster.admin_text(&[
+        "meta",
+        "add",
+        "--id",
+        &new_id.to_string(),
+        "--addr",
+        &new_addr,
+    ]);
     assert!(added, "cairn admin meta add: {text}");
     wait_until(CATCH_UP_BOUND, "the new voter catches up", || {
         cluster.voter_status(new_id).is_some_and(|s| {
@@ -170,7 +195,12 @@ fn a_voter_joins_a_group_holding_over_64_mib_of_metadata() {
     });
     // Four voters: with one original follower gone, a write needs the new one.
     cluster.kill(&format!("meta-{}", a_follower(&cluster, leader)));
-    rt.block_on(put_bytes(&client, "big", "after", b"committed with the new voter"));
+    rt.block_on(put_bytes(
+        &client,
+        "big",
+        "after",
+        b"committed with the new voter",
+    ));
     let i = OBJECTS - 1;
     assert!(rt.block_on(get_bytes(&client, "big", &format!("k{i}"))) == big_inline_body(i));
 }
@@ -227,7 +257,10 @@ fn concurrent_puts_with_the_largest_metadata_commit() {
     /// while an entry commits and share the next one (the issue measured 16).
     const CONCURRENT_LARGE: usize = 16;
     const ROUNDS: usize = 3;
-    let cluster = Cluster::builder().voters(VOTERS as usize).processes().start();
+    let cluster = Cluster::builder()
+        .voters(VOTERS as usize)
+        .processes()
+        .start();
     let rt = runtime();
     let client = cluster.client();
     rt.block_on(client.create_bucket().bucket("meta").send())
@@ -255,8 +288,16 @@ fn concurrent_puts_with_the_largest_metadata_commit() {
             }
         }
     }
-    rt.block_on(put_bytes(&client, "meta", "after", b"the group still commits"));
-    assert_eq!(rt.block_on(get_bytes(&client, "meta", "after")), b"the group still commits");
+    rt.block_on(put_bytes(
+        &client,
+        "meta",
+        "after",
+        b"the group still commits",
+    ));
+    assert_eq!(
+        rt.block_on(get_bytes(&client, "meta", "after")),
+        b"the group still commits"
+    );
 }
 
 /// A UUIDv7-shaped version id created `age` ago, random otherwise.
@@ -295,8 +336,15 @@ fn a_node_with_a_crowded_shard_directory_still_sweeps() {
         let name = format!("{}-0-0-0", old_version(&mut rng, Duration::from_secs(3600)));
         std::fs::write(staging.join(name), b"").expect("stale shard file");
     }
-    assert!(!fan.exists(), "a fresh node has no shard in fan directory 00");
+    assert!(
+        !fan.exists(),
+        "a fresh node has no shard in fan directory 00"
+    );
     std::fs::rename(&staging, &fan).expect("fan directory moved into place");
     let left = || std::fs::read_dir(&fan).map(|d| d.count()).unwrap_or(0);
-    wait_until(SWEEP_BOUND, "the collector deletes every stale shard", || left() == 0);
+    wait_until(
+        SWEEP_BOUND,
+        "the collector deletes every stale shard",
+        || left() == 0,
+    );
 }

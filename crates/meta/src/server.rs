@@ -22,13 +22,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use cairn_rpc::{
-    META_MEMBERSHIP_PATH, META_READ_PATH, META_WRITE_PATH, MembershipChange, MetaCommand,
-    MetaError, MetaQuery, RpcClient, decode_postcard, postcard_response,
-};
 use cairn_rpc::sizes::{
     MAX_CONTROL_BYTES, MAX_QUERY_BYTES, MAX_RAFT_APPEND_BYTES, MAX_RAFT_SNAPSHOT_BYTES,
     MAX_WRITE_BODY_BYTES, SNAPSHOT_CHUNK_BYTES,
+};
+use cairn_rpc::{
+    META_MEMBERSHIP_PATH, META_READ_PATH, META_WRITE_PATH, MembershipChange, MetaCommand,
+    MetaError, MetaQuery, RpcClient, decode_postcard, postcard_response,
 };
 use cairn_types::config::MetaConfig;
 use openraft::BasicNode;
@@ -175,7 +175,10 @@ impl MetaNode {
                 RAFT_APPEND_PATH,
                 post(raft_append).layer(limit(MAX_RAFT_APPEND_BYTES)),
             )
-            .route(RAFT_VOTE_PATH, post(raft_vote).layer(limit(MAX_CONTROL_BYTES)))
+            .route(
+                RAFT_VOTE_PATH,
+                post(raft_vote).layer(limit(MAX_CONTROL_BYTES)),
+            )
             .route(
                 RAFT_SNAPSHOT_PATH,
                 post(raft_snapshot).layer(limit(MAX_RAFT_SNAPSHOT_BYTES)),
@@ -184,13 +187,19 @@ impl MetaNode {
                 META_WRITE_PATH,
                 post(meta_write).layer(limit(MAX_WRITE_BODY_BYTES)),
             )
-            .route(META_READ_PATH, post(meta_read).layer(limit(MAX_QUERY_BYTES)))
+            .route(
+                META_READ_PATH,
+                post(meta_read).layer(limit(MAX_QUERY_BYTES)),
+            )
             .route(META_STATUS_PATH, get(meta_status))
             .route(
                 META_MEMBERSHIP_PATH,
                 post(meta_membership).layer(limit(MAX_CONTROL_BYTES)),
             )
-            .route(META_FAULT_PATH, post(meta_fault).layer(limit(MAX_CONTROL_BYTES)))
+            .route(
+                META_FAULT_PATH,
+                post(meta_fault).layer(limit(MAX_CONTROL_BYTES)),
+            )
             .with_state(self.clone())
     }
 

@@ -65,9 +65,7 @@ pub fn split_by_encoded_size<T: Serialize>(
     let mut bytes = LENGTH_PREFIX_BYTES;
     for item in items {
         let size = encoded_size(&item);
-        if !run.is_empty()
-            && (run.len() >= max_items || bytes.saturating_add(size) > max_bytes)
-        {
+        if !run.is_empty() && (run.len() >= max_items || bytes.saturating_add(size) > max_bytes) {
             runs.push(std::mem::take(&mut run));
             bytes = LENGTH_PREFIX_BYTES;
         }

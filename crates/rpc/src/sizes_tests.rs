@@ -9,8 +9,8 @@ use cairn_types::limits::{
     MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MIN_CHUNK_SIZE,
 };
 use cairn_types::{
-    ChunkRef, HttpHeaders, ObjectData, ObjectExtras, ObjectManifest, PieceRef, Tag, VersionId,
-    CODEC_RS_GF256_V1,
+    CODEC_RS_GF256_V1, ChunkRef, HttpHeaders, ObjectData, ObjectExtras, ObjectManifest, PieceRef,
+    Tag, VersionId,
 };
 
 /// S3's limit on user metadata (names and values together).
@@ -119,7 +119,10 @@ fn the_object_sizes_the_limits_promise_fit_in_one_command() {
         );
     }
     // Beyond that the command is refused rather than sent.
-    for (size, chunk, layout) in [(2048 * MIB, min_chunk, Layout::Ec(6)), (512 * MIB, min_chunk, widest)] {
+    for (size, chunk, layout) in [
+        (2048 * MIB, min_chunk, Layout::Ec(6)),
+        (512 * MIB, min_chunk, widest),
+    ] {
         assert!(encoded_size(&largest_put(size, chunk, layout)) > MAX_META_COMMAND_BYTES);
     }
 }
@@ -141,7 +144,9 @@ fn splitting_keeps_order_and_every_run_within_its_bounds() {
             );
         }
         // Runs are as full as the bounds allow (all items weigh the same).
-        let per_run = max_items.min((max_bytes.saturating_sub(LENGTH_PREFIX_BYTES)) / 16).max(1);
+        let per_run = max_items
+            .min((max_bytes.saturating_sub(LENGTH_PREFIX_BYTES)) / 16)
+            .max(1);
         assert_eq!(runs.len(), versions.len().div_ceil(per_run));
     }
     assert!(split_by_encoded_size(Vec::<VersionId>::new(), 10, 100).is_empty());

@@ -23,7 +23,9 @@ fn write(db: &MetaDb, entries: &[Entry<TypeConfig>]) {
     let cf = db.cf(CF_LOG).expect("log table");
     for e in entries {
         let value = encode(e).expect("encode");
-        db.db.put_cf(cf, log_key(e.log_id.index), value).expect("put");
+        db.db
+            .put_cf(cf, log_key(e.log_id.index), value)
+            .expect("put");
     }
 }
 
@@ -49,10 +51,20 @@ async fn replication_reads_the_log_in_steps_capped_by_bytes() {
         }
     }
     // An entry larger than a step still goes, alone.
-    write(&db, &[entry(101, 2 * RAFT_APPEND_TARGET_BYTES), entry(102, 10)]);
+    write(
+        &db,
+        &[entry(101, 2 * RAFT_APPEND_TARGET_BYTES), entry(102, 10)],
+    );
     let step = store.limited_get_log_entries(101, 103).await.expect("read");
     assert_eq!(step.len(), 1);
-    assert_eq!(store.limited_get_log_entries(102, 103).await.expect("read").len(), 1);
+    assert_eq!(
+        store
+            .limited_get_log_entries(102, 103)
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
     // Plain reads are not capped.
     let all = store.try_get_log_entries(1..=102).await.expect("read");
     assert_eq!(all.len(), 102);

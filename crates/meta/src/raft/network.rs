@@ -68,8 +68,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 }
 
 /// What a Raft RPC to a peer came back with.
-type Outcome<Resp, E> =
-    Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>;
+type Outcome<Resp, E> = Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>;
 
 impl Connection {
     /// Sends `req` to `path`, whose route takes at most `max_body` bytes.
@@ -130,7 +129,10 @@ impl RaftNetwork<TypeConfig> for Connection {
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         let entries = rpc.entries.len() as u64;
-        match self.send(RAFT_APPEND_PATH, &rpc, MAX_RAFT_APPEND_BYTES).await {
+        match self
+            .send(RAFT_APPEND_PATH, &rpc, MAX_RAFT_APPEND_BYTES)
+            .await
+        {
             Ok(outcome) => outcome,
             // Too large for the follower's route: openraft retries at once
             // with fewer entries, never with the same payload.
@@ -149,7 +151,10 @@ impl RaftNetwork<TypeConfig> for Connection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        match self.send(RAFT_SNAPSHOT_PATH, &rpc, MAX_RAFT_SNAPSHOT_BYTES).await {
+        match self
+            .send(RAFT_SNAPSHOT_PATH, &rpc, MAX_RAFT_SNAPSHOT_BYTES)
+            .await
+        {
             Ok(outcome) => outcome,
             Err(e) => self.failed(e),
         }

@@ -78,14 +78,26 @@ fn gated_commit(
 
 type Submitted = tokio::task::JoinHandle<Answer>;
 
-fn spawn_submit(batcher: &WriteBatcher, gate: &Arc<tokio::sync::Notify>, cmd: MetaCommand) -> Submitted {
+fn spawn_submit(
+    batcher: &WriteBatcher,
+    gate: &Arc<tokio::sync::Notify>,
+    cmd: MetaCommand,
+) -> Submitted {
     let (batcher, commit) = (batcher.clone(), gated_commit(gate.clone()));
     tokio::spawn(async move { batcher.submit(cmd, commit).await })
 }
 
-/// Yields until the batcher's state satisfies `check`.
+/// How long a refusal, or the queue reaching a state, may take.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// Yields until the batcher's state satisfies `check` (panics after `PROMPT`).
 async fn until(batcher: &WriteBatcher, check: impl Fn(&State) -> bool) {
+    let deadline = tokio::time::Instant::now() + PROMPT;
     while !check(&batcher.state.lock().expect("lock")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the batcher's queue never got there"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -108,8 +120,6 @@ async fn stuck_with_queue(
 
 #[tokio::test]
 async fn a_full_queue_refuses_writes_with_slow_down_and_drains() {
-    /// How long a refusal may take: it must not wait for the queue.
-    const PROMPT: Duration = Duration::from_secs(5);
     let batcher = WriteBatcher::default();
     let gate = Arc::new(tokio::sync::Notify::new());
     let queued = (0..MAX_QUEUED_WRITES)
@@ -122,7 +132,10 @@ async fn a_full_queue_refuses_writes_with_slow_down_and_drains() {
     )
     .await
     .expect("a write to a full queue is answered at once");
-    assert!(matches!(refused, Err(MetaError::SlowDown(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(MetaError::SlowDown(_))),
+        "{refused:?}"
+    );
     // Once the log moves again, every queued write is committed.
     gate.notify_one();
     for w in waiting {
@@ -140,8 +153,13 @@ async fn the_queue_is_bounded_by_bytes_too() {
     let gate = Arc::new(tokio::sync::Notify::new());
     let big = |i: usize| put_with_metadata(&format!("k{i}"), BIG);
     let waiting = stuck_with_queue(&batcher, &gate, big(0), (1..=8).map(big).collect()).await;
-    let refused = batcher.submit(big(9), gated_commit(gate.clone())).await;
-    assert!(matches!(refused, Err(MetaError::SlowDown(_))), "{refused:?}");
+    let refused = tokio::time::timeout(PROMPT, batcher.submit(big(9), gated_commit(gate.clone())))
+        .await
+        .expect("a write to a queue full by bytes is answered at once");
+    assert!(
+        matches!(refused, Err(MetaError::SlowDown(_))),
+        "{refused:?}"
+    );
     // A small one still fits.
     let small = spawn_submit(&batcher, &gate, put_command("small"));
     until(&batcher, |st| st.queue.len() == 9).await;
