@@ -121,6 +121,7 @@ pub async fn start_meta(
         config: config.meta.clone(),
         db_dir: db_dir.to_path_buf(),
         advertise_addr: advertise,
+        rpc_timeout: Duration::from_secs(config.data_path.rpc_timeout_secs),
     };
     let node = MetaNode::start(options, rpc.clone()).await?;
     let down_after = Duration::from_millis(config.node.down_after_ms);

@@ -50,6 +50,23 @@ pub fn meta_error(e: MetaError) -> S3Error {
         MetaError::Internal(msg) => internal(msg),
         // Only the admin commands change layouts.
         MetaError::InvalidLayout(msg) | MetaError::LayoutChangeRefused(msg) => internal(msg),
+        // An object (or part) whose metadata record would be over meta's
+        // limit: its chunk list is too long for its layout and chunk size.
+        MetaError::TooLarge(msg) => {
+            tracing::warn!(error = %msg, "metadata record over meta's limit; refused");
+            S3Error::with_message(
+                S3ErrorCode::EntityTooLarge,
+                format!(
+                    "the object's metadata record would exceed {} MiB; \
+                     use a larger chunk size or fewer erasure-coded pieces, or smaller parts",
+                    cairn_types::limits::MAX_META_COMMAND_BYTES / (1024 * 1024)
+                ),
+            )
+        }
+        MetaError::SlowDown(msg) => {
+            tracing::warn!(error = %msg, "metadata service overloaded");
+            S3Error::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
+        }
         MetaError::DataVersionExpired(version) => {
             tracing::warn!(%version, "upload outlived the garbage-collection grace; refused");
             S3Error::with_message(

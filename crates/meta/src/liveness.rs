@@ -12,13 +12,14 @@ use crate::MetaNode;
 use crate::query::run_query;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cairn_rpc::health_api::{
     META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, clock_offset, liveness_of,
 };
+use cairn_rpc::sizes::MAX_CONTROL_BYTES;
 use cairn_rpc::{
     Heartbeat, MetaError, MetaQuery, NodeStatus, QueryResult, decode_postcard, postcard_response,
 };
@@ -80,8 +81,14 @@ pub fn router(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> R
         quorum_wait,
     };
     Router::new()
-        .route(META_HEARTBEAT_PATH, post(heartbeat))
-        .route(META_NODE_STATUS_PATH, post(node_status))
+        .route(
+            META_HEARTBEAT_PATH,
+            post(heartbeat).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+        )
+        .route(
+            META_NODE_STATUS_PATH,
+            post(node_status).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+        )
         .with_state(state)
 }
 

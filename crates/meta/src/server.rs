@@ -2,7 +2,8 @@
 //! the Raft RPCs and the meta API (`/v1/meta/write`, `/v1/meta/read`) on the
 //! internal transport. Writes go through `client_write`; reads wait for
 //! `ensure_linearizable` first. A follower answers `NotLeader` with the
-//! leader's address, which `MetaClient` follows.
+//! leader's address, which `MetaClient` follows. Every route takes a body up
+//! to its limit from `cairn_rpc::sizes` (413 beyond).
 
 use crate::admission::Admission;
 use crate::query::run_query;
@@ -17,10 +18,15 @@ use crate::store::db::{DbError, MetaDb};
 use crate::store::{data_refs, manifest_codecs, version_index};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use cairn_rpc::sizes::{
+    MAX_CONTROL_BYTES, MAX_QUERY_BYTES, MAX_RAFT_APPEND_BYTES, MAX_RAFT_SNAPSHOT_BYTES,
+    MAX_WRITE_BODY_BYTES, SNAPSHOT_CHUNK_BYTES,
+};
 use cairn_rpc::{
     META_MEMBERSHIP_PATH, META_READ_PATH, META_WRITE_PATH, MembershipChange, MetaCommand,
     MetaError, MetaQuery, RpcClient, decode_postcard, postcard_response,
@@ -44,6 +50,10 @@ pub struct MetaNodeOptions {
     pub db_dir: PathBuf,
     /// The address other roles reach this voter at.
     pub advertise_addr: String,
+    /// How long one internal request may take (`data_path.rpc_timeout_secs`):
+    /// also how long a snapshot chunk may take to send, and the last one to
+    /// install.
+    pub rpc_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +109,11 @@ impl MetaNode {
             election_timeout_max: c.election_timeout_max_ms,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(c.snapshot_every_entries),
             max_in_snapshot_log_to_keep: c.log_entries_kept_after_snapshot,
+            snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES as u64,
+            // openraft's default (200 ms) is shorter than installing any
+            // sizeable snapshot takes, and a timed-out install starts over.
+            install_snapshot_timeout: u64::try_from(opts.rpc_timeout.as_millis())
+                .unwrap_or(u64::MAX),
             ..Default::default()
         }
         .validate()
@@ -183,15 +198,37 @@ impl MetaNode {
     }
 
     pub fn router(&self) -> Router {
+        let limit = DefaultBodyLimit::max;
         Router::new()
-            .route(RAFT_APPEND_PATH, post(raft_append))
-            .route(RAFT_VOTE_PATH, post(raft_vote))
-            .route(RAFT_SNAPSHOT_PATH, post(raft_snapshot))
-            .route(META_WRITE_PATH, post(meta_write))
-            .route(META_READ_PATH, post(meta_read))
+            .route(
+                RAFT_APPEND_PATH,
+                post(raft_append).layer(limit(MAX_RAFT_APPEND_BYTES)),
+            )
+            .route(
+                RAFT_VOTE_PATH,
+                post(raft_vote).layer(limit(MAX_CONTROL_BYTES)),
+            )
+            .route(
+                RAFT_SNAPSHOT_PATH,
+                post(raft_snapshot).layer(limit(MAX_RAFT_SNAPSHOT_BYTES)),
+            )
+            .route(
+                META_WRITE_PATH,
+                post(meta_write).layer(limit(MAX_WRITE_BODY_BYTES)),
+            )
+            .route(
+                META_READ_PATH,
+                post(meta_read).layer(limit(MAX_QUERY_BYTES)),
+            )
             .route(META_STATUS_PATH, get(meta_status))
-            .route(META_MEMBERSHIP_PATH, post(meta_membership))
-            .route(META_FAULT_PATH, post(meta_fault))
+            .route(
+                META_MEMBERSHIP_PATH,
+                post(meta_membership).layer(limit(MAX_CONTROL_BYTES)),
+            )
+            .route(
+                META_FAULT_PATH,
+                post(meta_fault).layer(limit(MAX_CONTROL_BYTES)),
+            )
             .with_state(self.clone())
     }
 

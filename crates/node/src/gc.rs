@@ -9,8 +9,9 @@
 //! its own clock minus the grace and refuses a node whose clock is off its
 //! own by more than `meta.max_node_clock_skew_ms`, so the sweep only judges
 //! versions at or before the horizon granted, whatever this node's clock
-//! says. It then asks meta in batches (linearizable reads) which of them
-//! nothing references. A version seen unreferenced is remembered with the
+//! says. It then asks meta in batches (linearizable reads, each at most
+//! `gc.batch_size` versions and within meta's query size limit) which of
+//! them nothing references. A version seen unreferenced is remembered with the
 //! time of the answer (monotonic clock), and its files are deleted only once
 //! it has been unreferenced for the grace too, so a GET that read the
 //! manifest just before an overwrite or delete can still finish reading the
@@ -27,6 +28,7 @@ use cairn_rpc::meta_reads as reads;
 use cairn_rpc::MetaCommand;
 use cairn_rpc::MetaResponse;
 use crate::store::{ShardStore, StoredShard, remove_if_present};
+use cairn_rpc::sizes::{ENVELOPE_BYTES, MAX_QUERY_BYTES, split_by_encoded_size};
 use cairn_rpc::{MetaClient, MetaError};
 use cairn_types::config::GcConfig;
 use cairn_types::{NodeId, VersionId, shifted_now_ms};
@@ -297,13 +299,7 @@ impl Sweeper {
         if batch.is_empty() {
             return Ok(());
         }
-        let asked: Vec<VersionId> = batch.keys().copied().collect();
-        let unreferenced: BTreeSet<VersionId> = self
-            .meta
-            .read(reads::UnreferencedVersions { versions: asked })
-            .await?
-            .into_iter()
-            .collect();
+        let unreferenced = self.ask_unreferenced(batch.keys().copied().collect()).await?;
         let answered = Instant::now();
         for (version, shards) in batch {
             if !unreferenced.contains(&version) {
@@ -328,6 +324,25 @@ impl Sweeper {
             }
         }
         Ok(())
+    }
+
+    /// Which of `versions` nothing references, asked in queries of at most
+    /// `gc.batch_size` versions that each stay within meta's query limit
+    /// (one fan-out directory can hold far more versions than either).
+    async fn ask_unreferenced(
+        &self,
+        versions: Vec<VersionId>,
+    ) -> Result<BTreeSet<VersionId>, GcError> {
+        let mut unreferenced = BTreeSet::new();
+        let max_bytes = MAX_QUERY_BYTES - ENVELOPE_BYTES;
+        for versions in split_by_encoded_size(versions, self.batch_size, max_bytes) {
+            let answer = self
+                .meta
+                .read(reads::UnreferencedVersions { versions })
+                .await?;
+            unreferenced.extend(answer);
+        }
+        Ok(unreferenced)
     }
 
     /// Deletes temporary files of writes whose version is at or before the

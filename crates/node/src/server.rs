@@ -1,6 +1,9 @@
 //! The node's HTTP server: the shard API (`/v1/shards/{id}`: PUT and GET;
 //! there is no DELETE, shards go only through the node's own collector) and
-//! `/health`.
+//! `/health`. A shard PUT streams its body to disk; its limit is
+//! `MAX_SHARD_BYTES`, which the store enforces as it reads (413 beyond), so
+//! no body is ever held whole in memory and axum's default body limit plays
+//! no part.
 
 use crate::store::{ShardStore, StoreError};
 use axum::Router;

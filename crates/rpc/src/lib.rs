@@ -10,6 +10,7 @@ pub mod meta_api;
 pub mod meta_client;
 pub mod meta_reads;
 pub mod shard_api;
+pub mod sizes;
 pub mod transport;
 pub mod write_id;
 

@@ -437,6 +437,15 @@ pub enum MetaError {
     /// S3's MethodNotAllowed (405), e.g. tagging a delete marker.
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String),
+    /// The command or query is larger than meta takes
+    /// (`sizes::MAX_META_COMMAND_BYTES`, `sizes::MAX_QUERY_BYTES`); it was
+    /// not applied, and sending it again cannot succeed.
+    #[error("too large for meta: {0}")]
+    TooLarge(String),
+    /// The voter's queue of writes or reads waiting for Raft is full; it
+    /// was not applied. S3's SlowDown: retry after a pause.
+    #[error("meta is overloaded: {0}")]
+    SlowDown(String),
 }
 
 /// Parameters of ListObjectVersions. Keys come in byte order, the versions

@@ -9,6 +9,7 @@ use crate::meta_api::{
     MetaResponse, QueryResult,
 };
 use crate::meta_reads::Query;
+use crate::sizes::{MAX_CONTROL_BYTES, MAX_QUERY_BYTES, MAX_WRITE_BODY_BYTES};
 use crate::transport::{RpcClient, RpcError};
 use crate::write_id::WriteId;
 use std::sync::Arc;
@@ -78,21 +79,28 @@ impl MetaClient {
     /// Sends one call to the leader: tries the last known leader first,
     /// follows "not leader" redirects straight to the named leader, and moves
     /// on to the next voter when one cannot be reached or knows no leader.
-    async fn send<Req, Resp>(&self, path: &str, req: &Req) -> Result<Resp, MetaError>
+    async fn send<Req, Resp>(
+        &self,
+        path: &str,
+        req: &Req,
+        max_body: usize,
+    ) -> Result<Resp, MetaError>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        self.send_tracked(path, req).await.0
+        self.send_tracked(path, req, max_body).await.0
     }
 
     /// `send`, and whether an attempt before the answer may have been acted
     /// on unseen (a voter gave up waiting for a majority after appending, a
-    /// request timed out, or a connection broke after sending).
+    /// request timed out, or a connection broke after sending). A request
+    /// over `max_body` (the route's limit) is refused unsent.
     async fn send_tracked<Req, Resp>(
         &self,
         path: &str,
         req: &Req,
+        max_body: usize,
     ) -> (Result<Resp, MetaError>, bool)
     where
         Req: serde::Serialize,
@@ -107,7 +115,7 @@ impl MetaClient {
         while tokio::time::Instant::now() < deadline {
             let next = match self
                 .rpc
-                .call::<Req, Result<Resp, MetaError>>(&target, path, req)
+                .call_bounded::<Req, Result<Resp, MetaError>>(&target, path, req, max_body)
                 .await
             {
                 Ok(Ok(resp)) => {
@@ -145,6 +153,9 @@ impl MetaClient {
                     self.set_hint(None);
                     self.rotate_past(&target)
                 }
+                Err(RpcError::TooLarge { message, .. }) => {
+                    return (Err(MetaError::TooLarge(message)), maybe_acted);
+                }
                 Err(e) => return (Err(MetaError::Internal(e.to_string())), maybe_acted),
             };
             if failures.is_multiple_of(self.voters.len()) {
@@ -180,7 +191,9 @@ impl MetaClient {
                 &envelope
             }
         };
-        let (result, maybe_applied) = self.send_tracked(META_WRITE_PATH, sent).await;
+        let (result, maybe_applied) = self
+            .send_tracked(META_WRITE_PATH, sent, MAX_WRITE_BODY_BYTES)
+            .await;
         match (cmd, result) {
             (MetaCommand::DeleteBucket { .. }, Err(MetaError::NoSuchBucket)) if maybe_applied => {
                 Ok(MetaResponse::Done)
@@ -210,13 +223,15 @@ impl MetaClient {
     /// A request to one of meta's other endpoints (heartbeat, node list,
     /// membership), answered by the leader.
     pub async fn call<E: Endpoint>(&self, req: &E) -> Result<E::Answer, MetaError> {
-        self.send(E::PATH, req).await
+        self.send(E::PATH, req, MAX_CONTROL_BYTES).await
     }
 
     /// A linearizable read: `meta.read(GetBucket { name }).await` answers
     /// the `Option<Bucket>` the query names.
     pub async fn read<Q: Query>(&self, query: Q) -> Result<Q::Answer, MetaError> {
-        let result: QueryResult = self.send(META_READ_PATH, &query.into()).await?;
+        let result: QueryResult = self
+            .send(META_READ_PATH, &query.into(), MAX_QUERY_BYTES)
+            .await?;
         Q::answer(result).map_err(|other| unexpected(&other))
     }
 }

@@ -34,6 +34,11 @@ pub enum RpcError {
     },
     #[error("bad message from {addr}: {message}")]
     Decode { addr: String, message: String },
+    /// The message is larger than the route it was sent to accepts (the
+    /// peer answered 413, or the sender saw it before sending). Sending it
+    /// again as it is cannot succeed.
+    #[error("message to {addr} too large: {message}")]
+    TooLarge { addr: String, message: String },
 }
 
 impl RpcError {
@@ -94,10 +99,28 @@ impl RpcClient {
         path: &str,
         req: &Req,
     ) -> Result<Resp, RpcError> {
+        self.call_bounded(addr, path, req, usize::MAX).await
+    }
+
+    /// `call`, refusing with `RpcError::TooLarge` before sending when the
+    /// encoded message is over `max_body` (the limit of the route called).
+    pub async fn call_bounded<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        addr: &str,
+        path: &str,
+        req: &Req,
+        max_body: usize,
+    ) -> Result<Resp, RpcError> {
         let body = postcard::to_stdvec(req).map_err(|e| RpcError::Decode {
             addr: addr.to_string(),
             message: e.to_string(),
         })?;
+        if body.len() > max_body {
+            return Err(RpcError::TooLarge {
+                addr: addr.to_string(),
+                message: format!("{} bytes for {path}, which takes {max_body}", body.len()),
+            });
+        }
         let request = self
             .http
             .post(format!("http://{addr}{path}"))
@@ -119,8 +142,9 @@ impl RpcClient {
     }
 }
 
-/// Sends a request and returns its body when the answer is a 2xx; any other
-/// status becomes `RpcError::Status` with the body as its message.
+/// Sends a request and returns its body when the answer is a 2xx; 413
+/// becomes `RpcError::TooLarge`, any other status `RpcError::Status`, with
+/// the body as the message.
 async fn success_body(addr: &str, request: reqwest::RequestBuilder) -> Result<Bytes, RpcError> {
     let resp = request
         .send()
@@ -131,6 +155,12 @@ async fn success_body(addr: &str, request: reqwest::RequestBuilder) -> Result<By
         .bytes()
         .await
         .map_err(|e| RpcError::from_reqwest(addr, e))?;
+    if status == http::StatusCode::PAYLOAD_TOO_LARGE {
+        return Err(RpcError::TooLarge {
+            addr: addr.to_string(),
+            message: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
     if !status.is_success() {
         return Err(RpcError::Status {
             addr: addr.to_string(),

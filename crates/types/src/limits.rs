@@ -68,3 +68,15 @@ pub const MAX_CHUNK_SIZE: usize = MAX_SHARD_BYTES as usize;
 const _: () = assert!(MAX_CHUNK_SIZE as u64 <= MAX_SHARD_BYTES);
 const _: () = assert!(MIN_CHUNK_SIZE <= MAX_CHUNK_SIZE);
 const _: () = assert!(MIN_PART_SIZE <= MAX_PART_BYTES);
+
+/// Largest metadata write meta accepts, as encoded on the wire: one
+/// object's or part's record with its whole chunk list, or one bucket
+/// configuration. Every internal message and Raft log entry is sized from it
+/// (`cairn_rpc::sizes`). It holds the chunk list of a 5 GiB PUT or part at
+/// the default 1 MiB chunk size even with the widest erasure layout (32
+/// pieces: about 6 MiB), and at any chunk size with replication (64 KiB
+/// chunks, 3 replicas: about 5 MiB). Erasure coding with small chunks
+/// lowers the largest object: 64 KiB chunks with `ec=4+2` hold about
+/// 1.9 GiB. A write above it is refused (`400 EntityTooLarge`) and never
+/// reaches the Raft log.
+pub const MAX_META_COMMAND_BYTES: usize = 8 * 1024 * 1024;

@@ -2,11 +2,13 @@
 //! with the vote, the committed id and the last purged id beside it (column
 //! family `raft`). Every append, truncation, purge and vote is fsynced before
 //! openraft is told it happened; concurrent appends share one fsync (group
-//! commit, see `GroupFlusher`).
+//! commit, see `GroupFlusher`). Replication reads the log in steps of at
+//! most `RAFT_APPEND_TARGET_BYTES`, so no append outgrows what a follower takes.
 
 use super::type_config::TypeConfig;
 use crate::store::db::{CF_LOG, CF_RAFT, DbError, MetaDb, decode, encode};
 use crate::store::keys::{log_index, log_key};
+use cairn_rpc::sizes::RAFT_APPEND_TARGET_BYTES;
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
     AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
@@ -124,35 +126,63 @@ pub fn saved_commit_index(db: &MetaDb) -> Result<Option<u64>, DbError> {
     Ok(v.flatten().map(|l| l.index))
 }
 
-impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
-        &mut self,
-        range: RB,
-    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+impl LogStore {
+    /// The entries in `range`, in order, stopping before the entry that
+    /// would take their stored size over `max_bytes` (the first is always
+    /// returned, whatever its size).
+    fn read_entries<RB: RangeBounds<u64>>(
+        &self,
+        range: &RB,
+        max_bytes: usize,
+    ) -> Result<Vec<Entry<TypeConfig>>, DbError> {
         let start = match range.start_bound() {
             Bound::Included(&s) => s,
             Bound::Excluded(&s) => s.saturating_add(1),
             Bound::Unbounded => 0,
         };
-        let read = || -> Result<Vec<Entry<TypeConfig>>, DbError> {
-            let cf = self.db.cf(CF_LOG)?;
-            let mut out = Vec::new();
-            let from = log_key(start);
-            for item in self
-                .db
-                .db
-                .iterator_cf(cf, IteratorMode::From(&from, Direction::Forward))
-            {
-                let (k, v) = item?;
-                let Some(index) = log_index(&k) else { continue };
-                if !range.contains(&index) {
-                    break;
-                }
-                out.push(decode(&v)?);
+        let cf = self.db.cf(CF_LOG)?;
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let from = log_key(start);
+        for item in self
+            .db
+            .db
+            .iterator_cf(cf, IteratorMode::From(&from, Direction::Forward))
+        {
+            let (k, v) = item?;
+            let Some(index) = log_index(&k) else { continue };
+            if !range.contains(&index) {
+                break;
             }
-            Ok(out)
-        };
-        read().map_err(|e| StorageIOError::read_logs(any(e)).into())
+            bytes = bytes.saturating_add(v.len());
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(decode(&v)?);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        self.read_entries(&range, usize::MAX)
+            .map_err(|e| StorageIOError::read_logs(any(e)).into())
+    }
+
+    /// What replication sends in one AppendEntries: at most
+    /// `RAFT_APPEND_TARGET_BYTES` of entries (at least one), so an append
+    /// never outgrows what the follower's route takes however far behind it is.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        self.read_entries(&(start..end), RAFT_APPEND_TARGET_BYTES)
+            .map_err(|e| StorageIOError::read_logs(any(e)).into())
     }
 }
 
@@ -270,3 +300,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         purge().map_err(|e| StorageIOError::write_logs(any(e)).into())
     }
 }
+
+#[cfg(test)]
+#[path = "log_store_tests.rs"]
+mod tests;

@@ -3,9 +3,16 @@
 //! it still leads, then waits until its state machine caught up). Concurrent
 //! reads share one confirmation: a read joins the next round, which starts
 //! only after the read arrived, so sharing never weakens linearizability.
+//! At most `MAX_QUEUED_READS` wait for a round; a read beyond that is
+//! refused at once with `SlowDown` instead of piling up.
 
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+
+/// Reads waiting for the next confirmation round on one voter, at most.
+pub const MAX_QUEUED_READS: usize = 4096;
+/// Metric: reads refused because the queue was full.
+pub const METRIC_READS_REFUSED: &str = "cairn_meta_reads_refused_total";
 
 /// The outcome of one confirmation round, handed to every read in it.
 pub type RoundResult = Result<(), cairn_rpc::MetaError>;
@@ -34,6 +41,13 @@ impl ReadBarrier {
         let (tx, rx) = oneshot::channel();
         let lead = {
             let mut st = self.state.lock().map_err(|_| poisoned())?;
+            if st.next.len() >= MAX_QUEUED_READS {
+                metrics::counter!(METRIC_READS_REFUSED).increment(1);
+                return Err(cairn_rpc::MetaError::SlowDown(format!(
+                    "{} reads are waiting for a leadership confirmation",
+                    st.next.len()
+                )));
+            }
             st.next.push(tx);
             !std::mem::replace(&mut st.running, true)
         };

@@ -1,5 +1,5 @@
 //! Unit tests of the read barrier: reads share rounds, each round starts
-//! after its reads, and a failed round fails them.
+//! after its reads, a failed round fails them, and a full queue refuses.
 
 use super::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,4 +60,51 @@ async fn a_failed_round_fails_its_reads() {
     );
     // And the next read starts a fresh round.
     assert_eq!(barrier.wait(|| async { Ok(()) }).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_reads_with_slow_down_and_drains() {
+    /// How long a refusal may take: it must not wait for a round.
+    const PROMPT: std::time::Duration = std::time::Duration::from_secs(5);
+    let barrier = ReadBarrier::default();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let confirm = {
+        let gate = gate.clone();
+        move || {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                gate.notify_one();
+                Ok(())
+            }
+        }
+    };
+    let spawn = |barrier: &ReadBarrier| {
+        let (barrier, confirm) = (barrier.clone(), confirm.clone());
+        tokio::spawn(async move { barrier.wait(confirm).await })
+    };
+    // One round running (stuck at the gate), a full queue behind it.
+    let mut reads = vec![spawn(&barrier)];
+    let state = |b: &ReadBarrier| {
+        let st = b.state.lock().expect("lock");
+        (st.running, st.next.len())
+    };
+    while state(&barrier) != (true, 0) {
+        tokio::task::yield_now().await;
+    }
+    reads.extend((0..MAX_QUEUED_READS).map(|_| spawn(&barrier)));
+    while state(&barrier).1 < MAX_QUEUED_READS {
+        tokio::task::yield_now().await;
+    }
+    let refused = tokio::time::timeout(PROMPT, barrier.wait(confirm.clone()))
+        .await
+        .expect("a read to a full queue is answered at once");
+    assert!(
+        matches!(refused, Err(cairn_rpc::MetaError::SlowDown(_))),
+        "{refused:?}"
+    );
+    gate.notify_one();
+    for r in reads {
+        assert_eq!(r.await.expect("read"), Ok(()));
+    }
 }

@@ -6,50 +6,43 @@
 //! and one replication round for all of them.
 //!
 //! Commands share an entry only when the records they touch are disjoint
-//! (`apply::entry_sharing`, whose rule the state machine checks again).
-//! Order is first come, first served: a command that conflicts with the
-//! entry being filled closes it and opens the next.
+//! (`apply::entry_sharing`, whose rule the state machine checks again), and
+//! only up to `MAX_BATCH_BYTES` of their real encoded size, so every entry
+//! stays within what a follower takes (`cairn_rpc::sizes`). Order is first
+//! come, first served: a command that conflicts with the entry being filled,
+//! or does not fit in it, closes it and opens the next. The queue is bounded
+//! (`MAX_QUEUED_WRITES`, `MAX_QUEUED_WRITE_BYTES`): when it is full a write
+//! is refused at once with `SlowDown` instead of piling up.
 
 use crate::apply::entry_sharing::{MAX_COMMANDS_PER_ENTRY, conflict_keys};
+use cairn_rpc::sizes::{MAX_META_COMMAND_BYTES, encoded_size};
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
-use cairn_types::ObjectData;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Rough bound on the bytes of one batched entry (inline object data
-/// dominates), so entries stay small enough to replicate quickly.
+/// Encoded bytes of the commands one shared entry carries at most (a
+/// larger command goes alone), so entries replicate quickly.
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
-/// What every command is reckoned to weigh besides its inline data and chunks.
-const COMMAND_BASE_BYTES: usize = 256;
-/// What one chunk reference is reckoned to weigh.
-const CHUNK_REF_BYTES: usize = 128;
+/// Writes waiting for an entry on one voter, at most; beyond, `SlowDown`.
+pub const MAX_QUEUED_WRITES: usize = 4096;
+/// Encoded bytes of the writes waiting, at most; beyond, `SlowDown` (a
+/// write of any allowed size is taken when nothing waits).
+pub const MAX_QUEUED_WRITE_BYTES: usize = 64 * 1024 * 1024;
+/// Metric: writes refused because the queue was full.
+pub const METRIC_WRITES_REFUSED: &str = "cairn_meta_writes_refused_total";
+
+const _: () = assert!(MAX_BATCH_BYTES <= MAX_META_COMMAND_BYTES);
+const _: () = assert!(MAX_META_COMMAND_BYTES <= MAX_QUEUED_WRITE_BYTES);
 
 /// The answer to one command.
 pub type Answer = Result<MetaResponse, MetaError>;
 
-/// Roughly how many bytes a command adds to an entry.
-fn approx_bytes(cmd: &MetaCommand) -> usize {
-    if let MetaCommand::Idempotent { command, .. } = cmd {
-        return approx_bytes(command);
-    }
-    COMMAND_BASE_BYTES
-        + match cmd {
-            MetaCommand::PutObject { manifest, .. }
-            | MetaCommand::PutObjectWithExtras { manifest, .. } => match &manifest.data {
-                ObjectData::Inline(bytes) => bytes.len(),
-                ObjectData::Chunked { chunks, .. } => chunks.len() * CHUNK_REF_BYTES,
-            },
-            MetaCommand::PutPart { part, .. } | MetaCommand::PutPartWithChecksum { part, .. } => {
-                part.chunks.len() * CHUNK_REF_BYTES
-            }
-            _ => 0,
-        }
-}
-
 struct Pending {
     cmd: MetaCommand,
+    /// Its encoded size.
+    bytes: usize,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -58,6 +51,36 @@ struct State {
     /// An entry is being committed; new commands wait for the next one.
     running: bool,
     queue: VecDeque<Pending>,
+    /// Encoded bytes of the commands in `queue`.
+    queued_bytes: usize,
+}
+
+impl State {
+    /// Queues a command unless the queue is full.
+    fn admit(&mut self, pending: Pending) -> Result<(), MetaError> {
+        let full = self.queue.len() >= MAX_QUEUED_WRITES
+            || (!self.queue.is_empty()
+                && self.queued_bytes + pending.bytes > MAX_QUEUED_WRITE_BYTES);
+        if full {
+            metrics::counter!(METRIC_WRITES_REFUSED).increment(1);
+            return Err(MetaError::SlowDown(format!(
+                "{} writes ({} bytes) are waiting for the Raft log",
+                self.queue.len(),
+                self.queued_bytes
+            )));
+        }
+        self.queued_bytes += pending.bytes;
+        self.queue.push_back(pending);
+        Ok(())
+    }
+
+    /// Takes the next group from the front of the queue.
+    fn take_group(&mut self) -> Vec<Pending> {
+        let group = next_group(&mut self.queue);
+        let taken: usize = group.iter().map(|p| p.bytes).sum();
+        self.queued_bytes = self.queued_bytes.saturating_sub(taken);
+        group
+    }
 }
 
 /// Takes the next group from the front of the queue.
@@ -72,7 +95,7 @@ fn next_group(queue: &mut VecDeque<Pending>) -> Vec<Pending> {
             }
             break;
         };
-        let weight = approx_bytes(&front.cmd);
+        let weight = front.bytes;
         let fits = group.is_empty()
             || (group.len() < MAX_COMMANDS_PER_ENTRY
                 && bytes + weight <= MAX_BATCH_BYTES
@@ -101,10 +124,16 @@ impl WriteBatcher {
         F: Fn(MetaCommand) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Answer> + Send,
     {
+        let bytes = encoded_size(&cmd);
+        if bytes > MAX_META_COMMAND_BYTES {
+            return Err(MetaError::TooLarge(format!(
+                "a command of {bytes} bytes; meta takes at most {MAX_META_COMMAND_BYTES}"
+            )));
+        }
         let (reply, answer) = oneshot::channel();
         let lead = {
             let mut st = self.state.lock().map_err(|_| poisoned())?;
-            st.queue.push_back(Pending { cmd, reply });
+            st.admit(Pending { cmd, bytes, reply })?;
             !std::mem::replace(&mut st.running, true)
         };
         if lead {
@@ -114,7 +143,7 @@ impl WriteBatcher {
                 loop {
                     let group = match state.lock() {
                         Ok(mut st) => {
-                            let group = next_group(&mut st.queue);
+                            let group = st.take_group();
                             if group.is_empty() {
                                 st.running = false;
                                 return;
