@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The gateway under many large uploads and under clients that stop reading,
 # on a 3-node multi-process cluster on loopback (deploy/local/cluster.sh, one
-# meta voter, replicas=1, data dirs on tmpfs):
+# meta voter, replicas=1, data dirs on disk):
 #
-#   1. 200 concurrent 64 MiB PUTs (`cairn bench put -c 200 --ops 400`): the
+#   1. 200 concurrent 64 MiB PUTs (`cairn bench put -c 200 --ops 200`): the
 #      gateway's peak RSS (VmHWM) — bounded by the write chunk budget, not by
 #      the number of uploads;
 #   2. a normal workload (`cairn bench mixed`, 4 workers, 1 MiB objects) on
@@ -18,7 +18,8 @@
 #
 # Environment knobs (defaults in brackets):
 #   BENCH_DURATION [10s]            measured phase of each mixed workload
-#   BENCH_TMPFS_DIR [/dev/shm]      where the cluster dir is created
+#   BENCH_DIR [/var/tmp]            where the cluster dir is created (needs
+#                                   about 13 GB free: phase 1 writes 12.5 GiB)
 #   BENCH_BASE_PORT [19700]         cluster.sh --base-port
 #   BENCH_PROFILE [debug]           cargo profile of the cairn binary (debug|release)
 #   CARGO_TARGET_DIR [$HOME/.cache/cairn-target]
@@ -28,14 +29,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/bench-results/slow-clients-$(date -u +%Y%m%dT%H%M%SZ)}
 DURATION=${BENCH_DURATION:-10s}
-TMPFS_DIR=${BENCH_TMPFS_DIR:-/dev/shm}
+DIR=${BENCH_DIR:-/var/tmp}
 BASE=${BENCH_BASE_PORT:-19700}
 PROFILE=${BENCH_PROFILE:-debug}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}
 
 NODES=3
 BIG_PUTS=200                   # concurrent 64 MiB PUTs of phase 1
-BIG_PUT_OPS=400                # PUTs of phase 1 in all
+BIG_PUT_OPS=200                # PUTs of phase 1 in all (one per worker)
 STALLED=100                    # stalled GET readers of phase 3
 STALL_SECS=600                 # how long they hold on at most (killed earlier)
 MIXED_CONCURRENCY=4
@@ -70,7 +71,7 @@ print("%.1f MiB/s, %.1f ops/s (%d errors)" % (op["mib_per_sec"], op.get("ops_per
 hwm_mib() { echo $(( $(grep VmHWM "/proc/$GW/status" | awk '{print $2}') / 1024 )); }
 reset_hwm() { echo 5 >"/proc/$GW/clear_refs"; }
 
-CLUSTER=$(mktemp -d "$TMPFS_DIR/cairn-slow-clients.XXXXXX")
+CLUSTER=$(mktemp -d "$DIR/cairn-slow-clients.XXXXXX")
 eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NODES \
     --zones 1 --base-port "$BASE" --redundancy replicas=1)"
 export S3_ENDPOINT=$CAIRN_ENDPOINT
