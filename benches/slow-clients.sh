@@ -77,7 +77,7 @@ eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NO
 export S3_ENDPOINT=$CAIRN_ENDPOINT
 GW=$(cat "$CLUSTER/pids/gateway-1.pid")
 conf="$CLUSTER/conf/gateway-1.toml"
-"$CAIRN_BIN" admin bucket create sc --config "$conf" >/dev/null
+"$CAIRN_BIN" admin bucket create slowc --config "$conf" >/dev/null
 
 {
     echo "# slow clients ($PROFILE build, $(date -u +%FT%TZ))"
@@ -87,30 +87,30 @@ conf="$CLUSTER/conf/gateway-1.toml"
 } >"$OUT/slow-clients.md"
 
 reset_hwm
-"$CAIRN_BIN" bench put --bucket sc --size 64MiB -c $BIG_PUTS --ops $BIG_PUT_OPS \
+"$CAIRN_BIN" bench put --bucket slowc --size 64MiB -c $BIG_PUTS --ops $BIG_PUT_OPS \
     --no-progress --json "$OUT/big-puts.json" >/dev/null
 echo "| $BIG_PUTS concurrent 64 MiB PUTs | $(mibps "$OUT/big-puts.json" put) | $(hwm_mib) MiB |" \
     >>"$OUT/slow-clients.md"
 
 reset_hwm
-"$CAIRN_BIN" bench mixed --bucket sc --size $MIXED_SIZE --objects $MIXED_OBJECTS \
+"$CAIRN_BIN" bench mixed --bucket slowc --size $MIXED_SIZE --objects $MIXED_OBJECTS \
     -c $MIXED_CONCURRENCY --duration "$DURATION" --no-progress --json "$OUT/mixed-alone.json" >/dev/null
 echo "| mixed workload alone | GET $(mibps "$OUT/mixed-alone.json" get); PUT $(mibps "$OUT/mixed-alone.json" put) | $(hwm_mib) MiB |" \
     >>"$OUT/slow-clients.md"
 
 # A 64 MiB object for the stalled readers.
-"$CAIRN_BIN" bench put --bucket sc --size 64MiB -c 1 --ops 1 --keep --prefix stall/ \
+"$CAIRN_BIN" bench put --bucket slowc --size 64MiB -c 1 --ops 1 --keep --prefix stall/ \
     --no-progress --json "$OUT/stall-object.json" >/dev/null
 key=$(python3 - "$CAIRN_BIN" "$conf" <<'PY'
 import subprocess, sys, json, os, botocore.session
 from botocore.config import Config
 s3 = botocore.session.get_session().create_client("s3", endpoint_url=os.environ["S3_ENDPOINT"],
     region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-print(s3.list_objects_v2(Bucket="sc", Prefix="stall/")["Contents"][0]["Key"])
+print(s3.list_objects_v2(Bucket="slowc", Prefix="stall/")["Contents"][0]["Key"])
 PY
 )
 reset_hwm
-python3 "$ROOT/benches/tools/stalled_readers.py" "$S3_ENDPOINT" sc "$key" $STALLED $STALL_SECS \
+python3 "$ROOT/benches/tools/stalled_readers.py" "$S3_ENDPOINT" slowc "$key" $STALLED $STALL_SECS \
     >"$OUT/stalled.log" 2>&1 &
 STALLER=$!
 until grep -q stalled "$OUT/stalled.log" 2>/dev/null; do
@@ -118,7 +118,7 @@ until grep -q stalled "$OUT/stalled.log" 2>/dev/null; do
     sleep 0.2
 done
 sleep 2
-"$CAIRN_BIN" bench mixed --bucket sc --size $MIXED_SIZE --objects $MIXED_OBJECTS \
+"$CAIRN_BIN" bench mixed --bucket slowc --size $MIXED_SIZE --objects $MIXED_OBJECTS \
     -c $MIXED_CONCURRENCY --duration "$DURATION" --no-progress --json "$OUT/mixed-stalled.json" >/dev/null
 echo "| mixed workload + $STALLED stalled GETs | GET $(mibps "$OUT/mixed-stalled.json" get); PUT $(mibps "$OUT/mixed-stalled.json" put) | $(hwm_mib) MiB |" \
     >>"$OUT/slow-clients.md"
