@@ -109,7 +109,7 @@ start_server() { # NAME PARENT_DIR
     PORT=$(free_port)
     ENDPOINT="http://127.0.0.1:$PORT"
     CAIRN_ACCESS_KEY=$ACCESS_KEY CAIRN_SECRET_KEY=$SECRET_KEY RUST_LOG=warn \
-        "$CAIRN" server --data-dir "$DATA" --s3-addr "127.0.0.1:$PORT" >"$OUT/server-$name.log" 2>&1 &
+        "$CAIRN" server --data-dir "$DATA" --s3-addr "127.0.0.1:$PORT" --admin-addr 127.0.0.1:0 >"$OUT/server-$name.log" 2>&1 &
     SERVER_PID=$!
     local waited=0
     until curl -fsS "$ENDPOINT/health" >/dev/null 2>&1; do

@@ -80,6 +80,7 @@ common() { # data_dir
 data_dir = "$1"
 [s3]
 addr = "127.0.0.1:$base"
+admin_addr = "127.0.0.1:$((base + 1))"
 default_redundancy = "$redundancy"
 [cluster]
 secret = "$secret"
@@ -114,7 +115,7 @@ for i in $(seq 1 "$nodes"); do launch node "$i"; done
 launch gateway 1 CAIRN_ACCESS_KEY="$ak" CAIRN_SECRET_KEY="$sk"
 
 deadline=$(( $(date +%s) + START_TIMEOUT_S ))
-until curl -fsS "http://127.0.0.1:$base/health" 2>/dev/null | grep -q "ok: $nodes storage node"; do
+until curl -fsS "http://127.0.0.1:$((base + 1))/health" 2>/dev/null | grep -q "ok: $nodes storage node"; do
     if [ "$(date +%s)" -gt "$deadline" ]; then
         echo "cluster did not become healthy within ${START_TIMEOUT_S}s; logs in $dir/logs" >&2
         stop_all

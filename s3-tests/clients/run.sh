@@ -186,7 +186,7 @@ start_server() {
     : >"$RUN_DIR/server.out"
     : >"$RUN_DIR/server.log"
     CAIRN_ACCESS_KEY="$AWS_ACCESS_KEY_ID" CAIRN_SECRET_KEY="$AWS_SECRET_ACCESS_KEY" \
-        "$BINARY" server --data-dir "$RUN_DIR/data" --s3-addr 127.0.0.1:0 \
+        "$BINARY" server --data-dir "$RUN_DIR/data" --s3-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
         >"$RUN_DIR/server.out" 2>"$RUN_DIR/server.log" &
     SERVER_PID=$!
     local deadline=$((SECONDS + SERVER_START_TIMEOUT)) endpoint=""

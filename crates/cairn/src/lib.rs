@@ -1,11 +1,15 @@
 //! The `cairn` binary's library half: it wires the three roles (meta, node,
 //! gateway) together. `roles` starts each role; `server` runs the whole
 //! cluster in one process, which is what `cairn server` and the in-process
-//! integration tests use; `data_dir` keeps data directories private.
+//! integration tests use. `serve` serves every listener within its bounds
+//! (connection cap, header and write timeouts, through `timeout_io`);
+//! `data_dir` keeps data directories private.
 
 pub mod admin;
 pub mod data_dir;
 pub mod roles;
+pub mod serve;
 pub mod server;
+mod timeout_io;
 
 pub use server::{RunningServer, ServerOptions};

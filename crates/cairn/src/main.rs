@@ -32,10 +32,15 @@ enum Command {
         /// Directory of all persistent state [default: ./cairn-data, or data_dir from --config].
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Address of the S3 endpoint, which also serves /health and /metrics
-        /// [default: 127.0.0.1:9000, or s3.addr from --config].
+        /// Address of the S3 endpoint, which also answers a bare /health for
+        /// load balancers [default: 127.0.0.1:9000, or s3.addr from --config].
         #[arg(long)]
         s3_addr: Option<SocketAddr>,
+        /// Admin address: /metrics and the detailed /health (storage nodes up
+        /// and down); keep it private. Port 0 picks a free port [default:
+        /// 127.0.0.1:9001, or s3.admin_addr from --config].
+        #[arg(long)]
+        admin_addr: Option<SocketAddr>,
         /// Optional configuration file (TOML; see cairn.example.toml). Flags win over it.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -95,6 +100,9 @@ enum Command {
         command: AdminCommand,
     },
     /// Run one S3 gateway on s3.addr, reaching meta through cluster.meta_voters.
+    ///
+    /// /metrics and the detailed /health are served on s3.admin_addr
+    /// (default 127.0.0.1:9001); s3.addr answers only a bare /health.
     ///
     /// With CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY set, that key pair is made
     /// the cluster's root key if it does not exist yet.
@@ -189,6 +197,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Server {
             data_dir,
             s3_addr,
+            admin_addr,
             config,
             nodes,
             zones,
@@ -204,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
             let data_dir = data_dir.unwrap_or_else(|| config.data_dir.clone());
             let s3_addr = s3_addr.unwrap_or(config.s3.addr);
             let mut opts = ServerOptions::new(data_dir.clone(), s3_addr);
+            opts.admin_addr = admin_addr.unwrap_or(config.s3.admin_addr);
             opts.config = config;
             opts.access_key = access_key;
             opts.secret_key = secret_key;
@@ -213,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
             let server = start(opts).await.context("starting cairn server")?;
             say!("cairn server is running");
             say!("  S3 endpoint:  {}", server.endpoint());
+            say!("  admin:        {} (/metrics, /health)", server.admin_endpoint());
             say!("  region:       {region} (path-style addressing)");
             say!("  access key:   {}", server.access_key);
             say!("  secret key:   {}", server.secret_key);
@@ -220,7 +231,7 @@ async fn main() -> anyhow::Result<()> {
             say!("  storage nodes: {nodes} in {zones} zone(s)");
             say!("  meta voters:  {meta_voters}");
             say!(
-                "  admin:        cairn admin meta status --config {}",
+                "  admin CLI:    cairn admin meta status --config {}",
                 server.cluster_file.display()
             );
             say!(
@@ -282,10 +293,21 @@ async fn main() -> anyhow::Result<()> {
             if access_key.is_some() || secret_key.is_some() {
                 cairn::server::ensure_root_key(&meta, access_key, secret_key).await?;
             }
-            let (addr, task) =
-                roles::start_gateway(&config, config.s3.addr, meta, rpc, stop.clone()).await?;
-            say!("cairn gateway: S3 endpoint http://{addr}");
-            run_until_signal(&mut signals, stop, vec![task]).await?;
+            let gateway = roles::start_gateway(
+                &config,
+                config.s3.addr,
+                config.s3.admin_addr,
+                meta,
+                rpc,
+                stop.clone(),
+            )
+            .await?;
+            say!(
+                "cairn gateway: S3 endpoint http://{}, admin http://{}",
+                gateway.addr,
+                gateway.admin_addr
+            );
+            run_until_signal(&mut signals, stop, vec![gateway.task]).await?;
         }
     }
     Ok(())

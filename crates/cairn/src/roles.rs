@@ -10,6 +10,7 @@ use cairn_node::{NodeState, ShardStore, Sweeper};
 use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
 use cairn_types::config::Config;
 use cairn_types::now_millis;
+use crate::serve::{ServeLimits, serve};
 use openraft::BasicNode;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -37,20 +38,34 @@ pub fn metrics_handle() -> Option<&'static metrics_exporter_prometheus::Promethe
         .as_ref()
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled.
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    stop: CancellationToken,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    })
+/// Connections one internal listener (a meta voter, a storage node) serves
+/// at once.
+pub const INTERNAL_MAX_CONNECTIONS: usize = 4096;
+/// Header timeout of internal listeners; also how long their idle
+/// keep-alive connections stay open. Longer than the internal client keeps
+/// idle connections pooled (reqwest's 90 s), so the server never closes a
+/// connection the client is about to reuse.
+pub const INTERNAL_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Connections the gateway's admin address serves at once.
+pub const ADMIN_MAX_CONNECTIONS: usize = 64;
+
+/// The bounds of an internal listener: its peers are cairn processes whose
+/// own requests time out after `data_path.rpc_timeout_secs`.
+fn internal_limits(config: &Config) -> ServeLimits {
+    ServeLimits {
+        max_connections: INTERNAL_MAX_CONNECTIONS,
+        header_read_timeout: INTERNAL_HEADER_READ_TIMEOUT,
+        write_timeout: Duration::from_secs(config.data_path.rpc_timeout_secs),
+    }
+}
+
+/// The bounds of the S3 endpoint (`[s3]` in the config).
+pub fn s3_limits(config: &Config) -> ServeLimits {
+    ServeLimits {
+        max_connections: config.s3.max_connections,
+        header_read_timeout: Duration::from_secs(config.s3.header_read_timeout_secs),
+        write_timeout: Duration::from_secs(config.s3.client_write_timeout_secs),
+    }
 }
 
 pub async fn bind(
@@ -136,7 +151,12 @@ pub async fn start_meta(
         Duration::from_secs(config.meta.lifecycle_interval_secs),
         stop.clone(),
     );
-    let task = serve(listener, protect_internal(routes, config), stop);
+    let task = serve(
+        listener,
+        protect_internal(routes, config),
+        internal_limits(config),
+        stop,
+    );
     if voters.is_empty() {
         node.initialize_single().await?;
     } else if voters.iter().map(|v| v.id).min() == Some(config.meta.id) {
@@ -203,6 +223,7 @@ pub async fn start_node(
             }),
             config,
         ),
+        internal_limits(config),
         stop.clone(),
     );
     let sweeper = Arc::new(Sweeper::new(
@@ -255,14 +276,24 @@ pub async fn start_node(
     Ok((addr, task))
 }
 
-/// Starts a gateway serving S3 on `s3_addr`.
+/// A started gateway: its S3 endpoint and its admin address (`/metrics`,
+/// detailed `/health`), served until the stop token is cancelled.
+pub struct GatewayRole {
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// Ends when both listeners have stopped.
+    pub task: JoinHandle<()>,
+}
+
+/// Starts a gateway serving S3 on `s3_addr` and its admin address on `admin_addr`.
 pub async fn start_gateway(
     config: &Config,
     s3_addr: SocketAddr,
+    admin_addr: SocketAddr,
     meta: MetaClient,
     rpc: RpcClient,
     stop: CancellationToken,
-) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+) -> anyhow::Result<GatewayRole> {
     install_metrics();
     let gateway = Gateway::new(
         meta,
@@ -271,12 +302,32 @@ pub async fn start_gateway(
             data_path: config.data_path.clone(),
             region: config.s3.region.clone(),
             default_redundancy: config.default_redundancy(),
+            client_read_timeout: Duration::from_secs(config.s3.client_read_timeout_secs),
+            post_object_max_bytes: config.s3.post_object_max_bytes,
+            post_object_memory_bytes: config.s3.post_object_memory_bytes,
         },
     );
     let render = || metrics_handle().map(|h| h.render()).unwrap_or_default();
     let (listener, addr) = bind(s3_addr, "the S3 endpoint").await?;
-    Ok((
+    let (admin_listener, admin_addr) = bind(admin_addr, "the gateway's admin address").await?;
+    let limits = s3_limits(config);
+    let admin = serve(
+        admin_listener,
+        cairn_gateway::admin_router(gateway.clone(), render),
+        ServeLimits {
+            max_connections: ADMIN_MAX_CONNECTIONS,
+            ..limits
+        },
+        stop.clone(),
+    );
+    let s3 = serve(listener, cairn_gateway::router(gateway), limits, stop);
+    let task = tokio::spawn(async move {
+        let _ = s3.await;
+        let _ = admin.await;
+    });
+    Ok(GatewayRole {
         addr,
-        serve(listener, cairn_gateway::router(gateway, render), stop),
-    ))
+        admin_addr,
+        task,
+    })
 }

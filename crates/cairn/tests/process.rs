@@ -34,6 +34,7 @@ fn start(dir: &std::path::Path, port: u16) -> (ProcessGuard, Keys) {
             .args(["server", "--data-dir"])
             .arg(dir)
             .args(["--s3-addr", &format!("127.0.0.1:{port}")])
+            .args(["--admin-addr", "127.0.0.1:0"])
             .env_remove("CAIRN_ACCESS_KEY")
             .env_remove("CAIRN_SECRET_KEY")
             .env("RUST_LOG", "warn")

@@ -97,6 +97,10 @@ pub fn shard_error(e: ShardError) -> S3Error {
     unavailable(e)
 }
 
+/// AWS's message for RequestTimeout (a request body that stalled).
+pub const REQUEST_TIMEOUT_MESSAGE: &str =
+    "Your socket connection to the server was not read from or written to within the timeout period.";
+
 /// Maps a failure of the request body stream to its S3 error. s3s keeps its
 /// stream error types private, so they are told apart by their messages.
 pub fn body_error(message: String) -> S3Error {
@@ -108,6 +112,8 @@ pub fn body_error(message: String) -> S3Error {
         );
         e.set_status_code(http::StatusCode::BAD_REQUEST);
         e
+    } else if message.contains(crate::body_timeout::REQUEST_TIMEOUT_MARKER) {
+        S3Error::with_message(S3ErrorCode::RequestTimeout, REQUEST_TIMEOUT_MESSAGE)
     } else if message.contains("SignatureMismatch") {
         S3Error::with_message(
             S3ErrorCode::SignatureDoesNotMatch,

@@ -1,13 +1,17 @@
 //! The gateway handle every S3 handler is given: the meta client, the data
-//! path (`data::DataPath`: shard I/O, chunk budget, node health and the
-//! cached view of the cluster) and the options the gateway was started with.
+//! path (`data::DataPath`: shard I/O, chunk budgets, node health and the
+//! cached view of the cluster), the options the gateway was started with,
+//! the cached health answer and the memory budget of POST uploads.
 //! `impl Gateway` lives here only; handlers are free functions of `s3/`.
 
 use crate::data::DataPath;
+use crate::health_cache::HealthCache;
 use cairn_rpc::{MetaClient, ShardClient};
 use cairn_types::Redundancy;
 use cairn_types::config::DataPathConfig;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 #[derive(Debug, Clone)]
 pub struct GatewayOptions {
@@ -16,7 +20,16 @@ pub struct GatewayOptions {
     pub region: String,
     /// Redundancy of buckets created without an explicit choice.
     pub default_redundancy: Redundancy,
+    /// How long a request body may send nothing (400 RequestTimeout).
+    pub client_read_timeout: Duration,
+    /// Largest file of a POST object upload.
+    pub post_object_max_bytes: u64,
+    /// Bytes of POST object requests buffered at once.
+    pub post_object_memory_bytes: u64,
 }
+
+/// Unit of the POST upload budget's permits.
+pub const POST_BUDGET_UNIT: u64 = 1024;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -27,13 +40,26 @@ struct Inner {
     meta: MetaClient,
     data: DataPath,
     opts: GatewayOptions,
+    health: HealthCache,
+    /// POST upload bytes buffered, in `POST_BUDGET_UNIT`s.
+    post_budget: Arc<Semaphore>,
 }
 
 impl Gateway {
     pub fn new(meta: MetaClient, shards: ShardClient, opts: GatewayOptions) -> Self {
         let data = DataPath::new(meta.clone(), shards, opts.data_path.clone());
+        let units = opts.post_object_memory_bytes.div_ceil(POST_BUDGET_UNIT);
+        let post_budget = Arc::new(Semaphore::new(
+            usize::try_from(units).unwrap_or(Semaphore::MAX_PERMITS).min(Semaphore::MAX_PERMITS),
+        ));
         Self {
-            inner: Arc::new(Inner { meta, data, opts }),
+            inner: Arc::new(Inner {
+                meta,
+                data,
+                opts,
+                health: HealthCache::new(),
+                post_budget,
+            }),
         }
     }
 
@@ -48,5 +74,15 @@ impl Gateway {
 
     pub fn opts(&self) -> &GatewayOptions {
         &self.inner.opts
+    }
+
+    /// The outcome of the last meta checks, for the public `/health`.
+    pub fn health(&self) -> &HealthCache {
+        &self.inner.health
+    }
+
+    /// The memory budget of POST uploads, in `POST_BUDGET_UNIT`s.
+    pub fn post_budget(&self) -> &Arc<Semaphore> {
+        &self.inner.post_budget
     }
 }

@@ -1,23 +1,29 @@
 //! The gateway's HTTP front: the s3s service (authenticated with access keys
-//! from meta) mounted in axum beside `/health` and `/metrics`. Those two paths
-//! are served only to unsigned GETs, so a bucket named `health` or `metrics`
-//! stays reachable to signed S3 requests. Every response carries an
-//! `x-amz-request-id`, which error documents repeat in `<RequestId>`.
-//! CORS preflights (`OPTIONS`) are answered before s3s, and responses to
-//! requests with an `Origin` get their `Access-Control-*` grant (`cors`).
+//! from meta) mounted in axum beside a bare `/health` for load balancers
+//! (`health`; `/metrics` and the detailed health are on the admin address,
+//! `health::admin_router`). `/health` is served only to unsigned GETs, so a
+//! bucket named `health` stays reachable to signed S3 requests. Every
+//! response carries an `x-amz-request-id`, which error documents repeat in
+//! `<RequestId>`. CORS preflights (`OPTIONS`) are answered before s3s, and
+//! responses to requests with an `Origin` get their `Access-Control-*` grant
+//! (`cors`). Before s3s sees a request, its body gets the client read
+//! timeout (`body_timeout`) and a form upload passes its front door
+//! (`post_form`: unsigned forms refused unread); s3s's own limits on forms
+//! and XML bodies are set here.
 
 use cairn_rpc::meta_reads as reads;
-use cairn_rpc::NodeStatusRequest;
+use crate::body_timeout::IdleTimeoutBody;
 use crate::gateway::Gateway;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::StatusCode;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3Result, s3_error};
 use std::convert::Infallible;
+use std::sync::Arc;
 
 /// Checks SigV4 signatures against the secret keys stored in meta.
 struct MetaAuth {
@@ -46,41 +52,54 @@ fn is_unsigned(req: &Request) -> bool {
     !req.headers().contains_key(http::header::AUTHORIZATION) && !query_signed
 }
 
-/// s3s's limits: every XML request body is capped at `MAX_XML_BODY_BYTES`
-/// before it is parsed (s3s answers 400 MaxMessageLengthExceeded above it).
-fn s3s_limits() -> s3s::config::S3Config {
+/// s3s's limits: form uploads (POST object) within the gateway's POST
+/// limit and the form bounds; XML bodies capped at `MAX_XML_BODY_BYTES`
+/// (also enforced in front of s3s, by `xml_cap`).
+fn s3s_config(gateway: &Gateway) -> s3s::config::S3Config {
+    use cairn_types::config::{MAX_POST_FORM_FIELDS_BYTES, MAX_POST_FORM_PARTS};
     let mut c = s3s::config::S3Config::default();
+    c.post_object_max_file_size = gateway.opts().post_object_max_bytes;
+    c.form_max_field_size = MAX_POST_FORM_FIELDS_BYTES;
+    c.form_max_fields_size = MAX_POST_FORM_FIELDS_BYTES;
+    c.form_max_parts = MAX_POST_FORM_PARTS;
     c.xml_max_body_size = cairn_types::limits::MAX_XML_BODY_BYTES;
     c
 }
 
-/// The S3 endpoint with `/health` and `/metrics`; `render_metrics` renders
-/// the process's Prometheus metrics.
-pub fn router(
-    gateway: Gateway,
-    render_metrics: impl Fn() -> String + Clone + Send + Sync + 'static,
-) -> Router {
+/// The S3 endpoint, with a bare `/health` for load balancers.
+pub fn router(gateway: Gateway) -> Router {
     let mut builder = S3ServiceBuilder::new(gateway.clone());
     builder.set_auth(MetaAuth {
         gateway: gateway.clone(),
     });
-    builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
-        std::sync::Arc::new(s3s_limits()),
-    )));
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
+        s3s_config(&gateway),
+    ))));
     let s3 = builder.build();
     let service = tower::service_fn(move |req: Request| {
         let s3 = s3.clone();
-        let render_metrics = render_metrics.clone();
         let gateway = gateway.clone();
         async move {
-            if req.method() == http::Method::GET && is_unsigned(&req) {
-                match req.uri().path() {
-                    "/health" => return Ok::<Response, Infallible>(health(&gateway).await),
-                    "/metrics" => return Ok(render_metrics().into_response()),
-                    _ => {}
-                }
+            if req.method() == http::Method::GET
+                && is_unsigned(&req)
+                && req.uri().path() == "/health"
+            {
+                return Ok::<Response, Infallible>(crate::health::public_health(&gateway).await);
             }
+            let read_timeout = gateway.opts().client_read_timeout;
+            let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, read_timeout)));
             let request_id = next_request_id();
+            let (req, _post_permit) = match crate::post_form::form_boundary(&req) {
+                Some(boundary) => match crate::post_form::admit(&gateway, req, &boundary).await {
+                    Ok((req, permit)) => (req, Some(permit)),
+                    Err(refused) => {
+                        let (parts, body) = refused.into_parts();
+                        let refused = http::Response::from_parts(parts, s3s::Body::http_body_unsync(body));
+                        return Ok(with_request_id(refused, &request_id).await);
+                    }
+                },
+                None => (req, None),
+            };
             let origin = crate::s3::cors::origin_of(req.headers());
             let method = req.method().clone();
             let path = req.uri().path().to_string();
@@ -281,24 +300,6 @@ fn complete_error_document(text: &str, request_id: &str) -> String {
         extra.push_str(&format!("<RequestId>{request_id}</RequestId>"));
     }
     format!("{}{extra}{}", &text[..end], &text[end..])
-}
-
-/// Healthy when meta's leader answers the node list; says how many are down.
-async fn health(gateway: &Gateway) -> Response {
-    match gateway.meta().call(&NodeStatusRequest).await {
-        Ok(nodes) => {
-            let down = nodes
-                .iter()
-                .filter(|n| n.liveness == cairn_rpc::Liveness::Down)
-                .count();
-            format!("ok: {} storage node(s), {down} down\n", nodes.len()).into_response()
-        }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("unavailable: {e}\n"),
-        )
-            .into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,8 @@ pub struct Cluster {
     /// Every process's role and config file, by name (processes only).
     pub(crate) configs: BTreeMap<String, (Role, PathBuf)>,
     pub(crate) endpoint: String,
+    /// `http://HOST:PORT` of the gateway's admin address.
+    pub(crate) admin_endpoint: String,
     pub(crate) access_key: String,
     pub(crate) secret_key: String,
     pub(crate) secret: String,
@@ -75,6 +77,12 @@ impl Cluster {
     /// `http://HOST:PORT` of the S3 endpoint.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// `http://HOST:PORT` of the gateway's admin address (`/metrics`, the
+    /// detailed `/health`).
+    pub fn admin_endpoint(&self) -> &str {
+        &self.admin_endpoint
     }
 
     pub fn access_key(&self) -> &str {
@@ -209,9 +217,10 @@ impl Cluster {
             .unwrap_or(u64::MAX)
     }
 
-    /// The S3 endpoint's `/health` text, if it answers.
+    /// The detailed `/health` text of the gateway's admin address, if it
+    /// answers 200 (`ok: N storage node(s), D down`).
     pub fn health(&self) -> Option<String> {
-        http_get(&format!("{}/health", self.endpoint), &self.secret)
+        http_get(&format!("{}/health", self.admin_endpoint), &self.secret)
     }
 
     /// Waits until `/health` starts with `want`; panics after `timeout`.
@@ -244,12 +253,13 @@ impl Cluster {
         );
     }
 
-    /// The S3 endpoint's `/metrics` (Prometheus text; empty if it does not answer).
+    /// The gateway's `/metrics` on its admin address (Prometheus text; empty
+    /// if it does not answer).
     pub fn metrics(&self) -> String {
-        http_get(&format!("{}/metrics", self.endpoint), &self.secret).unwrap_or_default()
+        http_get(&format!("{}/metrics", self.admin_endpoint), &self.secret).unwrap_or_default()
     }
 
-    /// The sum of every sample of metric `name` at the S3 endpoint.
+    /// The sum of every sample of metric `name` of the gateway.
     pub fn metric(&self, name: &str) -> f64 {
         metric_sum(&self.metrics(), name)
     }

@@ -20,7 +20,9 @@ pub(crate) fn start_in_process(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         "spare voters need a cluster of processes"
     );
     let root = Root::new(b.data_dir.clone())?;
-    let mut opts = ServerOptions::new(root.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
+    let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut opts = ServerOptions::new(root.path(), any_port);
+    opts.admin_addr = any_port;
     opts.nodes = b.nodes;
     opts.zones = b.zones;
     opts.meta_voters = b.voters;
@@ -38,6 +40,7 @@ pub(crate) fn start_in_process(b: ClusterBuilder) -> anyhow::Result<Cluster> {
     Ok(Cluster {
         procs: ProcessGuard::new(),
         endpoint: server.endpoint(),
+        admin_endpoint: server.admin_endpoint(),
         access_key: server.access_key.clone(),
         secret_key: server.secret_key.clone(),
         admin_config: server.cluster_file.clone(),

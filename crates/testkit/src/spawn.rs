@@ -26,6 +26,7 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
     let root = Root::new(b.data_dir.clone())?;
     std::fs::create_dir_all(root.path().join(LOG_DIR))?;
     let s3_port = free_port();
+    let admin_port = free_port();
     let all: Vec<VoterAddr> = (0..b.voters + b.spare_voters)
         .map(|i| VoterAddr {
             id: i as u64 + 1,
@@ -38,6 +39,7 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
             ..Config::default()
         };
         c.s3.addr = SocketAddr::from(([127, 0, 0, 1], s3_port));
+        c.s3.admin_addr = SocketAddr::from(([127, 0, 0, 1], admin_port));
         c.cluster.secret = CLUSTER_SECRET.into();
         c.cluster.meta_voters = voters.to_vec();
         c
@@ -80,6 +82,7 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         in_process: false,
         configs,
         endpoint: format!("http://127.0.0.1:{s3_port}"),
+        admin_endpoint: format!("http://127.0.0.1:{admin_port}"),
         access_key: b.access_key.clone(),
         secret_key: b.secret_key.clone(),
         secret: CLUSTER_SECRET.into(),

@@ -15,9 +15,15 @@ pub const DEFAULT_INLINE_THRESHOLD: usize = 16 * 1024;
 pub const DEFAULT_PUT_CHUNKS_IN_FLIGHT: usize = 4;
 /// Chunks of one GET being fetched ahead of the client.
 pub const DEFAULT_GET_CHUNKS_IN_FLIGHT: usize = 4;
-/// Chunk buffers (PUT and GET together) the whole gateway may hold at once;
-/// when used up, requests wait. Bounds memory to about this × chunk size.
-pub const DEFAULT_GATEWAY_CHUNK_BUDGET: usize = 64;
+/// Chunk buffers the whole gateway may hold for writes at once: PUT bodies
+/// being cut into chunks and chunks being sent to nodes. When used up, PUTs
+/// wait. Bounds write memory to about this × chunk size.
+pub const DEFAULT_WRITE_CHUNK_BUDGET: usize = 32;
+/// Chunk buffers the whole gateway may hold for reads at once: chunks being
+/// fetched from nodes and verified. A chunk's buffer is released once it is
+/// handed to its client's connection, so a client that stops reading never
+/// holds any. When used up, GETs wait.
+pub const DEFAULT_READ_CHUNK_BUDGET: usize = 32;
 /// Timeout of one internal RPC (a shard transfer or a metadata call).
 pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
 /// A shard read not answered within this long is also sent to another holder
@@ -36,6 +42,32 @@ pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 1000;
 /// A node meta has not heard from for this long is reported down.
 pub const DEFAULT_DOWN_AFTER_MS: u64 = 5000;
 pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:9000";
+/// Where the gateway serves `/metrics` and detailed `/health`.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9001";
+/// Connections the S3 endpoint serves at once; further ones wait in the
+/// listen backlog until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Seconds a client has to send a request's head (request line and
+/// headers); also how long an idle keep-alive connection is kept open.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 30;
+/// Seconds a request body may send nothing before the request is refused
+/// (400 RequestTimeout) and the connection closed.
+pub const DEFAULT_CLIENT_READ_TIMEOUT_SECS: u64 = 30;
+/// Seconds a client may take nothing of a response before the connection is
+/// closed.
+pub const DEFAULT_CLIENT_WRITE_TIMEOUT_SECS: u64 = 30;
+/// Largest file a browser-form upload (POST object) may carry. s3s reads the
+/// whole file into memory before the upload is stored, hence far below S3's
+/// 5 GiB. Above it: 400 EntityTooLarge.
+pub const DEFAULT_POST_OBJECT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Bytes of POST object requests the gateway buffers at once; further POSTs
+/// wait. At least `post_object_max_bytes` plus the form fields' bound.
+pub const DEFAULT_POST_OBJECT_MEMORY_BYTES: u64 = 256 * 1024 * 1024;
+/// Most bytes of form fields (everything before the file) of a POST object
+/// request, and of any one field.
+pub const MAX_POST_FORM_FIELDS_BYTES: usize = 64 * 1024;
+/// Most parts (fields and the file) of a POST object form.
+pub const MAX_POST_FORM_PARTS: usize = 100;
 pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_REDUNDANCY: &str = "replicas=1";
@@ -128,12 +160,27 @@ pub struct VoterAddr {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct S3Config {
-    /// Where the S3 endpoint (and /health, /metrics) listens.
+    /// Where the S3 endpoint (and a bare `/health` for load balancers) listens.
     pub addr: SocketAddr,
+    /// Where `/metrics` and the detailed `/health` are served (operators
+    /// only; loopback by default); port 0 = any free port.
+    pub admin_addr: SocketAddr,
     /// The region name clients sign with.
     pub region: String,
     /// Redundancy of buckets created without `x-cairn-redundancy`, e.g. `replicas=3`.
     pub default_redundancy: String,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds to receive a request's head; also the keep-alive idle timeout.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may stall before 400 RequestTimeout.
+    pub client_read_timeout_secs: u64,
+    /// Seconds a client may leave a response unread before it is cut off.
+    pub client_write_timeout_secs: u64,
+    /// Largest file of a POST object (browser form) upload.
+    pub post_object_max_bytes: u64,
+    /// Bytes of POST object requests buffered at once, gateway-wide.
+    pub post_object_memory_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -202,7 +249,10 @@ pub struct DataPathConfig {
     pub inline_threshold: usize,
     pub put_chunks_in_flight: usize,
     pub get_chunks_in_flight: usize,
-    pub gateway_chunk_budget: usize,
+    /// Chunk buffers held for writes (PUT bodies being chunked and sent), gateway-wide.
+    pub write_chunk_budget: usize,
+    /// Chunk buffers held for reads (chunks being fetched), gateway-wide.
+    pub read_chunk_budget: usize,
     pub rpc_timeout_secs: u64,
     /// A shard read unanswered after this long is also asked of another holder.
     pub hedge_after_ms: u64,
@@ -237,8 +287,17 @@ impl Default for S3Config {
             addr: DEFAULT_S3_ADDR
                 .parse()
                 .unwrap_or_else(|_| loopback_any_port()),
+            admin_addr: DEFAULT_ADMIN_ADDR
+                .parse()
+                .unwrap_or_else(|_| loopback_any_port()),
             region: DEFAULT_REGION.to_string(),
             default_redundancy: DEFAULT_REDUNDANCY.to_string(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            client_read_timeout_secs: DEFAULT_CLIENT_READ_TIMEOUT_SECS,
+            client_write_timeout_secs: DEFAULT_CLIENT_WRITE_TIMEOUT_SECS,
+            post_object_max_bytes: DEFAULT_POST_OBJECT_MAX_BYTES,
+            post_object_memory_bytes: DEFAULT_POST_OBJECT_MEMORY_BYTES,
         }
     }
 }
@@ -286,7 +345,8 @@ impl Default for DataPathConfig {
             inline_threshold: DEFAULT_INLINE_THRESHOLD,
             put_chunks_in_flight: DEFAULT_PUT_CHUNKS_IN_FLIGHT,
             get_chunks_in_flight: DEFAULT_GET_CHUNKS_IN_FLIGHT,
-            gateway_chunk_budget: DEFAULT_GATEWAY_CHUNK_BUDGET,
+            write_chunk_budget: DEFAULT_WRITE_CHUNK_BUDGET,
+            read_chunk_budget: DEFAULT_READ_CHUNK_BUDGET,
             rpc_timeout_secs: DEFAULT_RPC_TIMEOUT_SECS,
             hedge_after_ms: DEFAULT_HEDGE_AFTER_MS,
             write_straggler_ms: DEFAULT_WRITE_STRAGGLER_MS,
@@ -361,9 +421,11 @@ impl Config {
                 "chunks in flight must be at least 1".into(),
             ));
         }
-        if d.gateway_chunk_budget < d.put_chunks_in_flight.max(d.get_chunks_in_flight) {
+        if d.write_chunk_budget < d.put_chunks_in_flight
+            || d.read_chunk_budget < d.get_chunks_in_flight
+        {
             return Err(ConfigError::Invalid(
-                "data_path.gateway_chunk_budget must be at least the chunks in flight of one request".into(),
+                "data_path.write_chunk_budget and read_chunk_budget must be at least the chunks in flight of one PUT and one GET".into(),
             ));
         }
         if d.hedge_after_ms == 0 || d.node_backoff_initial_ms == 0 {
@@ -378,6 +440,7 @@ impl Config {
                     .into(),
             ));
         }
+        self.s3.validate()?;
         let n = &self.node;
         if n.heartbeat_interval_ms == 0 || n.down_after_ms <= n.heartbeat_interval_ms {
             return Err(ConfigError::Invalid(
@@ -429,6 +492,38 @@ impl Config {
             ));
         }
         self.gc.validate()
+    }
+}
+
+impl S3Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "s3.max_connections must be at least 1".into(),
+            ));
+        }
+        if self.header_read_timeout_secs == 0
+            || self.client_read_timeout_secs == 0
+            || self.client_write_timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid(
+                "s3.header_read_timeout_secs, client_read_timeout_secs and client_write_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.post_object_max_bytes > crate::limits::MAX_SINGLE_PUT_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "s3.post_object_max_bytes may be at most {} (the largest PutObject)",
+                crate::limits::MAX_SINGLE_PUT_BYTES
+            )));
+        }
+        if self.post_object_memory_bytes
+            < self.post_object_max_bytes + MAX_POST_FORM_FIELDS_BYTES as u64
+        {
+            return Err(ConfigError::Invalid(format!(
+                "s3.post_object_memory_bytes must be at least s3.post_object_max_bytes + {MAX_POST_FORM_FIELDS_BYTES} (the form fields)"
+            )));
+        }
+        Ok(())
     }
 }
 

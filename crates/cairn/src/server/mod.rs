@@ -36,6 +36,9 @@ pub struct ServerOptions {
     pub data_dir: PathBuf,
     /// Where the S3 endpoint listens; port 0 picks a free port.
     pub s3_addr: SocketAddr,
+    /// Where the gateway's admin address (`/metrics`, detailed `/health`)
+    /// listens; port 0 picks a free port.
+    pub admin_addr: SocketAddr,
     /// Root access key to use (created if absent); random on first start when None.
     pub access_key: Option<String>,
     pub secret_key: Option<String>,
@@ -51,12 +54,14 @@ pub struct ServerOptions {
 
 impl ServerOptions {
     pub fn new(data_dir: impl Into<PathBuf>, s3_addr: SocketAddr) -> Self {
+        let config = Config::default();
         Self {
             data_dir: data_dir.into(),
             s3_addr,
+            admin_addr: config.s3.admin_addr,
             access_key: None,
             secret_key: None,
-            config: Config::default(),
+            config,
             nodes: 1,
             zones: 1,
             meta_voters: 1,
@@ -68,6 +73,8 @@ impl ServerOptions {
 pub struct RunningServer {
     /// The address the S3 endpoint actually listens on.
     pub s3_addr: SocketAddr,
+    /// The address the admin endpoint (`/metrics`, detailed `/health`) listens on.
+    pub admin_addr: SocketAddr,
     pub access_key: String,
     pub secret_key: String,
     /// `DATA_DIR/cluster.toml`: the cluster secret and the voters, for `cairn admin`.
@@ -81,6 +88,11 @@ impl RunningServer {
     /// `http://HOST:PORT` of the S3 endpoint.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.s3_addr)
+    }
+
+    /// `http://HOST:PORT` of the admin endpoint.
+    pub fn admin_endpoint(&self) -> String {
+        format!("http://{}", self.admin_addr)
     }
 
     /// Stops every role, flushes and closes the stores; the data dir can be reopened afterwards.
@@ -211,12 +223,21 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
         opts.secret_key.clone(),
     )
     .await?;
-    let (s3_addr, task) =
-        roles::start_gateway(&config, opts.s3_addr, meta_client, rpc, stop.clone()).await?;
-    servers.push(task);
-    tracing::info!(%s3_addr, meta_voters = opts.meta_voters, nodes = opts.nodes, "cairn server started");
+    let gateway = roles::start_gateway(
+        &config,
+        opts.s3_addr,
+        opts.admin_addr,
+        meta_client,
+        rpc,
+        stop.clone(),
+    )
+    .await?;
+    servers.push(gateway.task);
+    let (s3_addr, admin_addr) = (gateway.addr, gateway.admin_addr);
+    tracing::info!(%s3_addr, %admin_addr, meta_voters = opts.meta_voters, nodes = opts.nodes, "cairn server started");
     Ok(RunningServer {
         s3_addr,
+        admin_addr,
         access_key: root.access_key_id,
         secret_key: root.secret_key,
         cluster_file: ClusterFile::path(&opts.data_dir),

@@ -1,6 +1,8 @@
 //! The data path's handle: a cheap clone over the shard client, the
-//! data-path bounds, the chunk-buffer budget that bounds memory, the
-//! per-node backoffs and the cached view of the cluster. Each sibling module
+//! data-path bounds, the chunk-buffer budgets that bound memory (one for
+//! writes, one for reads, so a copy, which reads and writes, can never
+//! deadlock the pool), the per-node backoffs and the cached view of the
+//! cluster. Each sibling module
 //! implements its part of `DataPath`: `write`, `read`, `erasure`,
 //! `shard_io`, `node_health`, `cluster`.
 
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{RwLock, Semaphore};
 
 /// The data path of one gateway: a cheap handle (clone it freely) over the
-/// shard client, the data-path bounds, the chunk-buffer budget that bounds
+/// shard client, the data-path bounds, the chunk-buffer budgets that bound
 /// memory, the per-node backoffs and the cached view of the cluster.
 #[derive(Clone)]
 pub struct DataPath {
@@ -24,8 +26,12 @@ pub(super) struct Inner {
     pub(super) meta: MetaClient,
     pub(super) shards: ShardClient,
     pub(super) cfg: DataPathConfig,
-    /// One permit per chunk buffer held by any request.
-    pub(super) chunk_budget: Arc<Semaphore>,
+    /// One permit per chunk buffer held for writing: a PUT's partly filled
+    /// chunk, and each chunk being sent to nodes.
+    pub(super) write_budget: Arc<Semaphore>,
+    /// One permit per chunk being fetched from nodes; released when the chunk
+    /// is handed to the client's connection, never held while a client reads.
+    pub(super) read_budget: Arc<Semaphore>,
     /// Nodes whose connections failed recently.
     pub(super) backoffs: Backoffs,
     pub(super) nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
@@ -42,7 +48,8 @@ impl DataPath {
             inner: Arc::new(Inner {
                 meta,
                 shards,
-                chunk_budget: Arc::new(Semaphore::new(cfg.gateway_chunk_budget)),
+                write_budget: Arc::new(Semaphore::new(cfg.write_chunk_budget)),
+                read_budget: Arc::new(Semaphore::new(cfg.read_chunk_budget)),
                 cfg,
                 backoffs,
                 nodes: RwLock::new(None),
@@ -54,5 +61,15 @@ impl DataPath {
     /// The data-path bounds this gateway runs with.
     pub fn config(&self) -> &DataPathConfig {
         &self.inner.cfg
+    }
+
+    /// Write-budget permits free right now (for metrics and tests).
+    pub fn write_permits_free(&self) -> usize {
+        self.inner.write_budget.available_permits()
+    }
+
+    /// Read-budget permits free right now (for metrics and tests).
+    pub fn read_permits_free(&self) -> usize {
+        self.inner.read_budget.available_permits()
     }
 }

@@ -1,6 +1,9 @@
 //! Reading: the chunks a byte range needs are fetched a few at a time
 //! (`data_path.get_chunks_in_flight` ahead of the client), each verified
-//! against the manifest's blake3, and streamed out in order. Each chunk is
+//! against the manifest's blake3, and streamed out in order. A fetch holds a
+//! permit of the read budget only until its chunk is verified: the wait for
+//! the client to take it holds none, so clients that stop reading cannot
+//! starve the others (their connections are cut by the write timeout). Each chunk is
 //! decoded by the codec its manifest records: a replica from the first
 //! holder that returns a verified copy (usable holders first, hedged when one
 //! is slow), or Reed-Solomon pieces (`erasure`).
@@ -87,30 +90,34 @@ impl DataPath {
                 let gw = gw.clone();
                 let chunk = chunks[s.chunk].clone();
                 tokio::spawn(async move {
-                    let permit = gw
+                    // The permit covers the fetch (and an erasure decode),
+                    // not the wait for the client: a client that stops
+                    // reading must not hold the gateway's read budget.
+                    let _permit = gw
                         .inner
-                        .chunk_budget
+                        .read_budget
                         .clone()
                         .acquire_owned()
                         .await
                         .map_err(std::io::Error::other)?;
                     let data = gw.fetch_chunk(codec, &chunk).await?;
-                    Ok::<_, std::io::Error>((
-                        permit,
+                    Ok::<_, std::io::Error>(
                         data.slice(s.offset as usize..(s.offset + s.len) as usize),
-                    ))
+                    )
                 })
             });
             let mut fetches = futures::stream::iter(fetches).buffered(ahead);
             while let Some(joined) = fetches.next().await {
                 let result = joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 match result {
-                    Ok((permit, data)) => {
+                    Ok(data) => {
                         metrics::counter!(METRIC_BYTES_READ).increment(data.len() as u64);
+                        // Waits as long as the client does not read; the
+                        // connection's write timeout ends that wait (the
+                        // receiver is dropped with the connection).
                         if tx.send(Ok(data)).await.is_err() {
                             return; // client went away
                         }
-                        drop(permit);
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "object read failed mid-stream");

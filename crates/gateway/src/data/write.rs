@@ -2,7 +2,8 @@
 //! chunks; each chunk's pieces go to their placement nodes at once (replicas
 //! here; erasure-coded pieces in `erasure`), with at most
 //! `data_path.put_chunks_in_flight` chunks in flight per request and every
-//! chunk buffer counted against the gateway-wide budget. A chunk counts once
+//! chunk buffer (the one being filled from the body included) counted
+//! against the gateway-wide write budget. A chunk counts once
 //! a write quorum of nodes has it on stable storage; stragglers past the
 //! quorum are not waited for (`quorum`). Bodies up to the inline threshold
 //! are returned inline instead.
@@ -22,6 +23,7 @@ use s3s::S3Result;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
 /// Metric: object bytes written to storage nodes.
@@ -63,9 +65,74 @@ pub(super) fn chunk_targets(
     Ok(targets.to_vec())
 }
 
+/// The chunk writes of one `store_stream`: started in order, at most
+/// `in_flight` at once, each holding its chunk's write-budget permit until
+/// its quorum answered.
+struct ChunkWrites {
+    gw: DataPath,
+    /// Asked for when the first chunk is written: inline objects never need it.
+    layout: Option<Arc<ClusterLayout>>,
+    version: VersionId,
+    part: u32,
+    redundancy: Redundancy,
+    pending: VecDeque<JoinHandle<S3Result<ChunkRef>>>,
+    chunks: Vec<ChunkRef>,
+    in_flight: usize,
+}
+
+impl ChunkWrites {
+    /// Starts writing the next chunk; waits while `in_flight` writes run.
+    async fn start(&mut self, data: Bytes, permit: OwnedSemaphorePermit) -> S3Result<()> {
+        let layout = match &self.layout {
+            Some(l) => l.clone(),
+            None => self.layout.insert(self.gw.layout().await?).clone(),
+        };
+        let index = (self.chunks.len() + self.pending.len()) as u32;
+        let (gw, version, part, redundancy) =
+            (self.gw.clone(), self.version, self.part, self.redundancy);
+        self.pending.push_back(tokio::spawn(async move {
+            let r = gw
+                .write_chunk(&layout, version, part, index, data, redundancy)
+                .await;
+            drop(permit);
+            r
+        }));
+        while self.pending.len() >= self.in_flight {
+            if let Some(handle) = self.pending.pop_front() {
+                self.chunks.push(handle.await.map_err(internal)??);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for every write; the chunks in order.
+    async fn finish(mut self) -> S3Result<Vec<ChunkRef>> {
+        while let Some(handle) = self.pending.pop_front() {
+            self.chunks.push(handle.await.map_err(internal)??);
+        }
+        Ok(self.chunks)
+    }
+}
+
 impl DataPath {
+    /// A permit of the write budget: one chunk buffer.
+    async fn write_permit(&self) -> S3Result<OwnedSemaphorePermit> {
+        self.inner
+            .write_budget
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(internal)
+    }
+
     /// Streams `body` into storage under `version`/`part`. With `allow_inline`
     /// a body no larger than the inline threshold is returned inline instead.
+    ///
+    /// Every chunk buffer counts against the write budget: the chunk being
+    /// filled (its permit is taken when its first bytes arrive and travels
+    /// with the chunk to its write) and each chunk being sent. Permits are
+    /// taken one at a time and only while holding no other permit that
+    /// waits on anything but storage nodes, so PUTs cannot deadlock the pool.
     pub async fn store_stream<S, E>(
         &self,
         mut body: S,
@@ -79,77 +146,63 @@ impl DataPath {
         E: std::fmt::Display,
     {
         let cfg = self.config().clone();
-        // Asked for when the first chunk is written: inline objects never need it.
-        let mut layout: Option<Arc<ClusterLayout>> = None;
+        let mut writes = ChunkWrites {
+            gw: self.clone(),
+            layout: None,
+            version,
+            part,
+            redundancy,
+            pending: VecDeque::new(),
+            chunks: Vec::new(),
+            in_flight: cfg.put_chunks_in_flight,
+        };
         let mut md5 = Md5::new();
         let mut size = 0u64;
         let mut chunker = Chunker::new(cfg.chunk_size);
-        let mut pending: VecDeque<JoinHandle<S3Result<ChunkRef>>> = VecDeque::new();
-        let mut chunks = Vec::new();
-        let mut next_index = 0u32;
-        let mut finished = false;
-        while !finished {
-            let full = match body.next().await {
-                Some(Ok(piece)) => {
-                    md5.update(&piece);
-                    size += piece.len() as u64;
-                    chunker.push(piece)
-                }
+        // The permit of the chunker's partly filled buffer, if it has bytes.
+        let mut buffer_permit: Option<OwnedSemaphorePermit> = None;
+        loop {
+            let mut piece = match body.next().await {
+                Some(Ok(piece)) => piece,
                 Some(Err(e)) => return Err(body_error(e.to_string())),
-                None => {
-                    finished = true;
-                    if allow_inline && size <= cfg.inline_threshold as u64 {
-                        let data =
-                            std::mem::replace(&mut chunker, Chunker::new(cfg.chunk_size)).finish();
-                        debug_assert!(
-                            chunks.is_empty() && pending.is_empty(),
-                            "inline objects never emit chunks"
-                        );
-                        let data = data.map(|b| b.to_vec()).unwrap_or_default();
-                        return Ok(Stored {
-                            size,
-                            md5: md5.finalize().into(),
-                            data: ObjectData::Inline(data),
-                        });
-                    }
-                    std::mem::replace(&mut chunker, Chunker::new(cfg.chunk_size))
-                        .finish()
-                        .into_iter()
-                        .collect()
-                }
+                None => break,
             };
-            for data in full {
-                let permit = self
-                    .inner
-                    .chunk_budget
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(internal)?;
-                let gw = self.clone();
-                let layout = match &layout {
-                    Some(l) => l.clone(),
-                    None => layout.insert(self.layout().await?).clone(),
+            md5.update(&piece);
+            size += piece.len() as u64;
+            while !piece.is_empty() {
+                let permit = match buffer_permit.take() {
+                    Some(p) => p,
+                    None => self.write_permit().await?,
                 };
-                let index = next_index;
-                next_index += 1;
-                pending.push_back(tokio::spawn(async move {
-                    let r = gw
-                        .write_chunk(&layout, version, part, index, data, redundancy)
-                        .await;
-                    drop(permit);
-                    r
-                }));
-                while pending.len() >= cfg.put_chunks_in_flight {
-                    if let Some(handle) = pending.pop_front() {
-                        chunks.push(handle.await.map_err(internal)??);
-                    }
+                // Never more than fills the buffer: at most one chunk comes out.
+                let room = cfg.chunk_size - chunker.pending();
+                let full = chunker.push(piece.split_to(room.min(piece.len())));
+                match full.into_iter().next() {
+                    Some(data) => writes.start(data, permit).await?,
+                    None => buffer_permit = Some(permit),
                 }
             }
         }
-        while let Some(handle) = pending.pop_front() {
-            chunks.push(handle.await.map_err(internal)??);
+        if allow_inline && size <= cfg.inline_threshold as u64 {
+            debug_assert!(
+                writes.chunks.is_empty() && writes.pending.is_empty(),
+                "inline objects never emit chunks"
+            );
+            let data = chunker.finish().map(|b| b.to_vec()).unwrap_or_default();
+            return Ok(Stored {
+                size,
+                md5: md5.finalize().into(),
+                data: ObjectData::Inline(data),
+            });
         }
+        if let Some(data) = chunker.finish() {
+            let permit = match buffer_permit.take() {
+                Some(p) => p,
+                None => self.write_permit().await?,
+            };
+            writes.start(data, permit).await?;
+        }
+        let chunks = writes.finish().await?;
         metrics::counter!(METRIC_BYTES_WRITTEN).increment(size);
         Ok(Stored {
             size,
