@@ -253,6 +253,11 @@ pub struct DataPathConfig {
     pub write_chunk_budget: usize,
     /// Chunk buffers held for reads (chunks being fetched), gateway-wide.
     pub read_chunk_budget: usize,
+    /// Older releases' single budget for reads and writes together. Still
+    /// read, so their config files keep working: when set, it is split into
+    /// `write_chunk_budget` and `read_chunk_budget` (half each) at load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_chunk_budget: Option<usize>,
     pub rpc_timeout_secs: u64,
     /// A shard read unanswered after this long is also asked of another holder.
     pub hedge_after_ms: u64,
@@ -338,6 +343,18 @@ impl Default for NodeConfig {
     }
 }
 
+impl DataPathConfig {
+    /// Turns an older release's `gateway_chunk_budget` into the read and
+    /// write budgets that replaced it (half each; it cannot be combined with
+    /// them, and `validate` then checks each half).
+    pub fn split_legacy_budget(&mut self) {
+        if let Some(total) = self.gateway_chunk_budget.take() {
+            self.write_chunk_budget = total.div_ceil(2);
+            self.read_chunk_budget = total / 2;
+        }
+    }
+}
+
 impl Default for DataPathConfig {
     fn default() -> Self {
         Self {
@@ -347,6 +364,7 @@ impl Default for DataPathConfig {
             get_chunks_in_flight: DEFAULT_GET_CHUNKS_IN_FLIGHT,
             write_chunk_budget: DEFAULT_WRITE_CHUNK_BUDGET,
             read_chunk_budget: DEFAULT_READ_CHUNK_BUDGET,
+            gateway_chunk_budget: None,
             rpc_timeout_secs: DEFAULT_RPC_TIMEOUT_SECS,
             hedge_after_ms: DEFAULT_HEDGE_AFTER_MS,
             write_straggler_ms: DEFAULT_WRITE_STRAGGLER_MS,
@@ -393,10 +411,11 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             source,
         })?;
+        config.data_path.split_legacy_budget();
         config.validate()?;
         Ok(config)
     }
@@ -569,6 +588,13 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_bounds_are_refused() {
         assert!(toml::from_str::<Config>("bogus = 1").is_err());
+        // An older release's single budget is split into the two that replaced it.
+        let mut old: Config =
+            toml::from_str("[data_path]\ngateway_chunk_budget = 64").expect("old key parses");
+        old.data_path.split_legacy_budget();
+        assert_eq!((old.data_path.write_chunk_budget, old.data_path.read_chunk_budget), (32, 32));
+        assert_eq!(old.data_path.gateway_chunk_budget, None);
+        assert!(old.validate().is_ok());
         let mut c = Config::default();
         c.data_path.chunk_size = 10;
         assert!(c.validate().is_err());
