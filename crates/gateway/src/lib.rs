@@ -7,24 +7,22 @@
 //!
 //! Two wings: `s3/` (the S3 handlers and what only they use) and `data/`
 //! (the data path: chunk writes and reads, erasure coding, quorum, hedging,
-//! node health and shard I/O). `gateway` is the handle both are reached
-//! through, `http` the HTTP front with what guards it (`post_form`,
-//! `body_timeout`), `health` the health answers (public and on the admin
-//! address, cached in `health_cache`), `errors` how failures become S3
-//! errors. Imports point one way: `http` → `post_form`/`health` → `s3` →
-//! `gateway` → `data` → `errors` → `body_timeout`.
+//! node health and shard I/O), reached through `front/` (the HTTP front:
+//! the router, the guards in front of s3s, the health answers and the
+//! admin router). `gateway` is the handle the wings are reached through
+//! (it holds the health cache, `health_cache`), `errors` how failures
+//! become S3 errors, `body_timeout` the stalled-body guard every request
+//! body is wrapped in. Imports point one way: `front` → `s3` → `gateway` →
+//! `data` → `errors` → `body_timeout`.
 
 mod body_timeout;
 pub mod data;
 pub mod errors;
+mod front;
 mod gateway;
-pub mod health;
 mod health_cache;
-pub mod http;
-mod post_form;
 mod s3;
-mod xml_cap;
 
+pub use front::health::admin_router;
+pub use front::http::router;
 pub use gateway::{Gateway, GatewayOptions};
-pub use health::admin_router;
-pub use http::router;

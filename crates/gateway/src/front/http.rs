@@ -84,13 +84,13 @@ pub fn router(gateway: Gateway) -> Router {
                 && is_unsigned(&req)
                 && req.uri().path() == "/health"
             {
-                return Ok::<Response, Infallible>(crate::health::public_health(&gateway).await);
+                return Ok::<Response, Infallible>(super::health::public_health(&gateway).await);
             }
             let read_timeout = gateway.opts().client_read_timeout;
             let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, read_timeout)));
             let request_id = next_request_id();
-            let (req, _post_permit) = match crate::post_form::form_boundary(&req) {
-                Some(boundary) => match crate::post_form::admit(&gateway, req, &boundary).await {
+            let (req, _post_permit) = match super::post_form::form_boundary(&req) {
+                Some(boundary) => match super::post_form::admit(&gateway, req, &boundary).await {
                     Ok((req, permit)) => (req, Some(permit)),
                     Err(refused) => {
                         let (parts, body) = refused.into_parts();
@@ -110,13 +110,13 @@ pub fn router(gateway: Gateway) -> Router {
             let is_head = req.method() == http::Method::HEAD;
             let is_attributes = is_get_object_attributes(&req);
             let mut xml_cap = None;
-            let req = if crate::xml_cap::is_xml_body(&req) {
-                match crate::xml_cap::cap(req) {
-                    crate::xml_cap::Capped::Refuse => {
-                        let resp = crate::xml_cap::too_long();
+            let req = if super::xml_cap::is_xml_body(&req) {
+                match super::xml_cap::cap(req) {
+                    super::xml_cap::Capped::Refuse => {
+                        let resp = super::xml_cap::too_long();
                         return Ok(with_request_id(resp, &request_id).await);
                     }
-                    crate::xml_cap::Capped::Pass(req, tripped) => {
+                    super::xml_cap::Capped::Pass(req, tripped) => {
                         xml_cap = Some(tripped);
                         req
                     }
@@ -135,8 +135,8 @@ pub fn router(gateway: Gateway) -> Router {
                     resp
                 }
             };
-            if xml_cap.as_deref().is_some_and(crate::xml_cap::was_cut) {
-                resp = crate::xml_cap::too_long();
+            if xml_cap.as_deref().is_some_and(super::xml_cap::was_cut) {
+                resp = super::xml_cap::too_long();
             }
             // s3s answers every successful HEAD 200; S3 answers a HEAD of a
             // Range or partNumber 206, like the GET.
