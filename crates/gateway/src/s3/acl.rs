@@ -11,9 +11,7 @@
 //! ACL request (of the current version or the one `versionId` names) only
 //! needs its version to exist, answered as a GetObject of it would be.
 
-use cairn_rpc::meta_reads as reads;
 use super::common::{OWNER_ID, owner};
-use crate::errors::meta_error;
 use super::common::check_key;
 use crate::gateway::Gateway;
 use super::versioning::{MarkerRule, find_version};
@@ -196,11 +194,7 @@ pub async fn get_bucket_acl(
     gw: &Gateway,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
-    gw.meta()
-        .read(reads::GetBucket { name: req.input.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
     Ok(S3Response::new(GetBucketAclOutput {
         grants: Some(owner_grants()),
         owner: Some(owner()),
@@ -227,11 +221,7 @@ pub async fn put_bucket_acl(
     req: S3Request<PutBucketAclInput>,
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let i = req.input;
-    gw.meta()
-        .read(reads::GetBucket { name: i.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    super::common::existing_bucket(gw, &i.bucket).await?;
     let grants = GrantHeaders {
         full_control: i.grant_full_control.as_deref(),
         read: i.grant_read.as_deref(),

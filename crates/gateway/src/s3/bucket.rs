@@ -90,11 +90,7 @@ pub async fn head_bucket(
     gw: &Gateway,
     req: S3Request<HeadBucketInput>,
 ) -> S3Result<S3Response<HeadBucketOutput>> {
-    gw.meta()
-        .read(reads::GetBucket { name: req.input.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
     let output = HeadBucketOutput {
         bucket_region: Some(gw.opts().region.clone()),
         ..Default::default()
@@ -127,11 +123,7 @@ pub async fn get_bucket_location(
     gw: &Gateway,
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-    gw.meta()
-        .read(reads::GetBucket { name: req.input.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
     let region = &gw.opts().region;
     // S3 reports its original region, us-east-1, as an empty constraint.
     let location_constraint =

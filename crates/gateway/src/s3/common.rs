@@ -1,14 +1,47 @@
-//! What several S3 handlers share: key checks, the time and ETag forms S3
-//! answers with, the stored headers of a new object, write conditions,
+//! What several S3 handlers share: key checks, the bucket or upload a
+//! request names (or its 404), the time and ETag forms S3 answers with, the stored headers of a new object, write conditions,
 //! Content-MD5, the checksum fields of an upload, and the one owner every
 //! bucket and object reports.
 
+use crate::errors::meta_error;
+use crate::gateway::Gateway;
 use base64::Engine;
 use cairn_rpc::WriteCondition;
+use cairn_rpc::meta_reads as reads;
 use cairn_types::limits::MAX_USER_METADATA_BYTES;
-use cairn_types::{HttpHeaders, UnixMillis, validate_object_key};
+use cairn_types::{
+    Bucket, HttpHeaders, UnixMillis, UploadExtras, UploadRecord, VersionId, validate_object_key,
+};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
+
+/// The bucket named `name`; 404 NoSuchBucket when there is none.
+pub(crate) async fn existing_bucket(gw: &Gateway, name: &str) -> S3Result<Bucket> {
+    gw.meta()
+        .read(reads::GetBucket { name: name.to_string() })
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchBucket))
+}
+
+/// The multipart upload `upload_id` of `bucket`/`key` with its extras; 404
+/// NoSuchUpload when there is none.
+pub(crate) async fn existing_upload(
+    gw: &Gateway,
+    bucket: &str,
+    key: &str,
+    upload_id: VersionId,
+) -> S3Result<(UploadRecord, UploadExtras)> {
+    gw.meta()
+        .read(reads::GetUploadWithExtras {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+        })
+        .await
+        .map_err(meta_error)?
+        .ok_or_else(|| s3_error!(NoSuchUpload))
+}
 
 /// Owner reported for every bucket: a cluster has one account.
 pub const OWNER_ID: &str = "cairn";

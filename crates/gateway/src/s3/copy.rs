@@ -8,7 +8,6 @@
 //! computed from the copied bytes. A source may name a version
 //! (`?versionId=`); a delete marker is never a source.
 
-use cairn_rpc::meta_reads as reads;
 use super::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
 use crate::errors::{internal, meta_error};
 use super::common::{check_key, etag_of, http_headers, timestamp};
@@ -212,12 +211,7 @@ pub async fn copy_object(
     } else {
         src.headers.clone()
     };
-    let dest = gw
-        .meta()
-        .read(reads::GetBucket { name: i.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let dest = super::common::existing_bucket(gw, &i.bucket).await?;
     let version = VersionId::new_random();
     // A new checksum is computed while copying when the request names an
     // algorithm, or when the source has none (S3's default CRC64NVME);

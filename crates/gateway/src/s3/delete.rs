@@ -7,7 +7,6 @@
 //! (`x-amz-delete-marker`).
 
 use cairn_types::limits::MAX_DELETE_KEYS;
-use cairn_rpc::meta_reads as reads;
 use crate::errors::{internal, meta_error};
 use super::common::check_key;
 use crate::gateway::Gateway;
@@ -97,11 +96,7 @@ pub async fn delete_objects(
             "at most 1000 keys may be deleted in one request"
         ));
     }
-    gw.meta()
-        .read(reads::GetBucket { name: i.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    super::common::existing_bucket(gw, &i.bucket).await?;
     let quiet = i.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     let mut errors = Vec::new();

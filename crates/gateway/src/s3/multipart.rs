@@ -224,20 +224,10 @@ pub async fn upload_part(
     if i.content_length.is_some_and(|l| l as u64 > MAX_PART_BYTES) {
         return Err(s3_error!(EntityTooLarge, "a part may be at most 5 GiB"));
     }
-    let bucket = gw
-        .meta()
-        .read(reads::GetBucket { name: i.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let bucket = super::common::existing_bucket(gw, &i.bucket).await?;
     // Refuse parts of unknown uploads, or without the upload's checksum,
     // before storing any data.
-    let (_, upload_extras) = gw
-        .meta()
-        .read(reads::GetUploadWithExtras { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchUpload))?;
+    let (_, upload_extras) = super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
     check_part_checksum(upload_extras.checksum_algorithm, verifier.promised())?;
     // Without an upload algorithm, the part keeps a CRC64NVME of its own
     // (the object gets their FULL_OBJECT combination, as at AWS).

@@ -3,7 +3,6 @@
 //! DeleteObjects are in `delete`, CopyObject in `copy`, what a `versionId`
 //! means in `versioning`).
 
-use cairn_rpc::meta_reads as reads;
 use super::checksum::{checksum_dto, response_checksum, set_checksum};
 use crate::errors::{internal, meta_error};
 use crate::gateway::Gateway;
@@ -179,12 +178,7 @@ pub async fn put_object(
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let tags = super::tagging::header_tags(input.tagging.as_deref())?;
     super::acl::check_object_write_acl(input.acl.as_ref(), super::acl::object_grants!(input))?;
-    let bucket = gw
-        .meta()
-        .read(reads::GetBucket { name: input.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
+    let bucket = super::common::existing_bucket(gw, &input.bucket).await?;
     let headers = http_headers(
         input.content_type,
         input.content_disposition,

@@ -7,7 +7,6 @@
 //! and Complete treats it like any other part. For an upload with a
 //! checksum algorithm the part's checksum is computed from the copied bytes.
 
-use cairn_rpc::meta_reads as reads;
 use super::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
 use super::copy::{SourceConditions, check_source_conditions, copy_source};
 use crate::errors::{internal, meta_error};
@@ -81,18 +80,8 @@ pub async fn upload_part_copy(
         .map(parse_copy_range)
         .transpose()?;
     let source = copy_source(&i.copy_source)?;
-    let bucket = gw
-        .meta()
-        .read(reads::GetBucket { name: i.bucket.to_string() })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchBucket))?;
-    let (_, upload_extras) = gw
-        .meta()
-        .read(reads::GetUploadWithExtras { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
-        .await
-        .map_err(meta_error)?
-        .ok_or_else(|| s3_error!(NoSuchUpload))?;
+    let bucket = super::common::existing_bucket(gw, &i.bucket).await?;
+    let (_, upload_extras) = super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
     let Found {
         manifest: src,
         version_id: src_version,
