@@ -13,9 +13,7 @@ use cairn_meta::apply::apply_command;
 use cairn_meta::db::MetaDb;
 use cairn_rpc::{CompletedPart, MetaCommand, WriteCondition};
 use cairn_types::limits::MIN_PART_SIZE;
-use cairn_types::{
-    Bucket, ChunkRef, HttpHeaders, PartRecord, Redundancy, UploadRecord, VersionId,
-};
+use cairn_types::{Bucket, ChunkRef, HttpHeaders, PartRecord, Redundancy, UploadRecord, VersionId};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rocksdb::WriteBatch;
 

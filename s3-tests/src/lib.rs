@@ -60,6 +60,8 @@ pub mod versions;
 
 pub use clients::{ChecksumBehaviour, HeaderCapture, RecordedRequest};
 // The two every test file uses; the shared test kit defines the same pair.
+/// The one `put_bytes` / `get_bytes` of the test kit.
+pub use cairn_testkit::{get_bytes, put_bytes};
 pub use ops::{
     abort, assert_no_bucket, assert_no_object, complete, complete_request, completion, copy_object,
     copy_request, create_bucket_named, delete_bucket, delete_object, get_object, get_request,
@@ -68,8 +70,6 @@ pub use ops::{
     put_request, put_with, start_upload, tag, tagging, tags_of, upload_multipart, upload_part,
     upload_parts, upload_request,
 };
-/// The one `put_bytes` / `get_bytes` of the test kit.
-pub use cairn_testkit::{get_bytes, put_bytes};
 pub use raw::{
     Payload, RawRequest, RawResponse, assert_raw_error, aws_chunked_body, encode_key, raw_signed,
     send_raw, send_to_url, xml_tag_values,

@@ -11,9 +11,9 @@ use aws_sdk_s3::types::{
 };
 
 use crate::ops::get_with;
-use cairn_testkit::put_bytes;
 use crate::raw::{RawResponse, encode_key, raw_signed};
 use crate::util::{bounded, collect_body, create_bucket};
+use cairn_testkit::put_bytes;
 
 /// Bytes of a random (well-formed) cairn version id (hex-encoded: 32 digits).
 pub const VERSION_ID_BYTES: usize = 16;

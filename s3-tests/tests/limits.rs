@@ -28,12 +28,18 @@ fn metadata_of(total: usize) -> (String, String) {
 async fn metadata_over_2_kb_is_refused_everywhere_it_is_set() {
     with_bucket("meta-limit", async |c, bucket| {
         let (name, at_limit) = metadata_of(METADATA_LIMIT);
-        put_with(c, bucket, "at-limit", b"x", |r| r.metadata(&name, &at_limit)).await;
+        put_with(c, bucket, "at-limit", b"x", |r| {
+            r.metadata(&name, &at_limit)
+        })
+        .await;
         let head = head_object(c, bucket, "at-limit").await;
         assert_eq!(meta(head.metadata(), &name), Some(at_limit.as_str()));
 
         let (name, over) = metadata_of(METADATA_LIMIT + 1);
-        let put = put_request(c, bucket, "over", b"x").metadata(&name, &over).send().await;
+        let put = put_request(c, bucket, "over", b"x")
+            .metadata(&name, &over)
+            .send()
+            .await;
         expect_s3_error(put, "MetadataTooLarge", 400);
         assert_no_object(c, bucket, "over").await;
 
@@ -66,7 +72,9 @@ async fn a_part_list_over_10000_entries_is_refused() {
                     .build()
             })
             .collect();
-        let done = complete_request(c, bucket, "k", &upload_id, parts).send().await;
+        let done = complete_request(c, bucket, "k", &upload_id, parts)
+            .send()
+            .await;
         expect_s3_error(done, "InvalidArgument", 400);
         abort(c, bucket, "k", &upload_id).await;
     })
@@ -78,7 +86,8 @@ async fn an_xml_body_over_the_cap_is_refused_before_parsing() {
     with_bucket("xml-limit", async |_c, bucket| {
         // A body that fits is parsed (and found malformed).
         let body = b"<Tagging><TagSet>".to_vec();
-        let answer = send_raw(RawRequest::new("PUT", format!("/{bucket}?tagging")).body(body)).await;
+        let answer =
+            send_raw(RawRequest::new("PUT", format!("/{bucket}?tagging")).body(body)).await;
         assert_raw_error(&answer, "MalformedXML", 400);
         // One that declares a length over the cap is answered before a byte
         // of it is sent: the request line and headers only, then the answer.
@@ -88,7 +97,10 @@ async fn an_xml_body_over_the_cap_is_refused_before_parsing() {
         );
         let answer = head_only_answer(head).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
-        assert!(answer.contains("<Code>MaxMessageLengthExceeded</Code>"), "{answer}");
+        assert!(
+            answer.contains("<Code>MaxMessageLengthExceeded</Code>"),
+            "{answer}"
+        );
     })
     .await;
 }
@@ -117,7 +129,9 @@ async fn head_only_answer(head: String) -> String {
 async fn a_cors_configuration_over_64_kb_is_refused() {
     with_bucket("cors-limit", async |c, bucket| {
         // Few rules (under the 100-rule limit) with long origin lists.
-        let origins: Vec<String> = (0..CORS_LIMIT / 40).map(|i| format!("https://site-{i:05}.example.com")).collect();
+        let origins: Vec<String> = (0..CORS_LIMIT / 40)
+            .map(|i| format!("https://site-{i:05}.example.com"))
+            .collect();
         let rule = CorsRule::builder()
             .set_allowed_origins(Some(origins))
             .allowed_methods("GET")

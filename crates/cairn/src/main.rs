@@ -223,7 +223,10 @@ async fn main() -> anyhow::Result<()> {
             let server = start(opts).await.context("starting cairn server")?;
             say!("cairn server is running");
             say!("  S3 endpoint:  {}", server.endpoint());
-            say!("  admin:        {} (/metrics, /health)", server.admin_endpoint());
+            say!(
+                "  admin:        {} (/metrics, /health)",
+                server.admin_endpoint()
+            );
             say!("  region:       {region} (path-style addressing)");
             say!("  access key:   {}", server.access_key);
             say!("  secret key:   {}", server.secret_key);

@@ -3,6 +3,7 @@
 //! `cairn node` and `cairn gateway` start one role per process. Every role
 //! serves on its own listener until its stop token is cancelled.
 
+use crate::serve::{ServeLimits, serve};
 use anyhow::Context;
 use cairn_gateway::{Gateway, GatewayOptions};
 use cairn_meta::{MetaNode, MetaNodeOptions};
@@ -10,7 +11,6 @@ use cairn_node::{NodeState, ShardStore, Sweeper};
 use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
 use cairn_types::config::Config;
 use cairn_types::now_millis;
-use crate::serve::{ServeLimits, serve};
 use openraft::BasicNode;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -139,7 +139,9 @@ mod tests {
         });
         let mut io = WriteTimeoutIo::new(server, Duration::from_millis(500));
         let data: Vec<u8> = (0..32u8).collect();
-        io.write_all(&data).await.expect("a reader that keeps reading");
+        io.write_all(&data)
+            .await
+            .expect("a reader that keeps reading");
         io.shutdown().await.expect("shutdown");
         drop(io);
         assert_eq!(reader.await.expect("reader"), data);

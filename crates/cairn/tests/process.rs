@@ -189,7 +189,10 @@ fn data_directories_are_private_to_their_user() {
     let (guard, _keys) = start(&data, port);
     assert_eq!(health(port), 200);
     let modes = dir_modes(&data);
-    assert!(modes.len() > 2, "the server made its directories: {modes:?}");
+    assert!(
+        modes.len() > 2,
+        "the server made its directories: {modes:?}"
+    );
     let open: Vec<_> = modes.iter().filter(|(_, m)| m & 0o077 != 0).collect();
     assert!(open.is_empty(), "directories readable by others: {open:?}");
     stop(guard);

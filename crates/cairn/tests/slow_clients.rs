@@ -107,7 +107,12 @@ fn stalled_readers_do_not_stop_other_clients() {
     let host = host_of(c.endpoint());
     let seed = test_seed();
     block(within(TEST_DEADLINE, "the test", async move {
-        client.create_bucket().bucket("slow").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("slow")
+            .send()
+            .await
+            .expect("bucket");
         // Larger than what socket buffers absorb, so each reader stalls.
         let big = pattern(16 * MIB, seed);
         put_bytes(&client, "slow", "big", &big).await;
@@ -124,7 +129,10 @@ fn stalled_readers_do_not_stop_other_clients() {
                 put_bytes(&client, "slow", &format!("k{i}"), &data).await;
                 assert_eq!(get_bytes(&client, "slow", &format!("k{i}")).await, data);
             }
-            assert!(get_bytes(&client, "slow", "big").await == big, "big reads back");
+            assert!(
+                get_bytes(&client, "slow", "big").await == big,
+                "big reads back"
+            );
         })
         .await;
         drop(stalled);
@@ -138,7 +146,12 @@ fn a_client_that_stops_reading_is_cut_off() {
     let host = host_of(c.endpoint());
     let seed = test_seed();
     block(within(TEST_DEADLINE, "the test", async move {
-        client.create_bucket().bucket("cut").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("cut")
+            .send()
+            .await
+            .expect("bucket");
         let big = pattern(16 * MIB, seed);
         put_bytes(&client, "cut", "big", &big).await;
         let target = presigned_get(&client, "cut", "big").await;
@@ -161,7 +174,12 @@ fn half_sent_request_lines_are_closed_within_the_header_timeout() {
     let client = c.client();
     let host = host_of(c.endpoint());
     block(within(TEST_DEADLINE, "the test", async move {
-        client.create_bucket().bucket("hdr").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("hdr")
+            .send()
+            .await
+            .expect("bucket");
         let mut half = Vec::with_capacity(CONNECTIONS);
         for _ in 0..CONNECTIONS {
             let mut s = TcpStream::connect(host.as_str()).await.expect("connect");
@@ -183,7 +201,10 @@ fn half_sent_request_lines_are_closed_within_the_header_timeout() {
         }))
         .await;
         let open = closed.iter().filter(|r| r.is_err()).count();
-        assert_eq!(open, 0, "{open} of {CONNECTIONS} half-sent connections stayed open");
+        assert_eq!(
+            open, 0,
+            "{open} of {CONNECTIONS} half-sent connections stayed open"
+        );
     }));
 }
 
@@ -194,7 +215,12 @@ fn concurrent_large_copies_finish() {
     let client = c.client();
     let seed = test_seed();
     block(within(TEST_DEADLINE, "the test", async move {
-        client.create_bucket().bucket("copies").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("copies")
+            .send()
+            .await
+            .expect("bucket");
         let src = pattern(4 * MIB, seed);
         put_bytes(&client, "copies", "src", &src).await;
         let upload = client
@@ -254,7 +280,12 @@ fn an_unsigned_form_upload_is_refused_before_its_file_is_sent() {
     let client = c.client();
     let host = host_of(c.endpoint());
     block(within(TEST_DEADLINE, "the test", async move {
-        client.create_bucket().bucket("form").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("form")
+            .send()
+            .await
+            .expect("bucket");
         let boundary = "cairnformboundary";
         let fields = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nbig\r\n\
@@ -287,7 +318,12 @@ fn an_unsigned_form_upload_is_refused_before_its_file_is_sent() {
         assert!(read.is_ok(), "no answer before the file was sent: {text:?}");
         assert!(text.starts_with("HTTP/1.1 403"), "{text}");
         assert!(text.contains("<Code>AccessDenied</Code>"), "{text}");
-        let listed = client.list_objects_v2().bucket("form").send().await.expect("list");
+        let listed = client
+            .list_objects_v2()
+            .bucket("form")
+            .send()
+            .await
+            .expect("list");
         assert_eq!(listed.key_count(), Some(0), "nothing was stored");
     }));
 }
@@ -299,12 +335,16 @@ fn public_health_is_cached_and_bare_and_metrics_are_on_the_admin_address() {
     assert_eq!(http_get_as(&public, None), Some((200, "ok\n".to_string())));
     let metrics = http_get_as(&format!("{}/metrics", c.endpoint()), None);
     assert!(
-        metrics.as_ref().is_none_or(|(s, body)| *s != 200 && !body.contains("# TYPE")),
+        metrics
+            .as_ref()
+            .is_none_or(|(s, body)| *s != 200 && !body.contains("# TYPE")),
         "/metrics is not on the S3 port: {metrics:?}"
     );
     let detailed = http_get_as(&format!("{}/health", c.admin_endpoint()), None);
     assert!(
-        detailed.as_ref().is_some_and(|(s, b)| *s == 200 && b.starts_with("ok: 1 storage node(s)")),
+        detailed
+            .as_ref()
+            .is_some_and(|(s, b)| *s == 200 && b.starts_with("ok: 1 storage node(s)")),
         "{detailed:?}"
     );
     let admin_metrics = http_get_as(&format!("{}/metrics", c.admin_endpoint()), None);
@@ -319,7 +359,8 @@ fn public_health_is_cached_and_bare_and_metrics_are_on_the_admin_address() {
     for _ in 0..15 {
         let got = http_get_as(&public, None);
         assert!(
-            got.as_ref().is_some_and(|(_, b)| b == "ok\n" || b == "unavailable\n"),
+            got.as_ref()
+                .is_some_and(|(_, b)| b == "ok\n" || b == "unavailable\n"),
             "a bare answer without waiting on meta: {got:?}"
         );
         answers.push(got.map(|(s, _)| s).unwrap_or_default());
@@ -327,7 +368,11 @@ fn public_health_is_cached_and_bare_and_metrics_are_on_the_admin_address() {
     }
     c.cont("meta-1");
     assert_eq!(answers.first(), Some(&200), "{answers:?}");
-    assert_eq!(answers.last(), Some(&503), "stale after meta stopped answering: {answers:?}");
+    assert_eq!(
+        answers.last(),
+        Some(&503),
+        "stale after meta stopped answering: {answers:?}"
+    );
     wait_until(Duration::from_secs(30), "public health ok again", || {
         http_get_as(&public, None) == Some((200, "ok\n".to_string()))
     });

@@ -31,7 +31,6 @@ use bytes::{Bytes, BytesMut};
 use reed_solomon_erasure::galois_8::ReedSolomon;
 use thiserror::Error;
 
-
 /// Codec id of Reed-Solomon over GF(2^8) in the layout of this module
 /// (`shard_len = ceil(chunk_len / k)`, zero padding at the end of the data,
 /// data shards then parity shards from reed-solomon-erasure's matrix).

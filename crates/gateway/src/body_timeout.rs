@@ -84,7 +84,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_that_stops_sending_times_out() {
-        let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+        let (mut tx, rx) =
+            futures::channel::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
         tx.try_send(Ok(Frame::data(Bytes::from_static(b"abc"))))
             .expect("room");
         let mut body = IdleTimeoutBody::new(

@@ -33,10 +33,9 @@ pub fn meta_error(e: MetaError) -> S3Error {
         MetaError::PreconditionFailed => s3_error!(PreconditionFailed),
         MetaError::InvalidRequest(msg) => S3Error::with_message(S3ErrorCode::InvalidRequest, msg),
         MetaError::BadDigest(msg) => S3Error::with_message(S3ErrorCode::BadDigest, msg),
-        MetaError::NoSuchVersion => S3Error::with_message(
-            S3ErrorCode::NoSuchVersion,
-            NO_SUCH_VERSION,
-        ),
+        MetaError::NoSuchVersion => {
+            S3Error::with_message(S3ErrorCode::NoSuchVersion, NO_SUCH_VERSION)
+        }
         MetaError::MethodNotAllowed(msg) => {
             S3Error::with_message(S3ErrorCode::MethodNotAllowed, msg)
         }
@@ -98,8 +97,7 @@ pub fn shard_error(e: ShardError) -> S3Error {
 }
 
 /// AWS's message for RequestTimeout (a request body that stalled).
-pub const REQUEST_TIMEOUT_MESSAGE: &str =
-    "Your socket connection to the server was not read from or written to within the timeout period.";
+pub const REQUEST_TIMEOUT_MESSAGE: &str = "Your socket connection to the server was not read from or written to within the timeout period.";
 
 /// Maps a failure of the request body stream to its S3 error. s3s keeps its
 /// stream error types private, so they are told apart by their messages.

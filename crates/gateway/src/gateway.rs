@@ -50,7 +50,9 @@ impl Gateway {
         let data = DataPath::new(meta.clone(), shards, opts.data_path.clone());
         let units = opts.post_object_memory_bytes.div_ceil(POST_BUDGET_UNIT);
         let post_budget = Arc::new(Semaphore::new(
-            usize::try_from(units).unwrap_or(Semaphore::MAX_PERMITS).min(Semaphore::MAX_PERMITS),
+            usize::try_from(units)
+                .unwrap_or(Semaphore::MAX_PERMITS)
+                .min(Semaphore::MAX_PERMITS),
         ));
         Self {
             inner: Arc::new(Inner {

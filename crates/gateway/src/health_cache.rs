@@ -76,14 +76,20 @@ mod tests {
         let t0 = Instant::now();
         assert!(!c.healthy(t0), "unknown before the first check");
         assert!(c.begin(t0));
-        assert!(!c.begin(t0 + HEALTH_REFRESH_AFTER * 2), "one check at a time");
+        assert!(
+            !c.begin(t0 + HEALTH_REFRESH_AFTER * 2),
+            "one check at a time"
+        );
         c.finish(t0, true);
         assert!(c.healthy(t0));
         assert!(!c.begin(t0), "not again within the refresh period");
         let t1 = t0 + HEALTH_REFRESH_AFTER;
         assert!(c.begin(t1));
         c.finish(t1, false);
-        assert!(c.healthy(t1), "a failed check leaves the last success standing");
+        assert!(
+            c.healthy(t1),
+            "a failed check leaves the last success standing"
+        );
         assert!(!c.healthy(t0 + HEALTH_STALE_AFTER), "until it is too old");
     }
 }

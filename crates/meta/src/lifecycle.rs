@@ -10,8 +10,8 @@
 //! changed meanwhile is left alone. The shards of what it removes become
 //! garbage for the collector.
 
-use cairn_rpc::meta_reads as reads;
 use crate::MetaNode;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{
     ExpiryTarget, ListUploadsQuery, ListVersionsQuery, MetaClient, MetaCommand, MetaError,
     MetaResponse, VersionLookup, VersionSummary,
@@ -58,7 +58,12 @@ pub fn is_leader(node: &MetaNode) -> bool {
 pub async fn run_pass(meta: &MetaClient, now: UnixMillis) -> Result<LifecycleReport, MetaError> {
     let mut report = LifecycleReport::default();
     for bucket in meta.read(reads::ListBuckets {}).await? {
-        let config = match meta.read(reads::GetBucketLifecycle { bucket: bucket.name.clone() }).await {
+        let config = match meta
+            .read(reads::GetBucketLifecycle {
+                bucket: bucket.name.clone(),
+            })
+            .await
+        {
             Ok(Some(c)) if c.has_work() => c,
             Ok(_) | Err(MetaError::NoSuchBucket) => continue,
             Err(e) => return Err(e),
@@ -141,7 +146,14 @@ async fn judge_key(
     };
     let key = latest.key.as_str();
     let tags_of = |version| async move {
-        match meta.read(reads::GetObjectVersion { bucket: bucket.to_string(), key: key.to_string(), version }).await? {
+        match meta
+            .read(reads::GetObjectVersion {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version,
+            })
+            .await?
+        {
             VersionLookup::Object {
                 manifest, extras, ..
             } => Ok::<_, MetaError>(Some((manifest, extras.tags))),

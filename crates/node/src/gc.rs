@@ -23,11 +23,11 @@
 //! operator reset the horizon) every remembered version is forgotten, and
 //! while collection is paused the sweep does nothing (`cairn_rpc::gc_api`).
 
-use cairn_rpc::gc_api::{GC_GRANT_LEASE, GcHorizonState};
-use cairn_rpc::meta_reads as reads;
+use crate::store::{ShardStore, StoredShard, remove_if_present};
 use cairn_rpc::MetaCommand;
 use cairn_rpc::MetaResponse;
-use crate::store::{ShardStore, StoredShard, remove_if_present};
+use cairn_rpc::gc_api::{GC_GRANT_LEASE, GcHorizonState};
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::sizes::{ENVELOPE_BYTES, MAX_QUERY_BYTES, split_by_encoded_size};
 use cairn_rpc::{MetaClient, MetaError};
 use cairn_types::config::GcConfig;
@@ -205,8 +205,9 @@ impl Sweeper {
         // Versions no longer on disk (or, defensively, referenced again) are forgotten.
         pending.retain(|v, _| sweep.seen_unreferenced.contains(v));
         sweep.report.pending = pending.len() as u64;
-        sweep.report.deleted_temp_files =
-            self.remove_stale_temp_files(&mut sweep, &mut pending).await?;
+        sweep.report.deleted_temp_files = self
+            .remove_stale_temp_files(&mut sweep, &mut pending)
+            .await?;
         drop(pending);
         sweep.report.elapsed = started.elapsed();
         let r = &sweep.report;
@@ -299,7 +300,9 @@ impl Sweeper {
         if batch.is_empty() {
             return Ok(());
         }
-        let unreferenced = self.ask_unreferenced(batch.keys().copied().collect()).await?;
+        let unreferenced = self
+            .ask_unreferenced(batch.keys().copied().collect())
+            .await?;
         let answered = Instant::now();
         for (version, shards) in batch {
             if !unreferenced.contains(&version) {
@@ -357,8 +360,7 @@ impl Sweeper {
         let store = self.store.clone();
         let temps = blocking(move || store.temp_files()).await?;
         let maybe_stale = temps.iter().any(|t| {
-            t.id
-                .is_some_and(|id| id.version.created_millis() <= sweep.horizon_ms)
+            t.id.is_some_and(|id| id.version.created_millis() <= sweep.horizon_ms)
         });
         if maybe_stale && !sweep.report.paused {
             self.ensure_grant(sweep, pending).await?;

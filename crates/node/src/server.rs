@@ -28,10 +28,7 @@ pub struct NodeState {
 
 pub fn router(state: NodeState) -> Router {
     Router::new()
-        .route(
-            "/v1/shards/{id}",
-            get(get_shard).put(put_shard),
-        )
+        .route("/v1/shards/{id}", get(get_shard).put(put_shard))
         .with_state(state)
 }
 
@@ -147,10 +144,17 @@ mod tests {
         let payload = bytes::Bytes::from_static(b"shard bytes");
         let hash = *blake3::hash(&payload).as_bytes();
         store
-            .write(&id, 1, hash, futures::stream::iter([Ok::<_, std::io::Error>(payload)]))
+            .write(
+                &id,
+                1,
+                hash,
+                futures::stream::iter([Ok::<_, std::io::Error>(payload)]),
+            )
             .await
             .expect("stored");
-        let app = router(NodeState { store: store.clone() });
+        let app = router(NodeState {
+            store: store.clone(),
+        });
         let request = |method: Method| {
             Request::builder()
                 .method(method)
@@ -158,7 +162,11 @@ mod tests {
                 .body(Body::empty())
                 .expect("request")
         };
-        let deleted = app.clone().oneshot(request(Method::DELETE)).await.expect("answer");
+        let deleted = app
+            .clone()
+            .oneshot(request(Method::DELETE))
+            .await
+            .expect("answer");
         assert_eq!(deleted.status(), StatusCode::METHOD_NOT_ALLOWED);
         let read = app.oneshot(request(Method::GET)).await.expect("answer");
         assert_eq!(read.status(), StatusCode::OK);

@@ -5,8 +5,8 @@
 //! query of `meta_reads`) and `call` (any other `Endpoint`).
 
 use crate::meta_api::{
-    DeleteOutcome, Endpoint, META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError,
-    MetaResponse, QueryResult,
+    DeleteOutcome, Endpoint, META_READ_PATH, META_WRITE_PATH, MetaCommand, MetaError, MetaResponse,
+    QueryResult,
 };
 use crate::meta_reads::Query;
 use crate::sizes::{MAX_CONTROL_BYTES, MAX_QUERY_BYTES, MAX_WRITE_BODY_BYTES};

@@ -5,9 +5,9 @@
 //! reproduces it.
 
 use cairn_rpc::health_api::{Heartbeat, NodeStatus, NodeStatusRequest};
-use cairn_rpc::{WriteId, 
+use cairn_rpc::{
     CompletedPart, ListObjectsQuery, MembershipChange, MetaCommand, MetaError, MetaQuery,
-    MetaResponse, QueryResult, WriteCondition, decode_postcard,
+    MetaResponse, QueryResult, WriteCondition, WriteId, decode_postcard,
 };
 use cairn_types::{
     Bucket, ChunkRef, HttpHeaders, ObjectData, ObjectManifest, PieceRef, Redundancy, VersionId,
@@ -60,7 +60,13 @@ fn samples() -> Vec<Vec<u8>> {
                 len: 1 << 20,
                 hash: [7; 32],
                 nodes: Vec::new(),
-                pieces: vec![Some(PieceRef { node: 3, hash: [9; 32] }), None],
+                pieces: vec![
+                    Some(PieceRef {
+                        node: 3,
+                        hash: [9; 32],
+                    }),
+                    None,
+                ],
                 data_pieces: 1,
             }],
         },
@@ -76,7 +82,13 @@ fn samples() -> Vec<Vec<u8>> {
             bucket: "b".into(),
             key: "k".into(),
             upload_id: version,
-            parts: vec![CompletedPart { part_number: 1, etag: "e".into() }; 3],
+            parts: vec![
+                CompletedPart {
+                    part_number: 1,
+                    etag: "e".into()
+                };
+                3
+            ],
             version,
             last_modified: 1,
             condition: WriteCondition::Always,
@@ -102,7 +114,12 @@ fn samples() -> Vec<Vec<u8>> {
             max_keys: 1000,
         })),
         enc(&Ok::<_, MetaError>(QueryResult::Object(Some(manifest)))),
-        enc(&Heartbeat { node: 4, used_bytes: 1, free_bytes: 2, clock_ms: 1_700_000_000_000 }),
+        enc(&Heartbeat {
+            node: 4,
+            used_bytes: 1,
+            free_bytes: 2,
+            clock_ms: 1_700_000_000_000,
+        }),
     ]
 }
 

@@ -4,10 +4,10 @@
 //! metrics, node listings and shard files. Controlling single processes is in
 //! `control.rs`.
 
-use crate::spec::{LOG_DIR, Role, zone_of};
 use crate::http::{http_get, metric_sum};
 use crate::process::{ProcessGuard, cairn_bin, run_bounded};
 use crate::runtime::{POLL_INTERVAL, try_block};
+use crate::spec::{LOG_DIR, Role, zone_of};
 use cairn_types::config::VoterAddr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,10 +4,10 @@
 //! to the address it registered, so gateways find it again — and wiping a
 //! stopped process's data directory.
 
-use crate::spec::Role;
 use crate::cluster::Cluster;
 use crate::process::Signal;
 use crate::spawn::write_config;
+use crate::spec::Role;
 use cairn_types::config::Config;
 use std::net::SocketAddr;
 use std::path::Path;

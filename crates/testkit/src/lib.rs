@@ -45,7 +45,6 @@ mod start;
 mod writer;
 
 pub use builder::ClusterBuilder;
-pub use spec::{ACCESS_KEY, CLUSTER_SECRET, Role, SECRET_KEY, START_TIMEOUT, zone_of};
 pub use cluster::{ADMIN_TIMEOUT, Cluster, RPC_TIMEOUT, SHUTDOWN_TIMEOUT};
 pub use data::{Rng, SEED_ENV, pattern, test_seed};
 pub use http::{HTTP_TIMEOUT, http_get, http_get_as, metric_sum};
@@ -55,4 +54,5 @@ pub use s3::{
     REDUNDANCY_HEADER, REGION, client_for, create_bucket_with_redundancy, get_bytes, http_status,
     put_bytes, put_multipart, try_create_bucket_with_redundancy,
 };
+pub use spec::{ACCESS_KEY, CLUSTER_SECRET, Role, SECRET_KEY, START_TIMEOUT, zone_of};
 pub use writer::{Writer, verify_writes, writer_key};

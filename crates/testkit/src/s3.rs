@@ -43,9 +43,8 @@ pub async fn put_bytes(c: &Client, bucket: &str, key: &str, data: &[u8]) -> PutO
 /// panics with the S3 error on failure. Answers the ETag Complete gave.
 pub async fn put_multipart(c: &Client, bucket: &str, key: &str, parts: &[&[u8]]) -> String {
     use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! {
-        panic!("{what} {bucket}/{key}: {e}")
-    };
+    let fail =
+        |what: &str, e: &dyn std::fmt::Display| -> ! { panic!("{what} {bucket}/{key}: {e}") };
     let upload = c
         .create_multipart_upload()
         .bucket(bucket)

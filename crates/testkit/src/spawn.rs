@@ -4,9 +4,9 @@
 //! gateway; then the wait for health and the layout an operator applies.
 
 use crate::builder::ClusterBuilder;
-use crate::spec::{CLUSTER_SECRET, LOG_DIR, Role, zone_of};
 use crate::cluster::{Cluster, Root};
 use crate::process::{ProcessGuard, cairn_bin, free_port};
+use crate::spec::{CLUSTER_SECRET, LOG_DIR, Role, zone_of};
 use anyhow::Context;
 use cairn_types::config::{Config, VoterAddr};
 use std::collections::BTreeMap;

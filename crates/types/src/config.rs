@@ -592,7 +592,13 @@ mod tests {
         let mut old: Config =
             toml::from_str("[data_path]\ngateway_chunk_budget = 64").expect("old key parses");
         old.data_path.split_legacy_budget();
-        assert_eq!((old.data_path.write_chunk_budget, old.data_path.read_chunk_budget), (32, 32));
+        assert_eq!(
+            (
+                old.data_path.write_chunk_budget,
+                old.data_path.read_chunk_budget
+            ),
+            (32, 32)
+        );
         assert_eq!(old.data_path.gateway_chunk_budget, None);
         assert!(old.validate().is_ok());
         let mut c = Config::default();

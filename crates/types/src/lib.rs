@@ -17,16 +17,16 @@ pub mod redundancy;
 pub mod upload;
 pub mod versioning;
 
+pub use bucket::{AccessKey, Bucket};
 pub use cors::{CorsConfiguration, CorsRule};
 pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras};
 pub use ids::{NodeId, ShardId, VersionId};
 pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRole, UsageGroup};
 pub use lifecycle::LifecycleConfiguration;
-pub use bucket::{AccessKey, Bucket};
 pub use manifest::{ChunkRef, HttpHeaders, ObjectData, ObjectManifest, PieceRef};
+pub use names::{NameError, validate_bucket_name, validate_object_key};
 pub use redundancy::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, Redundancy};
 pub use upload::{PartRecord, UploadRecord};
-pub use names::{NameError, validate_bucket_name, validate_object_key};
 pub use versioning::{NULL_VERSION_ID, ObjectVersionId, VersioningStatus};
 
 /// Milliseconds since the Unix epoch: the one clock unit stored in metadata.

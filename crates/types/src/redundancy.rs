@@ -16,7 +16,6 @@ pub enum Redundancy {
     ErasureCoded { data: u8, parity: u8 },
 }
 
-
 impl Redundancy {
     /// Parses the text form: `replicas=N` (N from 1 to `MAX_REPLICAS`) or
     /// `ec=K+M` (K data and M parity pieces, both at least 1, K+M at most `MAX_EC_WIDTH`).

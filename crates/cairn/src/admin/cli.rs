@@ -6,13 +6,13 @@
 //! cluster's voters and secret from a config file (any role's, or the
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
-use cairn_rpc::meta_reads as reads;
-use cairn_rpc::NodeStatusRequest;
-use cairn_rpc::MetaCommand;
 use super::layout as layout_admin;
-use crate::roles;
 use super::{gc as gc_admin, meta as meta_admin, nodes as admin_nodes};
+use crate::roles;
 use anyhow::Context;
+use cairn_rpc::MetaCommand;
+use cairn_rpc::NodeStatusRequest;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::config::Config;
 use cairn_types::{NodeId, Redundancy};
@@ -302,16 +302,13 @@ async fn run_gc(command: AdminGcCommand) -> anyhow::Result<()> {
         AdminGcCommand::ResetHorizon { config, to_ms } => {
             let (config, meta) = connect(&config)?;
             let now = cairn_types::shifted_now_ms(0);
-            let target = to_ms.unwrap_or_else(|| {
-                now.saturating_sub(config.gc.grace_secs.saturating_mul(1000))
-            });
-            let (before, after) = gc_admin::reset_horizon(
-                &meta,
-                target,
-                cairn_rpc::gc_api::GC_RESET_PAUSE,
-                |line| say!("{line}"),
-            )
-            .await?;
+            let target = to_ms
+                .unwrap_or_else(|| now.saturating_sub(config.gc.grace_secs.saturating_mul(1000)));
+            let (before, after) =
+                gc_admin::reset_horizon(&meta, target, cairn_rpc::gc_api::GC_RESET_PAUSE, |line| {
+                    say!("{line}")
+                })
+                .await?;
             say!(
                 "horizon reset from {} to {}; garbage collection resumed (generation {})",
                 gc_admin::describe(before.horizon_ms, now),
@@ -477,7 +474,8 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
         }
         AdminLayoutCommand::Revert { config } => {
             let (_, meta) = connect(&config)?;
-            meta.write(&MetaCommand::StageLayout(LayoutChange::Revert)).await?;
+            meta.write(&MetaCommand::StageLayout(LayoutChange::Revert))
+                .await?;
             say!("staged layout changes dropped");
         }
     }
@@ -504,10 +502,16 @@ async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
         AdminBucketCommand::Info { config, name, json } => {
             let (_, meta) = connect(&config)?;
             let bucket = meta
-                .read(reads::GetBucket { name: name.to_string() })
+                .read(reads::GetBucket {
+                    name: name.to_string(),
+                })
                 .await?
                 .with_context(|| format!("no bucket named {name}"))?;
-            let (objects, bytes) = meta.read(reads::BucketUsage { name: name.to_string() }).await?;
+            let (objects, bytes) = meta
+                .read(reads::BucketUsage {
+                    name: name.to_string(),
+                })
+                .await?;
             if json {
                 let info = serde_json::json!({
                     "name": bucket.name,

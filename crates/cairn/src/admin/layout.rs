@@ -5,9 +5,9 @@
 //! applying it, plus the text those commands print. `cairn server` uses the
 //! same calls to put its own nodes in the layout.
 
-use cairn_rpc::meta_reads as reads;
 use anyhow::Context;
 use cairn_placement::{LayoutPlan, next_layout, plan};
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{LayoutChange, MetaClient, MetaCommand, MetaError, NodeStatus};
 use cairn_types::{Bucket, ClusterLayout, LayoutState, NodeId, Redundancy, StagedRole, now_millis};
 use std::fmt::Write as _;

@@ -72,7 +72,16 @@ pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
     let mut out = format!("{} storage node(s), {down} down\n", nodes.len());
     out.push_str(&format!(
         "{:<4} {:<22} {:<10} {:>12} {:<5} {:>12} {:>10} {:>12} {:>12} {:<14}\n",
-        "id", "address", "zone", "capacity", "state", "heartbeat", "clock", "used", "free", "layout"
+        "id",
+        "address",
+        "zone",
+        "capacity",
+        "state",
+        "heartbeat",
+        "clock",
+        "used",
+        "free",
+        "layout"
     ));
     for n in nodes {
         out.push_str(&format!(

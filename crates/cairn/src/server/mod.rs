@@ -9,20 +9,20 @@
 mod secrets;
 pub mod voters;
 
-use cairn_rpc::meta_reads as reads;
 use crate::roles;
-use secrets::random_string;
-use voters::{ClusterFile, voter_config};
 use anyhow::Context;
 use cairn_meta::MetaNode;
 use cairn_placement::DEFAULT_PARTITIONS;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{MetaClient, MetaCommand};
 use cairn_types::config::Config;
 use cairn_types::{AccessKey, now_millis};
+use secrets::random_string;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use voters::{ClusterFile, voter_config};
 
 /// Name of the access key created at first start.
 pub const ROOT_KEY_NAME: &str = "root";
@@ -107,7 +107,6 @@ impl RunningServer {
         Ok(())
     }
 }
-
 
 /// Makes sure the root key exists: the given one, the stored one, or a new random one.
 pub async fn ensure_root_key(

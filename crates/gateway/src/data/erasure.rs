@@ -7,10 +7,10 @@
 //! only for what is missing, corrupt or slower than the hedge threshold.
 
 use super::hedge::hedged;
-use super::quorum::gather_quorum;
-use super::write::chunk_targets;
 use super::path::DataPath;
+use super::quorum::gather_quorum;
 use super::read::METRIC_CORRUPT_CHUNKS;
+use super::write::chunk_targets;
 use crate::errors::{internal, unavailable};
 use bytes::Bytes;
 use cairn_codec::{ErasureCodec, chunk_hash};

@@ -6,10 +6,10 @@
 //! implements its part of `DataPath`: `write`, `read`, `erasure`,
 //! `shard_io`, `node_health`, `cluster`.
 
+use super::backoff::Backoffs;
 use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
 use cairn_types::ClusterLayout;
 use cairn_types::config::DataPathConfig;
-use super::backoff::Backoffs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{RwLock, Semaphore};

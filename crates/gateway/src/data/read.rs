@@ -36,7 +36,7 @@ impl DataPath {
         }
     }
 
-/// Fetches one replicated chunk from the first holder that returns a verified copy:
+    /// Fetches one replicated chunk from the first holder that returns a verified copy:
     /// usable holders first, hedged when one is slow.
     async fn fetch_replica(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
         let id = chunk.shard_id(0);

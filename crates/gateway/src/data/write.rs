@@ -8,8 +8,8 @@
 //! quorum are not waited for (`quorum`). Bodies up to the inline threshold
 //! are returned inline instead.
 
-use super::quorum::gather_quorum;
 use super::path::DataPath;
+use super::quorum::gather_quorum;
 use crate::errors::{body_error, internal, unavailable};
 use bytes::Bytes;
 use cairn_codec::{Chunker, chunk_hash};

@@ -11,13 +11,13 @@
 //! (`post_form`: unsigned forms refused unread); s3s's own limits on forms
 //! and XML bodies are set here.
 
-use cairn_rpc::meta_reads as reads;
 use crate::body_timeout::IdleTimeoutBody;
 use crate::gateway::Gateway;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use cairn_rpc::meta_reads as reads;
 use http::StatusCode;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
@@ -33,7 +33,14 @@ struct MetaAuth {
 #[async_trait::async_trait]
 impl S3Auth for MetaAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        match self.gateway.meta().read(reads::GetAccessKey { access_key_id: access_key.to_string() }).await {
+        match self
+            .gateway
+            .meta()
+            .read(reads::GetAccessKey {
+                access_key_id: access_key.to_string(),
+            })
+            .await
+        {
             Ok(Some(k)) => Ok(SecretKey::from(k.secret_key)),
             Ok(None) => Err(s3_error!(
                 InvalidAccessKeyId,
@@ -94,7 +101,8 @@ pub fn router(gateway: Gateway) -> Router {
                     Ok((req, permit)) => (req, Some(permit)),
                     Err(refused) => {
                         let (parts, body) = refused.into_parts();
-                        let refused = http::Response::from_parts(parts, s3s::Body::http_body_unsync(body));
+                        let refused =
+                            http::Response::from_parts(parts, s3s::Body::http_body_unsync(body));
                         return Ok(with_request_id(refused, &request_id).await);
                     }
                 },

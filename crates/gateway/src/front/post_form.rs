@@ -32,7 +32,11 @@ pub fn form_boundary(req: &Request) -> Option<String> {
     if req.method() != http::Method::POST {
         return None;
     }
-    let ct = req.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let ct = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
     let mut params = ct.split(';').map(str::trim);
     if !params.next()?.eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -175,16 +179,26 @@ pub async fn admit(
             Some(Err(e)) => {
                 let e = e.to_string();
                 return Err(if e.contains(REQUEST_TIMEOUT_MARKER) {
-                    refusal(StatusCode::BAD_REQUEST, "RequestTimeout", REQUEST_TIMEOUT_MESSAGE)
+                    refusal(
+                        StatusCode::BAD_REQUEST,
+                        "RequestTimeout",
+                        REQUEST_TIMEOUT_MESSAGE,
+                    )
                 } else {
-                    refusal(StatusCode::BAD_REQUEST, "IncompleteBody", "reading the form failed")
+                    refusal(
+                        StatusCode::BAD_REQUEST,
+                        "IncompleteBody",
+                        "reading the form failed",
+                    )
                 });
             }
             // The whole form is here: s3s reports what is wrong with it.
-            None => break match scan(&head, boundary) {
-                Scan::Done { signed } => signed,
-                Scan::NeedMore => true,
-            },
+            None => {
+                break match scan(&head, boundary) {
+                    Scan::Done { signed } => signed,
+                    Scan::NeedMore => true,
+                };
+            }
         }
     };
     if !signed {
@@ -194,7 +208,10 @@ pub async fn admit(
             "Access Denied: a POST upload must be signed (x-amz-signature)",
         ));
     }
-    let units = declared.unwrap_or(largest).min(largest).div_ceil(POST_BUDGET_UNIT);
+    let units = declared
+        .unwrap_or(largest)
+        .min(largest)
+        .div_ceil(POST_BUDGET_UNIT);
     let permit = gw
         .post_budget()
         .clone()
@@ -210,7 +227,10 @@ pub async fn admit(
     let head: Bytes = head.freeze();
     let replay = futures::stream::once(async move { Ok::<_, axum::Error>(head) })
         .chain(body.into_data_stream());
-    Ok((Request::from_parts(parts, Body::from_stream(replay)), permit))
+    Ok((
+        Request::from_parts(parts, Body::from_stream(replay)),
+        permit,
+    ))
 }
 
 #[cfg(test)]
@@ -221,8 +241,10 @@ mod tests {
         let mut out = Vec::new();
         for (name, value) in fields {
             out.extend_from_slice(
-                format!("--XB\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
+                format!(
+                    "--XB\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
             );
         }
         if file {
@@ -273,7 +295,10 @@ mod tests {
             form_boundary(&req("POST", "Multipart/Form-Data;boundary=XB")).as_deref(),
             Some("XB")
         );
-        assert_eq!(form_boundary(&req("PUT", "multipart/form-data; boundary=XB")), None);
+        assert_eq!(
+            form_boundary(&req("PUT", "multipart/form-data; boundary=XB")),
+            None
+        );
         assert_eq!(form_boundary(&req("POST", "application/xml")), None);
     }
 }

@@ -145,7 +145,10 @@ mod tests {
         assert!(is_xml_body(&request("POST", "/b?delete")));
         assert!(is_xml_body(&request("POST", "/b/k?uploadId=abc")));
         assert!(!is_xml_body(&request("PUT", "/b/k")));
-        assert!(!is_xml_body(&request("PUT", "/b/k?partNumber=1&uploadId=abc")));
+        assert!(!is_xml_body(&request(
+            "PUT",
+            "/b/k?partNumber=1&uploadId=abc"
+        )));
         assert!(!is_xml_body(&request("POST", "/b/k?uploads")));
         assert!(!is_xml_body(&request("POST", "/b")));
         assert!(!is_xml_body(&request("GET", "/b?tagging")));

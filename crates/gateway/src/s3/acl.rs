@@ -11,10 +11,10 @@
 //! ACL request (of the current version or the one `versionId` names) only
 //! needs its version to exist, answered as a GetObject of it would be.
 
-use super::common::{OWNER_ID, owner};
 use super::common::check_key;
-use crate::gateway::Gateway;
+use super::common::{OWNER_ID, owner};
 use super::versioning::{MarkerRule, find_version};
+use crate::gateway::Gateway;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 

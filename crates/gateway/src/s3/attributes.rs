@@ -6,8 +6,8 @@
 
 use super::checksum::{checksum_dto, part_checksum_dto};
 use super::common::{check_key, etag_of, timestamp};
-use crate::gateway::Gateway;
 use super::versioning::{Found, MarkerRule, find_version, version_string};
+use crate::gateway::Gateway;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 

@@ -2,11 +2,11 @@
 //! DeleteBucket, HeadBucket, ListBuckets and GetBucketLocation (bucket
 //! versioning is in `versioning`).
 
-use cairn_rpc::meta_reads as reads;
-use crate::errors::meta_error;
 use super::common::{owner, timestamp};
+use crate::errors::meta_error;
 use crate::gateway::Gateway;
 use cairn_rpc::MetaCommand;
+use cairn_rpc::meta_reads as reads;
 use cairn_types::limits::{MAX_EC_WIDTH, MAX_REPLICAS};
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
@@ -102,7 +102,11 @@ pub async fn list_buckets(
     gw: &Gateway,
     _req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
-    let buckets = gw.meta().read(reads::ListBuckets {}).await.map_err(meta_error)?;
+    let buckets = gw
+        .meta()
+        .read(reads::ListBuckets {})
+        .await
+        .map_err(meta_error)?;
     let list = buckets
         .into_iter()
         .map(|b| s3s::dto::Bucket {

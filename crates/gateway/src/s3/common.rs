@@ -18,7 +18,9 @@ use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 /// The bucket named `name`; 404 NoSuchBucket when there is none.
 pub(crate) async fn existing_bucket(gw: &Gateway, name: &str) -> S3Result<Bucket> {
     gw.meta()
-        .read(reads::GetBucket { name: name.to_string() })
+        .read(reads::GetBucket {
+            name: name.to_string(),
+        })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| s3_error!(NoSuchBucket))
@@ -190,4 +192,3 @@ macro_rules! given_checksums {
     };
 }
 pub(crate) use given_checksums;
-

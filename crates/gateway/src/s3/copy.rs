@@ -9,11 +9,11 @@
 //! (`?versionId=`); a delete marker is never a source.
 
 use super::checksum::{ChecksumVerifier, algorithm_named, checksum_dto, set_checksum};
-use crate::errors::{internal, meta_error};
 use super::common::{check_key, etag_of, http_headers, timestamp};
-use crate::gateway::Gateway;
 use super::tagging::header_tags;
 use super::versioning::{Found, MarkerRule, find_version, version_string};
+use crate::errors::{internal, meta_error};
+use crate::gateway::Gateway;
 use cairn_rpc::{MetaCommand, MetaResponse, WriteCondition};
 use cairn_types::{
     ChecksumAlgorithm, ObjectData, ObjectExtras, ObjectManifest, Redundancy, VersionId, now_millis,

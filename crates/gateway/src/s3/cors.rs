@@ -4,14 +4,14 @@
 //! `Access-Control-*` headers added to S3 responses of requests that carry an
 //! `Origin` matching a rule. Buckets are addressed path-style.
 
-use cairn_types::limits::MAX_CORS_CONFIG_BYTES;
-use cairn_rpc::meta_reads as reads;
-use cairn_rpc::MetaCommand;
 use crate::errors::meta_error;
 use crate::gateway::Gateway;
 use axum::response::Response;
+use cairn_rpc::MetaCommand;
 use cairn_rpc::MetaError;
+use cairn_rpc::meta_reads as reads;
 use cairn_types::cors::CorsError;
+use cairn_types::limits::MAX_CORS_CONFIG_BYTES;
 use cairn_types::{CorsConfiguration, CorsRule};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use s3s::dto::{
@@ -98,7 +98,9 @@ pub async fn get_bucket_cors(
 ) -> S3Result<S3Response<GetBucketCorsOutput>> {
     let config = gw
         .meta()
-        .read(reads::GetBucketCors { bucket: req.input.bucket.to_string() })
+        .read(reads::GetBucketCors {
+            bucket: req.input.bucket.to_string(),
+        })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| {
@@ -206,7 +208,13 @@ pub async fn preflight(gw: &Gateway, path: &str, headers: &HeaderMap) -> http::R
                 .collect()
         })
         .unwrap_or_default();
-    let config = match gw.meta().read(reads::GetBucketCors { bucket: bucket.to_string() }).await {
+    let config = match gw
+        .meta()
+        .read(reads::GetBucketCors {
+            bucket: bucket.to_string(),
+        })
+        .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => {
             return error(
@@ -258,7 +266,13 @@ pub async fn decorate(
     let Some(bucket) = bucket_of(path) else {
         return;
     };
-    let Ok(Some(config)) = gw.meta().read(reads::GetBucketCors { bucket: bucket.to_string() }).await else {
+    let Ok(Some(config)) = gw
+        .meta()
+        .read(reads::GetBucketCors {
+            bucket: bucket.to_string(),
+        })
+        .await
+    else {
         return;
     };
     if let Some(rule) = config.find_rule(origin, method.as_str(), &[]) {

@@ -6,16 +6,15 @@
 //! (`x-amz-version-id`) and says when it is a delete marker
 //! (`x-amz-delete-marker`).
 
-use cairn_types::limits::MAX_DELETE_KEYS;
-use crate::errors::{internal, meta_error};
 use super::common::check_key;
-use crate::gateway::Gateway;
 use super::versioning::{parse_version, version_string};
+use crate::errors::{internal, meta_error};
+use crate::gateway::Gateway;
 use cairn_rpc::{DeleteOutcome, MetaCommand, MetaResponse};
+use cairn_types::limits::MAX_DELETE_KEYS;
 use cairn_types::{ObjectVersionId, VersionId, now_millis};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-
 
 /// Deletes one object version (None: the current object); answers what meta did.
 async fn delete_version(

@@ -6,10 +6,10 @@
 //! filters by prefix, object size and tags. Transitions (cairn has one
 //! storage class) and NewerNoncurrentVersions are refused with 501.
 
-use cairn_rpc::meta_reads as reads;
-use cairn_rpc::MetaCommand;
 use crate::errors::meta_error;
 use crate::gateway::Gateway;
+use cairn_rpc::MetaCommand;
+use cairn_rpc::meta_reads as reads;
 use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule};
 use cairn_types::{LifecycleConfiguration, Tag, UnixMillis};
 use s3s::dto::{
@@ -268,7 +268,9 @@ pub async fn get_bucket_lifecycle_configuration(
 ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
     let config = gw
         .meta()
-        .read(reads::GetBucketLifecycle { bucket: req.input.bucket.to_string() })
+        .read(reads::GetBucketLifecycle {
+            bucket: req.input.bucket.to_string(),
+        })
         .await
         .map_err(meta_error)?
         .ok_or_else(|| {

@@ -3,8 +3,8 @@
 //! does the scan; this module only maps parameters and encodes the answer.
 //! As S3 does, v1 names every object's owner and v2 only with `fetch-owner=true`.
 
-use crate::errors::meta_error;
 use super::common::{etag_of, timestamp};
+use crate::errors::meta_error;
 use crate::gateway::Gateway;
 use base64::Engine;
 use cairn_rpc::{ListObjectsPage, ListObjectsQuery};

@@ -8,11 +8,11 @@
 //! carries its key, version id and `IsLatest`.
 
 use super::common::owner;
-use crate::errors::meta_error;
-use super::list::{max_keys, url_encode, wants_url};
 use super::common::{etag_of, timestamp};
-use crate::gateway::Gateway;
+use super::list::{max_keys, url_encode, wants_url};
 use super::versioning::{INVALID_VERSION_ID, version_string};
+use crate::errors::meta_error;
+use crate::gateway::Gateway;
 use cairn_rpc::{ListVersionsPage, ListVersionsQuery, VersionSummary};
 use cairn_types::ObjectVersionId;
 use s3s::dto::*;
@@ -134,11 +134,7 @@ pub async fn list_object_versions(
         version_id_marker,
         max_keys: max,
     };
-    let page = gw
-        .meta()
-        .read(q)
-        .await
-        .map_err(meta_error)?;
+    let page = gw.meta().read(q).await.map_err(meta_error)?;
     Ok(S3Response::new(output(i, page, url, max)))
 }
 

@@ -7,13 +7,16 @@
 //! that checksum, and meta derives the object's checksum at Complete (see
 //! `docs/architecture.md`, "Checksums").
 
-use cairn_rpc::meta_reads as reads;
 use super::checksum::{checksum_dto, set_checksum};
-use crate::errors::{internal, meta_error};
+use super::common::{
+    check_content_md5, check_key, etag_of, given_checksums, http_headers, timestamp,
+    write_condition,
+};
 use super::list::url_encode;
-use super::common::{check_content_md5, check_key, etag_of, given_checksums, http_headers, timestamp, write_condition};
 use super::object::store_verified;
+use crate::errors::{internal, meta_error};
 use crate::gateway::Gateway;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{CompletedPart as MetaPart, MetaCommand, MetaResponse};
 use cairn_types::limits::{MAX_COMPLETE_PARTS, MAX_PART_BYTES, MAX_PART_NUMBER};
 use cairn_types::{
@@ -227,7 +230,8 @@ pub async fn upload_part(
     let bucket = super::common::existing_bucket(gw, &i.bucket).await?;
     // Refuse parts of unknown uploads, or without the upload's checksum,
     // before storing any data.
-    let (_, upload_extras) = super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
+    let (_, upload_extras) =
+        super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
     check_part_checksum(upload_extras.checksum_algorithm, verifier.promised())?;
     // Without an upload algorithm, the part keeps a CRC64NVME of its own
     // (the object gets their FULL_OBJECT combination, as at AWS).
@@ -400,7 +404,11 @@ pub async fn list_parts(
     })?;
     let (all, extras) = gw
         .meta()
-        .read(reads::ListPartsWithChecksums { bucket: i.bucket.to_string(), key: i.key.to_string(), upload_id: upload_id })
+        .read(reads::ListPartsWithChecksums {
+            bucket: i.bucket.to_string(),
+            key: i.key.to_string(),
+            upload_id: upload_id,
+        })
         .await
         .map_err(meta_error)?;
     let mut rest = all.into_iter().filter(|(p, _)| p.part_number > marker);

@@ -4,18 +4,16 @@
 //! means in `versioning`).
 
 use super::checksum::{checksum_dto, response_checksum, set_checksum};
-use crate::errors::{internal, meta_error};
-use crate::gateway::Gateway;
 use super::common::{
     check_content_md5, check_key, etag_of, given_checksums, http_headers, parse_http_date,
     timestamp, write_condition,
 };
 use super::versioning::{Found, MarkerRule, find_version, version_string};
-use cairn_types::limits::{MAX_PART_NUMBER, MAX_SINGLE_PUT_BYTES};
+use crate::errors::{internal, meta_error};
+use crate::gateway::Gateway;
 use cairn_rpc::{MetaCommand, MetaResponse};
-use cairn_types::{
-    HttpHeaders, ObjectExtras, ObjectManifest, VersionId, now_millis,
-};
+use cairn_types::limits::{MAX_PART_NUMBER, MAX_SINGLE_PUT_BYTES};
+use cairn_types::{HttpHeaders, ObjectExtras, ObjectManifest, VersionId, now_millis};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -475,7 +473,13 @@ mod tests {
     #[test]
     fn a_range_of_an_empty_object_is_unsatisfiable() {
         let empty = manifest(0);
-        for range in [Range::Suffix { length: 5 }, Range::Int { first: 0, last: None }] {
+        for range in [
+            Range::Suffix { length: 5 },
+            Range::Int {
+                first: 0,
+                last: None,
+            },
+        ] {
             let e = read_range(&empty, Some(&range), None).expect_err("unsatisfiable");
             assert_eq!(e.code(), &S3ErrorCode::InvalidRange);
         }

@@ -8,14 +8,14 @@
 //! checksum algorithm the part's checksum is computed from the copied bytes.
 
 use super::checksum::{ChecksumVerifier, checksum_dto, set_checksum};
-use super::copy::{SourceConditions, check_source_conditions, copy_source};
-use crate::errors::{internal, meta_error};
-use super::multipart::{parse_upload_id, part_number_of};
-use cairn_types::limits::MAX_PART_BYTES;
 use super::common::{check_key, etag_of, timestamp};
-use crate::gateway::Gateway;
+use super::copy::{SourceConditions, check_source_conditions, copy_source};
+use super::multipart::{parse_upload_id, part_number_of};
 use super::versioning::{Found, MarkerRule, find_version, version_string};
+use crate::errors::{internal, meta_error};
+use crate::gateway::Gateway;
 use cairn_rpc::MetaCommand;
+use cairn_types::limits::MAX_PART_BYTES;
 use cairn_types::{ChecksumAlgorithm, PartRecord, VersionId, now_millis};
 use futures::StreamExt;
 use s3s::dto::*;
@@ -81,7 +81,8 @@ pub async fn upload_part_copy(
         .transpose()?;
     let source = copy_source(&i.copy_source)?;
     let bucket = super::common::existing_bucket(gw, &i.bucket).await?;
-    let (_, upload_extras) = super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
+    let (_, upload_extras) =
+        super::common::existing_upload(gw, &i.bucket, &i.key, upload_id).await?;
     let Found {
         manifest: src,
         version_id: src_version,

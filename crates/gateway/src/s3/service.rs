@@ -3,12 +3,12 @@
 //! s3s's default, a clean 501 NotImplemented. Every error leaves with a
 //! message, as S3's always do.
 
-use crate::errors::with_default_message;
-use crate::gateway::Gateway;
 use super::{
     acl, attributes, bucket, copy, cors, delete, lifecycle, list, list_uploads, list_versions,
     multipart, object, part_copy, tagging, versioning,
 };
+use crate::errors::with_default_message;
+use crate::gateway::Gateway;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 

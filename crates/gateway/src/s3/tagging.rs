@@ -5,14 +5,16 @@
 //! them. Each object version has its own tags (`versionId`); a delete marker
 //! has none and answers 405 MethodNotAllowed.
 
-use cairn_types::limits::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};
-use cairn_rpc::meta_reads as reads;
-use crate::errors::{internal, meta_error};
 use super::common::check_key;
-use crate::gateway::Gateway;
 use super::versioning::{MarkerRule, find_version, parse_version, version_string};
+use crate::errors::{internal, meta_error};
+use crate::gateway::Gateway;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use cairn_types::Tag;
+use cairn_types::limits::{
+    MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS,
+};
 use s3s::dto::{
     DeleteBucketTaggingInput, DeleteBucketTaggingOutput, DeleteObjectTaggingInput,
     DeleteObjectTaggingOutput, GetBucketTaggingInput, GetBucketTaggingOutput,
@@ -253,7 +255,9 @@ pub async fn get_bucket_tagging(
 ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
     let tags = gw
         .meta()
-        .read(reads::GetBucketTags { bucket: req.input.bucket.to_string() })
+        .read(reads::GetBucketTags {
+            bucket: req.input.bucket.to_string(),
+        })
         .await
         .map_err(meta_error)?;
     if tags.is_empty() {

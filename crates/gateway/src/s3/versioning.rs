@@ -13,10 +13,10 @@
 //! marker. Versions S3 clients name are `null` or 32 hex digits; anything
 //! else is 400 InvalidArgument.
 
-use cairn_rpc::meta_reads as reads;
-use crate::errors::meta_error;
 use super::common::{format_http_date, timestamp};
+use crate::errors::meta_error;
 use crate::gateway::Gateway;
+use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{MetaCommand, VersionLookup};
 use cairn_types::{ObjectExtras, ObjectManifest, ObjectVersionId, UnixMillis, VersioningStatus};
 use http::{HeaderMap, HeaderValue};
@@ -81,7 +81,11 @@ pub(crate) async fn find_version(
     let named = parse_version(version_id)?;
     let lookup = gw
         .meta()
-        .read(reads::GetObjectVersion { bucket: bucket.to_string(), key: key.to_string(), version: named })
+        .read(reads::GetObjectVersion {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version: named,
+        })
         .await
         .map_err(meta_error)?;
     match lookup {
@@ -221,7 +225,9 @@ pub async fn get_bucket_versioning(
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
     let status = gw
         .meta()
-        .read(reads::GetBucketVersioning { bucket: req.input.bucket.to_string() })
+        .read(reads::GetBucketVersioning {
+            bucket: req.input.bucket.to_string(),
+        })
         .await
         .map_err(meta_error)?;
     Ok(S3Response::new(GetBucketVersioningOutput {

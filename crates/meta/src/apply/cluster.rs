@@ -5,8 +5,8 @@
 use super::layout;
 use super::outcome::{Applied, misrouted};
 use crate::store::data_refs::advance_horizon;
-use crate::store::gc_state;
 use crate::store::db::{CF_KEYS, CF_NODES, MetaDb, encode};
+use crate::store::gc_state;
 use cairn_rpc::{MetaCommand, MetaResponse};
 use rocksdb::WriteBatch;
 

@@ -299,7 +299,11 @@ fn assemble(
     // `stored` is in part-number order, one record per number (the table is
     // keyed so), so each requested part is found by binary search: O(n log m)
     // inside the Raft apply, not O(n·m).
-    debug_assert!(stored.windows(2).all(|w| w[0].part_number < w[1].part_number));
+    debug_assert!(
+        stored
+            .windows(2)
+            .all(|w| w[0].part_number < w[1].part_number)
+    );
     let found = requested
         .iter()
         .map(|want| {

@@ -99,8 +99,15 @@ fn assemble_records_the_codec_of_the_bucket() {
     let mut ec = part(1, 10, E1);
     ec.chunks = vec![chunk(6, 4)];
     let v = VersionId::new_random();
-    let m = assemble(&u, std::slice::from_ref(&ec), &[req(1, E1)], v, 0, CODEC_RS_GF256_V1)
-        .expect("valid");
+    let m = assemble(
+        &u,
+        std::slice::from_ref(&ec),
+        &[req(1, E1)],
+        v,
+        0,
+        CODEC_RS_GF256_V1,
+    )
+    .expect("valid");
     assert!(matches!(
         m.data,
         ObjectData::Chunked {

@@ -16,7 +16,14 @@ fn ec_chunk() -> ChunkRef {
         len: 10,
         hash: [0; 32],
         nodes: Vec::new(),
-        pieces: (1..=3).map(|node| Some(PieceRef { node, hash: [0; 32] })).collect(),
+        pieces: (1..=3)
+            .map(|node| {
+                Some(PieceRef {
+                    node,
+                    hash: [0; 32],
+                })
+            })
+            .collect(),
         data_pieces: 2,
     }
 }
@@ -67,7 +74,10 @@ fn mislabelled_erasure_coded_manifests_are_corrected_once() {
         if let VersionEntry::Object { manifest, .. } = row.entry {
             assert!(matches!(
                 manifest.data,
-                ObjectData::Chunked { codec: CODEC_RS_GF256_V1, .. }
+                ObjectData::Chunked {
+                    codec: CODEC_RS_GF256_V1,
+                    ..
+                }
             ));
         }
     }
