@@ -140,11 +140,22 @@ pub async fn start_meta(
     };
     let node = MetaNode::start(options, rpc.clone()).await?;
     let down_after = Duration::from_millis(config.node.down_after_ms);
-    let routes = node.router().merge(cairn_meta::liveness::router(
+    let liveness = cairn_meta::liveness::tracker(
         &node,
         down_after,
         Duration::from_millis(config.meta.quorum_wait_ms),
-    ));
+    );
+    let repair = cairn_meta::repair::Repair::new(
+        node.clone(),
+        liveness.clone(),
+        config.repair.clone(),
+        MetaClient::new(rpc.clone(), voter_addrs.clone()),
+    );
+    repair.spawn(stop.clone().cancelled_owned());
+    let routes = node
+        .router()
+        .merge(cairn_meta::liveness::routes(liveness))
+        .merge(repair.routes());
     spawn_lifecycle_job(
         node.clone(),
         MetaClient::new(rpc.clone(), voter_addrs),

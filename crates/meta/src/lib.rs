@@ -10,7 +10,10 @@
 //! - the role, here at the root: `server` (a running voter and its routes),
 //!   `admission` (what the proposing voter decides by its clock before a
 //!   write enters the log), `liveness` (node heartbeats and clock offsets
-//!   on the leader) and `lifecycle` (the job);
+//!   on the leader), `lifecycle` (the job) and `repair` (the reconciler on
+//!   the leader: its plan loop and endpoints);
+//! - `reconcile`: judging chunks, planning repair, the leased work queue,
+//!   the durability and inspect reports;
 //! - `raft`: openraft's plumbing (log store, state machine, network, fault
 //!   injection, read barrier, write batcher);
 //! - `apply` (commands: every metadata decision) and `query` (reads), which
@@ -32,6 +35,8 @@ pub mod lifecycle;
 pub mod liveness;
 pub mod query;
 pub mod raft;
+pub mod reconcile;
+pub mod repair;
 pub mod server;
 pub mod store;
 

@@ -36,8 +36,9 @@ struct Table {
     beats: HashMap<NodeId, (Instant, Heartbeat, i64)>,
 }
 
+/// The leader's view of node liveness, shared with the reconciler.
 #[derive(Clone)]
-struct LivenessState {
+pub struct LivenessState {
     node: MetaNode,
     table: Arc<Mutex<Table>>,
     down_after: Duration,
@@ -48,6 +49,26 @@ struct LivenessState {
 /// The heartbeat and node-status routes of a voter, and a task that resets
 /// the table whenever this voter becomes leader.
 pub fn router(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> Router {
+    routes(tracker(node, down_after, quorum_wait))
+}
+
+/// The routes of `tracker`.
+pub fn routes(state: LivenessState) -> Router {
+    Router::new()
+        .route(
+            META_HEARTBEAT_PATH,
+            post(heartbeat).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+        )
+        .route(
+            META_NODE_STATUS_PATH,
+            post(node_status).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// The liveness table of a voter, and a task that resets it whenever this
+/// voter becomes leader.
+pub fn tracker(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> LivenessState {
     let table = Arc::new(Mutex::new(Table {
         listening_since: Instant::now(),
         beats: HashMap::new(),
@@ -74,26 +95,16 @@ pub fn router(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> R
             }
         }
     });
-    let state = LivenessState {
+    LivenessState {
         node: node.clone(),
         table,
         down_after,
         quorum_wait,
-    };
-    Router::new()
-        .route(
-            META_HEARTBEAT_PATH,
-            post(heartbeat).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
-        )
-        .route(
-            META_NODE_STATUS_PATH,
-            post(node_status).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
-        )
-        .with_state(state)
+    }
 }
 
 /// `NotLeader` (with the leader's address when known) unless this voter leads.
-fn require_leader(node: &MetaNode) -> Result<(), MetaError> {
+pub fn require_leader(node: &MetaNode) -> Result<(), MetaError> {
     let m = node.raft.metrics().borrow().clone();
     if m.current_leader == Some(m.id) {
         return Ok(());
@@ -124,6 +135,37 @@ async fn heartbeat(State(st): State<LivenessState>, body: Bytes) -> Response {
 
 async fn node_status(State(st): State<LivenessState>) -> Response {
     postcard_response(&statuses(&st).await)
+}
+
+impl LivenessState {
+    /// Every registered node with its liveness (see `statuses`).
+    pub async fn statuses(&self) -> Result<Vec<NodeStatus>, MetaError> {
+        statuses(self).await
+    }
+
+    /// How long each node has been silent (the age of its last heartbeat,
+    /// or how long this leader has listened when it has none).
+    pub fn silences(&self) -> HashMap<NodeId, Duration> {
+        let Ok(t) = self.table.lock() else {
+            return HashMap::new();
+        };
+        t.beats
+            .iter()
+            .map(|(n, (at, _, _))| (*n, at.elapsed()))
+            .collect()
+    }
+
+    /// How long this voter has listened for heartbeats (since it became leader).
+    pub fn listening_for(&self) -> Duration {
+        self.table
+            .lock()
+            .map(|t| t.listening_since.elapsed())
+            .unwrap_or_default()
+    }
+
+    pub fn down_after(&self) -> Duration {
+        self.down_after
+    }
 }
 
 async fn statuses(st: &LivenessState) -> Result<Vec<NodeStatus>, MetaError> {

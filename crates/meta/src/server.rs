@@ -15,7 +15,7 @@ use crate::raft::state_machine::StateMachine;
 use crate::raft::type_config::{Raft, TypeConfig};
 use crate::raft::write_batcher::WriteBatcher;
 use crate::store::db::{DbError, MetaDb};
-use crate::store::{data_refs, manifest_codecs, version_index};
+use crate::store::{chunk_migration, data_refs, manifest_codecs, version_index};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -98,9 +98,13 @@ impl MetaNode {
         }
         let db = MetaDb::open(&opts.db_dir)?;
         // A data dir from a build without the index of referenced versions.
+        // (Codecs first: they are corrected in rows that still list
+        // chunks; the index of references last: its format follows the
+        // chunk records.)
+        manifest_codecs::ensure_codecs(&db)?;
+        chunk_migration::ensure_records(&db)?;
         data_refs::ensure_index(&db)?;
         version_index::ensure_index(&db)?;
-        manifest_codecs::ensure_codecs(&db)?;
         let c = &opts.config;
         let raft_config = openraft::Config {
             cluster_name: "cairn-meta".to_string(),

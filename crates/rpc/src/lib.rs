@@ -9,6 +9,7 @@ pub mod health_api;
 pub mod meta_api;
 pub mod meta_client;
 pub mod meta_reads;
+pub mod repair_api;
 pub mod shard_api;
 pub mod sizes;
 pub mod transport;

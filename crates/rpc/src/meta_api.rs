@@ -6,9 +6,10 @@
 use crate::gc_api::GcHorizonState;
 use crate::write_id::WriteId;
 use cairn_types::{
-    AccessKey, Bucket, ClusterLayout, CorsConfiguration, LayoutState, LifecycleConfiguration,
-    NodeId, ObjectExtras, ObjectManifest, ObjectVersionId, PartRecord, StoredChecksum, Tag,
-    UnixMillis, UploadExtras, UploadRecord, UsageGroup, VersionId, VersioningStatus,
+    AccessKey, Bucket, ChunkRef, ClusterLayout, CorsConfiguration, LayoutState,
+    LifecycleConfiguration, NodeId, ObjectExtras, ObjectManifest, ObjectVersionId, PartRecord,
+    ShardId, StoredChecksum, Tag, UnixMillis, UploadExtras, UploadRecord, UsageGroup, VersionId,
+    VersioningStatus,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -286,6 +287,9 @@ pub enum MetaCommand {
     ResetGcHorizon {
         horizon_ms: u64,
     },
+    /// A change to chunk placement records or repair settings (the
+    /// reconciler's commands, `repair_api`). Answers `Done`.
+    Reconcile(crate::repair_api::ReconcileCommand),
 }
 
 /// What a lifecycle expiry removes, if it still holds when applied.
@@ -642,6 +646,28 @@ pub enum MetaQuery {
         version: Option<ObjectVersionId>,
     },
     ListObjectVersions(ListVersionsQuery),
+    /// The chunks of manifest version `manifest` overlapping bytes
+    /// `start..end`, in object order, at most `max`: each with its offset
+    /// in the object and its placement record's reference.
+    ChunkRefs {
+        manifest: VersionId,
+        start: u64,
+        end: u64,
+        max: u32,
+    },
+    /// For each shard, what meta records about it on `node` (a scrub's
+    /// question before it trims surplus pieces).
+    ShardsOnNode {
+        node: NodeId,
+        shards: Vec<ShardId>,
+    },
+    /// The pieces meta records on `node`, in shard order, after `after`,
+    /// at most `max` (a scrub walks them to find missing ones).
+    PiecesOnNode {
+        node: NodeId,
+        after: Option<ShardId>,
+        max: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -681,4 +707,10 @@ pub enum QueryResult {
     BucketVersioning(Option<VersioningStatus>),
     ObjectVersion(VersionLookup),
     VersionPage(ListVersionsPage),
+    /// (offset in the object, chunk) in object order.
+    ChunkRefs(Vec<(u64, ChunkRef)>),
+    /// One verdict per asked shard, in the order asked.
+    ShardVerdicts(Vec<crate::repair_api::ShardVerdict>),
+    /// Shard ids in order; fewer than asked: the end.
+    PiecesOnNode(Vec<ShardId>),
 }

@@ -8,10 +8,11 @@ use crate::meta_api::{
     ListObjectsPage, ListObjectsQuery, ListUploadsQuery, ListVersionsPage, ListVersionsQuery,
     MetaQuery, NodeRecord, PartSummary, QueryResult, VersionLookup,
 };
+use crate::repair_api::ShardVerdict;
 use cairn_types::{
-    AccessKey, Bucket, CorsConfiguration, LayoutState, LifecycleConfiguration, ObjectExtras,
-    ObjectManifest, ObjectVersionId, StoredChecksum, Tag, UploadExtras, UploadRecord, UsageGroup,
-    VersionId, VersioningStatus,
+    AccessKey, Bucket, ChunkRef, CorsConfiguration, LayoutState, LifecycleConfiguration, NodeId,
+    ObjectExtras, ObjectManifest, ObjectVersionId, ShardId, StoredChecksum, Tag, UploadExtras,
+    UploadRecord, UsageGroup, VersionId, VersioningStatus,
 };
 
 /// A read of the metadata that names its answer.
@@ -102,6 +103,15 @@ reads! {
     GetBucketCors { bucket: String } => BucketCors(Option<CorsConfiguration>);
     /// A bucket's lifecycle configuration; NoSuchBucket when it does not exist.
     GetBucketLifecycle { bucket: String } => BucketLifecycle(Option<LifecycleConfiguration>);
+    /// The chunks of manifest `manifest` overlapping bytes `start..end`, at
+    /// most `max`, each with its offset in the object.
+    ChunkRefs { manifest: VersionId, start: u64, end: u64, max: u32 }
+        => ChunkRefs(Vec<(u64, ChunkRef)>);
+    /// What meta records about each shard on `node`, in the order asked.
+    ShardsOnNode { node: NodeId, shards: Vec<ShardId> }
+        => ShardVerdicts(Vec<ShardVerdict>);
+    /// The pieces meta records on `node` after `after`, at most `max`.
+    PiecesOnNode { node: NodeId, after: Option<ShardId>, max: u32 } => PiecesOnNode(Vec<ShardId>);
 }
 
 /// The parts of an upload with their stored checksums, and the upload's extras.

@@ -20,6 +20,12 @@ pub const MAX_WRITE_BODY_BYTES: usize = MAX_META_COMMAND_BYTES;
 /// Body limit of `/v1/meta/read`: one query. Only the garbage collector's
 /// questions grow with the data; they are split below it.
 pub const MAX_QUERY_BYTES: usize = 1024 * 1024;
+/// Chunk references one `ChunkRefs` or `PiecesOnNode` answer carries at
+/// most (a reader asks again from where the page ended).
+pub const MAX_CHUNK_REFS_PER_QUERY: usize = 1024;
+/// Shards one `ShardsOnNode` question or one damage report names at most
+/// (each well under 64 bytes encoded, so far below the body limits).
+pub const MAX_SHARDS_PER_QUESTION: usize = 8192;
 /// Body limit of the small control messages: Raft votes, heartbeats, the
 /// node list, membership changes, fault injection.
 pub const MAX_CONTROL_BYTES: usize = 64 * 1024;

@@ -109,6 +109,55 @@ pub struct Config {
     pub data_path: DataPathConfig,
     pub cluster: ClusterConfig,
     pub gc: GcConfig,
+    pub repair: RepairConfig,
+}
+
+/// Default `repair.after_down_secs` (as Ceph's `mon_osd_down_out_interval`).
+pub const DEFAULT_REPAIR_AFTER_DOWN_SECS: u64 = 600;
+/// Default `repair.max_bytes_per_sec` per node (64 MiB/s).
+pub const DEFAULT_REPAIR_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
+/// Default `repair.moves_per_node`.
+pub const DEFAULT_REPAIR_MOVES_PER_NODE: usize = 4;
+/// Default `repair.plan_interval_ms`.
+pub const DEFAULT_REPAIR_PLAN_INTERVAL_MS: u64 = 2_000;
+/// Default `repair.lease_secs`.
+pub const DEFAULT_REPAIR_LEASE_SECS: u64 = 60;
+/// Default `node.scrub_bytes_per_sec` (8 MiB/s: a small share of a disk).
+pub const DEFAULT_SCRUB_BYTES_PER_SEC: u64 = 8 * 1024 * 1024;
+/// Default `node.scrub_interval_days`.
+pub const DEFAULT_SCRUB_INTERVAL_DAYS: f64 = 7.0;
+
+/// The reconciler: the meta leader plans repair (`after_down_secs`,
+/// `plan_interval_ms`, `lease_secs`), storage nodes move pieces
+/// (`max_bytes_per_sec`, `moves_per_node`). `cairn admin repair throttle`
+/// overrides `max_bytes_per_sec` cluster-wide, live.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepairConfig {
+    /// A piece on a node down longer than this (seconds) is rebuilt
+    /// elsewhere (read by the meta voters).
+    pub after_down_secs: u64,
+    /// Bytes per second one node's mover reads and writes for repair.
+    pub max_bytes_per_sec: u64,
+    /// Pieces one node re-creates at once (moves in).
+    pub moves_per_node: usize,
+    /// How often the meta leader plans repair (ms).
+    pub plan_interval_ms: u64,
+    /// How long a node holds a task before the leader may give it to
+    /// another node (seconds).
+    pub lease_secs: u64,
+}
+
+impl Default for RepairConfig {
+    fn default() -> Self {
+        Self {
+            after_down_secs: DEFAULT_REPAIR_AFTER_DOWN_SECS,
+            max_bytes_per_sec: DEFAULT_REPAIR_MAX_BYTES_PER_SEC,
+            moves_per_node: DEFAULT_REPAIR_MOVES_PER_NODE,
+            plan_interval_ms: DEFAULT_REPAIR_PLAN_INTERVAL_MS,
+            lease_secs: DEFAULT_REPAIR_LEASE_SECS,
+        }
+    }
 }
 
 /// The shard garbage collector every storage node runs.
@@ -240,6 +289,10 @@ pub struct NodeConfig {
     /// For tests only: shifts this node's wall clock by this many ms (the
     /// clock its heartbeats report and its garbage collector proposes from).
     pub clock_offset_ms: i64,
+    /// Bytes per second the background scrub reads and verifies.
+    pub scrub_bytes_per_sec: u64,
+    /// A full scrub pass starts at most this often (days; fractions allowed).
+    pub scrub_interval_days: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -278,6 +331,7 @@ impl Default for Config {
             data_path: DataPathConfig::default(),
             cluster: ClusterConfig::default(),
             gc: GcConfig::default(),
+            repair: RepairConfig::default(),
         }
     }
 }
@@ -339,6 +393,8 @@ impl Default for NodeConfig {
             heartbeat_interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
             down_after_ms: DEFAULT_DOWN_AFTER_MS,
             clock_offset_ms: 0,
+            scrub_bytes_per_sec: DEFAULT_SCRUB_BYTES_PER_SEC,
+            scrub_interval_days: DEFAULT_SCRUB_INTERVAL_DAYS,
         }
     }
 }

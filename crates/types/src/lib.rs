@@ -4,6 +4,7 @@
 //! format. No I/O and no role logic lives here.
 
 pub mod bucket;
+pub mod chunks;
 pub mod config;
 pub mod cors;
 pub mod extras;
@@ -18,6 +19,7 @@ pub mod upload;
 pub mod versioning;
 
 pub use bucket::{AccessKey, Bucket};
+pub use chunks::{ChunkKey, ChunkRecord, MoveReason, PieceEvent};
 pub use cors::{CorsConfiguration, CorsRule};
 pub use extras::{ChecksumAlgorithm, ObjectExtras, StoredChecksum, Tag, UploadExtras};
 pub use ids::{NodeId, ShardId, VersionId};

@@ -72,6 +72,13 @@ pub enum ObjectData {
     /// (`CODEC_REPLICATION_V1` or `CODEC_RS_GF256_V1`) says how every chunk
     /// was written, and reads decode by it.
     Chunked { codec: u16, chunks: Vec<ChunkRef> },
+    /// Chunks kept in meta's chunk tables (one placement record per chunk,
+    /// found by the manifest's version and the chunk's offset): the
+    /// manifest carries only how many there are, so HEAD and listings
+    /// decode no chunk list. Meta stores every chunked manifest this way
+    /// and answers reads with it; `MetaQuery::ChunkRefs` reads the chunks
+    /// of a byte range.
+    Placed { codec: u16, chunks: u64 },
 }
 
 /// Everything meta knows about one stored object version.
@@ -91,11 +98,20 @@ pub struct ObjectManifest {
 }
 
 impl ObjectManifest {
-    /// Every chunk reference, in object order (empty for inline data).
+    /// Every chunk reference the manifest carries, in object order (empty
+    /// for inline data and for `Placed`, whose chunks are in meta's tables).
     pub fn chunks(&self) -> &[ChunkRef] {
         match &self.data {
-            ObjectData::Inline(_) => &[],
+            ObjectData::Inline(_) | ObjectData::Placed { .. } => &[],
             ObjectData::Chunked { chunks, .. } => chunks,
+        }
+    }
+
+    /// The codec of a chunked manifest (None for inline data).
+    pub fn codec(&self) -> Option<u16> {
+        match &self.data {
+            ObjectData::Inline(_) => None,
+            ObjectData::Chunked { codec, .. } | ObjectData::Placed { codec, .. } => Some(*codec),
         }
     }
 }

@@ -12,16 +12,18 @@ use super::hedge::hedged;
 use super::path::DataPath;
 use bytes::Bytes;
 use cairn_codec::{chunk_hash, chunk_slices};
+use cairn_rpc::meta_reads::ChunkRefs;
 use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use s3s::dto::StreamingBlob;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Metric: chunk copies that failed verification when read by a gateway.
 pub const METRIC_CORRUPT_CHUNKS: &str = "cairn_gateway_corrupt_chunks_total";
 /// Metric: object bytes served to clients from storage nodes.
 pub const METRIC_BYTES_READ: &str = "cairn_gateway_bytes_read_total";
+/// Chunk references a GET reads from meta at a time.
+pub const CHUNK_REF_PAGE: u32 = 256;
 
 impl DataPath {
     /// Fetches and verifies one chunk written with `codec`.
@@ -67,29 +69,94 @@ impl DataPath {
             })
     }
 
+    /// The slices of `start..end` of a chunked object, chunk by chunk:
+    /// (chunk, offset in it, length). A manifest stored by meta
+    /// (`ObjectData::Placed`) names no chunks: they are read from meta a
+    /// page at a time (`CHUNK_REF_PAGE`), as the stream is polled, each
+    /// with the placement its record has then.
+    fn slices(
+        &self,
+        manifest: &ObjectManifest,
+        start: u64,
+        end: u64,
+    ) -> futures::stream::BoxStream<'static, Result<(ChunkRef, u64, u64), std::io::Error>> {
+        match &manifest.data {
+            ObjectData::Inline(_) => futures::stream::empty().boxed(),
+            ObjectData::Chunked { chunks, .. } => {
+                let lens: Vec<u64> = chunks.iter().map(|c| c.len).collect();
+                let items: Vec<_> = chunk_slices(&lens, start, end)
+                    .into_iter()
+                    .map(|s| Ok((chunks[s.chunk].clone(), s.offset, s.len)))
+                    .collect();
+                futures::stream::iter(items).boxed()
+            }
+            ObjectData::Placed { .. } => {
+                let meta = self.inner.meta.clone();
+                let version = manifest.version;
+                let pages = futures::stream::try_unfold(start, move |pos| {
+                    let meta = meta.clone();
+                    async move {
+                        if pos >= end {
+                            return Ok(None);
+                        }
+                        let page = meta
+                            .read(ChunkRefs {
+                                manifest: version,
+                                start: pos,
+                                end,
+                                max: CHUNK_REF_PAGE,
+                            })
+                            .await
+                            .map_err(std::io::Error::other)?;
+                        let Some((last_offset, last)) = page.last() else {
+                            return Err(std::io::Error::other(format!(
+                                "meta has no chunks of {version} from byte {pos}"
+                            )));
+                        };
+                        let next = last_offset + last.len;
+                        if next <= pos {
+                            return Err(std::io::Error::other(format!(
+                                "the chunks of {version} do not cover byte {pos}"
+                            )));
+                        }
+                        let items: Vec<_> = page
+                            .into_iter()
+                            .filter_map(|(offset, c)| {
+                                let from = pos.max(offset);
+                                let to = end.min(offset + c.len);
+                                (to > from).then(|| Ok((c, from - offset, to - from)))
+                            })
+                            .collect();
+                        Ok(Some((futures::stream::iter(items), next)))
+                    }
+                });
+                pages.try_flatten().boxed()
+            }
+        }
+    }
+
     /// A body streaming bytes `start..end` of an object, fetching chunks ahead.
     pub fn read_stream(&self, manifest: &ObjectManifest, start: u64, end: u64) -> StreamingBlob {
-        let (codec, chunks) = match &manifest.data {
+        let codec = match &manifest.data {
             ObjectData::Inline(data) => {
                 let slice = Bytes::copy_from_slice(&data[start as usize..end as usize]);
                 return StreamingBlob::wrap(futures::stream::once(async move {
                     Ok::<_, std::io::Error>(slice)
                 }));
             }
-            ObjectData::Chunked { codec, chunks } => (*codec, Arc::new(chunks.clone())),
+            ObjectData::Chunked { codec, .. } | ObjectData::Placed { codec, .. } => *codec,
         };
-        let lens: Vec<u64> = chunks.iter().map(|c| c.len).collect();
-        let slices = chunk_slices(&lens, start, end);
+        let slices = self.slices(manifest, start, end);
         let ahead = self.config().get_chunks_in_flight;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
         let gw = self.clone();
         tokio::spawn(async move {
             // Each fetch runs as its own task so read-ahead continues while
             // this loop waits for the client to take the previous chunk.
-            let fetches = slices.into_iter().map(|s| {
+            let fetches = slices.map(|item| {
                 let gw = gw.clone();
-                let chunk = chunks[s.chunk].clone();
                 tokio::spawn(async move {
+                    let (chunk, offset, len) = item?;
                     // The permit covers the fetch (and an erasure decode),
                     // not the wait for the client: a client that stops
                     // reading must not hold the gateway's read budget.
@@ -101,12 +168,10 @@ impl DataPath {
                         .await
                         .map_err(std::io::Error::other)?;
                     let data = gw.fetch_chunk(codec, &chunk).await?;
-                    Ok::<_, std::io::Error>(
-                        data.slice(s.offset as usize..(s.offset + s.len) as usize),
-                    )
+                    Ok::<_, std::io::Error>(data.slice(offset as usize..(offset + len) as usize))
                 })
             });
-            let mut fetches = futures::stream::iter(fetches).buffered(ahead);
+            let mut fetches = fetches.buffered(ahead);
             while let Some(joined) = fetches.next().await {
                 let result = joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
                 match result {

@@ -40,7 +40,7 @@ pub struct Stored {
 impl Stored {
     pub fn chunks(&self) -> Vec<ChunkRef> {
         match &self.data {
-            ObjectData::Inline(_) => Vec::new(),
+            ObjectData::Inline(_) | ObjectData::Placed { .. } => Vec::new(),
             ObjectData::Chunked { chunks, .. } => chunks.clone(),
         }
     }

@@ -126,7 +126,7 @@ async fn copy_data(
             }
             Ok(ObjectData::Inline(d.clone()))
         }
-        ObjectData::Chunked { .. } => {
+        ObjectData::Chunked { .. } | ObjectData::Placed { .. } => {
             let body = gw.data().read_stream(src, 0, src.size).inspect(|r| {
                 if let (Some(h), Ok(b)) = (hasher.as_mut(), r) {
                     h.update(b);

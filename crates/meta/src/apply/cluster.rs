@@ -28,9 +28,16 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> A
         ))),
         // The proposing voter decided `horizon_ms` from its clock and the
         // node's (`crate::admission`); the log only orders it.
-        MetaCommand::ProposeGcHorizon { horizon_ms, .. } => Ok(Ok(MetaResponse::GcState(
-            gc_state::propose(db, batch, *horizon_ms)?,
-        ))),
+        // Each horizon move also drops the chunk rows of data versions
+        // nothing references any more (a bounded number per entry).
+        MetaCommand::ProposeGcHorizon { horizon_ms, .. } => {
+            crate::store::repair_rows::sweep_released(db, batch)?;
+            Ok(Ok(MetaResponse::GcState(gc_state::propose(
+                db,
+                batch,
+                *horizon_ms,
+            )?)))
+        }
         MetaCommand::PauseGc => Ok(Ok(MetaResponse::GcState(gc_state::pause(db, batch)?))),
         MetaCommand::ResetGcHorizon { horizon_ms } => {
             Ok(gc_state::reset(db, batch, *horizon_ms)?.map(MetaResponse::GcState))

@@ -6,7 +6,7 @@
 use super::entry_sharing::can_share_entry;
 use super::idempotency::{EntryWrites, apply_once, finish_entry};
 use super::outcome::{Applied, misrouted};
-use super::{buckets, cluster, multipart, objects};
+use super::{buckets, cluster, multipart, objects, reconcile};
 use crate::store::db::MetaDb;
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use rocksdb::WriteBatch;
@@ -69,6 +69,7 @@ fn apply_plain(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applie
         | MetaCommand::ProposeGcHorizon { .. }
         | MetaCommand::PauseGc
         | MetaCommand::ResetGcHorizon { .. } => cluster::apply(db, batch, cmd),
+        MetaCommand::Reconcile(rc) => reconcile::apply(db, batch, rc),
     }
 }
 

@@ -9,6 +9,7 @@
 
 use crate::store::keys::object_key;
 use cairn_rpc::MetaCommand;
+use cairn_rpc::repair_api::ReconcileCommand;
 use std::collections::HashSet;
 
 /// Most commands one log entry carries.
@@ -32,6 +33,13 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         | MetaCommand::PauseGc
         | MetaCommand::ResetGcHorizon { .. } => return None,
         MetaCommand::Batch(_) => return None,
+        // A compare-and-swap of one chunk record shares an entry with
+        // anything that does not touch that chunk; the others stand alone.
+        // (All of them count into one `done` row, read when applied.)
+        MetaCommand::Reconcile(ReconcileCommand::SetPieceHolder { chunk, .. }) => {
+            vec![tagged(b'c', &chunk.to_bytes()), b"repair-done".to_vec()]
+        }
+        MetaCommand::Reconcile(_) => return None,
         // The inner command's records, and the id itself (two attempts of
         // one write must be decided one after the other).
         MetaCommand::Idempotent { id, command, .. } => {

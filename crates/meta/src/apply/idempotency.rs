@@ -80,6 +80,10 @@ fn slim(m: &ObjectManifest) -> ObjectManifest {
                 codec: *codec,
                 chunks: Vec::new(),
             },
+            ObjectData::Placed { codec, chunks } => ObjectData::Placed {
+                codec: *codec,
+                chunks: *chunks,
+            },
         },
         part_sizes: Vec::new(),
         bucket: m.bucket.clone(),

@@ -114,7 +114,8 @@ impl KeyVersions {
         let row = StoredVersion { seq, id, entry };
         let rk = version_key(&self.bucket, &self.key, seq);
         version_replaced(db, batch, &rk, None, row.manifest())?;
-        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, &rk, encode(&row)?);
+        let stored = encode(&stored_row(db, batch, &row)?)?;
+        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, &rk, stored);
         put_entries(db, batch, &self.prefix, &row)?;
         self.added.insert(0, (rk.clone(), row.clone()));
         self.newest = Some((rk, row));
@@ -157,7 +158,8 @@ impl KeyVersions {
         rk: &[u8],
         row: StoredVersion,
     ) -> Result<(), DbError> {
-        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, rk, encode(&row)?);
+        let stored = encode(&stored_row(db, batch, &row)?)?;
+        batch.put_cf(db.cf(CF_OBJECT_VERSIONS)?, rk, stored);
         for (k, r) in self.added.iter_mut().chain(self.newest.iter_mut()) {
             if k.as_slice() == rk {
                 debug_assert_eq!(r.manifest(), row.manifest(), "a rewrite keeps the manifest");
@@ -166,4 +168,18 @@ impl KeyVersions {
         }
         Ok(())
     }
+}
+
+/// A version row as stored: its manifest's chunks in their tables
+/// (`chunks::stored_form`), none in the row.
+fn stored_row(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    row: &StoredVersion,
+) -> Result<StoredVersion, DbError> {
+    let mut out = row.clone();
+    if let VersionEntry::Object { manifest, .. } = &mut out.entry {
+        *manifest = crate::store::chunks::stored_form(db, batch, manifest)?;
+    }
+    Ok(out)
 }

@@ -7,7 +7,9 @@
 //! `dispatch` hands a command to the file of its family: `buckets`,
 //! `objects` (whose keys' versions `versioning` changes through
 //! `key_versions`), `multipart` (with S3's multipart `checksums`) and
-//! `cluster` (access keys, nodes, the `layout`, the GC horizon). `extras`
+//! `cluster` (access keys, nodes, the `layout`, the GC horizon) and
+//! `reconcile` (chunk placement records: a mover's compare-and-swap,
+//! damage reports, disk identities, repair settings). `extras`
 //! keeps what records carry besides themselves (tags, checksums),
 //! `entry_sharing` says which commands may share one log entry, and
 //! `idempotency` applies a write sent under an idempotency id at most once.
@@ -24,6 +26,7 @@ pub mod layout;
 mod multipart;
 mod objects;
 mod outcome;
+mod reconcile;
 mod versioning;
 
 pub use dispatch::apply_command;

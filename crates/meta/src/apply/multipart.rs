@@ -149,6 +149,14 @@ fn put_part(
         return Ok(Err(e));
     }
     part_replaced(db, batch, &pk, replaced.as_ref(), Some(part))?;
+    // The part's chunks get their placement records now, so they can be
+    // repaired before the upload completes; the object takes them over.
+    let codec = if part.chunks.iter().any(|c| c.data_pieces > 0) {
+        cairn_types::CODEC_RS_GF256_V1
+    } else {
+        cairn_types::CODEC_REPLICATION_V1
+    };
+    crate::store::chunks::place_chunks(db, batch, bucket, codec, &part.chunks)?;
     extras::write_part_checksum(db, batch, &pk, kept.as_ref())?;
     batch.put_cf(db.cf(CF_PARTS)?, pk, encode(part)?);
     Ok(Ok(MetaResponse::PartStored { replaced }))

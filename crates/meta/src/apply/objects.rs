@@ -140,7 +140,7 @@ fn put(
     if let Err(e) = check_condition(current.as_ref(), condition) {
         return Ok(Err(e));
     }
-    if let Err(e) = check_fresh(db, manifest_versions(manifest))? {
+    if let Err(e) = check_fresh(db, manifest_versions(db, manifest)?)? {
         return Ok(Err(e));
     }
     // The new object's extras replace the old one's (none: the row goes).

@@ -8,6 +8,7 @@
 use super::extras::{object_extras, write_object_extras};
 use super::key_versions::KeyVersions;
 use super::outcome::Applied;
+use crate::store::chunks::stored_form;
 use crate::store::data_refs::object_replaced;
 use crate::store::db::{CF_BUCKETS, CF_OBJECT_EXTRAS, CF_OBJECTS, DbError, MetaDb, encode};
 use crate::store::keys::{object_key, version_key};
@@ -97,7 +98,8 @@ pub(super) fn write_current(
     };
     object_replaced(db, batch, &ok, current, Some(manifest))?;
     write_object_extras(db, batch, &ok, extras)?;
-    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
+    let stored = stored_form(db, batch, manifest)?;
+    batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&stored)?);
     Ok(written)
 }
 
@@ -145,7 +147,8 @@ fn sync_current(
         Some(VersionEntry::Object { manifest, extras }) => {
             if current != Some(manifest) {
                 object_replaced(db, batch, ok, current, Some(manifest))?;
-                batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(manifest)?);
+                let stored = stored_form(db, batch, manifest)?;
+                batch.put_cf(db.cf(CF_OBJECTS)?, ok, encode(&stored)?);
             }
             write_object_extras(db, batch, ok, extras)?;
         }

@@ -1,7 +1,7 @@
 //! Answering one query: `run_query` hands it to the file of its family.
 
 use super::outcome::Answered;
-use super::{buckets, cluster, objects, uploads};
+use super::{buckets, chunks, cluster, objects, uploads};
 use crate::store::db::MetaDb;
 use cairn_rpc::{MetaError, MetaQuery, QueryResult};
 
@@ -35,5 +35,8 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Answered {
         | MetaQuery::LayoutEpoch
         | MetaQuery::LayoutUsage
         | MetaQuery::UnreferencedVersions { .. } => cluster::answer(db, q),
+        MetaQuery::ChunkRefs { .. }
+        | MetaQuery::ShardsOnNode { .. }
+        | MetaQuery::PiecesOnNode { .. } => chunks::answer(db, q),
     }
 }

@@ -8,7 +8,7 @@
 use super::type_config::TypeConfig;
 use crate::apply::apply_command;
 use crate::store::db::{CF_SM_META, DATA_CFS, DbError, MetaDb, decode, encode};
-use crate::store::{data_refs, manifest_codecs, version_index};
+use crate::store::{chunk_migration, data_refs, manifest_codecs, version_index};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     AnyError, BasicNode, Entry, EntryPayload, LogId, RaftSnapshotBuilder, SnapshotMeta,
@@ -166,9 +166,10 @@ impl StateMachine {
         );
         self.db.db.write_opt(batch, &MetaDb::sync_writes())?;
         // A snapshot taken by a build without the index carries none.
+        manifest_codecs::ensure_codecs(&self.db)?;
+        chunk_migration::ensure_records(&self.db)?;
         data_refs::ensure_index(&self.db)?;
         version_index::ensure_index(&self.db)?;
-        manifest_codecs::ensure_codecs(&self.db)?;
         Ok(())
     }
 }

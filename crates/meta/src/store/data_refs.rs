@@ -34,7 +34,9 @@ use std::collections::BTreeSet;
 
 /// Format of the `data_refs` index; a stored marker with another value (or
 /// none) makes `ensure_index` rebuild it.
-pub const REFS_INDEX_FORMAT: u32 = 1;
+/// (2: a manifest also references its own version, under which its chunk
+/// list is kept.)
+pub const REFS_INDEX_FORMAT: u32 = 2;
 const KEY_INDEX_FORMAT: &[u8] = b"refs_index_format";
 const KEY_HORIZON: &[u8] = b"horizon_ms";
 
@@ -73,9 +75,10 @@ fn ref_key(version: &VersionId, holder: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The data versions a manifest's shards were written under.
-pub fn manifest_versions(m: &ObjectManifest) -> BTreeSet<VersionId> {
-    m.chunks().iter().map(|c| c.version).collect()
+/// The data versions a manifest references: those its shards were written
+/// under, and its own (its chunk list is kept under it).
+pub fn manifest_versions(db: &MetaDb, m: &ObjectManifest) -> Result<BTreeSet<VersionId>, DbError> {
+    crate::store::chunks::manifest_versions(db, m)
 }
 
 /// The data versions of a part: its own and those of its chunks.
@@ -98,6 +101,7 @@ fn replace(
     for v in &old {
         batch.delete_cf(cf, ref_key(v, holder));
     }
+    crate::store::repair_rows::note_released(db, batch, old.difference(&new))?;
     for v in &new {
         batch.put_cf(cf, ref_key(v, holder), b"");
     }
@@ -137,13 +141,11 @@ fn manifest_replaced(
     old: Option<&ObjectManifest>,
     new: Option<&ObjectManifest>,
 ) -> Result<(), DbError> {
-    replace(
-        db,
-        batch,
-        holder,
-        old.map(manifest_versions).unwrap_or_default(),
-        new.map(manifest_versions).unwrap_or_default(),
-    )
+    let versions = |m: Option<&ObjectManifest>| match m {
+        Some(m) => manifest_versions(db, m),
+        None => Ok(BTreeSet::new()),
+    };
+    replace(db, batch, holder, versions(old)?, versions(new)?)
 }
 
 /// Index maintenance for writing or deleting the part stored under `part_key`.
@@ -263,7 +265,7 @@ pub fn rebuild(db: &MetaDb) -> Result<(), DbError> {
         let (k, v) = item?;
         let m: ObjectManifest = decode(&v)?;
         let holder = object_holder(&k);
-        for version in manifest_versions(&m) {
+        for version in manifest_versions(db, &m)? {
             batch.put_cf(refs, ref_key(&version, &holder), b"");
             rows += 1;
         }
@@ -276,7 +278,7 @@ pub fn rebuild(db: &MetaDb) -> Result<(), DbError> {
         let stored: StoredVersion = decode(&v)?;
         if let VersionEntry::Object { manifest, .. } = &stored.entry {
             let holder = version_holder(&k);
-            for version in manifest_versions(manifest) {
+            for version in manifest_versions(db, manifest)? {
                 batch.put_cf(refs, ref_key(&version, &holder), b"");
                 rows += 1;
             }

@@ -54,7 +54,18 @@ pub const CF_WRITE_IDS: &str = "write_ids";
 
 /// The state machine's data tables: exactly what a snapshot holds. New
 /// tables go at the end: a snapshot names tables by their index here.
-pub const DATA_CFS: [&str; 19] = [
+/// Chunk placement records (`chunks`): `ChunkKey` → `ChunkRecord`.
+pub const CF_CHUNKS: &str = "chunks";
+/// A manifest's chunks in object order: manifest version | offset → `ObjectChunk`.
+pub const CF_OBJECT_CHUNKS: &str = "object_chunks";
+/// The pieces recorded on each node: node | shard id → ().
+pub const CF_NODE_PIECES: &str = "node_pieces";
+/// Damage reported per piece: chunk | piece | node → `DamageRecord`.
+pub const CF_CHUNK_DAMAGE: &str = "chunk_damage";
+/// The reconciler's own rows: repair candidates, released versions, disk
+/// identities, settings and counters (`store::chunks`).
+pub const CF_REPAIR: &str = "repair";
+pub const DATA_CFS: [&str; 24] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -74,6 +85,11 @@ pub const DATA_CFS: [&str; 19] = [
     CF_OBJECT_VERSIONS,
     CF_VERSION_INDEX,
     CF_WRITE_IDS,
+    CF_CHUNKS,
+    CF_OBJECT_CHUNKS,
+    CF_NODE_PIECES,
+    CF_CHUNK_DAMAGE,
+    CF_REPAIR,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

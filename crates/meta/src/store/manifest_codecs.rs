@@ -19,15 +19,24 @@ const CODECS_FORMAT: u32 = 1;
 
 /// Corrects the recorded codec of `m` when its chunks say otherwise;
 /// answers whether it changed anything.
-fn correct(m: &mut ObjectManifest) -> bool {
+fn correct(db: &MetaDb, m: &mut ObjectManifest) -> Result<bool, DbError> {
+    let erasure_chunks = match &m.data {
+        ObjectData::Chunked { chunks, .. } => chunks.iter().any(|c| c.data_pieces > 0),
+        ObjectData::Placed { .. } => {
+            crate::store::chunks::chunk_refs(db, &m.version, 0, u64::MAX, 1)?
+                .iter()
+                .any(|(_, c)| c.data_pieces > 0)
+        }
+        ObjectData::Inline(_) => false,
+    };
     match &mut m.data {
-        ObjectData::Chunked { codec, chunks }
-            if *codec == CODEC_REPLICATION_V1 && chunks.iter().any(|c| c.data_pieces > 0) =>
+        ObjectData::Chunked { codec, .. } | ObjectData::Placed { codec, .. }
+            if *codec == CODEC_REPLICATION_V1 && erasure_chunks =>
         {
             *codec = CODEC_RS_GF256_V1;
-            true
+            Ok(true)
         }
-        _ => false,
+        _ => Ok(false),
     }
 }
 
@@ -43,7 +52,7 @@ pub fn ensure_codecs(db: &MetaDb) -> Result<usize, DbError> {
     for item in db.db.iterator_cf(objects, rocksdb::IteratorMode::Start) {
         let (k, v) = item?;
         let mut m: ObjectManifest = decode(&v)?;
-        if correct(&mut m) {
+        if correct(db, &mut m)? {
             batch.put_cf(objects, k, encode(&m)?);
             rewritten += 1;
         }
@@ -53,7 +62,7 @@ pub fn ensure_codecs(db: &MetaDb) -> Result<usize, DbError> {
         let (k, v) = item?;
         let mut row: StoredVersion = decode(&v)?;
         if let VersionEntry::Object { manifest, .. } = &mut row.entry
-            && correct(manifest)
+            && correct(db, manifest)?
         {
             batch.put_cf(versions, k, encode(&row)?);
             rewritten += 1;

@@ -39,10 +39,7 @@ fn put(key: &str, codec: u16, chunks: Vec<ChunkRef>) -> MetaCommand {
 
 fn codec_of(db: &MetaDb, key: &str) -> Option<u16> {
     let m: ObjectManifest = db.get(CF_OBJECTS, &object_key("b", key)).expect("read")?;
-    match m.data {
-        ObjectData::Chunked { codec, .. } => Some(codec),
-        ObjectData::Inline(_) => None,
-    }
+    m.codec()
 }
 
 #[test]

@@ -7,9 +7,12 @@
 //! the parts of uploads (`parts`), the one-time correction of codecs
 //! older builds recorded wrongly (`manifest_codecs`), the horizon's
 //! generation and pause (`gc_state`) and the answers of idempotent writes
-//! (`write_ids`). Nothing here decides an S3 answer: `apply` and `query`
+//! (`write_ids`), the chunk placement records (`chunks`) and the
+//! reconciler's rows beside them (`repair_rows`). Nothing here decides an S3 answer: `apply` and `query`
 //! do, on top of this.
 
+pub mod chunk_migration;
+pub mod chunks;
 pub mod data_refs;
 pub mod db;
 pub mod gc_state;
@@ -18,5 +21,6 @@ pub mod layout;
 pub mod manifest_codecs;
 pub mod object_versions;
 pub mod parts;
+pub mod repair_rows;
 pub mod version_index;
 pub mod write_ids;

@@ -1,0 +1,222 @@
+//! Applying the reconciler's commands (`ReconcileCommand`): the
+//! compare-and-swap of one piece's holder, damage reports, disk identities
+//! and the live repair settings. Every decision is made from the command
+//! and the chunk's record as applied, so a move planned from an old record
+//! (a second mover, a leader that changed) is refused, never applied twice.
+
+use super::outcome::Applied;
+use crate::store::chunks::{chunk_record, node_piece_key, put_record, shard_from_bytes};
+use crate::store::db::{CF_NODE_PIECES, DbError, MetaDb};
+use crate::store::repair_rows::{
+    add_candidate, add_done, clear_damage, damage_of, disk_id, put_damage, set_disk_id,
+    set_settings, settle_candidate,
+};
+use cairn_rpc::repair_api::{DamageKind, DamageRecord, DamageReport, ReconcileCommand};
+use cairn_rpc::{MetaError, MetaResponse};
+use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, PieceEvent, PieceRef, UnixMillis};
+use rocksdb::WriteBatch;
+
+pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &ReconcileCommand) -> Applied {
+    match cmd {
+        ReconcileCommand::SetPieceHolder {
+            chunk,
+            piece,
+            from,
+            hash,
+            to,
+            reason,
+        } => set_piece_holder(
+            db,
+            batch,
+            chunk,
+            Move {
+                piece: *piece,
+                from: *from,
+                hash: *hash,
+                to: *to,
+                reason: *reason,
+            },
+        ),
+        ReconcileCommand::ReportDamage { reports } => {
+            report_damage(db, batch, reports)?;
+            Ok(Ok(MetaResponse::Done))
+        }
+        ReconcileCommand::DiskIdentity { node, disk_id } => {
+            disk_identity(db, batch, *node, *disk_id)?;
+            Ok(Ok(MetaResponse::Done))
+        }
+        ReconcileCommand::SetRepairSettings(s) => {
+            set_settings(db, batch, s)?;
+            Ok(Ok(MetaResponse::Done))
+        }
+    }
+}
+
+/// One piece's change of holder, as a mover asks for it.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    piece: u16,
+    from: Option<NodeId>,
+    hash: [u8; 32],
+    to: NodeId,
+    reason: MoveReason,
+}
+
+/// A compare-and-swap that does not hold: `PreconditionFailed`.
+fn refused(why: String) -> Applied {
+    tracing::debug!(why, "piece move refused");
+    Ok(Err(MetaError::PreconditionFailed))
+}
+
+/// The time the state machine stamps on events: the largest idempotent
+/// write stamp applied (never a voter's wall clock), else 0.
+fn applied_clock(db: &MetaDb) -> Result<UnixMillis, DbError> {
+    let ms = crate::store::write_ids::clock(db)?;
+    Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+fn set_piece_holder(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey, mv: Move) -> Applied {
+    let Some(old) = chunk_record(db, key)? else {
+        return refused(format!("chunk {key} has no record (its data was deleted)"));
+    };
+    if old.holders().iter().any(|(_, n, _)| *n == mv.to) {
+        return refused(format!("node {} already holds a piece of {key}", mv.to));
+    }
+    let mut record = old.clone();
+    let bytes;
+    if record.chunk.data_pieces > 0 {
+        let Some(slot) = record.chunk.pieces.get_mut(usize::from(mv.piece)) else {
+            return refused(format!("chunk {key} has no piece {}", mv.piece));
+        };
+        match (&*slot, mv.from) {
+            (Some(p), Some(from)) if p.node == from && p.hash == mv.hash => {}
+            (None, None) => {}
+            _ => {
+                return refused(format!(
+                    "piece {} of {key} is no longer what the mover read",
+                    mv.piece
+                ));
+            }
+        }
+        *slot = Some(PieceRef {
+            node: mv.to,
+            hash: mv.hash,
+        });
+        bytes = record
+            .chunk
+            .len
+            .div_ceil(u64::from(record.chunk.data_pieces));
+    } else {
+        if mv.piece != 0 || mv.hash != record.chunk.hash {
+            return refused(format!("replica of {key} does not match the record"));
+        }
+        match mv.from {
+            Some(from) => match record.chunk.nodes.iter_mut().find(|n| **n == from) {
+                Some(n) => *n = mv.to,
+                None => return refused(format!("node {from} holds no replica of {key}")),
+            },
+            None if record.chunk.nodes.len() < usize::from(record.width) => {
+                record.chunk.nodes.push(mv.to)
+            }
+            None => return refused(format!("chunk {key} has all its replicas")),
+        }
+        bytes = record.chunk.len;
+    }
+    record.record(PieceEvent {
+        at: applied_clock(db)?,
+        piece: mv.piece,
+        from: mv.from,
+        to: mv.to,
+        reason: mv.reason,
+    });
+    put_record(db, batch, key, Some(&old), &record)?;
+    let mut damage_left = 0;
+    for d in damage_of(db, key)? {
+        if Some(d.node) == mv.from && d.piece == mv.piece {
+            clear_damage(db, batch, key, d.piece, d.node)?;
+        } else {
+            damage_left += 1;
+        }
+    }
+    settle_candidate(db, batch, key, &record, damage_left)?;
+    add_done(db, batch, bytes)?;
+    Ok(Ok(MetaResponse::Done))
+}
+
+/// Whether `record` names `node` as the holder of piece `piece`.
+fn holds(record: &ChunkRecord, piece: u16, node: NodeId) -> bool {
+    record
+        .holders()
+        .iter()
+        .any(|(p, n, _)| *p == piece && *n == node)
+}
+
+fn report_damage(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    reports: &[DamageReport],
+) -> Result<(), DbError> {
+    let at = applied_clock(db)?;
+    for r in reports {
+        let key = ChunkKey::of_shard(&r.shard);
+        let Some(record) = chunk_record(db, &key)? else {
+            continue;
+        };
+        if !holds(&record, r.shard.piece, r.node) {
+            continue;
+        }
+        let record = DamageRecord {
+            node: r.node,
+            piece: r.shard.piece,
+            kind: r.kind,
+            reported_at: at,
+        };
+        put_damage(db, batch, &key, &record)?;
+        add_candidate(db, batch, &key)?;
+    }
+    Ok(())
+}
+
+/// A node's disk identity: recorded the first time; another one later
+/// means every piece recorded on the node is gone.
+fn disk_identity(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    node: NodeId,
+    id: u128,
+) -> Result<(), DbError> {
+    let known = disk_id(db, node)?;
+    set_disk_id(db, batch, node, id)?;
+    if known.is_none() || known == Some(id) {
+        return Ok(());
+    }
+    tracing::warn!(node, "node reports a new disk: its pieces are missing");
+    let at = applied_clock(db)?;
+    let prefix = node.to_be_bytes();
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_NODE_PIECES)?);
+    it.seek(prefix);
+    while let Some(k) = it.key() {
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        if let Some(shard) = shard_from_bytes(&k[8..]) {
+            debug_assert_eq!(k, node_piece_key(node, &shard).as_slice());
+            let key = ChunkKey::of_shard(&shard);
+            let d = DamageRecord {
+                node,
+                piece: shard.piece,
+                kind: DamageKind::Missing,
+                reported_at: at,
+            };
+            put_damage(db, batch, &key, &d)?;
+            add_candidate(db, batch, &key)?;
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;

@@ -1,0 +1,166 @@
+//! The leader's repair work: the tasks of the last plan, most endangered
+//! first, and the leases on tasks nodes have claimed. Soft state in the
+//! leader's memory: a new leader plans again from the records (a task done
+//! twice loses its compare-and-swap, so nothing is moved into a wrong
+//! state). A lease ends when the mover commits (the next plan no longer
+//! needs the piece), releases it, or lets it expire; a released task's
+//! target is avoided for that chunk for a while.
+
+use super::plan::Need;
+use cairn_types::{ChunkKey, ChunkRecord, NodeId};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// One piece to re-create on `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub chunk: ChunkKey,
+    pub record: ChunkRecord,
+    pub need: Need,
+    pub target: NodeId,
+    /// Usable pieces to read from: (piece, holder).
+    pub sources: Vec<(u16, NodeId)>,
+    /// Usable pieces beyond the minimum (smaller: more urgent).
+    pub margin: i64,
+    /// Bytes the new piece holds.
+    pub bytes: u64,
+}
+
+/// Bytes one piece of `record` holds.
+pub fn piece_bytes(record: &ChunkRecord) -> u64 {
+    match record.chunk.data_pieces {
+        0 => record.chunk.len,
+        k => record.chunk.len.div_ceil(u64::from(k)),
+    }
+}
+
+/// Identifies what a lease covers: the chunk, the piece and the holder it
+/// replaces, and the target.
+type LeaseKey = (ChunkKey, u16, Option<NodeId>, NodeId);
+
+#[derive(Debug, Clone)]
+struct Lease {
+    until: Instant,
+    bytes: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct WorkQueue {
+    queued: Vec<Task>,
+    leases: HashMap<LeaseKey, Lease>,
+    /// (chunk, node) pairs not to plan again before the instant.
+    avoid: HashMap<(ChunkKey, NodeId), Instant>,
+}
+
+impl WorkQueue {
+    /// Drops expired leases and avoidances.
+    fn expire(&mut self, now: Instant) {
+        self.leases.retain(|_, l| l.until > now);
+        self.avoid.retain(|_, until| *until > now);
+    }
+
+    /// How many leases cover `need` of `chunk` (any target).
+    pub fn leased(&self, chunk: &ChunkKey, need: &Need) -> usize {
+        self.leases
+            .keys()
+            .filter(|(c, p, r, _)| c == chunk && *p == need.piece && *r == need.replace)
+            .count()
+    }
+
+    /// Targets holding a lease on a piece of `chunk`, and nodes avoided for it.
+    pub fn taken_for(&self, chunk: &ChunkKey) -> HashSet<NodeId> {
+        let mut out: HashSet<NodeId> = self
+            .leases
+            .keys()
+            .filter(|(c, ..)| c == chunk)
+            .map(|(.., t)| *t)
+            .collect();
+        out.extend(
+            self.avoid
+                .keys()
+                .filter(|(c, _)| c == chunk)
+                .map(|(_, n)| *n),
+        );
+        out
+    }
+
+    /// Replaces the queue with a new plan (already sorted, leased needs
+    /// left out) and drops leases on pieces no longer needed: `needed` is
+    /// every (chunk, piece, replaced holder) the plan found lacking.
+    pub fn replan(
+        &mut self,
+        tasks: Vec<Task>,
+        needed: &HashSet<(ChunkKey, u16, Option<NodeId>)>,
+        now: Instant,
+    ) {
+        self.expire(now);
+        self.leases
+            .retain(|(c, p, r, _), _| needed.contains(&(*c, *p, *r)));
+        self.queued = tasks;
+    }
+
+    /// Leases up to `slots` queued tasks targeted at `node`, for `lease`.
+    pub fn claim(
+        &mut self,
+        node: NodeId,
+        slots: usize,
+        now: Instant,
+        lease: Duration,
+    ) -> Vec<Task> {
+        self.expire(now);
+        let mut out = Vec::new();
+        let mut kept = Vec::with_capacity(self.queued.len());
+        for task in std::mem::take(&mut self.queued) {
+            if out.len() < slots && task.target == node {
+                self.leases.insert(
+                    (task.chunk, task.need.piece, task.need.replace, node),
+                    Lease {
+                        until: now + lease,
+                        bytes: task.bytes,
+                    },
+                );
+                out.push(task);
+            } else {
+                kept.push(task);
+            }
+        }
+        self.queued = kept;
+        out
+    }
+
+    /// A mover gave a task back: its lease ends, and `node` is not planned
+    /// for that chunk again for `avoid_for`.
+    pub fn release(
+        &mut self,
+        node: NodeId,
+        chunk: ChunkKey,
+        piece: u16,
+        now: Instant,
+        avoid_for: Duration,
+    ) {
+        self.leases
+            .retain(|(c, p, _, t), _| !(*c == chunk && *p == piece && *t == node));
+        self.avoid.insert((chunk, node), now + avoid_for);
+    }
+
+    /// Queued (not leased) tasks: (chunks, bytes).
+    pub fn queued(&self) -> (u64, u64) {
+        let chunks: HashSet<&ChunkKey> = self.queued.iter().map(|t| &t.chunk).collect();
+        (
+            chunks.len() as u64,
+            self.queued.iter().map(|t| t.bytes).sum(),
+        )
+    }
+
+    /// Leased tasks: (pieces, bytes).
+    pub fn in_progress(&self) -> (u64, u64) {
+        (
+            self.leases.len() as u64,
+            self.leases.values().map(|l| l.bytes).sum(),
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;

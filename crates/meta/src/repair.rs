@@ -1,0 +1,461 @@
+//! The reconciler on the meta leader: every `repair.plan_interval_ms` the
+//! leader plans repair from the chunk records (`reconcile::planner`) and
+//! keeps the tasks in its memory; storage nodes claim tasks
+//! (`RepairClaim`), do the moving and commit with a compare-and-swap, or
+//! give a task back (`RepairRelease`). Nodes also report their disk
+//! identity and scrub (`NodeReport`): a new disk identity is proposed
+//! through the log (`ReconcileCommand::DiskIdentity`), which marks every
+//! piece recorded on the node missing. Operators read the durability
+//! report, the repair status and one object's placement here. Followers
+//! answer `NotLeader`; a new leader starts with an empty queue and plans
+//! again at its first pass.
+
+use crate::MetaNode;
+use crate::liveness::{LivenessState, require_leader};
+use crate::reconcile::plan::{NodeView, NodeViews};
+use crate::reconcile::planner::plan;
+use crate::reconcile::queue::{Task, WorkQueue};
+use crate::reconcile::report::{durability, inspect};
+use crate::store::db::{DbError, MetaDb};
+use crate::store::layout::state as layout_state;
+use crate::store::repair_rows;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use cairn_rpc::repair_api::{
+    DurabilityReport, InspectRequest, META_DURABILITY_PATH, META_INSPECT_PATH,
+    META_NODE_REPORT_PATH, META_REPAIR_CLAIM_PATH, META_REPAIR_RELEASE_PATH,
+    META_REPAIR_STATUS_PATH, NodeReport, ReconcileCommand, RepairClaim, RepairGrant, RepairRelease,
+    RepairStatus, RepairTask, ScrubSummary,
+};
+use cairn_rpc::sizes::MAX_CONTROL_BYTES;
+use cairn_rpc::{Liveness, MetaClient, MetaCommand, MetaError, decode_postcard, postcard_response};
+use cairn_types::config::RepairConfig;
+use cairn_types::{ClusterLayout, NodeId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Metric: bytes of pieces waiting to be re-created.
+pub const METRIC_QUEUED_BYTES: &str = "cairn_repair_queued_bytes";
+/// Metric: chunks with a piece waiting to be re-created.
+pub const METRIC_QUEUED_CHUNKS: &str = "cairn_repair_queued_chunks";
+/// Metric: pieces being re-created (leased to a node).
+pub const METRIC_IN_PROGRESS: &str = "cairn_repair_in_progress_pieces";
+/// Metric: pieces re-created and committed, and their bytes (from meta).
+pub const METRIC_DONE_PIECES: &str = "cairn_repair_done_pieces";
+pub const METRIC_DONE_BYTES: &str = "cairn_repair_done_bytes";
+/// Metric: the repair rate over the last `RATE_WINDOW` (bytes/s).
+pub const METRIC_RATE: &str = "cairn_repair_bytes_per_sec";
+/// Metric: chunks by state (label `state`), objects by state.
+pub const METRIC_CHUNKS: &str = "cairn_chunks";
+pub const METRIC_OBJECTS: &str = "cairn_objects";
+/// Window of the repair rate.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// A released task's target is not planned for that chunk for this long.
+const RELEASE_AVOID: Duration = Duration::from_secs(30);
+/// A durability report younger than this is answered again.
+const REPORT_CACHE: Duration = Duration::from_secs(1);
+/// Plan passes between two refreshes of the `cairn_chunks` gauges.
+const GAUGE_EVERY_PASSES: u32 = 5;
+
+#[derive(Default)]
+struct Inner {
+    queue: WorkQueue,
+    reports: HashMap<NodeId, (Instant, NodeReport)>,
+    /// (when, repaired bytes committed so far) samples for the rate.
+    samples: VecDeque<(Instant, u64)>,
+    report_cache: Option<(Instant, DurabilityReport)>,
+    /// Disk identities proposed and not yet seen applied.
+    proposed: HashMap<NodeId, u128>,
+}
+
+/// The reconciler's state on one voter (used while it leads).
+#[derive(Clone)]
+pub struct Repair {
+    node: MetaNode,
+    liveness: LivenessState,
+    cfg: RepairConfig,
+    meta: MetaClient,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn poisoned() -> MetaError {
+    MetaError::Internal("repair state poisoned".into())
+}
+
+fn db_error(e: DbError) -> MetaError {
+    MetaError::Internal(e.to_string())
+}
+
+impl Repair {
+    pub fn new(
+        node: MetaNode,
+        liveness: LivenessState,
+        cfg: RepairConfig,
+        meta: MetaClient,
+    ) -> Self {
+        Self {
+            node,
+            liveness,
+            cfg,
+            meta,
+            inner: Arc::new(Mutex::new(Inner::default())),
+        }
+    }
+
+    fn after_down(&self) -> Duration {
+        Duration::from_secs(self.cfg.after_down_secs)
+    }
+
+    /// What the leader knows of every registered node.
+    async fn views(&self) -> Result<NodeViews, MetaError> {
+        let listening = self.liveness.listening_for();
+        Ok(self
+            .liveness
+            .statuses()
+            .await?
+            .into_iter()
+            .map(|s| {
+                let silent_for = s.heartbeat_age_ms.map_or(listening, Duration::from_millis);
+                (
+                    s.record.id,
+                    NodeView {
+                        addr: s.record.addr,
+                        zone: s.record.zone,
+                        up: s.liveness == Liveness::Up,
+                        silent_for,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    fn layout(&self) -> Result<Option<ClusterLayout>, MetaError> {
+        Ok(layout_state(self.node.db()).map_err(db_error)?.current)
+    }
+
+    /// One planning pass (leader only).
+    async fn plan_once(&self) -> Result<(), MetaError> {
+        let views = self.views().await?;
+        let layout = self.layout()?;
+        let db = self.node.db().clone();
+        let after_down = self.after_down();
+        let inner = self.inner.clone();
+        let (queued, leased) = tokio::task::spawn_blocking(move || {
+            let mut guard = inner.lock().map_err(|_| poisoned())?;
+            let p =
+                plan(&db, &views, layout.as_ref(), after_down, &guard.queue).map_err(db_error)?;
+            if p.unplaceable > 0 || p.unreadable > 0 {
+                tracing::debug!(
+                    unplaceable = p.unplaceable,
+                    unreadable = p.unreadable,
+                    "repair plan"
+                );
+            }
+            guard.queue.replan(p.tasks, &p.needed, Instant::now());
+            let (done_pieces, done_bytes) = repair_rows::done(&db).map_err(db_error)?;
+            metrics::gauge!(METRIC_DONE_PIECES).set(done_pieces as f64);
+            metrics::gauge!(METRIC_DONE_BYTES).set(done_bytes as f64);
+            let now = Instant::now();
+            guard.samples.push_back((now, done_bytes));
+            while guard
+                .samples
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+            {
+                guard.samples.pop_front();
+            }
+            Ok::<_, MetaError>((guard.queue.queued(), guard.queue.in_progress()))
+        })
+        .await
+        .map_err(|e| MetaError::Internal(e.to_string()))??;
+        metrics::gauge!(METRIC_QUEUED_CHUNKS).set(queued.0 as f64);
+        metrics::gauge!(METRIC_QUEUED_BYTES).set(queued.1 as f64);
+        metrics::gauge!(METRIC_IN_PROGRESS).set(leased.0 as f64);
+        metrics::gauge!(METRIC_RATE).set(self.rate() as f64);
+        Ok(())
+    }
+
+    /// Committed repair bytes per second over the last `RATE_WINDOW`.
+    fn rate(&self) -> u64 {
+        let Ok(g) = self.inner.lock() else { return 0 };
+        match (g.samples.front(), g.samples.back()) {
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+                let secs = t1.duration_since(*t0).as_secs_f64();
+                ((b1.saturating_sub(*b0)) as f64 / secs) as u64
+            }
+            _ => 0,
+        }
+    }
+
+    /// Runs the plan loop until `stop` completes: a pass every
+    /// `plan_interval_ms` while this voter leads.
+    pub fn spawn(&self, stop: impl std::future::Future<Output = ()> + Send + 'static) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_millis(me.cfg.plan_interval_ms.max(1));
+            let mut passes = 0u32;
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    _ = &mut stop => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                if require_leader(&me.node).is_err() {
+                    continue;
+                }
+                if let Err(e) = me.plan_once().await {
+                    tracing::debug!(error = %e, "repair planning pass failed");
+                    continue;
+                }
+                passes = passes.wrapping_add(1);
+                if passes % GAUGE_EVERY_PASSES == 0
+                    && let Ok(r) = me.durability().await
+                {
+                    export_states(&r);
+                }
+            }
+        });
+    }
+
+    fn claim(&self, c: &RepairClaim) -> Result<RepairGrant, MetaError> {
+        require_leader(&self.node)?;
+        let settings = repair_rows::settings(self.node.db()).map_err(db_error)?;
+        if settings.paused {
+            return Ok(RepairGrant {
+                settings,
+                tasks: Vec::new(),
+            });
+        }
+        let lease = Duration::from_secs(self.cfg.lease_secs);
+        let tasks = {
+            let mut g = self.inner.lock().map_err(|_| poisoned())?;
+            let slots = (c.slots as usize).min(self.cfg.moves_per_node.max(1));
+            g.queue.claim(c.node, slots, Instant::now(), lease)
+        };
+        let addrs = self.addresses()?;
+        Ok(RepairGrant {
+            settings,
+            tasks: tasks
+                .into_iter()
+                .map(|t| wire_task(t, &addrs, lease))
+                .collect(),
+        })
+    }
+
+    /// Node addresses from the registered records.
+    fn addresses(&self) -> Result<HashMap<NodeId, String>, MetaError> {
+        let nodes = crate::store::db::scan_all::<cairn_rpc::NodeRecord>(
+            self.node.db(),
+            crate::store::db::CF_NODES,
+        )
+        .map_err(db_error)?;
+        Ok(nodes.into_iter().map(|n| (n.id, n.addr)).collect())
+    }
+
+    fn release(&self, r: &RepairRelease) -> Result<(), MetaError> {
+        require_leader(&self.node)?;
+        tracing::info!(node = r.node, chunk = %r.chunk, piece = r.piece, error = %r.error, "repair task given back");
+        let mut g = self.inner.lock().map_err(|_| poisoned())?;
+        g.queue
+            .release(r.node, r.chunk, r.piece, Instant::now(), RELEASE_AVOID);
+        Ok(())
+    }
+
+    fn node_report(&self, r: NodeReport) -> Result<(), MetaError> {
+        require_leader(&self.node)?;
+        let recorded = repair_rows::disk_id(self.node.db(), r.node).map_err(db_error)?;
+        let mut g = self.inner.lock().map_err(|_| poisoned())?;
+        if recorded != Some(r.disk_id) && g.proposed.get(&r.node) != Some(&r.disk_id) {
+            g.proposed.insert(r.node, r.disk_id);
+            let meta = self.meta.clone();
+            let inner = self.inner.clone();
+            let (node, disk_id) = (r.node, r.disk_id);
+            tokio::spawn(async move {
+                let cmd = MetaCommand::Reconcile(ReconcileCommand::DiskIdentity { node, disk_id });
+                if let Err(e) = meta.write(&cmd).await {
+                    tracing::warn!(node, error = %e, "recording a disk identity failed");
+                    if let Ok(mut g) = inner.lock() {
+                        g.proposed.remove(&node);
+                    }
+                }
+            });
+        }
+        g.reports.insert(r.node, (Instant::now(), r));
+        Ok(())
+    }
+
+    async fn durability(&self) -> Result<DurabilityReport, MetaError> {
+        require_leader(&self.node)?;
+        if let Some((at, r)) = &self.inner.lock().map_err(|_| poisoned())?.report_cache
+            && at.elapsed() < REPORT_CACHE
+        {
+            return Ok(r.clone());
+        }
+        let views = self.views().await?;
+        let layout = self.layout()?;
+        let db = self.node.db().clone();
+        let after_down = self.after_down();
+        let mut report = tokio::task::spawn_blocking(move || {
+            durability(&db, &views, layout.as_ref(), after_down)
+        })
+        .await
+        .map_err(|e| MetaError::Internal(e.to_string()))?
+        .map_err(db_error)?;
+        let status = self.status()?;
+        report.repair.queued_chunks = status.queued_chunks;
+        report.repair.queued_bytes = status.queued_bytes + status.in_progress_bytes;
+        report.repair.bytes_per_sec = status.bytes_per_sec;
+        report.repair.eta_secs = status.eta_secs;
+        report.scrub = self.scrub_summary()?;
+        report.computed_at = cairn_types::now_millis();
+        self.inner.lock().map_err(|_| poisoned())?.report_cache =
+            Some((Instant::now(), report.clone()));
+        Ok(report)
+    }
+
+    fn scrub_summary(&self) -> Result<ScrubSummary, MetaError> {
+        let g = self.inner.lock().map_err(|_| poisoned())?;
+        let mut s = ScrubSummary::default();
+        for (_, r) in g.reports.values() {
+            let p = &r.scrub;
+            s.bytes_verified += p.bytes_verified_total;
+            s.damaged_found += p.damaged_found;
+            if p.pass_started_ms > 0
+                && (s.pass_started_ms == 0 || p.pass_started_ms < s.pass_started_ms)
+            {
+                s.pass_started_ms = p.pass_started_ms;
+            }
+            if p.bytes_per_sec > 0 {
+                let left = p.bytes_total.saturating_sub(p.pass_bytes_verified) / p.bytes_per_sec;
+                s.pass_eta_secs = Some(s.pass_eta_secs.map_or(left, |e| e.max(left)));
+            }
+        }
+        Ok(s)
+    }
+
+    fn status(&self) -> Result<RepairStatus, MetaError> {
+        require_leader(&self.node)?;
+        let settings = repair_rows::settings(self.node.db()).map_err(db_error)?;
+        let (done_chunks, done_bytes) = repair_rows::done(self.node.db()).map_err(db_error)?;
+        let ((queued_chunks, queued_bytes), (in_progress_chunks, in_progress_bytes)) = {
+            let g = self.inner.lock().map_err(|_| poisoned())?;
+            (g.queue.queued(), g.queue.in_progress())
+        };
+        let bytes_per_sec = self.rate();
+        let left = queued_bytes + in_progress_bytes;
+        Ok(RepairStatus {
+            queued_chunks,
+            queued_bytes,
+            in_progress_chunks,
+            in_progress_bytes,
+            done_chunks,
+            done_bytes,
+            bytes_per_sec,
+            eta_secs: (bytes_per_sec > 0 && left > 0).then(|| left.div_ceil(bytes_per_sec)),
+            settings,
+        })
+    }
+
+    async fn inspect(
+        &self,
+        req: InspectRequest,
+    ) -> Result<Option<cairn_rpc::repair_api::ObjectInspect>, MetaError> {
+        require_leader(&self.node)?;
+        let views = self.views().await?;
+        let layout = self.layout()?;
+        let db: MetaDb = self.node.db().clone();
+        let after_down = self.after_down();
+        tokio::task::spawn_blocking(move || inspect(&db, &req, &views, layout.as_ref(), after_down))
+            .await
+            .map_err(|e| MetaError::Internal(e.to_string()))?
+            .map_err(db_error)?
+    }
+
+    /// The reconciler's routes on a voter.
+    pub fn routes(&self) -> Router {
+        let limit = || DefaultBodyLimit::max(MAX_CONTROL_BYTES);
+        Router::new()
+            .route(META_REPAIR_CLAIM_PATH, post(claim_route).layer(limit()))
+            .route(META_REPAIR_RELEASE_PATH, post(release_route).layer(limit()))
+            .route(META_NODE_REPORT_PATH, post(report_route).layer(limit()))
+            .route(META_DURABILITY_PATH, post(durability_route).layer(limit()))
+            .route(META_REPAIR_STATUS_PATH, post(status_route).layer(limit()))
+            .route(META_INSPECT_PATH, post(inspect_route).layer(limit()))
+            .with_state(self.clone())
+    }
+}
+
+/// Sets the `cairn_chunks` / `cairn_objects` gauges from a report.
+fn export_states(r: &DurabilityReport) {
+    for (state, c) in [
+        ("healthy", r.healthy),
+        ("misplaced", r.misplaced),
+        ("degraded", r.degraded),
+        ("at_risk", r.at_risk),
+        ("unreadable", r.unreadable),
+    ] {
+        metrics::gauge!(METRIC_CHUNKS, "state" => state).set(c.chunks as f64);
+        metrics::gauge!(METRIC_OBJECTS, "state" => state).set(c.objects as f64);
+    }
+}
+
+fn wire_task(t: Task, addrs: &HashMap<NodeId, String>, lease: Duration) -> RepairTask {
+    RepairTask {
+        chunk: t.chunk,
+        record: t.record,
+        piece: t.need.piece,
+        replace: t.need.replace,
+        reason: t.need.reason,
+        sources: t
+            .sources
+            .into_iter()
+            .filter_map(|(p, n)| addrs.get(&n).map(|a| (p, n, a.clone())))
+            .collect(),
+        lease_ms: lease.as_millis() as u64,
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    decode_postcard(body).map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())
+}
+
+async fn claim_route(State(r): State<Repair>, body: Bytes) -> Response {
+    match decode::<RepairClaim>(&body) {
+        Ok(c) => postcard_response(&r.claim(&c)),
+        Err(resp) => resp,
+    }
+}
+
+async fn release_route(State(r): State<Repair>, body: Bytes) -> Response {
+    match decode::<RepairRelease>(&body) {
+        Ok(c) => postcard_response(&r.release(&c)),
+        Err(resp) => resp,
+    }
+}
+
+async fn report_route(State(r): State<Repair>, body: Bytes) -> Response {
+    match decode::<NodeReport>(&body) {
+        Ok(c) => postcard_response(&r.node_report(c)),
+        Err(resp) => resp,
+    }
+}
+
+async fn durability_route(State(r): State<Repair>) -> Response {
+    postcard_response(&r.durability().await)
+}
+
+async fn status_route(State(r): State<Repair>) -> Response {
+    postcard_response(&r.status())
+}
+
+async fn inspect_route(State(r): State<Repair>, body: Bytes) -> Response {
+    match decode::<InspectRequest>(&body) {
+        Ok(q) => postcard_response(&r.inspect(q).await),
+        Err(resp) => resp,
+    }
+}

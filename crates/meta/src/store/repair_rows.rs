@@ -1,0 +1,236 @@
+//! The reconciler's rows in the `repair` table and the damage table.
+//!
+//! - `c` | chunk: a *candidate*, a chunk that may need repair (written
+//!   with fewer pieces than its width, or with damage reported); the
+//!   leader's planner reads them, and a chunk leaves when it is whole.
+//! - `r` | version: a data version some record stopped referencing; the
+//!   sweep (`sweep_released`, run with each GC horizon move) drops the
+//!   chunk rows of those nothing references any more.
+//! - `d` | node: the disk identity a node reported first (or last replaced).
+//! - `settings`, `done`: the live repair settings and the pieces re-created
+//!   so far (chunks, bytes), kept here so they survive a change of leader.
+//!
+//! `chunk_damage` holds one `DamageRecord` per (chunk, piece, node).
+
+use crate::store::chunks::{drop_version, is_full_width};
+use crate::store::data_refs::is_referenced;
+use crate::store::db::{CF_CHUNK_DAMAGE, CF_REPAIR, DbError, MetaDb, decode, encode};
+use cairn_rpc::repair_api::{DamageRecord, RepairSettings};
+use cairn_types::{ChunkKey, ChunkRecord, NodeId, VersionId};
+use rocksdb::WriteBatch;
+
+const CANDIDATE: u8 = b'c';
+const RELEASED: u8 = b'r';
+const DISK: u8 = b'd';
+const KEY_SETTINGS: &[u8] = b"settings";
+const KEY_DONE: &[u8] = b"done";
+/// Released versions looked at per sweep (one GC horizon move).
+pub const SWEEP_BATCH: usize = 4096;
+
+fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + bytes.len());
+    k.push(tag);
+    k.extend_from_slice(bytes);
+    k
+}
+
+pub fn add_candidate(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey) -> Result<(), DbError> {
+    batch.put_cf(db.cf(CF_REPAIR)?, tagged(CANDIDATE, &key.to_bytes()), b"");
+    Ok(())
+}
+
+/// Removes a chunk's candidacy once it is whole and has no damage left.
+pub fn settle_candidate(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    key: &ChunkKey,
+    record: &ChunkRecord,
+    damage_left: usize,
+) -> Result<(), DbError> {
+    if is_full_width(record) && damage_left == 0 {
+        batch.delete_cf(db.cf(CF_REPAIR)?, tagged(CANDIDATE, &key.to_bytes()));
+    } else {
+        add_candidate(db, batch, key)?;
+    }
+    Ok(())
+}
+
+/// Candidates after `after`, at most `max`.
+pub fn candidates(
+    db: &MetaDb,
+    after: Option<&ChunkKey>,
+    max: usize,
+) -> Result<Vec<ChunkKey>, DbError> {
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_REPAIR)?);
+    match after {
+        Some(a) => {
+            let k = tagged(CANDIDATE, &a.to_bytes());
+            it.seek(&k);
+            if it.key() == Some(k.as_slice()) {
+                it.next();
+            }
+        }
+        None => it.seek([CANDIDATE]),
+    }
+    let mut out = Vec::new();
+    while out.len() < max
+        && let Some(k) = it.key()
+    {
+        if k.first() != Some(&CANDIDATE) {
+            break;
+        }
+        if let Some(key) = ChunkKey::from_bytes(&k[1..]) {
+            out.push(key);
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(out)
+}
+
+fn damage_key(key: &ChunkKey, piece: u16, node: NodeId) -> Vec<u8> {
+    let mut k = key.to_bytes().to_vec();
+    k.extend_from_slice(&piece.to_be_bytes());
+    k.extend_from_slice(&node.to_be_bytes());
+    k
+}
+
+/// The damage recorded for a chunk.
+pub fn damage_of(db: &MetaDb, key: &ChunkKey) -> Result<Vec<DamageRecord>, DbError> {
+    let prefix = key.to_bytes();
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_CHUNK_DAMAGE)?);
+    it.seek(prefix);
+    let mut out = Vec::new();
+    while let Some((k, v)) = it.item() {
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        out.push(decode(v)?);
+        it.next();
+    }
+    it.status()?;
+    Ok(out)
+}
+
+pub fn put_damage(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    key: &ChunkKey,
+    d: &DamageRecord,
+) -> Result<(), DbError> {
+    batch.put_cf(
+        db.cf(CF_CHUNK_DAMAGE)?,
+        damage_key(key, d.piece, d.node),
+        encode(d)?,
+    );
+    Ok(())
+}
+
+pub fn clear_damage(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    key: &ChunkKey,
+    piece: u16,
+    node: NodeId,
+) -> Result<(), DbError> {
+    batch.delete_cf(db.cf(CF_CHUNK_DAMAGE)?, damage_key(key, piece, node));
+    Ok(())
+}
+
+/// Drops a chunk's damage and candidacy (its record is going).
+pub fn forget_chunk(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey) -> Result<(), DbError> {
+    for d in damage_of(db, key)? {
+        clear_damage(db, batch, key, d.piece, d.node)?;
+    }
+    batch.delete_cf(db.cf(CF_REPAIR)?, tagged(CANDIDATE, &key.to_bytes()));
+    Ok(())
+}
+
+/// Notes versions a record stopped referencing, for the sweep.
+pub fn note_released<'a>(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    versions: impl IntoIterator<Item = &'a VersionId>,
+) -> Result<(), DbError> {
+    let cf = db.cf(CF_REPAIR)?;
+    for v in versions {
+        batch.put_cf(cf, tagged(RELEASED, v.as_bytes()), b"");
+    }
+    Ok(())
+}
+
+/// Drops the chunk rows of up to `SWEEP_BATCH` released versions that
+/// nothing references any more; answers how many it dropped.
+pub fn sweep_released(db: &MetaDb, batch: &mut WriteBatch) -> Result<usize, DbError> {
+    let cf = db.cf(CF_REPAIR)?;
+    let mut it = db.db.raw_iterator_cf(cf);
+    it.seek([RELEASED]);
+    let mut seen = Vec::new();
+    while seen.len() < SWEEP_BATCH
+        && let Some(k) = it.key()
+    {
+        if k.first() != Some(&RELEASED) || k.len() != 17 {
+            break;
+        }
+        let mut v = [0u8; 16];
+        v.copy_from_slice(&k[1..]);
+        seen.push(VersionId(v));
+        it.next();
+    }
+    it.status()?;
+    let mut dropped = 0;
+    for v in seen {
+        if !is_referenced(db, &v)? {
+            drop_version(db, batch, &v)?;
+            dropped += 1;
+        }
+        batch.delete_cf(cf, tagged(RELEASED, v.as_bytes()));
+    }
+    Ok(dropped)
+}
+
+pub fn disk_id(db: &MetaDb, node: NodeId) -> Result<Option<u128>, DbError> {
+    db.get(CF_REPAIR, &tagged(DISK, &node.to_be_bytes()))
+}
+
+pub fn set_disk_id(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    node: NodeId,
+    id: u128,
+) -> Result<(), DbError> {
+    batch.put_cf(
+        db.cf(CF_REPAIR)?,
+        tagged(DISK, &node.to_be_bytes()),
+        encode(&id)?,
+    );
+    Ok(())
+}
+
+pub fn settings(db: &MetaDb) -> Result<RepairSettings, DbError> {
+    Ok(db.get(CF_REPAIR, KEY_SETTINGS)?.unwrap_or_default())
+}
+
+pub fn set_settings(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    s: &RepairSettings,
+) -> Result<(), DbError> {
+    batch.put_cf(db.cf(CF_REPAIR)?, KEY_SETTINGS, encode(s)?);
+    Ok(())
+}
+
+/// Pieces re-created and committed so far: (chunks, bytes).
+pub fn done(db: &MetaDb) -> Result<(u64, u64), DbError> {
+    Ok(db.get(CF_REPAIR, KEY_DONE)?.unwrap_or((0, 0)))
+}
+
+pub fn add_done(db: &MetaDb, batch: &mut WriteBatch, bytes: u64) -> Result<(), DbError> {
+    let (c, b) = done(db)?;
+    batch.put_cf(
+        db.cf(CF_REPAIR)?,
+        KEY_DONE,
+        encode(&(c + 1, b.saturating_add(bytes)))?,
+    );
+    Ok(())
+}
