@@ -21,6 +21,20 @@ pub fn shard_path(id: &ShardId) -> String {
     format!("/v1/shards/{id}")
 }
 
+/// Path of one shard's status on a node (`ShardStatus`, postcard).
+pub fn shard_status_path(id: &ShardId) -> String {
+    format!("/v1/shards/{id}/status")
+}
+
+/// What a node knows of one shard it holds, without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardStatus {
+    /// Size of the shard file (header included).
+    pub file_len: u64,
+    /// When the node's scrub last verified it (None: not since it was written).
+    pub last_verified_ms: Option<u64>,
+}
+
 #[derive(Debug, Error)]
 pub enum ShardError {
     #[error("shard not found on {addr}")]
@@ -77,6 +91,35 @@ impl ShardClient {
             .bytes()
             .await
             .map_err(|e| RpcError::from_reqwest(addr, e))?)
+    }
+
+    /// What `addr` knows of shard `id` without reading it: None when the
+    /// node has no such shard.
+    pub async fn status(&self, addr: &str, id: &ShardId) -> Result<Option<ShardStatus>, ShardError> {
+        let resp = self
+            .rpc
+            .http
+            .get(format!("http://{addr}{}", shard_status_path(id)))
+            .send()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        let resp = match check_status(addr, resp).await {
+            Ok(r) => r,
+            Err(ShardError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| RpcError::from_reqwest(addr, e))?;
+        crate::decode_postcard(&body)
+            .map(Some)
+            .map_err(|message| {
+                ShardError::Rpc(RpcError::Decode {
+                    addr: addr.to_string(),
+                    message,
+                })
+            })
     }
 }
 
