@@ -226,6 +226,8 @@ pub async fn start_node(
     install_metrics();
     let (listener, addr) = bind(config.node.addr, "storage node").await?;
     let store = Arc::new(ShardStore::open(shard_dir)?);
+    let disk_id = cairn_node::heal::disk_id::load_or_create(shard_dir)?;
+    let heal = Arc::new(cairn_node::heal::HealState::new(disk_id));
     let task = serve(
         listener,
         protect_internal(
@@ -238,7 +240,7 @@ pub async fn start_node(
         stop.clone(),
     );
     let sweeper = Arc::new(Sweeper::new(
-        store,
+        store.clone(),
         meta.clone(),
         &config.gc,
         config.node.id,
@@ -272,19 +274,64 @@ pub async fn start_node(
         }
     }
     tracing::info!(node = config.node.id, %addr, zone = %config.node.zone, "storage node registered");
+    let beat_every = Duration::from_millis(config.node.heartbeat_interval_ms);
     let beats = cairn_node::heartbeat::spawn_heartbeats(
         meta.clone(),
         config.node.id,
         shard_dir.to_path_buf(),
-        Duration::from_millis(config.node.heartbeat_interval_ms),
+        beat_every,
         config.node.clock_offset_ms,
     );
+    let healing = start_healing(config, store, heal, meta, beat_every)?;
     let task = tokio::spawn(async move {
-        // The node's task ends when its server stops; heartbeats stop with it.
+        // The node's task ends when its server stops; heartbeats, the
+        // scrub, the mover and the reports stop with it.
         let _ = task.await;
         beats.abort();
+        for h in healing {
+            h.abort();
+        }
     });
     Ok((addr, task))
+}
+
+/// Starts a storage node's scrub, repair mover and report to meta.
+fn start_healing(
+    config: &Config,
+    store: Arc<ShardStore>,
+    heal: Arc<cairn_node::heal::HealState>,
+    meta: &MetaClient,
+    report_every: Duration,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    use cairn_node::heal::{mover, report, scrub};
+    let scrub_cfg = scrub::ScrubConfig {
+        bytes_per_sec: config.node.scrub_bytes_per_sec,
+        interval: Duration::from_secs_f64(config.node.scrub_interval_days * 86_400.0),
+        grace: Duration::from_secs(config.gc.grace_secs),
+    };
+    let scrubber = scrub::Scrubber::new(
+        store.clone(),
+        meta.clone(),
+        config.node.id,
+        heal.clone(),
+        scrub_cfg,
+    );
+    let mover = mover::Mover::new(
+        store,
+        meta.clone(),
+        ShardClient::new(rpc_client(config)?),
+        config.node.id,
+        heal.clone(),
+        mover::MoverConfig {
+            moves: config.repair.moves_per_node,
+            bytes_per_sec: config.repair.max_bytes_per_sec,
+        },
+    );
+    Ok(vec![
+        tokio::spawn(scrubber.run()),
+        tokio::spawn(mover.run()),
+        tokio::spawn(report::run(meta.clone(), config.node.id, heal, report_every)),
+    ])
 }
 
 /// A started gateway: its S3 endpoint and its admin address (`/metrics`,

@@ -1,6 +1,7 @@
 //! The node's HTTP server: the shard API (`/v1/shards/{id}`: PUT and GET;
-//! there is no DELETE, shards go only through the node's own collector) and
-//! `/health`. A shard PUT streams its body to disk; its limit is
+//! there is no DELETE, shards go only through the node's own collector and
+//! scrub; `/v1/shards/{id}/status`: a shard's size and when it was last
+//! verified, without reading it) and `/health`. A shard PUT streams its body to disk; its limit is
 //! `MAX_SHARD_BYTES`, which the store enforces as it reads (413 beyond), so
 //! no body is ever held whole in memory and axum's default body limit plays
 //! no part.
@@ -12,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cairn_rpc::shard_api::{CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER};
+use cairn_rpc::shard_api::{CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER, ShardStatus};
 use cairn_types::ShardId;
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub struct NodeState {
 pub fn router(state: NodeState) -> Router {
     Router::new()
         .route("/v1/shards/{id}", get(get_shard).put(put_shard))
+        .route("/v1/shards/{id}/status", get(shard_status))
         .with_state(state)
 }
 
@@ -117,6 +119,31 @@ async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Respo
     match read.await {
         Ok(Ok(bytes)) => Body::from(bytes).into_response(),
         Ok(Err(refusal)) => refusal,
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn shard_status(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
+    let Some(id) = ShardId::parse(&id) else {
+        return bad_id();
+    };
+    match tokio::fs::metadata(st.store.file_of(&id)).await {
+        Ok(meta) => {
+            // A shard is verified as it is written, and the scrub stamps
+            // the file's modification time each time it verifies it again.
+            let last_verified_ms = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as u64);
+            cairn_rpc::postcard_response(&ShardStatus {
+                file_len: meta.len(),
+                last_verified_ms,
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (StatusCode::NOT_FOUND, "no such shard").into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

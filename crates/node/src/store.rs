@@ -64,6 +64,16 @@ impl ShardStore {
         self.root.join(fan_dir(fan)).join(id.to_string())
     }
 
+    /// The directory the store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Fan-out directory number `fan`.
+    pub fn fan_path(&self, fan: u8) -> PathBuf {
+        self.root.join(fan_dir(fan))
+    }
+
     /// The file a shard is stored in (for tests and repair tools).
     pub fn file_of(&self, id: &ShardId) -> PathBuf {
         self.path_of(id)

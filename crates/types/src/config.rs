@@ -124,6 +124,8 @@ pub const DEFAULT_REPAIR_PLAN_INTERVAL_MS: u64 = 2_000;
 pub const DEFAULT_REPAIR_LEASE_SECS: u64 = 60;
 /// Default `node.scrub_bytes_per_sec` (8 MiB/s: a small share of a disk).
 pub const DEFAULT_SCRUB_BYTES_PER_SEC: u64 = 8 * 1024 * 1024;
+/// Largest `node.scrub_interval_days` (ten years).
+pub const MAX_SCRUB_INTERVAL_DAYS: f64 = 3650.0;
 /// Default `node.scrub_interval_days`.
 pub const DEFAULT_SCRUB_INTERVAL_DAYS: f64 = 7.0;
 
@@ -566,7 +568,25 @@ impl Config {
                 "meta.quorum_wait_ms must be shorter than data_path.rpc_timeout_secs".into(),
             ));
         }
-        self.gc.validate()
+        self.gc.validate()?;
+        self.validate_healing()
+    }
+
+    /// The scrub's and the reconciler's settings.
+    fn validate_healing(&self) -> Result<(), ConfigError> {
+        let days = self.node.scrub_interval_days;
+        if !days.is_finite() || days < 0.0 || days > MAX_SCRUB_INTERVAL_DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "node.scrub_interval_days must be 0 to {MAX_SCRUB_INTERVAL_DAYS}"
+            )));
+        }
+        let r = &self.repair;
+        if r.moves_per_node == 0 || r.plan_interval_ms == 0 || r.lease_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "repair.moves_per_node, repair.plan_interval_ms and repair.lease_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -79,7 +79,14 @@ fn set_piece_holder(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey, mv: Mov
     let Some(old) = chunk_record(db, key)? else {
         return refused(format!("chunk {key} has no record (its data was deleted)"));
     };
-    if old.holders().iter().any(|(_, n, _)| *n == mv.to) {
+    // A piece re-created in place (its holder's copy was missing or
+    // corrupt) replaces itself; any other piece on `to` refuses the move.
+    let in_place = |p: u16, n: NodeId| Some(n) == mv.from && p == mv.piece;
+    if old
+        .holders()
+        .iter()
+        .any(|(p, n, _)| *n == mv.to && !in_place(*p, *n))
+    {
         return refused(format!("node {} already holds a piece of {key}", mv.to));
     }
     let mut record = old.clone();

@@ -5,6 +5,7 @@
 use super::outcome::{Answered, misrouted};
 use crate::store::chunks::{chunk_record, chunk_refs, is_full_width, pieces_on_node};
 use crate::store::db::MetaDb;
+use crate::store::repair_rows::damage_of;
 use cairn_rpc::repair_api::ShardVerdict;
 use cairn_rpc::sizes::MAX_CHUNK_REFS_PER_QUERY;
 use cairn_rpc::{MetaQuery, QueryResult};
@@ -33,8 +34,10 @@ pub fn answer(db: &MetaDb, q: &MetaQuery) -> Answered {
                     {
                         ShardVerdict::Recorded
                     }
+                    // Whole: every piece recorded and none reported damaged.
                     Some(r) => ShardVerdict::Surplus {
-                        chunk_full: is_full_width(&r),
+                        chunk_full: is_full_width(&r)
+                            && damage_of(db, &ChunkKey::of_shard(s))?.is_empty(),
                     },
                 };
                 out.push(verdict);

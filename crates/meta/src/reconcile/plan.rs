@@ -236,6 +236,16 @@ pub fn choose_target(
         .copied()
 }
 
+/// When no owner can take a piece (`choose_target` found none), a piece
+/// whose holder is up but lost it (missing or corrupt: a wiped disk, bit
+/// rot) is re-created in place on that holder, unless it is `taken`.
+pub fn in_place_target(need: &Need, nodes: &NodeViews, taken: &HashSet<NodeId>) -> Option<NodeId> {
+    let holder = need.replace?;
+    let lost = matches!(need.reason, MoveReason::Missing | MoveReason::Corrupt);
+    let up = nodes.get(&holder).is_some_and(|v| v.up);
+    (lost && up && !taken.contains(&holder)).then_some(holder)
+}
+
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;

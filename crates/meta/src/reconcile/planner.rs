@@ -4,10 +4,11 @@
 //! pieces recorded on nodes down longer than `repair.after_down_secs`.
 //! Each is judged (`plan::judge`); every lacking piece not already leased
 //! becomes a task on a target chosen among the partition's owners
-//! (`plan::choose_target`). Tasks are ordered most endangered first: the
+//! (`plan::choose_target`), or, when every up owner holds a piece, on the
+//! holder that lost it, in place (`plan::in_place_target`). Tasks are ordered most endangered first: the
 //! fewest usable pieces beyond the minimum, then the most lacking.
 
-use super::plan::{NodeViews, choose_target, judge};
+use super::plan::{NodeViews, choose_target, in_place_target, judge};
 use super::queue::{Task, WorkQueue, piece_bytes};
 use crate::store::chunks::{chunk_record, pieces_on_node};
 use crate::store::db::{DbError, MetaDb};
@@ -111,7 +112,9 @@ pub fn plan(
                 *covered -= 1;
                 continue;
             }
-            let Some(target) = choose_target(&record, &j.sources, owners, nodes, &taken) else {
+            let target = choose_target(&record, &j.sources, owners, nodes, &taken)
+                .or_else(|| in_place_target(need, nodes, &taken));
+            let Some(target) = target else {
                 out.unplaceable += 1;
                 continue;
             };
