@@ -32,9 +32,12 @@ const TEST_DEADLINE: Duration = Duration::from_secs(240);
 const MIB: usize = 1024 * 1024;
 
 /// Three nodes on `dir`, 64 KiB chunks, a short grace, a sweep every second.
+/// Buckets keep one replica (the `auto` default would make three): the
+/// tests count shard files per chunk.
 fn start(dir: &Path) -> Cluster {
     Cluster::builder()
         .nodes(NODES)
+        .default_redundancy("replicas=1")
         .data_dir(dir)
         .gc(GRACE_SECS, INTERVAL_SECS)
         .configure(|c| {

@@ -7,7 +7,7 @@
 use crate::data::DataPath;
 use crate::health_cache::HealthCache;
 use cairn_rpc::{MetaClient, ShardClient};
-use cairn_types::Redundancy;
+use cairn_types::DefaultRedundancy;
 use cairn_types::config::DataPathConfig;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,9 @@ pub struct GatewayOptions {
     pub data_path: DataPathConfig,
     /// Region clients sign with (and GetBucketLocation reports).
     pub region: String,
-    /// Redundancy of buckets created without an explicit choice.
-    pub default_redundancy: Redundancy,
+    /// Redundancy of buckets created without an explicit choice (`auto`
+    /// resolves against the layout at CreateBucket).
+    pub default_redundancy: DefaultRedundancy,
     /// How long a request body may send nothing (400 RequestTimeout).
     pub client_read_timeout: Duration,
     /// Largest file of a POST object upload.

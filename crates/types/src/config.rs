@@ -70,7 +70,9 @@ pub const MAX_POST_FORM_FIELDS_BYTES: usize = 64 * 1024;
 pub const MAX_POST_FORM_PARTS: usize = 100;
 pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
-pub const DEFAULT_REDUNDANCY: &str = "replicas=1";
+/// `auto`: `replicas=3` once the layout has 3 or more nodes holding data,
+/// as many replicas as it has below that (`DefaultRedundancy`).
+pub const DEFAULT_REDUNDANCY: &str = crate::redundancy::AUTO_REDUNDANCY;
 /// Raft log entries kept behind a snapshot (openraft's own default).
 pub const DEFAULT_LOG_ENTRIES_KEPT_AFTER_SNAPSHOT: u64 = 1000;
 /// How long a meta voter waits for a majority before answering "unavailable".
@@ -218,7 +220,9 @@ pub struct S3Config {
     pub admin_addr: SocketAddr,
     /// The region name clients sign with.
     pub region: String,
-    /// Redundancy of buckets created without `x-cairn-redundancy`, e.g. `replicas=3`.
+    /// Redundancy of buckets created without `x-cairn-redundancy`: `auto`
+    /// (the widest replication the layout can place, up to 3), or an
+    /// explicit `replicas=N` / `ec=K+M`.
     pub default_redundancy: String,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
@@ -458,10 +462,11 @@ impl Config {
             .collect()
     }
 
-    /// The parsed default redundancy (validated by `validate`).
-    pub fn default_redundancy(&self) -> crate::Redundancy {
-        crate::Redundancy::parse(&self.s3.default_redundancy)
-            .unwrap_or(crate::Redundancy::Replicas(1))
+    /// The parsed default redundancy (validated by `validate`); `auto`
+    /// resolves against the layout when a bucket is created.
+    pub fn default_redundancy(&self) -> crate::DefaultRedundancy {
+        crate::DefaultRedundancy::parse(&self.s3.default_redundancy)
+            .unwrap_or(crate::DefaultRedundancy::Auto)
     }
 
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
@@ -524,9 +529,9 @@ impl Config {
                 "node: 0 < heartbeat_interval_ms < down_after_ms is required".into(),
             ));
         }
-        if crate::Redundancy::parse(&self.s3.default_redundancy).is_none() {
+        if crate::DefaultRedundancy::parse(&self.s3.default_redundancy).is_none() {
             return Err(ConfigError::Invalid(format!(
-                "s3.default_redundancy must be replicas=N (N from 1 to {}) or ec=K+M",
+                "s3.default_redundancy must be auto, replicas=N (N from 1 to {}) or ec=K+M",
                 crate::limits::MAX_REPLICAS
             )));
         }

@@ -2,6 +2,9 @@
 //! the ids of the shard codecs that implement each: the id is written into
 //! every shard header and every chunked manifest, so reads decode what was
 //! written even after a bucket's policy or the default codec changes.
+//! `DefaultRedundancy` is what a bucket created without a choice gets:
+//! `auto` (the cluster default) resolves against the layout when the
+//! bucket is created.
 
 use crate::limits::{MAX_EC_WIDTH, MAX_REPLICAS};
 use serde::{Deserialize, Serialize};
@@ -69,6 +72,57 @@ impl std::fmt::Display for Redundancy {
     }
 }
 
+/// Widest replication `auto` chooses: three copies, as Ceph, Swift and
+/// Garage default to, once the layout has that many nodes.
+pub const AUTO_MAX_REPLICAS: u8 = 3;
+/// The text form of the automatic default.
+pub const AUTO_REDUNDANCY: &str = "auto";
+
+/// The redundancy of buckets created without choosing one
+/// (`s3.default_redundancy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultRedundancy {
+    /// `auto`: the widest replication the layout can place, up to
+    /// `AUTO_MAX_REPLICAS`: `replicas=3` once the layout has 3 or more nodes
+    /// that hold data, fewer on a smaller cluster.
+    Auto,
+    /// An explicit `replicas=N` or `ec=K+M`.
+    Fixed(Redundancy),
+}
+
+impl DefaultRedundancy {
+    /// Parses `auto`, `replicas=N` or `ec=K+M`.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.trim() == AUTO_REDUNDANCY {
+            return Some(Self::Auto);
+        }
+        Redundancy::parse(s).map(Self::Fixed)
+    }
+
+    /// The redundancy a new bucket gets on a cluster whose layout has
+    /// `placeable_nodes` nodes that hold data (before the first layout: the
+    /// registered nodes). An explicit value is returned as it is, even when
+    /// the layout is too small for it (the caller refuses that).
+    pub fn resolve(&self, placeable_nodes: usize) -> Redundancy {
+        match self {
+            Self::Fixed(r) => *r,
+            Self::Auto => {
+                let n = placeable_nodes.clamp(1, usize::from(AUTO_MAX_REPLICAS));
+                Redundancy::Replicas(u8::try_from(n).unwrap_or(AUTO_MAX_REPLICAS))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for DefaultRedundancy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str(AUTO_REDUNDANCY),
+            Self::Fixed(r) => r.fmt(f),
+        }
+    }
+}
+
 /// Shard codec: every piece is a whole copy of the chunk.
 pub const CODEC_REPLICATION_V1: u16 = 1;
 /// Shard codec: systematic Reed-Solomon over GF(2^8); pieces are the data
@@ -82,5 +136,38 @@ impl Redundancy {
             Redundancy::Replicas(_) => CODEC_REPLICATION_V1,
             Redundancy::ErasureCoded { .. } => CODEC_RS_GF256_V1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_default_is_the_widest_replication_up_to_three() {
+        let auto = DefaultRedundancy::parse("auto").expect("auto parses");
+        assert_eq!(auto, DefaultRedundancy::Auto);
+        assert_eq!(auto.resolve(0), Redundancy::Replicas(1));
+        assert_eq!(auto.resolve(1), Redundancy::Replicas(1));
+        assert_eq!(auto.resolve(2), Redundancy::Replicas(2));
+        assert_eq!(auto.resolve(3), Redundancy::Replicas(3));
+        assert_eq!(auto.resolve(6), Redundancy::Replicas(3));
+        assert_eq!(auto.resolve(1000), Redundancy::Replicas(3));
+        assert_eq!(auto.to_string(), "auto");
+    }
+
+    #[test]
+    fn an_explicit_default_wins_over_auto() {
+        let one = DefaultRedundancy::parse("replicas=1").expect("parses");
+        assert_eq!(one.resolve(6), Redundancy::Replicas(1));
+        let ec = DefaultRedundancy::parse(" ec=4+2 ").expect("parses");
+        assert_eq!(
+            ec.resolve(3),
+            Redundancy::ErasureCoded { data: 4, parity: 2 },
+            "an explicit value is kept even when the layout is too small"
+        );
+        assert_eq!(ec.to_string(), "ec=4+2");
+        assert_eq!(DefaultRedundancy::parse("automatic"), None);
+        assert_eq!(DefaultRedundancy::parse("replicas=0"), None);
     }
 }

@@ -1,12 +1,16 @@
 //! `cairn admin …`: the operator's commands against a running cluster —
 //! the meta group (status, membership, fault injection), the storage nodes
 //! and the layout (list, assign, remove; show, plan, apply, revert),
-//! buckets (create with a redundancy, info, list), and the garbage
-//! collector's horizon (reset). Every command reads the
+//! buckets (create with a redundancy, info, list), the garbage
+//! collector's horizon (reset), and self-healing (the durability report,
+//! repair status, pause, resume and throttle, per-object inspect; in
+//! `repair` and `inspect`). Every command reads the
 //! cluster's voters and secret from a config file (any role's, or the
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
+use super::inspect::{self as inspect_admin, AdminObjectCommand};
 use super::layout as layout_admin;
+use super::repair::{self as repair_admin, AdminRepairCommand};
 use super::{gc as gc_admin, meta as meta_admin, nodes as admin_nodes};
 use crate::roles;
 use anyhow::Context;
@@ -15,7 +19,7 @@ use cairn_rpc::NodeStatusRequest;
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::config::Config;
-use cairn_types::{NodeId, Redundancy};
+use cairn_types::{DefaultRedundancy, NodeId, Redundancy};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
@@ -54,6 +58,28 @@ pub enum AdminCommand {
     Gc {
         #[command(subcommand)]
         command: AdminGcCommand,
+    },
+    /// How safe the data is: chunks, objects and bytes that are healthy,
+    /// degraded (by how many pieces they lack), at risk (one more loss away
+    /// from unreadable), unreadable or misplaced; the repair queue and the
+    /// scrub pass. States are defined in docs/repair.md.
+    Durability {
+        /// A config file of the cluster (any role's).
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Repair (the reconciler): its status, pause and resume, its throttle.
+    Repair {
+        #[command(subcommand)]
+        command: AdminRepairCommand,
+    },
+    /// Objects: where each chunk's pieces are, and their state.
+    Object {
+        #[command(subcommand)]
+        command: AdminObjectCommand,
     },
 }
 
@@ -176,7 +202,9 @@ pub enum AdminBucketCommand {
         config: PathBuf,
         /// Bucket name (AWS's naming rules).
         name: String,
-        /// replicas=N or ec=K+M [default: s3.default_redundancy of the config].
+        /// replicas=N or ec=K+M [default: s3.default_redundancy of the
+        /// config; `auto` is replicas=3 once the layout has 3 nodes, fewer
+        /// below that].
         #[arg(long)]
         redundancy: Option<String>,
     },
@@ -294,7 +322,55 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Layout { command } => run_layout(command).await,
         AdminCommand::Bucket { command } => run_bucket(command).await,
         AdminCommand::Gc { command } => run_gc(command).await,
+        AdminCommand::Durability { config, json } => {
+            let (_, meta) = connect(&config)?;
+            say!(
+                "{}",
+                repair_admin::run_durability(&meta, json).await?.trim_end()
+            );
+            Ok(())
+        }
+        AdminCommand::Repair { command } => {
+            let (_, meta) = connect(command.config())?;
+            say!(
+                "{}",
+                repair_admin::run_repair(&meta, command).await?.trim_end()
+            );
+            Ok(())
+        }
+        AdminCommand::Object { command } => run_object(command).await,
     }
+}
+
+async fn run_object(command: AdminObjectCommand) -> anyhow::Result<()> {
+    match command {
+        AdminObjectCommand::Inspect {
+            config,
+            bucket,
+            key,
+            version_id,
+            json,
+        } => {
+            let (config, meta) = connect(&config)?;
+            let mut object = inspect_admin::fetch(&meta, &bucket, &key, version_id).await?;
+            let addrs = inspect_admin::node_addrs(&meta).await?;
+            let shards = cairn_rpc::ShardClient::new(roles::rpc_client(&config)?);
+            let unknown = inspect_admin::fill_last_verified(&shards, &addrs, &mut object).await;
+            if json {
+                say!(
+                    "{}",
+                    serde_json::to_string_pretty(&inspect_admin::to_json(&object))?
+                );
+            } else {
+                let now = u64::try_from(cairn_types::now_millis()).unwrap_or(0);
+                say!(
+                    "{}",
+                    inspect_admin::render(&object, &unknown, now).trim_end()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_gc(command: AdminGcCommand) -> anyhow::Result<()> {
@@ -441,7 +517,12 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
             } else {
                 let nodes = meta.call(&NodeStatusRequest).await?;
                 let buckets = meta.read(reads::ListBuckets {}).await?;
-                let width = layout_admin::reference_width(&buckets, config.default_redundancy());
+                let placeable = state
+                    .current
+                    .as_ref()
+                    .map_or(nodes.len(), |l| l.placeable_nodes());
+                let default = config.default_redundancy().resolve(placeable);
+                let width = layout_admin::reference_width(&buckets, default);
                 say!(
                     "{}",
                     layout_admin::render_state(&state, &nodes, width).trim_end()
@@ -492,11 +573,13 @@ async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
             let (config, meta) = connect(&config)?;
             let redundancy = match redundancy {
                 None => config.default_redundancy(),
-                Some(text) => Redundancy::parse(&text).with_context(|| {
-                    format!("--redundancy {text}: expected replicas=N or ec=K+M")
-                })?,
+                Some(text) => {
+                    DefaultRedundancy::Fixed(Redundancy::parse(&text).with_context(|| {
+                        format!("--redundancy {text}: expected replicas=N or ec=K+M")
+                    })?)
+                }
             };
-            layout_admin::create_bucket(&meta, &name, redundancy).await?;
+            let redundancy = layout_admin::create_bucket(&meta, &name, redundancy).await?;
             say!("bucket {name} created with {redundancy}");
         }
         AdminBucketCommand::Info { config, name, json } => {

@@ -9,7 +9,10 @@ use anyhow::Context;
 use cairn_placement::{LayoutPlan, next_layout, plan};
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{LayoutChange, MetaClient, MetaCommand, MetaError, NodeStatus};
-use cairn_types::{Bucket, ClusterLayout, LayoutState, NodeId, Redundancy, StagedRole, now_millis};
+use cairn_types::{
+    Bucket, ClusterLayout, DefaultRedundancy, LayoutState, NodeId, Redundancy, StagedRole,
+    now_millis,
+};
 use std::fmt::Write as _;
 
 /// The widest redundancy in use: of any bucket, and of the default for new ones.
@@ -26,13 +29,13 @@ pub fn reference_width(buckets: &[Bucket], default: Redundancy) -> usize {
 pub async fn plan_staged(
     meta: &MetaClient,
     partitions: u32,
-    default: Redundancy,
+    default: DefaultRedundancy,
 ) -> anyhow::Result<(ClusterLayout, LayoutPlan)> {
     let state = meta.read(reads::GetLayout {}).await?;
     let next = next_layout(&state, partitions)?;
     let usage = meta.read(reads::LayoutUsage {}).await?;
     let buckets = meta.read(reads::ListBuckets {}).await?;
-    let width = reference_width(&buckets, default);
+    let width = reference_width(&buckets, default.resolve(next.placeable_nodes()));
     let widths: Vec<usize> = buckets.iter().map(|b| b.redundancy.width()).collect();
     let moves = plan(state.current.as_ref(), &next, &usage, width, &widths);
     Ok((next, moves))
@@ -79,10 +82,17 @@ pub async fn ensure_in_layout(
 pub async fn create_bucket(
     meta: &MetaClient,
     name: &str,
-    redundancy: Redundancy,
-) -> anyhow::Result<()> {
+    redundancy: DefaultRedundancy,
+) -> anyhow::Result<Redundancy> {
     cairn_types::validate_bucket_name(name)?;
     let state = meta.read(reads::GetLayout {}).await?;
+    // `auto` resolves against the layout (before the first one: the
+    // registered nodes), as CreateBucket does.
+    let nodes = match &state.current {
+        Some(layout) => layout.placeable_nodes(),
+        None => meta.read(reads::ListNodes {}).await?.len(),
+    };
+    let redundancy = redundancy.resolve(nodes);
     if let Some(layout) = &state.current {
         anyhow::ensure!(
             redundancy.width() <= layout.placeable_nodes(),
@@ -97,7 +107,7 @@ pub async fn create_bucket(
         redundancy,
     };
     match meta.write(&MetaCommand::CreateBucket(bucket)).await {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(redundancy),
         Err(MetaError::BucketAlreadyOwnedByYou) => anyhow::bail!("bucket {name} already exists"),
         Err(e) => Err(e.into()),
     }

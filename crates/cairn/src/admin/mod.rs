@@ -3,13 +3,19 @@
 //! (status, fault injection); `nodes` renders the node list; `layout` stages,
 //! plans and applies layouts and manages buckets (also used by `cairn
 //! server` to put its own nodes in the layout); `gc` resets a
-//! garbage-collection horizon set wrongly.
+//! garbage-collection horizon set wrongly; `repair` reads the durability
+//! report and the repair status and sets the live repair settings;
+//! `inspect` shows one object's placement; `units` prints and parses bytes,
+//! rates, durations and ages.
 
 mod cli;
 mod gc;
+mod inspect;
 mod layout;
 mod meta;
 mod nodes;
+mod repair;
+mod units;
 
 pub use cli::{AdminCommand, role_config, run};
 pub use layout::ensure_in_layout;

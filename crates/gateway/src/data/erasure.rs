@@ -9,11 +9,12 @@
 use super::hedge::hedged;
 use super::path::DataPath;
 use super::quorum::gather_quorum;
-use super::read::METRIC_CORRUPT_CHUNKS;
+use super::read::{METRIC_CORRUPT_CHUNKS, damage_kind};
 use super::write::chunk_targets;
 use crate::errors::{internal, unavailable};
 use bytes::Bytes;
 use cairn_codec::{ErasureCodec, chunk_hash};
+use cairn_rpc::repair_api::DamageKind;
 use cairn_types::{
     CODEC_RS_GF256_V1, ChunkRef, ClusterLayout, PieceRef, Redundancy, ShardId, VersionId,
 };
@@ -107,10 +108,14 @@ impl DataPath {
             Ok(_) => {
                 tracing::error!(shard = %id, node = piece.node, "piece does not match the manifest hash");
                 metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
+                self.report_damage(piece.node, id, DamageKind::Corrupt);
                 None
             }
             Err(e) => {
                 tracing::warn!(shard = %id, node = piece.node, error = %e, "piece unavailable");
+                if let Some(kind) = damage_kind(&e) {
+                    self.report_damage(piece.node, id, kind);
+                }
                 None
             }
         }

@@ -11,10 +11,12 @@
 //! replication here, Reed-Solomon in `erasure`. Nodes that are down or
 //! unreachable are skipped (`node_health`); shard requests go through
 //! `shard_io`, which also feeds the backoffs (`backoff`); where nodes are and where new
-//! chunks go comes from meta, cached briefly (`cluster`).
+//! chunks go comes from meta, cached briefly (`cluster`). A piece a node
+//! answers corrupt or missing is reported to meta for repair (`damage`).
 
 mod backoff;
 mod cluster;
+mod damage;
 mod erasure;
 mod hedge;
 mod node_health;
@@ -25,6 +27,7 @@ mod shard_io;
 mod write;
 
 pub use cluster::{LAYOUT_CACHE_TTL, NODE_CACHE_TTL};
+pub use damage::{DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL, METRIC_DAMAGE_REPORTED};
 pub use hedge::METRIC_HEDGED_REQUESTS;
 pub use node_health::METRIC_NODE_BACKOFFS;
 pub use path::DataPath;

@@ -1,16 +1,17 @@
 //! The data path's handle: a cheap clone over the shard client, the
 //! data-path bounds, the chunk-buffer budgets that bound memory (one for
 //! writes, one for reads, so a copy, which reads and writes, can never
-//! deadlock the pool), the per-node backoffs and the cached view of the
-//! cluster. Each sibling module
+//! deadlock the pool), the per-node backoffs, the cached view of the
+//! cluster and the damaged pieces reported lately. Each sibling module
 //! implements its part of `DataPath`: `write`, `read`, `erasure`,
-//! `shard_io`, `node_health`, `cluster`.
+//! `shard_io`, `node_health`, `cluster`, `damage`.
 
 use super::backoff::Backoffs;
+use super::damage::{DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL, RecentReports};
 use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
 use cairn_types::ClusterLayout;
 use cairn_types::config::DataPathConfig;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{RwLock, Semaphore};
 
@@ -36,6 +37,8 @@ pub(super) struct Inner {
     pub(super) backoffs: Backoffs,
     pub(super) nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
     pub(super) layout: RwLock<Option<(Instant, Arc<ClusterLayout>)>>,
+    /// Damaged pieces reported to meta lately (`damage`).
+    pub(super) damage: Mutex<RecentReports>,
 }
 
 impl DataPath {
@@ -54,6 +57,7 @@ impl DataPath {
                 backoffs,
                 nodes: RwLock::new(None),
                 layout: RwLock::new(None),
+                damage: Mutex::new(RecentReports::new(DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL)),
             }),
         }
     }

@@ -6,13 +6,17 @@
 //! starve the others (their connections are cut by the write timeout). Each chunk is
 //! decoded by the codec its manifest records: a replica from the first
 //! holder that returns a verified copy (usable holders first, hedged when one
-//! is slow), or Reed-Solomon pieces (`erasure`).
+//! is slow), or Reed-Solomon pieces (`erasure`). A copy or piece a node
+//! answers corrupt or missing (or that does not match the record's hash)
+//! is reported to meta for repair (`damage`), without waiting for it.
 
 use super::hedge::hedged;
 use super::path::DataPath;
 use bytes::Bytes;
 use cairn_codec::{chunk_hash, chunk_slices};
+use cairn_rpc::ShardError;
 use cairn_rpc::meta_reads::ChunkRefs;
+use cairn_rpc::repair_api::DamageKind;
 use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest};
 use futures::{StreamExt, TryStreamExt};
 use s3s::dto::StreamingBlob;
@@ -24,6 +28,17 @@ pub const METRIC_CORRUPT_CHUNKS: &str = "cairn_gateway_corrupt_chunks_total";
 pub const METRIC_BYTES_READ: &str = "cairn_gateway_bytes_read_total";
 /// Chunk references a GET reads from meta at a time.
 pub const CHUNK_REF_PAGE: u32 = 256;
+
+/// The damage a node's answer shows for a piece it is recorded to hold:
+/// it said the piece failed verification, or that it has no such piece.
+/// Transport failures and timeouts say nothing about the piece.
+pub(super) fn damage_kind(e: &ShardError) -> Option<DamageKind> {
+    match e {
+        ShardError::Corrupt { .. } => Some(DamageKind::Corrupt),
+        ShardError::NotFound { .. } => Some(DamageKind::Missing),
+        ShardError::Rpc(_) => None,
+    }
+}
 
 impl DataPath {
     /// Fetches and verifies one chunk written with `codec`.
@@ -53,10 +68,14 @@ impl DataPath {
                 Ok(_) => {
                     tracing::error!(shard = %id, node, "shard copy does not match the manifest hash");
                     metrics::counter!(METRIC_CORRUPT_CHUNKS).increment(1);
+                    self.report_damage(node, id, DamageKind::Corrupt);
                     None
                 }
                 Err(e) => {
                     tracing::warn!(shard = %id, node, error = %e, "shard copy unavailable");
+                    if let Some(kind) = damage_kind(&e) {
+                        self.report_damage(node, id, kind);
+                    }
                     None
                 }
             }

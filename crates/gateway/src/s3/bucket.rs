@@ -35,20 +35,22 @@ pub async fn create_bucket(
             ));
         }
     }
-    let redundancy = match req.headers.get(REDUNDANCY_HEADER) {
-        None => gw.opts().default_redundancy,
-        Some(v) => v.to_str().ok().and_then(Redundancy::parse).ok_or_else(|| {
+    let chosen = match req.headers.get(REDUNDANCY_HEADER) {
+        None => None,
+        Some(v) => Some(v.to_str().ok().and_then(Redundancy::parse).ok_or_else(|| {
             s3_error!(
                 InvalidArgument,
                 "x-cairn-redundancy must be replicas=N (N from 1 to {MAX_REPLICAS}) or ec=K+M (K, M at least 1, K+M at most {MAX_EC_WIDTH})"
             )
-        })?,
+        })?),
     };
     // Before the first layout, the registered nodes are what it can hold.
     let nodes = match gw.data().current_layout().await? {
         Some(layout) => layout.placeable_nodes(),
         None => gw.data().nodes().await?.len(),
     };
+    // The default (`auto`: up to 3 replicas) is resolved against the layout.
+    let redundancy = chosen.unwrap_or_else(|| gw.opts().default_redundancy.resolve(nodes));
     if redundancy.width() > nodes {
         return Err(s3_error!(
             InvalidArgument,
