@@ -68,7 +68,7 @@ async fn erasure_coded_and_replicated_buckets_survive_lost_and_rotten_nodes() {
             .expect("manifest")
             .expect("stored");
         assert!(
-            matches!(m.data, ObjectData::Chunked { codec: c, .. } if c == codec),
+            matches!(m.data, ObjectData::Placed { codec: c, .. } if c == codec),
             "{bucket}/mp records codec {codec}"
         );
     }

@@ -182,6 +182,9 @@ fn describe(r: &DurabilityReport) -> String {
 
 /// Waits until every chunk is healthy (and there are `chunks` at least).
 fn wait_healthy(cluster: &Cluster, stage: &str) -> DurabilityReport {
+    // The leader answers a report up to a second old: only one computed
+    // after this call counts.
+    let since = cairn_types::now_millis();
     let mut last = None;
     let deadline = std::time::Instant::now() + HEAL_TIMEOUT;
     loop {
@@ -191,7 +194,8 @@ fn wait_healthy(cluster: &Cluster, stage: &str) -> DurabilityReport {
                 && r.unreadable.chunks == 0
                 && r.misplaced.chunks == 0
                 && r.healthy.chunks > 0
-                && r.repair.queued_chunks == 0;
+                && r.repair.queued_chunks == 0
+                && r.computed_at >= since;
             if whole {
                 eprintln!("{stage}: healthy: {}", describe(&r));
                 return r;
@@ -433,6 +437,42 @@ fn the_scrub_finds_bit_rot_and_repair_rewrites_it() {
     }
     assert_eq!(rewritten.len(), damaged.len(), "one rewrite per rotten piece: {events:?}");
     read_all(&cluster, &objects, "after rot");
+    // What an operator sees, through the commands and their JSON.
+    let d = cluster.admin_json(&["durability", "--json"]);
+    for state in ["healthy", "degraded", "at_risk", "unreadable"] {
+        for field in ["chunks", "objects", "bytes"] {
+            assert!(d[state][field].is_u64(), "durability {state}.{field}: {d}");
+        }
+    }
+    assert_eq!(d["degraded"]["chunks"], 0, "{d}");
+    assert!(d["healthy"]["chunks"].as_u64() > Some(0), "{d}");
+    assert!(d["scrub"]["bytes_verified"].as_u64() > Some(0), "{d}");
+    assert!(d["repair"]["queued_chunks"].is_u64() && d["repair"]["bytes_per_sec"].is_u64(), "{d}");
+    let st = cluster.admin_json(&["repair", "status", "--json"]);
+    assert!(st["done_chunks"].as_u64() >= Some(damaged.len() as u64), "{st}");
+    let (key, _) = events
+        .iter()
+        .find(|(_, e)| e.reason == MoveReason::Corrupt)
+        .expect("a rewrite");
+    let o = objects
+        .iter()
+        .find(|o| inspect(&cluster, o).chunks.iter().any(|c| c.key == *key))
+        .expect("the object of a rewritten chunk");
+    let shown = cluster.admin_json(&["object", "inspect", o.bucket, &o.key, "--json"]);
+    let chunks = shown["chunks"].as_array().expect("chunks");
+    assert!(!chunks.is_empty(), "{shown}");
+    for c in chunks {
+        for p in c["pieces"].as_array().expect("pieces") {
+            assert_eq!(p["state"], "ok", "{shown}");
+            assert!(p["last_verified_ms"].is_u64(), "{shown}");
+        }
+    }
+    assert!(
+        chunks.iter().any(|c| c["history"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|e| e["reason"] == "corrupt"))),
+        "{shown}"
+    );
     cluster.shutdown().expect("shutdown");
 }
 
@@ -472,9 +512,9 @@ fn repair_survives_losing_the_leader_and_its_target() {
     cluster.shutdown().expect("shutdown");
 }
 
-/// The writer's body of key `i`: a few chunks at most, different per key.
+/// The writer's body of key `i`: one chunk at most, different per key.
 fn writer_body(i: usize) -> Vec<u8> {
-    pattern((i * 37_813) % (3 * CHUNK as usize), i as u64 ^ 0x5eed)
+    pattern((i * 37_813) % (CHUNK as usize + 1), i as u64 ^ 0x5eed)
 }
 
 /// A seeded random schedule of node kills, restarts, wipes and bit flips,
