@@ -272,8 +272,10 @@ fn complete_upload(
     // The object takes over the references of the parts it is made of.
     let written =
         versioning::write_current(db, batch, current.as_ref(), &manifest, &object_extras)?;
+    // Answered as it is stored (and as a retry reads it back): without the
+    // chunk list, which the answer would otherwise carry whole.
     Ok(Ok(answer(
-        manifest,
+        crate::store::chunks::placed_form(&manifest),
         object_extras,
         written.replaced,
         unused_parts,

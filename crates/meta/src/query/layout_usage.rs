@@ -3,6 +3,7 @@
 //! and holders), and a bucket's objects and bytes (`bucket_usage`, behind
 //! `cairn admin bucket info`).
 
+use crate::store::chunks::manifest_chunks;
 use crate::store::db::{
     CF_BUCKETS, CF_OBJECT_VERSIONS, CF_OBJECTS, CF_PARTS, CF_UPLOADS, DbError, MetaDb, decode,
     scan_all,
@@ -12,8 +13,7 @@ use crate::store::layout::state;
 use crate::store::object_versions::StoredVersion;
 use cairn_placement::{DEFAULT_PARTITIONS, partition_of};
 use cairn_types::{
-    Bucket, ChunkRef, NodeId, ObjectData, ObjectManifest, PartRecord, UploadRecord, UsageGroup,
-    VersionId,
+    Bucket, ChunkRef, NodeId, ObjectManifest, PartRecord, UploadRecord, UsageGroup, VersionId,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -81,11 +81,13 @@ pub fn usage(db: &MetaDb) -> Result<Vec<UsageGroup>, DbError> {
         partitions,
         groups: BTreeMap::new(),
     };
+    // A stored manifest keeps its chunks in the chunk tables
+    // (`manifest_chunks` reads them, with their current holders).
     for m in scan_all::<ObjectManifest>(db, CF_OBJECTS)? {
-        if let ObjectData::Chunked { chunks, .. } = &m.data {
-            let replicas = replicas_of.get(&m.bucket).copied().flatten();
-            chunks.iter().for_each(|c| acc.add(c, replicas));
-        }
+        let replicas = replicas_of.get(&m.bucket).copied().flatten();
+        manifest_chunks(db, &m)?
+            .iter()
+            .for_each(|c| acc.add(c, replicas));
     }
     // Noncurrent versions hold shards too (the newest object version of a
     // key is its `objects` row, counted above).
@@ -99,11 +101,11 @@ pub fn usage(db: &MetaDb) -> Result<Vec<UsageGroup>, DbError> {
             .map(<[u8]>::to_vec);
         let newest = key != previous_key;
         let row: StoredVersion = decode(v)?;
-        if let (false, Some(m)) = (newest, row.manifest())
-            && let ObjectData::Chunked { chunks, .. } = &m.data
-        {
+        if let (false, Some(m)) = (newest, row.manifest()) {
             let replicas = replicas_of.get(&m.bucket).copied().flatten();
-            chunks.iter().for_each(|c| acc.add(c, replicas));
+            manifest_chunks(db, m)?
+                .iter()
+                .for_each(|c| acc.add(c, replicas));
         }
         previous_key = key;
         it.next();

@@ -183,13 +183,22 @@ pub fn stored_form(
         batch.put_cf(rows, object_chunk_key(&m.version, offset), encode(&row)?);
         offset += c.len;
     }
-    Ok(ObjectManifest {
-        data: ObjectData::Placed {
-            codec: *codec,
-            chunks: chunks.len() as u64,
+    Ok(placed_form(m))
+}
+
+/// A manifest as it reads once stored: a chunk list becomes its count
+/// (`ObjectData::Placed`); inline and placed manifests stay as they are.
+pub fn placed_form(m: &ObjectManifest) -> ObjectManifest {
+    match &m.data {
+        ObjectData::Chunked { codec, chunks } => ObjectManifest {
+            data: ObjectData::Placed {
+                codec: *codec,
+                chunks: chunks.len() as u64,
+            },
+            ..m.clone()
         },
-        ..m.clone()
-    })
+        _ => m.clone(),
+    }
 }
 
 /// The chunks of manifest version `manifest` from the one covering byte

@@ -68,12 +68,13 @@ fn mislabelled_erasure_coded_manifests_are_corrected_once() {
     for item in db.db.iterator_cf(versions, rocksdb::IteratorMode::Start) {
         let (_, v) = item.expect("row");
         let row: StoredVersion = decode(&v).expect("decode");
+        // Stored by this build: a chunk count (`Placed`), with the codec.
         if let VersionEntry::Object { manifest, .. } = row.entry {
             assert!(matches!(
                 manifest.data,
-                ObjectData::Chunked {
+                ObjectData::Placed {
                     codec: CODEC_RS_GF256_V1,
-                    ..
+                    chunks: 1,
                 }
             ));
         }
