@@ -20,6 +20,7 @@
 #   BENCH_BASE_PORT [19700]       cluster.sh --base-port
 #   BENCH_HEAL_TIMEOUT [900]      longest wait for healthy, seconds
 #   CARGO_TARGET_DIR [$HOME/.cache/cairn-target]
+#   CAIRN_BIN                     a built cairn binary (else built with cargo)
 # Writes OUTDIR/repair.md (the figures) and the cairn-bench JSON reports.
 set -euo pipefail
 
@@ -37,8 +38,10 @@ ZONES=3
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-(cd "$ROOT" && cargo build --locked -q -p cairn)
-export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
+if [ -z "${CAIRN_BIN:-}" ]; then
+    (cd "$ROOT" && cargo build --locked -q -p cairn)
+    export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
+fi
 
 CLUSTER=""
 cleanup() {

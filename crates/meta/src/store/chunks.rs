@@ -17,7 +17,8 @@
 //! not undo a move). They go when nothing references their data version
 //! any more: every version a holder stops referencing is noted as
 //! *released* (`repair_rows::note_released`), and `sweep_released` drops
-//! the rows of those that no record references.
+//! the rows of those that no record references once they were released a
+//! GC grace ago (a GET that read the old manifest may still page them).
 
 use crate::store::db::{
     CF_BUCKETS, CF_CHUNKS, CF_NODE_PIECES, CF_OBJECT_CHUNKS, DbError, MetaDb, decode, encode,

@@ -3,9 +3,15 @@
 //! - `c` | chunk: a *candidate*, a chunk that may need repair (written
 //!   with fewer pieces than its width, or with damage reported); the
 //!   leader's planner reads them, and a chunk leaves when it is whole.
-//! - `r` | version: a data version some record stopped referencing; the
-//!   sweep (`sweep_released`, run with each GC horizon move) drops the
-//!   chunk rows of those nothing references any more.
+//! - `r` | version: a data version some record stopped referencing; `s` |
+//!   time (ms, big-endian) | version: the same, stamped by the first GC
+//!   horizon move after its release with that move's time (its horizon
+//!   plus the grace: no earlier than the release, give or take the clock
+//!   skew meta admits). Each horizon move (`sweep_released`) stamps the
+//!   unstamped and drops the chunk rows of the stamped at or before its
+//!   horizon that nothing references any more: a GET that read a manifest
+//!   just before it was overwritten finds its chunk rows for the grace, as
+//!   it finds its shards.
 //! - `d` | node: the disk identity a node reported first (or last replaced).
 //! - `settings`, `done`: the live repair settings and the pieces re-created
 //!   so far (chunks, bytes), kept here so they survive a change of leader.
@@ -21,6 +27,7 @@ use rocksdb::WriteBatch;
 
 const CANDIDATE: u8 = b'c';
 const RELEASED: u8 = b'r';
+const RELEASED_AT: u8 = b's';
 const DISK: u8 = b'd';
 const KEY_SETTINGS: &[u8] = b"settings";
 const KEY_DONE: &[u8] = b"done";
@@ -159,14 +166,52 @@ pub fn note_released<'a>(
     Ok(())
 }
 
-/// Drops the chunk rows of up to `SWEEP_BATCH` released versions that
-/// nothing references any more; answers how many it dropped.
-pub fn sweep_released(db: &MetaDb, batch: &mut WriteBatch) -> Result<usize, DbError> {
+/// `s` | time | version.
+fn stamped_key(at_ms: u64, v: &VersionId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(STAMPED_KEY_LEN);
+    k.push(RELEASED_AT);
+    k.extend_from_slice(&at_ms.to_be_bytes());
+    k.extend_from_slice(v.as_bytes());
+    k
+}
+
+const STAMPED_KEY_LEN: usize = 1 + 8 + 16;
+
+/// One GC horizon move at `horizon_ms` with grace `grace_ms`: drops the
+/// chunk rows of up to `SWEEP_BATCH` versions stamped at or before the
+/// horizon that nothing references any more, then stamps up to
+/// `SWEEP_BATCH` unstamped released versions with `horizon_ms + grace_ms`.
+/// Answers how many versions it dropped.
+pub fn sweep_released(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    horizon_ms: u64,
+    grace_ms: u64,
+) -> Result<usize, DbError> {
     let cf = db.cf(CF_REPAIR)?;
+    let mut due = Vec::new();
     let mut it = db.db.raw_iterator_cf(cf);
+    it.seek([RELEASED_AT]);
+    while due.len() < SWEEP_BATCH
+        && let Some(k) = it.key()
+    {
+        if k.first() != Some(&RELEASED_AT) || k.len() != STAMPED_KEY_LEN {
+            break;
+        }
+        let mut at = [0u8; 8];
+        at.copy_from_slice(&k[1..9]);
+        if u64::from_be_bytes(at) > horizon_ms {
+            break;
+        }
+        let mut v = [0u8; 16];
+        v.copy_from_slice(&k[9..]);
+        due.push((k.to_vec(), VersionId(v)));
+        it.next();
+    }
+    it.status()?;
+    let mut fresh = Vec::new();
     it.seek([RELEASED]);
-    let mut seen = Vec::new();
-    while seen.len() < SWEEP_BATCH
+    while fresh.len() < SWEEP_BATCH
         && let Some(k) = it.key()
     {
         if k.first() != Some(&RELEASED) || k.len() != 17 {
@@ -174,17 +219,22 @@ pub fn sweep_released(db: &MetaDb, batch: &mut WriteBatch) -> Result<usize, DbEr
         }
         let mut v = [0u8; 16];
         v.copy_from_slice(&k[1..]);
-        seen.push(VersionId(v));
+        fresh.push(VersionId(v));
         it.next();
     }
     it.status()?;
     let mut dropped = 0;
-    for v in seen {
+    for (key, v) in due {
         if !is_referenced(db, &v)? {
             drop_version(db, batch, &v)?;
             dropped += 1;
         }
+        batch.delete_cf(cf, key);
+    }
+    let stamp = horizon_ms.saturating_add(grace_ms);
+    for v in fresh {
         batch.delete_cf(cf, tagged(RELEASED, v.as_bytes()));
+        batch.put_cf(cf, stamped_key(stamp, &v), b"");
     }
     Ok(dropped)
 }
