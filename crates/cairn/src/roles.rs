@@ -330,7 +330,12 @@ fn start_healing(
     Ok(vec![
         tokio::spawn(scrubber.run()),
         tokio::spawn(mover.run()),
-        tokio::spawn(report::run(meta.clone(), config.node.id, heal, report_every)),
+        tokio::spawn(report::run(
+            meta.clone(),
+            config.node.id,
+            heal,
+            report_every,
+        )),
     ])
 }
 

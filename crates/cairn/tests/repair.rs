@@ -23,8 +23,8 @@
 
 use cairn_rpc::MetaClient;
 use cairn_rpc::repair_api::{
-    DurabilityReport, DurabilityRequest, InspectRequest, ObjectInspect, PieceState,
-    RepairStatus, RepairStatusRequest,
+    DurabilityReport, DurabilityRequest, InspectRequest, ObjectInspect, PieceState, RepairStatus,
+    RepairStatusRequest,
 };
 use cairn_testkit::*;
 use cairn_types::MoveReason;
@@ -176,7 +176,13 @@ fn repair_status(cluster: &Cluster) -> Option<RepairStatus> {
 fn describe(r: &DurabilityReport) -> String {
     format!(
         "healthy {:?}, misplaced {:?}, degraded {:?} {:?}, at_risk {:?}, unreadable {:?}, repair {:?}",
-        r.healthy, r.misplaced, r.degraded, r.degraded_by_missing, r.at_risk, r.unreadable, r.repair
+        r.healthy,
+        r.misplaced,
+        r.degraded,
+        r.degraded_by_missing,
+        r.at_risk,
+        r.unreadable,
+        r.repair
     )
 }
 
@@ -205,7 +211,9 @@ fn wait_healthy(cluster: &Cluster, stage: &str) -> DurabilityReport {
         assert!(
             std::time::Instant::now() < deadline,
             "{stage}: not healthy after {HEAL_TIMEOUT:?}: {}",
-            last.as_ref().map(describe).unwrap_or_else(|| "no report".into())
+            last.as_ref()
+                .map(describe)
+                .unwrap_or_else(|| "no report".into())
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -222,10 +230,14 @@ fn marks(cluster: &Cluster) -> (u64, u64) {
 /// damaged piece found since `before` (a report that still says healthy
 /// may predate the damage).
 fn wait_noticed(cluster: &Cluster, before: (u64, u64), stage: &str) {
-    wait_until(HEAL_TIMEOUT, &format!("{stage}: the damage is noticed"), || {
-        let now = marks(cluster);
-        now.0 > before.0 || now.1 > before.1
-    });
+    wait_until(
+        HEAL_TIMEOUT,
+        &format!("{stage}: the damage is noticed"),
+        || {
+            let now = marks(cluster);
+            now.0 > before.0 || now.1 > before.1
+        },
+    );
 }
 
 fn inspect(cluster: &Cluster, o: &Stored) -> ObjectInspect {
@@ -253,15 +265,43 @@ fn check_placement(
     let mut events = Vec::new();
     for o in objects {
         let i = inspect(cluster, o);
-        assert_eq!(i.chunks.len() as u64, i.total_chunks, "{stage}: {}/{} paged", o.bucket, o.key);
+        assert_eq!(
+            i.chunks.len() as u64,
+            i.total_chunks,
+            "{stage}: {}/{} paged",
+            o.bucket,
+            o.key
+        );
         for c in &i.chunks {
             let nodes: Vec<u64> = c.pieces.iter().filter_map(|p| p.node).collect();
             let distinct: HashSet<u64> = nodes.iter().copied().collect();
-            assert_eq!(nodes.len(), usize::from(c.width), "{stage}: {}/{} chunk {:?} width: {c:?}", o.bucket, o.key, c.key);
-            assert_eq!(distinct.len(), nodes.len(), "{stage}: {}/{} two pieces on one node: {c:?}", o.bucket, o.key);
+            assert_eq!(
+                nodes.len(),
+                usize::from(c.width),
+                "{stage}: {}/{} chunk {:?} width: {c:?}",
+                o.bucket,
+                o.key,
+                c.key
+            );
+            assert_eq!(
+                distinct.len(),
+                nodes.len(),
+                "{stage}: {}/{} two pieces on one node: {c:?}",
+                o.bucket,
+                o.key
+            );
             for p in &c.pieces {
-                assert_eq!(p.state, PieceState::Ok, "{stage}: {}/{} piece: {c:?}", o.bucket, o.key);
-                assert!(p.node.is_some_and(|n| !gone.contains(&n)), "{stage}: piece on a gone node: {c:?}");
+                assert_eq!(
+                    p.state,
+                    PieceState::Ok,
+                    "{stage}: {}/{} piece: {c:?}",
+                    o.bucket,
+                    o.key
+                );
+                assert!(
+                    p.node.is_some_and(|n| !gone.contains(&n)),
+                    "{stage}: piece on a gone node: {c:?}"
+                );
             }
             events.extend(c.history.iter().map(|e| (c.key, e.clone())));
         }
@@ -280,7 +320,10 @@ fn a_node_down_during_writes_is_caught_up_after_it_returns() {
     create_buckets(&cluster);
     let victim = 1 + rng.below(NODES as u64) as usize;
     cluster.kill(&format!("node-{victim}"));
-    cluster.wait_health(&format!("ok: {NODES} storage node(s), 1 down"), Duration::from_secs(30));
+    cluster.wait_health(
+        &format!("ok: {NODES} storage node(s), 1 down"),
+        Duration::from_secs(30),
+    );
     let objects = plan_objects(&mut rng, 100, "down");
     write_all(&cluster, &objects);
     let before = durability(&cluster).expect("report");
@@ -296,7 +339,12 @@ fn a_node_down_during_writes_is_caught_up_after_it_returns() {
     assert!(after.healthy.objects > 0);
     read_all(&cluster, &objects, "after restart");
     let events = check_placement(&cluster, &objects, &[], "after restart");
-    assert!(events.iter().all(|(_, e)| e.reason == MoveReason::UnderWidth), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|(_, e)| e.reason == MoveReason::UnderWidth),
+        "{events:?}"
+    );
     cluster.shutdown().expect("shutdown");
 }
 
@@ -323,10 +371,16 @@ fn a_wiped_node_is_rebuilt() {
     wait_noticed(&cluster, before, "after wipe");
     wait_healthy(&cluster, "after wipe");
     let status = repair_status(&cluster).expect("status");
-    assert!(status.done_chunks as usize >= held, "every piece it held was re-created: {status:?}, held {held}");
+    assert!(
+        status.done_chunks as usize >= held,
+        "every piece it held was re-created: {status:?}, held {held}"
+    );
     read_all(&cluster, &objects, "after wipe");
     let events = check_placement(&cluster, &objects, &[], "after wipe");
-    assert!(events.iter().any(|(_, e)| e.reason == MoveReason::Missing), "{events:?}");
+    assert!(
+        events.iter().any(|(_, e)| e.reason == MoveReason::Missing),
+        "{events:?}"
+    );
     cluster.shutdown().expect("shutdown");
 }
 
@@ -359,7 +413,12 @@ fn a_dead_node_is_replaced_after_down_secs() {
     let deadline = std::time::Instant::now() + HEAL_TIMEOUT;
     loop {
         let r = durability(&cluster).expect("report");
-        assert_eq!(r.at_risk.chunks + r.unreadable.chunks, 0, "{}", describe(&r));
+        assert_eq!(
+            r.at_risk.chunks + r.unreadable.chunks,
+            0,
+            "{}",
+            describe(&r)
+        );
         let only_ec_short = r.degraded.chunks == ec_chunks
             && r.degraded_by_missing.iter().all(|(n, _)| *n == 1)
             && r.repair.queued_chunks == 0;
@@ -367,11 +426,20 @@ fn a_dead_node_is_replaced_after_down_secs() {
             eprintln!("dead node replaced: {}", describe(&r));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "replicas not rebuilt: {}", describe(&r));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replicas not rebuilt: {}",
+            describe(&r)
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let events = check_placement(&cluster, &rep3, &[dead as u64], "after the dead node");
-    assert!(events.iter().any(|(_, e)| e.reason == MoveReason::OnDownNode), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| e.reason == MoveReason::OnDownNode),
+        "{events:?}"
+    );
     // Two more failures: every replicated object still reads back.
     for n in &order[1..3] {
         cluster.kill(&format!("node-{n}"));
@@ -386,7 +454,11 @@ fn rot(cluster: &Cluster, n: usize, files: usize, rng: &mut Rng) -> Vec<cairn_ty
     let mut candidates: Vec<_> = cluster
         .shard_files(n)
         .into_iter()
-        .filter(|p| std::fs::metadata(p).map(|m| m.len() > 64 + 16).unwrap_or(false))
+        .filter(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() > 64 + 16)
+                .unwrap_or(false)
+        })
         .collect();
     candidates.sort();
     let mut out = Vec::new();
@@ -435,7 +507,11 @@ fn the_scrub_finds_bit_rot_and_repair_rewrites_it() {
     for id in &damaged {
         assert!(rewritten.contains(id), "{id} rewritten: {events:?}");
     }
-    assert_eq!(rewritten.len(), damaged.len(), "one rewrite per rotten piece: {events:?}");
+    assert_eq!(
+        rewritten.len(),
+        damaged.len(),
+        "one rewrite per rotten piece: {events:?}"
+    );
     read_all(&cluster, &objects, "after rot");
     // What an operator sees, through the commands and their JSON.
     let d = cluster.admin_json(&["durability", "--json"]);
@@ -447,9 +523,15 @@ fn the_scrub_finds_bit_rot_and_repair_rewrites_it() {
     assert_eq!(d["degraded"]["chunks"], 0, "{d}");
     assert!(d["healthy"]["chunks"].as_u64() > Some(0), "{d}");
     assert!(d["scrub"]["bytes_verified"].as_u64() > Some(0), "{d}");
-    assert!(d["repair"]["queued_chunks"].is_u64() && d["repair"]["bytes_per_sec"].is_u64(), "{d}");
+    assert!(
+        d["repair"]["queued_chunks"].is_u64() && d["repair"]["bytes_per_sec"].is_u64(),
+        "{d}"
+    );
     let st = cluster.admin_json(&["repair", "status", "--json"]);
-    assert!(st["done_chunks"].as_u64() >= Some(damaged.len() as u64), "{st}");
+    assert!(
+        st["done_chunks"].as_u64() >= Some(damaged.len() as u64),
+        "{st}"
+    );
     let (key, _) = events
         .iter()
         .find(|(_, e)| e.reason == MoveReason::Corrupt)
@@ -498,7 +580,8 @@ fn repair_survives_losing_the_leader_and_its_target() {
     cluster.wipe(&name);
     cluster.start(&name);
     wait_until(HEAL_TIMEOUT, "repair under way", || {
-        repair_status(&cluster).is_some_and(|s| s.done_chunks > 0 && s.queued_chunks + s.in_progress_chunks > 0)
+        repair_status(&cluster)
+            .is_some_and(|s| s.done_chunks > 0 && s.queued_chunks + s.in_progress_chunks > 0)
     });
     let leader = cluster.find_leader().expect("a leader");
     cluster.kill(&format!("meta-{leader}"));
@@ -581,8 +664,15 @@ fn a_random_schedule_of_failures_loses_nothing() {
         wait_healthy(&cluster, &format!("step {step}"));
     }
     let (acked, errors) = writer.finish();
-    eprintln!("writer: {} acknowledged, {} refused", acked.len(), errors.len());
-    assert!(!acked.is_empty(), "the writer got writes through: {errors:?}");
+    eprintln!(
+        "writer: {} acknowledged, {} refused",
+        acked.len(),
+        errors.len()
+    );
+    assert!(
+        !acked.is_empty(),
+        "the writer got writes through: {errors:?}"
+    );
     wait_healthy(&cluster, "end");
     let client = cluster.client();
     block(async move { verify_writes(&client, "ec42", &acked, writer_body).await });

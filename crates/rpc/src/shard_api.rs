@@ -95,7 +95,11 @@ impl ShardClient {
 
     /// What `addr` knows of shard `id` without reading it: None when the
     /// node has no such shard.
-    pub async fn status(&self, addr: &str, id: &ShardId) -> Result<Option<ShardStatus>, ShardError> {
+    pub async fn status(
+        &self,
+        addr: &str,
+        id: &ShardId,
+    ) -> Result<Option<ShardStatus>, ShardError> {
         let resp = self
             .rpc
             .http
@@ -112,14 +116,12 @@ impl ShardClient {
             .bytes()
             .await
             .map_err(|e| RpcError::from_reqwest(addr, e))?;
-        crate::decode_postcard(&body)
-            .map(Some)
-            .map_err(|message| {
-                ShardError::Rpc(RpcError::Decode {
-                    addr: addr.to_string(),
-                    message,
-                })
+        crate::decode_postcard(&body).map(Some).map_err(|message| {
+            ShardError::Rpc(RpcError::Decode {
+                addr: addr.to_string(),
+                message,
             })
+        })
     }
 }
 

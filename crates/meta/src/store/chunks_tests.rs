@@ -449,10 +449,21 @@ fn released_versions_are_dropped_a_grace_after_release() {
         n
     };
     assert_eq!(sweep(1_000), 0, "the first move stamps (1000 + 500)");
-    assert!(chunk_record(&db, &ChunkKey::of_ref(&c)).expect("read").is_some());
+    assert!(
+        chunk_record(&db, &ChunkKey::of_ref(&c))
+            .expect("read")
+            .is_some()
+    );
     assert_eq!(sweep(1_499), 0, "not a grace old yet");
-    assert!(chunk_record(&db, &ChunkKey::of_ref(&c)).expect("read").is_some());
+    assert!(
+        chunk_record(&db, &ChunkKey::of_ref(&c))
+            .expect("read")
+            .is_some()
+    );
     assert_eq!(sweep(1_500), 1);
-    assert_eq!(chunk_record(&db, &ChunkKey::of_ref(&c)).expect("read"), None);
+    assert_eq!(
+        chunk_record(&db, &ChunkKey::of_ref(&c)).expect("read"),
+        None
+    );
     assert_eq!(sweep(9_999), 0, "its row went with it");
 }

@@ -19,7 +19,9 @@ pub fn load_or_create(dir: &Path) -> std::io::Result<u128> {
     match std::fs::read_to_string(&path) {
         Ok(text) => match u128::from_str_radix(text.trim(), 16) {
             Ok(id) if id != 0 => return Ok(id),
-            _ => tracing::warn!(path = %path.display(), "disk identity unreadable: treated as a new disk"),
+            _ => {
+                tracing::warn!(path = %path.display(), "disk identity unreadable: treated as a new disk")
+            }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),

@@ -262,7 +262,9 @@ impl Mover {
                     pieces[i] = Some(bytes);
                     have += 1;
                 }
-                Ok(_) => errors.push(format!("piece {p} on node {node}: bytes do not match the record")),
+                Ok(_) => errors.push(format!(
+                    "piece {p} on node {node}: bytes do not match the record"
+                )),
                 Err(e) => errors.push(format!("piece {p} on node {node}: {e}")),
             }
         }
@@ -283,7 +285,9 @@ impl Mover {
             .map_err(|e| MoveError::Erasure(e.to_string()))?;
         let i = usize::from(task.piece);
         if i >= encoded.len() {
-            return Err(MoveError::Erasure(format!("no piece {i} in a {total}-piece chunk")));
+            return Err(MoveError::Erasure(format!(
+                "no piece {i} in a {total}-piece chunk"
+            )));
         }
         let piece = encoded.swap_remove(i);
         let hash = chunk_hash(&piece);

@@ -12,10 +12,10 @@
 //! saved (`scrub_state`) so a restart resumes the pass; a new pass starts at
 //! most every `node.scrub_interval_days`.
 
+use super::METRIC_SURPLUS_TRIMMED;
 use super::scrub_state::ScrubCursor;
 use super::throttle::Throttle;
 use super::{HealState, METRIC_SCRUB_BYTES, METRIC_SCRUB_DAMAGED, METRIC_SCRUB_PROGRESS};
-use super::METRIC_SURPLUS_TRIMMED;
 use crate::store::{ShardStore, StoredShard, remove_if_present};
 use cairn_codec::{SHARD_HEADER_LEN, ShardHeader};
 use cairn_rpc::meta_reads as reads;
@@ -416,7 +416,12 @@ mod tests {
             let data = Bytes::from(vec![i as u8; 50_000]);
             let hash = *blake3::hash(&data).as_bytes();
             store
-                .write(&id, 1, hash, futures::stream::iter([Ok::<_, std::io::Error>(data)]))
+                .write(
+                    &id,
+                    1,
+                    hash,
+                    futures::stream::iter([Ok::<_, std::io::Error>(data)]),
+                )
                 .await
                 .expect("write");
             ids.push(id);
@@ -437,17 +442,29 @@ mod tests {
         };
         flip(&ids[1], SHARD_HEADER_LEN + 20_000);
         flip(&ids[2], 40);
-        assert_eq!(verify_file(&store.file_of(&ids[0])).expect("0"), FileVerdict::Ok);
+        assert_eq!(
+            verify_file(&store.file_of(&ids[0])).expect("0"),
+            FileVerdict::Ok
+        );
         let stamped = std::fs::metadata(store.file_of(&ids[0]))
             .and_then(|m| m.modified())
             .expect("mtime");
         assert!(stamped > old + Duration::from_secs(3000));
-        assert!(matches!(verify_file(&store.file_of(&ids[1])).expect("1"), FileVerdict::Corrupt(_)));
-        assert!(matches!(verify_file(&store.file_of(&ids[2])).expect("2"), FileVerdict::Corrupt(_)));
+        assert!(matches!(
+            verify_file(&store.file_of(&ids[1])).expect("1"),
+            FileVerdict::Corrupt(_)
+        ));
+        assert!(matches!(
+            verify_file(&store.file_of(&ids[2])).expect("2"),
+            FileVerdict::Corrupt(_)
+        ));
         let p = store.file_of(&ids[0]);
         let raw = std::fs::read(&p).expect("raw");
         std::fs::write(&p, &raw[..raw.len() - 1]).expect("truncate");
-        assert!(matches!(verify_file(&p).expect("short"), FileVerdict::Corrupt(_)));
+        assert!(matches!(
+            verify_file(&p).expect("short"),
+            FileVerdict::Corrupt(_)
+        ));
         std::fs::remove_file(&p).expect("rm");
         assert_eq!(verify_file(&p).expect("gone"), FileVerdict::Gone);
     }

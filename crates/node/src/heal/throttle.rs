@@ -69,9 +69,15 @@ mod tests {
         assert_eq!(t.reserve(1000, now).await, Duration::ZERO);
         assert_eq!(t.reserve(1000, now).await, Duration::ZERO);
         let w = t.reserve(1000, now).await;
-        assert!(w >= Duration::from_millis(990) && w <= Duration::from_millis(1010), "{w:?}");
+        assert!(
+            w >= Duration::from_millis(990) && w <= Duration::from_millis(1010),
+            "{w:?}"
+        );
         let w = t.reserve(2000, now).await;
-        assert!(w >= Duration::from_millis(2990) && w <= Duration::from_millis(3010), "{w:?}");
+        assert!(
+            w >= Duration::from_millis(2990) && w <= Duration::from_millis(3010),
+            "{w:?}"
+        );
     }
 
     #[tokio::test]
