@@ -4,6 +4,7 @@
 //! that speak them; the servers live in the role crates.
 
 pub mod auth;
+pub mod endpoint;
 pub mod gc_api;
 pub mod health_api;
 pub mod meta_api;

@@ -11,7 +11,6 @@ use cairn_types::{
     ShardId, StoredChecksum, Tag, UnixMillis, UploadExtras, UploadRecord, UsageGroup, VersionId,
     VersioningStatus,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -22,12 +21,7 @@ pub const META_READ_PATH: &str = "/v1/meta/read";
 /// Path of the membership-change endpoint on a meta voter.
 pub const META_MEMBERSHIP_PATH: &str = "/v1/meta/membership";
 
-/// A request to one of meta's endpoints besides read and write: the path it
-/// goes to and the answer it gets (`MetaClient::call`).
-pub trait Endpoint: Serialize {
-    const PATH: &'static str;
-    type Answer: DeserializeOwned;
-}
+pub use crate::endpoint::Endpoint;
 
 impl Endpoint for MembershipChange {
     const PATH: &'static str = META_MEMBERSHIP_PATH;

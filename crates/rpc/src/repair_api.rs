@@ -14,7 +14,7 @@
 //! leader plans again from the records, and a task done twice loses its
 //! compare-and-swap, so its piece is merely surplus.
 
-use crate::meta_api::Endpoint;
+use crate::endpoint::Endpoint;
 use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, ShardId, UnixMillis};
 use serde::{Deserialize, Serialize};
 

@@ -130,6 +130,15 @@ impl ChunkRecord {
         }
     }
 
+    /// Whether every piece the width asks for is recorded.
+    pub fn is_full_width(&self) -> bool {
+        if self.chunk.data_pieces > 0 {
+            self.chunk.pieces.iter().all(Option::is_some)
+        } else {
+            self.chunk.nodes.len() >= usize::from(self.width)
+        }
+    }
+
     /// Every recorded (piece index, holder, blake3) of the chunk.
     pub fn holders(&self) -> Vec<(u16, NodeId, [u8; 32])> {
         if self.chunk.data_pieces > 0 {

@@ -9,11 +9,11 @@
 //! the Raft log. Meta ignores a report for a piece it does not record on
 //! that node (say, one a mover has just replaced).
 
-use super::path::DataPath;
-use cairn_rpc::MetaCommand;
 use cairn_rpc::repair_api::{DamageKind, DamageReport, ReconcileCommand};
+use cairn_rpc::{MetaClient, MetaCommand};
 use cairn_types::{NodeId, ShardId};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Metric: damaged pieces a gateway reported to meta.
@@ -81,11 +81,25 @@ impl RecentReports {
     }
 }
 
-impl DataPath {
+/// Sends damage reports to meta, each (node, piece) at most once per TTL.
+#[derive(Debug)]
+pub(super) struct DamageReporter {
+    meta: MetaClient,
+    recent: Mutex<RecentReports>,
+}
+
+impl DamageReporter {
+    pub(super) fn new(meta: MetaClient) -> Self {
+        Self {
+            meta,
+            recent: Mutex::new(RecentReports::new(DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL)),
+        }
+    }
+
     /// Reports piece `shard` on `node` damaged (`kind`), in the background,
     /// unless it was reported within `DAMAGE_REPORT_TTL`.
-    pub(super) fn report_damage(&self, node: NodeId, shard: ShardId, kind: DamageKind) {
-        let fresh = match self.inner.damage.lock() {
+    pub(super) fn report(&self, node: NodeId, shard: ShardId, kind: DamageKind) {
+        let fresh = match self.recent.lock() {
             Ok(mut recent) => recent.should_report(node, shard, Instant::now()),
             Err(_) => false, // a panic elsewhere poisoned it: skip, scrub will find it
         };
@@ -95,12 +109,12 @@ impl DataPath {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let path = self.clone();
+        let meta = self.meta.clone();
         runtime.spawn(async move {
             let command = MetaCommand::Reconcile(ReconcileCommand::ReportDamage {
                 reports: vec![DamageReport { node, shard, kind }],
             });
-            match path.inner.meta.write(&command).await {
+            match meta.write(&command).await {
                 Ok(_) => {
                     tracing::info!(shard = %shard, node, ?kind, "damaged piece reported to meta");
                     metrics::counter!(METRIC_DAMAGE_REPORTED).increment(1);

@@ -2,16 +2,18 @@
 //! data-path bounds, the chunk-buffer budgets that bound memory (one for
 //! writes, one for reads, so a copy, which reads and writes, can never
 //! deadlock the pool), the per-node backoffs, the cached view of the
-//! cluster and the damaged pieces reported lately. Each sibling module
-//! implements its part of `DataPath`: `write`, `read`, `erasure`,
-//! `shard_io`, `node_health`, `cluster`, `damage`.
+//! cluster and the reporter of damaged pieces (`damage`). Each sibling
+//! module implements its part of `DataPath`: `write`, `read`, `erasure`,
+//! `shard_io`, `node_health`, `cluster`.
 
 use super::backoff::Backoffs;
-use super::damage::{DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL, RecentReports};
+use super::damage::DamageReporter;
+use cairn_rpc::repair_api::DamageKind;
 use cairn_rpc::{MetaClient, NodeStatus, ShardClient};
 use cairn_types::ClusterLayout;
 use cairn_types::config::DataPathConfig;
-use std::sync::{Arc, Mutex};
+use cairn_types::{NodeId, ShardId};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{RwLock, Semaphore};
 
@@ -38,7 +40,7 @@ pub(super) struct Inner {
     pub(super) nodes: RwLock<Option<(Instant, Arc<Vec<NodeStatus>>)>>,
     pub(super) layout: RwLock<Option<(Instant, Arc<ClusterLayout>)>>,
     /// Damaged pieces reported to meta lately (`damage`).
-    pub(super) damage: Mutex<RecentReports>,
+    pub(super) damage: DamageReporter,
 }
 
 impl DataPath {
@@ -47,6 +49,7 @@ impl DataPath {
             Duration::from_millis(cfg.node_backoff_initial_ms),
             Duration::from_millis(cfg.node_backoff_max_ms),
         );
+        let damage = DamageReporter::new(meta.clone());
         Self {
             inner: Arc::new(Inner {
                 meta,
@@ -57,7 +60,7 @@ impl DataPath {
                 backoffs,
                 nodes: RwLock::new(None),
                 layout: RwLock::new(None),
-                damage: Mutex::new(RecentReports::new(DAMAGE_REPORT_MEMORY, DAMAGE_REPORT_TTL)),
+                damage,
             }),
         }
     }
@@ -75,5 +78,12 @@ impl DataPath {
     /// Read-budget permits free right now (for metrics and tests).
     pub fn read_permits_free(&self) -> usize {
         self.inner.read_budget.available_permits()
+    }
+}
+
+impl DataPath {
+    /// Reports piece `shard` on `node` damaged, in the background (`damage`).
+    pub(super) fn report_damage(&self, node: NodeId, shard: ShardId, kind: DamageKind) {
+        self.inner.damage.report(node, shard, kind);
     }
 }

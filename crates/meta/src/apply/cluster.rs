@@ -30,14 +30,14 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> A
         // node's (`crate::admission`); the log only orders it.
         // Each horizon move also drops the chunk rows of data versions
         // released at least a grace ago that nothing references any more
-        // (a bounded number per entry; `repair_rows::sweep_released`).
+        // (a bounded number per entry; `data_refs::sweep_released`).
         MetaCommand::ProposeGcHorizon {
             horizon_ms,
             grace_ms,
             ..
         } => {
             if !gc_state::state(db)?.paused {
-                crate::store::repair_rows::sweep_released(db, batch, *horizon_ms, *grace_ms)?;
+                crate::store::data_refs::sweep_released(db, batch, *horizon_ms, *grace_ms)?;
             }
             Ok(Ok(MetaResponse::GcState(gc_state::propose(
                 db,

@@ -74,11 +74,7 @@ pub fn recorded_pieces(chunk: &ChunkRef) -> Vec<(ShardId, NodeId)> {
 
 /// Whether a chunk has every piece its width asks for.
 pub fn is_full_width(record: &ChunkRecord) -> bool {
-    if record.chunk.data_pieces > 0 {
-        record.chunk.pieces.iter().all(Option::is_some)
-    } else {
-        record.chunk.nodes.len() >= usize::from(record.width)
-    }
+    record.is_full_width()
 }
 
 /// The record of one chunk.

@@ -435,7 +435,8 @@ fn shard_bytes_round_trip() {
 /// manifest just before the overwrite can still page its chunk rows.
 #[test]
 fn released_versions_are_dropped_a_grace_after_release() {
-    use crate::store::repair_rows::{note_released, sweep_released};
+    use crate::store::data_refs::sweep_released;
+    use crate::store::repair_rows::note_released;
     let (_dir, db) = open();
     bucket(&db, "b", Redundancy::Replicas(2));
     let v = VersionId::new_random();

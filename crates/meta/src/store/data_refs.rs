@@ -302,6 +302,25 @@ pub fn rebuild(db: &MetaDb) -> Result<(), DbError> {
     Ok(())
 }
 
+/// One GC horizon move: drops the chunk rows of versions released at least
+/// a grace ago (`repair_rows::take_released`) that nothing references any
+/// more; answers how many it dropped.
+pub fn sweep_released(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    horizon_ms: u64,
+    grace_ms: u64,
+) -> Result<usize, DbError> {
+    let mut dropped = 0;
+    for v in crate::store::repair_rows::take_released(db, batch, horizon_ms, grace_ms)? {
+        if !is_referenced(db, &v)? {
+            crate::store::chunks::drop_version(db, batch, &v)?;
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
+}
+
 #[cfg(test)]
 #[path = "data_refs_tests.rs"]
 mod tests;

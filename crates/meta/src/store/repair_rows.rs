@@ -7,7 +7,7 @@
 //!   time (ms, big-endian) | version: the same, stamped by the first GC
 //!   horizon move after its release with that move's time (its horizon
 //!   plus the grace: no earlier than the release, give or take the clock
-//!   skew meta admits). Each horizon move (`sweep_released`) stamps the
+//!   skew meta admits). Each horizon move (`data_refs::sweep_released`) stamps the
 //!   unstamped and drops the chunk rows of the stamped at or before its
 //!   horizon that nothing references any more: a GET that read a manifest
 //!   just before it was overwritten finds its chunk rows for the grace, as
@@ -18,8 +18,6 @@
 //!
 //! `chunk_damage` holds one `DamageRecord` per (chunk, piece, node).
 
-use crate::store::chunks::{drop_version, is_full_width};
-use crate::store::data_refs::is_referenced;
 use crate::store::db::{CF_CHUNK_DAMAGE, CF_REPAIR, DbError, MetaDb, decode, encode};
 use cairn_rpc::repair_api::{DamageRecord, RepairSettings};
 use cairn_types::{ChunkKey, ChunkRecord, NodeId, VersionId};
@@ -54,7 +52,7 @@ pub fn settle_candidate(
     record: &ChunkRecord,
     damage_left: usize,
 ) -> Result<(), DbError> {
-    if is_full_width(record) && damage_left == 0 {
+    if record.is_full_width() && damage_left == 0 {
         batch.delete_cf(db.cf(CF_REPAIR)?, tagged(CANDIDATE, &key.to_bytes()));
     } else {
         add_candidate(db, batch, key)?;
@@ -177,17 +175,16 @@ fn stamped_key(at_ms: u64, v: &VersionId) -> Vec<u8> {
 
 const STAMPED_KEY_LEN: usize = 1 + 8 + 16;
 
-/// One GC horizon move at `horizon_ms` with grace `grace_ms`: drops the
-/// chunk rows of up to `SWEEP_BATCH` versions stamped at or before the
-/// horizon that nothing references any more, then stamps up to
-/// `SWEEP_BATCH` unstamped released versions with `horizon_ms + grace_ms`.
-/// Answers how many versions it dropped.
-pub fn sweep_released(
+/// One GC horizon move at `horizon_ms` with grace `grace_ms`: takes out
+/// up to `SWEEP_BATCH` released versions stamped at or before the horizon
+/// (answered: the caller drops the rows of those nothing references), then
+/// stamps up to `SWEEP_BATCH` unstamped ones with `horizon_ms + grace_ms`.
+pub fn take_released(
     db: &MetaDb,
     batch: &mut WriteBatch,
     horizon_ms: u64,
     grace_ms: u64,
-) -> Result<usize, DbError> {
+) -> Result<Vec<VersionId>, DbError> {
     let cf = db.cf(CF_REPAIR)?;
     let mut due = Vec::new();
     let mut it = db.db.raw_iterator_cf(cf);
@@ -223,20 +220,17 @@ pub fn sweep_released(
         it.next();
     }
     it.status()?;
-    let mut dropped = 0;
+    let mut out = Vec::with_capacity(due.len());
     for (key, v) in due {
-        if !is_referenced(db, &v)? {
-            drop_version(db, batch, &v)?;
-            dropped += 1;
-        }
         batch.delete_cf(cf, key);
+        out.push(v);
     }
     let stamp = horizon_ms.saturating_add(grace_ms);
     for v in fresh {
         batch.delete_cf(cf, tagged(RELEASED, v.as_bytes()));
         batch.put_cf(cf, stamped_key(stamp, &v), b"");
     }
-    Ok(dropped)
+    Ok(out)
 }
 
 pub fn disk_id(db: &MetaDb, node: NodeId) -> Result<Option<u128>, DbError> {
