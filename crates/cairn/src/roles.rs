@@ -80,7 +80,14 @@ pub async fn bind(
 }
 
 /// Requires the cluster secret on every internal route except `/health`.
+/// Every internal address also serves this process's `/metrics` (behind the
+/// secret: a scraper sends the cluster token header), so the meta voters'
+/// and storage nodes' series are there when each role runs on its own.
 fn protect_internal(router: axum::Router, config: &Config) -> axum::Router {
+    let router = router.route(
+        "/metrics",
+        axum::routing::get(|| async { metrics_handle().map(|h| h.render()).unwrap_or_default() }),
+    );
     cairn_rpc::auth::protect(router, &config.cluster.secret)
         .route("/health", axum::routing::get(|| async { "ok" }))
 }
@@ -231,9 +238,7 @@ pub async fn start_node(
     let task = serve(
         listener,
         protect_internal(
-            cairn_node::router(NodeState {
-                store: store.clone(),
-            }),
+            cairn_node::router(NodeState::new(store.clone(), config.repair.moves_per_node)),
             config,
         ),
         internal_limits(config),

@@ -13,7 +13,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cairn_rpc::shard_api::{CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER, ShardStatus};
+use cairn_rpc::shard_api::{
+    CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER, REPAIR_READ_HEADER, ShardStatus,
+};
 use cairn_types::ShardId;
 use std::sync::Arc;
 
@@ -25,6 +27,18 @@ pub const METRIC_SHARDS_READ: &str = "cairn_node_shards_read_total";
 #[derive(Clone)]
 pub struct NodeState {
     pub store: Arc<ShardStore>,
+    /// Repair reads served at once (`repair.moves_per_node`: this node's
+    /// moves out); more wait their turn.
+    pub repair_reads: Arc<tokio::sync::Semaphore>,
+}
+
+impl NodeState {
+    pub fn new(store: Arc<ShardStore>, moves_out: usize) -> Self {
+        Self {
+            store,
+            repair_reads: Arc::new(tokio::sync::Semaphore::new(moves_out.max(1))),
+        }
+    }
 }
 
 pub fn router(state: NodeState) -> Router {
@@ -100,9 +114,22 @@ async fn put_shard(
     }
 }
 
-async fn get_shard(State(st): State<NodeState>, Path(id): Path<String>) -> Response {
+async fn get_shard(
+    State(st): State<NodeState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(id) = ShardId::parse(&id) else {
         return bad_id();
+    };
+    // A mover's read waits for one of this node's moves-out slots.
+    let _slot = if headers.contains_key(REPAIR_READ_HEADER) {
+        match st.repair_reads.clone().acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(_) => None,
+        }
+    } else {
+        None
     };
     // Read and verified in a task of its own, so a requester that stops
     // waiting (a gateway whose hedged read was answered elsewhere) does not
@@ -179,9 +206,7 @@ mod tests {
             )
             .await
             .expect("stored");
-        let app = router(NodeState {
-            store: store.clone(),
-        });
+        let app = router(NodeState::new(store.clone(), 1));
         let request = |method: Method| {
             Request::builder()
                 .method(method)
@@ -198,5 +223,56 @@ mod tests {
         let read = app.oneshot(request(Method::GET)).await.expect("answer");
         assert_eq!(read.status(), StatusCode::OK);
         assert!(store.read(&id).await.is_ok());
+    }
+
+    /// Repair reads are bounded per node (moves out): with its one slot
+    /// taken, a mover's read waits while a client's read is answered.
+    #[tokio::test]
+    async fn repair_reads_wait_for_a_moves_out_slot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(ShardStore::open(dir.path()).expect("open"));
+        let id = ShardId {
+            version: VersionId::new_random(),
+            part: 0,
+            chunk: 1,
+            piece: 0,
+        };
+        let payload = bytes::Bytes::from_static(b"piece");
+        let hash = *blake3::hash(&payload).as_bytes();
+        store
+            .write(
+                &id,
+                1,
+                hash,
+                futures::stream::iter([Ok::<_, std::io::Error>(payload)]),
+            )
+            .await
+            .expect("stored");
+        let state = NodeState::new(store, 1);
+        let app = router(state.clone());
+        let get = |repair: bool| {
+            let mut b = Request::builder().uri(cairn_rpc::shard_api::shard_path(&id));
+            if repair {
+                b = b.header(REPAIR_READ_HEADER, "1");
+            }
+            b.body(Body::empty()).expect("request")
+        };
+        let held = state
+            .repair_reads
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("slot");
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            app.clone().oneshot(get(true)),
+        )
+        .await;
+        assert!(waiting.is_err(), "the repair read waited for the slot");
+        let client = app.clone().oneshot(get(false)).await.expect("answer");
+        assert_eq!(client.status(), StatusCode::OK);
+        drop(held);
+        let repair = app.oneshot(get(true)).await.expect("answer");
+        assert_eq!(repair.status(), StatusCode::OK);
     }
 }

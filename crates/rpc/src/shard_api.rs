@@ -13,6 +13,9 @@ use thiserror::Error;
 pub const HASH_HEADER: &str = "x-cairn-blake3";
 /// Header carrying the codec id of a shard.
 pub const CODEC_HEADER: &str = "x-cairn-codec";
+/// Header marking a shard GET made by a repair mover (the node bounds how
+/// many it serves at once: moves out).
+pub const REPAIR_READ_HEADER: &str = "x-cairn-repair";
 /// Status a node answers when a stored shard failed verification.
 pub const CORRUPT_STATUS: u16 = 422;
 
@@ -79,10 +82,29 @@ impl ShardClient {
 
     /// Reads a shard's payload, verified by the node against its stored hash.
     pub async fn get(&self, addr: &str, id: &ShardId) -> Result<Bytes, ShardError> {
-        let resp = self
+        self.get_marked(addr, id, false).await
+    }
+
+    /// As `get`, for a repair mover: the node serves a bounded number of
+    /// these at once (its moves out), queueing the rest.
+    pub async fn get_for_repair(&self, addr: &str, id: &ShardId) -> Result<Bytes, ShardError> {
+        self.get_marked(addr, id, true).await
+    }
+
+    async fn get_marked(
+        &self,
+        addr: &str,
+        id: &ShardId,
+        repair: bool,
+    ) -> Result<Bytes, ShardError> {
+        let mut request = self
             .rpc
             .http
-            .get(format!("http://{addr}{}", shard_path(id)))
+            .get(format!("http://{addr}{}", shard_path(id)));
+        if repair {
+            request = request.header(REPAIR_READ_HEADER, "1");
+        }
+        let resp = request
             .send()
             .await
             .map_err(|e| RpcError::from_reqwest(addr, e))?;

@@ -143,7 +143,8 @@ pub struct RepairConfig {
     pub after_down_secs: u64,
     /// Bytes per second one node's mover reads and writes for repair.
     pub max_bytes_per_sec: u64,
-    /// Pieces one node re-creates at once (moves in).
+    /// Pieces one node re-creates at once (moves in), and repair reads it
+    /// serves at once (moves out).
     pub moves_per_node: usize,
     /// How often the meta leader plans repair (ms).
     pub plan_interval_ms: u64,

@@ -221,7 +221,7 @@ impl Mover {
                 continue;
             }
             self.throttle.take(task.record.chunk.len).await;
-            match self.shards.get(addr, &task.chunk.shard(0)).await {
+            match self.shards.get_for_repair(addr, &task.chunk.shard(0)).await {
                 Ok(bytes) if chunk_hash(&bytes) == want => return Ok((bytes, want)),
                 Ok(_) => errors.push(format!("node {node}: bytes do not match the record")),
                 Err(e) => errors.push(format!("node {node}: {e}")),
@@ -257,7 +257,11 @@ impl Mover {
                 continue;
             }
             self.throttle.take(piece_len).await;
-            match self.shards.get(addr, &task.chunk.shard(*p)).await {
+            match self
+                .shards
+                .get_for_repair(addr, &task.chunk.shard(*p))
+                .await
+            {
                 Ok(bytes) if chunk_hash(&bytes) == recorded.hash => {
                     pieces[i] = Some(bytes);
                     have += 1;
