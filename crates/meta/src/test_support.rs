@@ -1,6 +1,6 @@
 //! Test support shared by the unit tests of several folders: a state-machine
 //! database in a temporary directory, applying a command to it exactly as
-//! the state machine does, and commands many tests build.
+//! the state machine does, and commands and records many tests build.
 
 use crate::apply::apply_command;
 use crate::store::db::MetaDb;
@@ -48,4 +48,22 @@ pub fn create_bucket_command() -> MetaCommand {
         created: 0,
         redundancy: Redundancy::Replicas(1),
     })
+}
+
+/// Erasure piece slots: slot i held by `holders[i]` (None: empty), with
+/// blake3 `hash_of(i)`.
+pub fn piece_refs(
+    holders: &[Option<cairn_types::NodeId>],
+    hash_of: impl Fn(u16) -> [u8; 32],
+) -> Vec<Option<cairn_types::PieceRef>> {
+    holders
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.map(|node| cairn_types::PieceRef {
+                node,
+                hash: hash_of(i as u16),
+            })
+        })
+        .collect()
 }

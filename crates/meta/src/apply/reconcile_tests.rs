@@ -6,7 +6,7 @@
 use super::*;
 use crate::store::chunks::pieces_on_node;
 use crate::store::repair_rows::{candidates, done, settings};
-use crate::test_support::{open, run};
+use crate::test_support::{open, piece_refs, run};
 use cairn_rpc::repair_api::{DamageReport, RepairSettings};
 use cairn_rpc::{MetaCommand, WriteCondition, WriteId};
 use cairn_types::{
@@ -82,16 +82,7 @@ fn put_coded(db: &MetaDb, holders: [Option<NodeId>; 3]) -> ChunkKey {
             len: LEN,
             hash: [1; 32],
             nodes: Vec::new(),
-            pieces: holders
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    h.map(|node| PieceRef {
-                        node,
-                        hash: piece_hash(i as u16),
-                    })
-                })
-                .collect(),
+            pieces: piece_refs(&holders, piece_hash),
             data_pieces: 2,
         },
     )

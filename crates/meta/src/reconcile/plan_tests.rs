@@ -3,7 +3,8 @@
 //! (`choose_target`).
 
 use super::*;
-use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, PieceRef, VersionId};
+use crate::test_support::piece_refs;
+use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, VersionId};
 
 const AFTER_DOWN: Duration = Duration::from_secs(600);
 
@@ -59,16 +60,7 @@ fn coded(holders: [Option<NodeId>; 6]) -> ChunkRecord {
             len: 100,
             hash: [2; 32],
             nodes: Vec::new(),
-            pieces: holders
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    h.map(|node| PieceRef {
-                        node,
-                        hash: [i as u8; 32],
-                    })
-                })
-                .collect(),
+            pieces: piece_refs(&holders, |i| [i as u8; 32]),
             data_pieces: 4,
         },
         codec: CODEC_RS_GF256_V1,

@@ -10,10 +10,9 @@ use crate::reconcile::plan::{NodeView, NodeViews};
 use crate::reconcile::planner::plan;
 use crate::store::chunks::put_record;
 use crate::store::repair_rows::add_candidate;
-use crate::test_support::open;
+use crate::test_support::{open, piece_refs};
 use cairn_types::{
-    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ClusterLayout, MoveReason, PieceRef,
-    VersionId,
+    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ClusterLayout, MoveReason, VersionId,
 };
 use rocksdb::WriteBatch;
 
@@ -56,16 +55,7 @@ fn coded(k: &ChunkKey, holders: [Option<NodeId>; 6], len: u64) -> ChunkRecord {
             len,
             hash: [2; 32],
             nodes: Vec::new(),
-            pieces: holders
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    h.map(|node| PieceRef {
-                        node,
-                        hash: [i as u8; 32],
-                    })
-                })
-                .collect(),
+            pieces: piece_refs(&holders, |i| [i as u8; 32]),
             data_pieces: 4,
         },
         codec: CODEC_RS_GF256_V1,

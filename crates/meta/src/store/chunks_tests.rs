@@ -6,7 +6,7 @@
 use super::*;
 use crate::store::db::CF_CHUNK_DAMAGE;
 use crate::store::repair_rows::{add_candidate, candidates, damage_of, put_damage};
-use crate::test_support::open;
+use crate::test_support::{open, piece_refs};
 use cairn_rpc::repair_api::{DamageKind, DamageRecord};
 use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, PieceRef};
 
@@ -53,16 +53,7 @@ fn coded(version: VersionId, index: u32, holders: [Option<NodeId>; 3]) -> ChunkR
         len: 10,
         hash: [9; 32],
         nodes: Vec::new(),
-        pieces: holders
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                h.map(|node| PieceRef {
-                    node,
-                    hash: [i as u8; 32],
-                })
-            })
-            .collect(),
+        pieces: piece_refs(&holders, |i| [i as u8; 32]),
         data_pieces: 2,
     }
 }
