@@ -182,20 +182,19 @@ mod tests {
     use cairn_types::VersionId;
     use tower::ServiceExt;
 
-    /// The shard route takes PUT and GET only: a DELETE (which any holder of
-    /// the cluster secret could send to remove a shard outside the
-    /// collector's checks) is refused and the shard stays.
-    #[tokio::test]
-    async fn a_shard_cannot_be_deleted_over_the_api() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(ShardStore::open(dir.path()).expect("open"));
+    /// A store under `dir` holding one shard with `payload`.
+    async fn one_shard(
+        dir: &std::path::Path,
+        payload: &'static [u8],
+    ) -> (Arc<ShardStore>, ShardId) {
+        let store = Arc::new(ShardStore::open(dir).expect("open"));
         let id = ShardId {
             version: VersionId::new_random(),
             part: 0,
             chunk: 0,
             piece: 0,
         };
-        let payload = bytes::Bytes::from_static(b"shard bytes");
+        let payload = bytes::Bytes::from_static(payload);
         let hash = *blake3::hash(&payload).as_bytes();
         store
             .write(
@@ -206,6 +205,16 @@ mod tests {
             )
             .await
             .expect("stored");
+        (store, id)
+    }
+
+    /// The shard route takes PUT and GET only: a DELETE (which any holder of
+    /// the cluster secret could send to remove a shard outside the
+    /// collector's checks) is refused and the shard stays.
+    #[tokio::test]
+    async fn a_shard_cannot_be_deleted_over_the_api() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, id) = one_shard(dir.path(), b"shard bytes").await;
         let app = router(NodeState::new(store.clone(), 1));
         let request = |method: Method| {
             Request::builder()
@@ -230,24 +239,7 @@ mod tests {
     #[tokio::test]
     async fn repair_reads_wait_for_a_moves_out_slot() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(ShardStore::open(dir.path()).expect("open"));
-        let id = ShardId {
-            version: VersionId::new_random(),
-            part: 0,
-            chunk: 1,
-            piece: 0,
-        };
-        let payload = bytes::Bytes::from_static(b"piece");
-        let hash = *blake3::hash(&payload).as_bytes();
-        store
-            .write(
-                &id,
-                1,
-                hash,
-                futures::stream::iter([Ok::<_, std::io::Error>(payload)]),
-            )
-            .await
-            .expect("stored");
+        let (store, id) = one_shard(dir.path(), b"piece").await;
         let state = NodeState::new(store, 1);
         let app = router(state.clone());
         let get = |repair: bool| {
