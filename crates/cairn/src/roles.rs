@@ -330,6 +330,7 @@ fn start_healing(
         mover::MoverConfig {
             moves: config.repair.moves_per_node,
             bytes_per_sec: config.repair.max_bytes_per_sec,
+            rebalance_bytes_per_sec: config.repair.rebalance_bytes_per_sec,
         },
     );
     Ok(vec![

@@ -15,6 +15,7 @@ use crate::liveness::{LivenessState, require_leader};
 use crate::reconcile::plan::{NodeView, NodeViews};
 use crate::reconcile::planner::plan;
 use crate::reconcile::queue::{Task, WorkQueue};
+use crate::reconcile::rebalance::{SWEEP_CHUNKS_PER_PASS, Sweep, sweep};
 use crate::reconcile::report::{durability, inspect};
 use crate::store::db::{DbError, MetaDb};
 use crate::store::layout::state as layout_state;
@@ -65,6 +66,9 @@ const GAUGE_EVERY_PASSES: u32 = 5;
 #[derive(Default)]
 struct Inner {
     queue: WorkQueue,
+    /// The rebalance sweep, and (when, bytes moved for the epoch) samples.
+    sweep: Sweep,
+    moved_samples: VecDeque<(Instant, u64)>,
     reports: HashMap<NodeId, (Instant, NodeReport)>,
     /// (when, repaired bytes committed so far) samples for the rate.
     samples: VecDeque<(Instant, u64)>,
@@ -147,8 +151,28 @@ impl Repair {
         let inner = self.inner.clone();
         let (queued, leased) = tokio::task::spawn_blocking(move || {
             let mut guard = inner.lock().map_err(|_| poisoned())?;
-            let p =
+            let mut p =
                 plan(&db, &views, layout.as_ref(), after_down, &guard.queue).map_err(db_error)?;
+            let moved = repair_rows::rebalanced(&db).map_err(db_error)?;
+            let now = Instant::now();
+            if let Some(layout) = &layout {
+                let g = &mut *guard;
+                sweep(
+                    &db,
+                    &views,
+                    layout,
+                    after_down,
+                    &g.queue,
+                    &mut g.sweep,
+                    &mut p,
+                    SWEEP_CHUNKS_PER_PASS,
+                    moved.bytes,
+                    now,
+                )
+                .map_err(db_error)?;
+                p.tasks.sort_by_key(Task::order);
+            }
+            sample(&mut guard.moved_samples, now, moved.bytes);
             if p.unplaceable > 0 || p.unreadable > 0 {
                 tracing::debug!(
                     unplaceable = p.unplaceable,
@@ -156,19 +180,13 @@ impl Repair {
                     "repair plan"
                 );
             }
-            guard.queue.replan(p.tasks, &p.needed, Instant::now());
+            guard
+                .queue
+                .replan_judged(p.tasks, &p.needed, Some(&p.judged), Instant::now());
             let (done_pieces, done_bytes) = repair_rows::done(&db).map_err(db_error)?;
             metrics::gauge!(METRIC_DONE_PIECES).set(done_pieces as f64);
             metrics::gauge!(METRIC_DONE_BYTES).set(done_bytes as f64);
-            let now = Instant::now();
-            guard.samples.push_back((now, done_bytes));
-            while guard
-                .samples
-                .front()
-                .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
-            {
-                guard.samples.pop_front();
-            }
+            sample(&mut guard.samples, Instant::now(), done_bytes);
             Ok::<_, MetaError>((guard.queue.queued(), guard.queue.in_progress()))
         })
         .await
@@ -182,14 +200,7 @@ impl Repair {
 
     /// Committed repair bytes per second over the last `RATE_WINDOW`.
     fn rate(&self) -> u64 {
-        let Ok(g) = self.inner.lock() else { return 0 };
-        match (g.samples.front(), g.samples.back()) {
-            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
-                let secs = t1.duration_since(*t0).as_secs_f64();
-                ((b1.saturating_sub(*b0)) as f64 / secs) as u64
-            }
-            _ => 0,
-        }
+        self.inner.lock().map_or(0, |g| rate_of(&g.samples))
     }
 
     /// Runs the plan loop until `stop` completes: a pass every
@@ -212,6 +223,7 @@ impl Repair {
                     tracing::debug!(error = %e, "repair planning pass failed");
                     continue;
                 }
+                me.export_rebalance();
                 passes = passes.wrapping_add(1);
                 if passes % GAUGE_EVERY_PASSES == 0
                     && let Ok(r) = me.durability().await
@@ -225,21 +237,24 @@ impl Repair {
     fn claim(&self, c: &RepairClaim) -> Result<RepairGrant, MetaError> {
         require_leader(&self.node)?;
         let settings = repair_rows::settings(self.node.db()).map_err(db_error)?;
-        if settings.paused {
-            return Ok(RepairGrant {
-                settings,
-                tasks: Vec::new(),
-            });
-        }
+        let rebalance = repair_rows::rebalance_settings(self.node.db()).map_err(db_error)?;
         let lease = Duration::from_secs(self.cfg.lease_secs);
         let tasks = {
             let mut g = self.inner.lock().map_err(|_| poisoned())?;
             let slots = (c.slots as usize).min(self.cfg.moves_per_node.max(1));
-            g.queue.claim(c.node, slots, Instant::now(), lease)
+            g.queue
+                .claim_where(c.node, slots, Instant::now(), lease, |t| {
+                    if t.is_move() {
+                        !rebalance.paused
+                    } else {
+                        !settings.paused
+                    }
+                })
         };
         let addrs = self.addresses()?;
         Ok(RepairGrant {
             settings,
+            rebalance,
             tasks: tasks
                 .into_iter()
                 .map(|t| wire_task(t, &addrs, lease))
@@ -386,7 +401,37 @@ impl Repair {
             .route(META_DURABILITY_PATH, post(durability_route).layer(limit()))
             .route(META_REPAIR_STATUS_PATH, post(status_route).layer(limit()))
             .route(META_INSPECT_PATH, post(inspect_route).layer(limit()))
+            .route(
+                META_REBALANCE_STATUS_PATH,
+                post(rebalance_status_route).layer(limit()),
+            )
             .with_state(self.clone())
+    }
+}
+
+/// Adds a sample of a growing counter, keeping `RATE_WINDOW` of them (a
+/// counter that went down, restarted for a new epoch, starts afresh).
+fn sample(samples: &mut VecDeque<(Instant, u64)>, now: Instant, value: u64) {
+    if samples.back().is_some_and(|(_, v)| *v > value) {
+        samples.clear();
+    }
+    samples.push_back((now, value));
+    while samples
+        .front()
+        .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+    {
+        samples.pop_front();
+    }
+}
+
+/// The counter's growth per second over the samples.
+fn rate_of(samples: &VecDeque<(Instant, u64)>) -> u64 {
+    match (samples.front(), samples.back()) {
+        (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+            let secs = t1.duration_since(*t0).as_secs_f64();
+            ((b1.saturating_sub(*b0)) as f64 / secs) as u64
+        }
+        _ => 0,
     }
 }
 
@@ -403,6 +448,11 @@ fn export_states(r: &DurabilityReport) {
         metrics::gauge!(METRIC_OBJECTS, "state" => state).set(c.objects as f64);
     }
 }
+
+#[path = "repair_rebalance.rs"]
+mod rebalance;
+use rebalance::rebalance_status_route;
+use cairn_rpc::rebalance_api::META_REBALANCE_STATUS_PATH;
 
 fn wire_task(t: Task, addrs: &HashMap<NodeId, String>, lease: Duration) -> RepairTask {
     RepairTask {

@@ -10,6 +10,7 @@ pub mod health_api;
 pub mod meta_api;
 pub mod meta_client;
 pub mod meta_reads;
+pub mod rebalance_api;
 pub mod repair_api;
 pub mod shard_api;
 pub mod sizes;

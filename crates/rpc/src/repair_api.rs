@@ -3,7 +3,7 @@
 //! work from the meta leader and report their disks and scrub passes, and
 //! what operators read (durability, repair status, per-object inspect).
 //!
-//! One mechanism serves repair and (later) rebalancing: for every chunk,
+//! One mechanism serves repair and rebalancing (`rebalance_api`): for every chunk,
 //! meta compares the pieces its record names with what they should be.
 //! The meta leader plans (it alone knows which nodes are down, and for how
 //! long) and hands out leased tasks; storage nodes do the moving: a task
@@ -15,6 +15,7 @@
 //! compare-and-swap, so its piece is merely surplus.
 
 use crate::endpoint::Endpoint;
+use crate::rebalance_api::RebalanceSettings;
 use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, ShardId, UnixMillis};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,8 @@ pub enum ReconcileCommand {
     DiskIdentity { node: NodeId, disk_id: u128 },
     /// The live repair settings (`cairn admin repair pause|resume|throttle`).
     SetRepairSettings(RepairSettings),
+    /// The live rebalance settings (`cairn admin rebalance pause|resume|throttle`).
+    SetRebalanceSettings(RebalanceSettings),
 }
 
 /// Damage found on one piece.
@@ -118,6 +121,8 @@ impl Endpoint for RepairClaim {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairGrant {
     pub settings: RepairSettings,
+    /// Rebalancing's settings: moves of misplaced pieces pass their own throttle.
+    pub rebalance: RebalanceSettings,
     pub tasks: Vec<RepairTask>,
 }
 

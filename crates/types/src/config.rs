@@ -118,6 +118,8 @@ pub struct Config {
 pub const DEFAULT_REPAIR_AFTER_DOWN_SECS: u64 = 600;
 /// Default `repair.max_bytes_per_sec` per node (64 MiB/s).
 pub const DEFAULT_REPAIR_MAX_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
+/// Default `repair.rebalance_bytes_per_sec` per node (64 MiB/s).
+pub const DEFAULT_REBALANCE_BYTES_PER_SEC: u64 = 64 * 1024 * 1024;
 /// Default `repair.moves_per_node`.
 pub const DEFAULT_REPAIR_MOVES_PER_NODE: usize = 4;
 /// Default `repair.plan_interval_ms`.
@@ -133,8 +135,9 @@ pub const DEFAULT_SCRUB_INTERVAL_DAYS: f64 = 7.0;
 
 /// The reconciler: the meta leader plans repair (`after_down_secs`,
 /// `plan_interval_ms`, `lease_secs`), storage nodes move pieces
-/// (`max_bytes_per_sec`, `moves_per_node`). `cairn admin repair throttle`
-/// overrides `max_bytes_per_sec` cluster-wide, live.
+/// (`max_bytes_per_sec`, `rebalance_bytes_per_sec`, `moves_per_node`).
+/// `cairn admin repair throttle` and `cairn admin rebalance throttle`
+/// override the two rates cluster-wide, live.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RepairConfig {
@@ -143,6 +146,9 @@ pub struct RepairConfig {
     pub after_down_secs: u64,
     /// Bytes per second one node's mover reads and writes for repair.
     pub max_bytes_per_sec: u64,
+    /// Bytes per second one node's mover reads and writes to move
+    /// misplaced pieces (rebalancing).
+    pub rebalance_bytes_per_sec: u64,
     /// Pieces one node re-creates at once (moves in), and repair reads it
     /// serves at once (moves out).
     pub moves_per_node: usize,
@@ -158,6 +164,7 @@ impl Default for RepairConfig {
         Self {
             after_down_secs: DEFAULT_REPAIR_AFTER_DOWN_SECS,
             max_bytes_per_sec: DEFAULT_REPAIR_MAX_BYTES_PER_SEC,
+            rebalance_bytes_per_sec: DEFAULT_REBALANCE_BYTES_PER_SEC,
             moves_per_node: DEFAULT_REPAIR_MOVES_PER_NODE,
             plan_interval_ms: DEFAULT_REPAIR_PLAN_INTERVAL_MS,
             lease_secs: DEFAULT_REPAIR_LEASE_SECS,

@@ -155,6 +155,9 @@ pub struct UsageGroup {
 pub struct LayoutState {
     pub current: Option<ClusterLayout>,
     pub staging: LayoutStaging,
+    /// Nodes an applied layout removed and no later one brought back: they
+    /// drain (their pieces move to the owners) and are then removed.
+    pub departed: std::collections::BTreeSet<NodeId>,
 }
 
 impl LayoutState {

@@ -10,12 +10,14 @@
 
 use super::inspect::{self as inspect_admin, AdminObjectCommand};
 use super::layout as layout_admin;
+use super::rebalance::{self as rebalance_admin, AdminRebalanceCommand};
 use super::repair::{self as repair_admin, AdminRepairCommand};
 use super::{gc as gc_admin, meta as meta_admin, nodes as admin_nodes};
 use crate::roles;
 use anyhow::Context;
 use cairn_rpc::MetaCommand;
 use cairn_rpc::NodeStatusRequest;
+use cairn_rpc::rebalance_api::RebalanceStatusRequest;
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::config::Config;
@@ -75,6 +77,12 @@ pub enum AdminCommand {
     Repair {
         #[command(subcommand)]
         command: AdminRepairCommand,
+    },
+    /// Rebalancing (moves of misplaced pieces after a layout change): its
+    /// status, pause and resume, its throttle.
+    Rebalance {
+        #[command(subcommand)]
+        command: AdminRebalanceCommand,
     },
     /// Objects: where each chunk's pieces are, and their state.
     Object {
@@ -137,7 +145,10 @@ pub enum AdminNodeCommand {
         #[arg(long)]
         capacity: Option<u64>,
     },
-    /// Stage nodes out of the next layout.
+    /// Stage nodes out of the next layout. After `cairn admin layout
+    /// apply` a removed node drains: its pieces move to their new owners
+    /// while it keeps serving reads (`node list` shows `draining`, then
+    /// `removed` once the records name nothing on it).
     Remove {
         /// A config file of the cluster (any role's).
         #[arg(long)]
@@ -338,6 +349,16 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        AdminCommand::Rebalance { command } => {
+            let (_, meta) = connect(command.config())?;
+            say!(
+                "{}",
+                rebalance_admin::run_rebalance(&meta, command)
+                    .await?
+                    .trim_end()
+            );
+            Ok(())
+        }
         AdminCommand::Object { command } => run_object(command).await,
     }
 }
@@ -447,13 +468,21 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
             let (_, meta) = connect(&config)?;
             let nodes = meta.call(&NodeStatusRequest).await?;
             let layout = meta.read(reads::GetLayout {}).await?;
+            // Draining nodes' bytes left; the list stands without them.
+            let rebalance = meta.call(&RebalanceStatusRequest).await.ok();
+            let rebalance = rebalance.as_ref();
             if json {
                 say!(
                     "{}",
-                    serde_json::to_string_pretty(&admin_nodes::to_json(&nodes, &layout))?
+                    serde_json::to_string_pretty(&admin_nodes::to_json(
+                        &nodes, &layout, rebalance
+                    ))?
                 );
             } else {
-                say!("{}", admin_nodes::render(&nodes, &layout).trim_end());
+                say!(
+                    "{}",
+                    admin_nodes::render(&nodes, &layout, rebalance).trim_end()
+                );
             }
         }
         AdminNodeCommand::Assign {
@@ -471,7 +500,7 @@ async fn run_node(command: AdminNodeCommand) -> anyhow::Result<()> {
                     .await?
                     .iter()
                     .map(|n| n.id)
-                    .filter(|id| admin_nodes::layout_role(&layout, *id) == "pending")
+                    .filter(|id| admin_nodes::layout_role(&layout, *id, None) == "pending")
                     .collect();
                 anyhow::ensure!(
                     !pending.is_empty(),
@@ -547,7 +576,8 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
             let (_, meta) = connect(&config)?;
             let layout = layout_admin::apply_staged(&meta, partitions).await?;
             say!(
-                "layout epoch {} applied: {} node(s), {} partitions",
+                "layout epoch {} applied: {} node(s), {} partitions; misplaced pieces move to \
+                 their new owners in the background: watch `cairn admin rebalance status`",
                 layout.epoch,
                 layout.nodes.len(),
                 layout.partitions

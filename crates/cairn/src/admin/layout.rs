@@ -228,8 +228,15 @@ pub fn render_plan(plan: &LayoutPlan) -> String {
     }
     if plan.refused {
         out.push_str(
-            "the cluster holds data and partitions would get new owners; moving data \
-             (rebalancing) is not built yet, so `cairn admin layout apply` will refuse this change\n",
+            "a bucket stores chunks on more nodes than this layout has: `cairn admin layout \
+             apply` will refuse it (keep more nodes, or lower that bucket's redundancy)\n",
+        );
+    } else if plan.bytes_to_move > 0 {
+        let _ = writeln!(
+            out,
+            "after `cairn admin layout apply`, {} move to their new owners in the background \
+             (every piece stays readable meanwhile); watch `cairn admin rebalance status`",
+            mib(plan.bytes_to_move)
         );
     }
     out
@@ -292,6 +299,7 @@ mod tests {
         let state = LayoutState {
             current: Some(layout),
             staging,
+            ..Default::default()
         };
         let text = render_state(&state, &[], 1);
         assert!(

@@ -5,6 +5,7 @@
 //! server` to put its own nodes in the layout); `gc` resets a
 //! garbage-collection horizon set wrongly; `repair` reads the durability
 //! report and the repair status and sets the live repair settings;
+//! `rebalance` does the same for the moves after a layout change;
 //! `inspect` shows one object's placement; `units` prints and parses bytes,
 //! rates, durations and ages.
 
@@ -14,6 +15,7 @@ mod inspect;
 mod layout;
 mod meta;
 mod nodes;
+mod rebalance;
 mod repair;
 mod units;
 

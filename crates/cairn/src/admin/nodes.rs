@@ -2,17 +2,29 @@
 //! meta leader's view of their health — id, address, zone, capacity, state
 //! (up/down), how long ago the last heartbeat arrived, how far the node's
 //! clock is off the leader's, disk usage — and their place in the layout
-//! (active, pending, or a staged change).
+//! (active, pending, draining, removed, or a staged change).
 
+use super::units::human_bytes;
+use cairn_rpc::rebalance_api::RebalanceStatus;
 use cairn_rpc::{Liveness, NodeStatus};
 use cairn_types::{LayoutState, NodeId, StagedRole};
 
 /// A node's place in the layout: `active` (in the applied layout),
-/// `pending` (registered, not in it), with `+assign` / `-remove` when a
-/// change is staged.
-pub fn layout_role(layout: &LayoutState, id: NodeId) -> String {
+/// `draining` (an applied layout removed it and the chunk records still
+/// name pieces on it), `removed` (removed and empty), `pending`
+/// (registered, never in it), with `+assign` / `-remove` when a change is
+/// staged. `rebalance` is the leader's rebalance status (None: unknown).
+pub fn layout_role(layout: &LayoutState, id: NodeId, rebalance: Option<&RebalanceStatus>) -> String {
     let active = layout.current.as_ref().and_then(|l| l.node(id)).is_some();
-    let base = if active { "active" } else { "pending" };
+    let held = rebalance
+        .and_then(|r| r.nodes.iter().find(|n| n.id == id))
+        .and_then(|n| n.pieces_held);
+    let base = match (active, layout.departed.contains(&id), held) {
+        (true, ..) => "active",
+        (false, true, Some(0)) => "removed",
+        (false, true, _) => "draining",
+        (false, false, _) => "pending",
+    };
     match layout.staging.changes.get(&id) {
         Some(StagedRole::Assign { .. }) => format!("{base}+assign"),
         Some(StagedRole::Remove) => format!("{base}-remove"),
@@ -20,18 +32,37 @@ pub fn layout_role(layout: &LayoutState, id: NodeId) -> String {
     }
 }
 
+/// Bytes still to leave a draining node (None: not draining, or unknown).
+fn bytes_left(layout: &LayoutState, id: NodeId, rebalance: Option<&RebalanceStatus>) -> Option<u64> {
+    if !layout.departed.contains(&id) {
+        return None;
+    }
+    rebalance
+        .and_then(|r| r.nodes.iter().find(|n| n.id == id))
+        .filter(|n| n.pieces_held != Some(0))
+        .map(|n| n.out_bytes)
+}
+
 /// The JSON of `cairn admin node list --json`: each node's status with its
-/// `layout` role added.
-pub fn to_json(nodes: &[NodeStatus], layout: &LayoutState) -> serde_json::Value {
+/// `layout` role added, and `bytes_left` for a draining node.
+pub fn to_json(
+    nodes: &[NodeStatus],
+    layout: &LayoutState,
+    rebalance: Option<&RebalanceStatus>,
+) -> serde_json::Value {
     let items = nodes
         .iter()
         .map(|n| {
             let mut v = serde_json::to_value(n).unwrap_or(serde_json::Value::Null);
             if let serde_json::Value::Object(map) = &mut v {
+                let id = n.record.id;
                 map.insert(
                     "layout".into(),
-                    serde_json::Value::String(layout_role(layout, n.record.id)),
+                    serde_json::Value::String(layout_role(layout, id, rebalance)),
                 );
+                if let Some(left) = bytes_left(layout, id, rebalance) {
+                    map.insert("bytes_left".into(), left.into());
+                }
             }
             v
         })
@@ -62,7 +93,11 @@ fn clock(offset_ms: Option<i64>) -> String {
 }
 
 /// The human-readable table, one node per line, in id order.
-pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
+pub fn render(
+    nodes: &[NodeStatus],
+    layout: &LayoutState,
+    rebalance: Option<&RebalanceStatus>,
+) -> String {
     let mut nodes: Vec<&NodeStatus> = nodes.iter().collect();
     nodes.sort_by_key(|n| n.record.id);
     let down = nodes
@@ -95,7 +130,14 @@ pub fn render(nodes: &[NodeStatus], layout: &LayoutState) -> String {
             clock(n.clock_offset_ms),
             n.used_bytes.map(gib).unwrap_or_else(|| "-".into()),
             n.free_bytes.map(gib).unwrap_or_else(|| "-".into()),
-            layout_role(layout, n.record.id),
+            match bytes_left(layout, n.record.id, rebalance) {
+                Some(left) => format!(
+                    "{} ({} left)",
+                    layout_role(layout, n.record.id, rebalance),
+                    human_bytes(left)
+                ),
+                None => layout_role(layout, n.record.id, rebalance),
+            },
         ));
     }
     out
@@ -130,6 +172,7 @@ mod tests {
                 node(1, Liveness::Up, Some(300)),
             ],
             &layout,
+            None,
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "2 storage node(s), 1 down");

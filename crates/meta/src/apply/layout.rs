@@ -1,20 +1,19 @@
 //! Layout commands: staging an operator's changes and applying a planned
-//! layout (refusing the ones that would strand data). Both records live in
-//! the `layout` table (`store::layout`).
+//! layout. Both records live in the `layout` table (`store::layout`).
 //!
-//! Moving data after a layout change is not built yet, so once any object or
-//! part holds shards (the garbage collector's reference index is not empty),
-//! a layout that gives any partition new owners at a width some bucket uses
-//! (a set change among its first `width` nodes; a reordering needs nothing
-//! moved, as manifests record each piece's node) is refused. The first
-//! layout is always accepted: manifests record the node of every shard, so
-//! data written before any layout stays readable where it is.
+//! Any change is accepted on a cluster holding data (add, remove, re-zone,
+//! re-weight), as the next epoch: new chunks are placed by it at once, and
+//! pieces whose holder is no longer among their chunk's owners are
+//! *misplaced*, still readable where they are, until the reconciler moves
+//! them (`reconcile::rebalance`). Applying restarts the count of bytes moved
+//! and records the nodes that left (`departed`: they drain). Refused: a
+//! layout with fewer nodes than the widest bucket stores a chunk on.
 
 use super::outcome::Applied;
-use crate::store::data_refs::holds_object_data;
 use crate::store::db::{CF_BUCKETS, CF_LAYOUT, CF_NODES, DbError, MetaDb, encode, scan_all};
-use crate::store::layout::{CURRENT_KEY, STAGING_KEY, state};
-use cairn_placement::{MAX_TABLE_WIDTH, changes_owners};
+use crate::store::layout::{CURRENT_KEY, DEPARTED_KEY, STAGING_KEY, state};
+use crate::store::repair_rows::start_rebalance;
+use cairn_placement::MAX_TABLE_WIDTH;
 use cairn_rpc::{LayoutChange, MetaError, MetaResponse, NodeRecord};
 use cairn_types::{Bucket, ClusterLayout, StagedRole};
 use rocksdb::WriteBatch;
@@ -105,21 +104,31 @@ pub fn apply(db: &MetaDb, batch: &mut WriteBatch, layout: &ClusterLayout) -> App
     if let Err(msg) = layout.check_shape(MAX_TABLE_WIDTH) {
         return refuse(msg);
     }
-    if let Some(cur) = &st.current
-        && changes_owners(cur, layout, &bucket_widths(db)?)
-        && holds_object_data(db)?
-    {
-        return Ok(Err(MetaError::LayoutChangeRefused(
-            "the cluster holds object data, and this layout gives partitions new owners; \
-             moving data to new owners (rebalancing) is not built yet, so applying it would \
-             leave data away from where the layout places it. Revert the staged changes \
-             with `cairn admin layout revert`"
-                .into(),
-        )));
+    let widest = bucket_widths(db)?.into_iter().max().unwrap_or(0);
+    if layout.placeable_nodes() < widest {
+        return Ok(Err(MetaError::LayoutChangeRefused(format!(
+            "a bucket stores chunks on {widest} nodes and this layout has {} node(s) with \
+             capacity; nothing was changed. Keep more nodes (`cairn admin node assign`), or \
+             lower that bucket's redundancy first",
+            layout.placeable_nodes()
+        ))));
     }
     let cf = db.cf(CF_LAYOUT)?;
     batch.put_cf(cf, CURRENT_KEY, encode(layout)?);
     batch.delete_cf(cf, STAGING_KEY);
+    // Nodes that leave drain; a node that comes back is no longer departed.
+    let mut departed = st.departed.clone();
+    if let Some(cur) = &st.current {
+        departed.extend(
+            cur.nodes
+                .iter()
+                .map(|n| n.id)
+                .filter(|id| layout.node(*id).is_none()),
+        );
+    }
+    departed.retain(|id| layout.node(*id).is_none());
+    batch.put_cf(cf, DEPARTED_KEY, encode(&departed)?);
+    start_rebalance(db, batch, layout.epoch)?;
     Ok(Ok(MetaResponse::Done))
 }
 

@@ -1,9 +1,11 @@
 //! Layout staging and applying in the state machine: validation, idempotent
-//! retries, the refusal to move partitions of a cluster holding data, and the
+//! retries, changes on a cluster holding data (departed nodes, the width
+//! check), and the
 //! usage scans behind plans and bucket info (`query::layout_usage`).
 
 use super::*;
 use crate::query::layout_usage::{bucket_usage, usage};
+use crate::store::data_refs::holds_object_data;
 use crate::test_support::{open, run};
 use cairn_placement::next_layout;
 use cairn_rpc::{MetaCommand, WriteCondition};
@@ -179,7 +181,7 @@ fn removing_stages_only_what_is_in_the_layout() {
 }
 
 #[test]
-fn a_cluster_holding_data_refuses_to_move_partitions() {
+fn a_cluster_holding_data_applies_changes_and_records_who_departs() {
     let (_dir, db) = open();
     for id in 1..=3 {
         register(&db, id, "z1");
@@ -207,28 +209,33 @@ fn a_cluster_holding_data_refuses_to_move_partitions() {
     assert_eq!(held, 3000);
     assert!(groups.iter().all(|g| g.width == 2));
 
+    // A node joins a cluster holding data: applied as the next epoch.
     register(&db, 4, "z1");
     assign(&db, 4).expect("staged");
-    let before = state(&db).expect("state").current;
-    assert!(matches!(
-        apply_planned(&db),
-        Err(MetaError::LayoutChangeRefused(_))
-    ));
-    assert_eq!(
-        state(&db).expect("state").current,
-        before,
-        "nothing changed"
-    );
-    // A node without capacity owns no partition: the table stays, so it may join.
-    run(
-        &db,
-        &MetaCommand::StageLayout(LayoutChange::Assign {
-            id: 4,
-            zone: None,
-            capacity: Some(0),
-        }),
-    )
-    .expect("staged");
     assert_eq!(apply_planned(&db), Ok(MetaResponse::Done));
-    assert_eq!(state(&db).expect("state").epoch(), 2);
+    let st = state(&db).expect("state");
+    assert_eq!(st.epoch(), 2);
+    assert!(st.departed.is_empty());
+    let moved = crate::store::repair_rows::rebalanced(&db).expect("read");
+    assert_eq!((moved.epoch, moved.bytes), (2, 0));
+
+    // Two nodes leave: refused, the bucket needs two.
+    for id in [1, 2, 3] {
+        run(&db, &MetaCommand::StageLayout(LayoutChange::Remove { id })).expect("staged");
+    }
+    let err = apply_planned(&db);
+    assert!(
+        matches!(&err, Err(MetaError::LayoutChangeRefused(m)) if m.contains("2 nodes")),
+        "{err:?}"
+    );
+    assert_eq!(state(&db).expect("state").epoch(), 2, "nothing changed");
+    run(&db, &MetaCommand::StageLayout(LayoutChange::Revert)).expect("reverted");
+    // One leaves: it departs (drains); brought back, it no longer is.
+    run(&db, &MetaCommand::StageLayout(LayoutChange::Remove { id: 1 })).expect("staged");
+    assert_eq!(apply_planned(&db), Ok(MetaResponse::Done));
+    let st = state(&db).expect("state");
+    assert_eq!(st.departed.iter().copied().collect::<Vec<_>>(), vec![1]);
+    assign(&db, 1).expect("staged");
+    assert_eq!(apply_planned(&db), Ok(MetaResponse::Done));
+    assert!(state(&db).expect("state").departed.is_empty());
 }

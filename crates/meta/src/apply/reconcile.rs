@@ -2,15 +2,19 @@
 //! compare-and-swap of one piece's holder, damage reports, disk identities
 //! and the live repair settings. Every decision is made from the command
 //! and the chunk's record as applied, so a move planned from an old record
-//! (a second mover, a leader that changed) is refused, never applied twice.
+//! (a second mover, a leader that changed) is refused, never applied twice;
+//! a rebalancing move (`MoveReason::Misplaced`) is also checked against the
+//! layout as applied, so one planned under an older epoch is refused.
 
 use super::outcome::Applied;
 use crate::store::chunks::{chunk_record, node_piece_key, put_record, shard_from_bytes};
 use crate::store::db::{CF_NODE_PIECES, DbError, MetaDb};
 use crate::store::repair_rows::{
-    add_candidate, add_done, clear_damage, damage_of, disk_id, put_damage, set_disk_id,
-    set_settings, settle_candidate,
+    add_candidate, add_done, add_rebalanced, clear_damage, damage_of, disk_id, put_damage, set_disk_id,
+    set_rebalance_settings, set_settings, settle_candidate,
 };
+use crate::store::layout::state as layout_state;
+use cairn_placement::partition_of;
 use cairn_rpc::repair_api::{DamageKind, DamageRecord, DamageReport, ReconcileCommand};
 use cairn_rpc::{MetaError, MetaResponse};
 use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, PieceEvent, PieceRef, UnixMillis};
@@ -47,6 +51,10 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &ReconcileCommand)
         }
         ReconcileCommand::SetRepairSettings(s) => {
             set_settings(db, batch, s)?;
+            Ok(Ok(MetaResponse::Done))
+        }
+        ReconcileCommand::SetRebalanceSettings(s) => {
+            set_rebalance_settings(db, batch, s)?;
             Ok(Ok(MetaResponse::Done))
         }
     }
@@ -88,6 +96,11 @@ fn set_piece_holder(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey, mv: Mov
         .any(|(p, n, _)| *n == mv.to && !in_place(*p, *n))
     {
         return refused(format!("node {} already holds a piece of {key}", mv.to));
+    }
+    if mv.reason == MoveReason::Misplaced
+        && let Some(why) = not_a_rebalancing_move(db, key, &old, mv)?
+    {
+        return refused(why);
     }
     let mut record = old.clone();
     let bytes;
@@ -146,8 +159,45 @@ fn set_piece_holder(db: &MetaDb, batch: &mut WriteBatch, key: &ChunkKey, mv: Mov
         }
     }
     settle_candidate(db, batch, key, &record, damage_left)?;
-    add_done(db, batch, bytes)?;
+    if mv.reason == MoveReason::Misplaced {
+        add_rebalanced(db, batch, bytes)?;
+    } else {
+        add_done(db, batch, bytes)?;
+    }
     Ok(Ok(MetaResponse::Done))
+}
+
+/// Why a move of a misplaced piece no longer makes sense under the layout
+/// as applied (None: it does). The piece must leave a node that is not
+/// among the chunk's owners for a node that is: a move planned under an
+/// older layout (a second `layout apply` meanwhile) is refused rather than
+/// committed, so no piece is moved twice or back.
+fn not_a_rebalancing_move(
+    db: &MetaDb,
+    key: &ChunkKey,
+    record: &ChunkRecord,
+    mv: Move,
+) -> Result<Option<String>, DbError> {
+    let Some(layout) = layout_state(db)?.current else {
+        return Ok(Some("no layout is applied".into()));
+    };
+    let partition = partition_of(&key.shard(0), layout.partitions);
+    let width = usize::from(record.width).max(record.min_pieces());
+    let owners = layout.nodes_for_partition(partition, width);
+    if !owners.contains(&mv.to) {
+        return Ok(Some(format!(
+            "node {} is not an owner of {key} at layout epoch {}",
+            mv.to, layout.epoch
+        )));
+    }
+    match mv.from {
+        Some(from) if owners.contains(&from) => Ok(Some(format!(
+            "node {from} is an owner of {key} again at layout epoch {}",
+            layout.epoch
+        ))),
+        Some(_) => Ok(None),
+        None => Ok(Some("a rebalancing move names the holder it replaces".into())),
+    }
 }
 
 /// Whether `record` names `node` as the holder of piece `piece`.

@@ -1,11 +1,12 @@
 //! Judging one chunk: which of its recorded pieces are usable, what state
 //! the chunk is in (healthy, degraded, at risk, unreadable, misplaced), which
-//! pieces must be re-created, and on which node. Pure: the caller passes
+//! pieces must be re-created or moved, and on which node. Pure: the caller passes
 //! the chunk's record, its damage rows, what the leader knows of every node
 //! and the partition's owners from the layout.
 
 use cairn_rpc::repair_api::{DamageKind, DamageRecord, PieceState};
-use cairn_types::{ChunkRecord, MoveReason, NodeId};
+use cairn_placement::partition_of;
+use cairn_types::{ChunkKey, ChunkRecord, ClusterLayout, MoveReason, NodeId};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -117,8 +118,18 @@ fn must_replace(
     }
 }
 
-/// Judges `record` with its damage rows; `owners` is its partition's entry
-/// in the layout (None: no layout, nothing is misplaced).
+/// The chunk's owners in `layout`: the first `width` nodes of its
+/// partition's entry. A piece on any other node is misplaced.
+pub fn owners_of<'a>(layout: &'a ClusterLayout, key: &ChunkKey, record: &ChunkRecord) -> &'a [NodeId] {
+    let partition = partition_of(&key.shard(0), layout.partitions);
+    let width = usize::from(record.width).max(record.min_pieces());
+    layout.nodes_for_partition(partition, width)
+}
+
+/// Judges `record` with its damage rows; `owners` are its owners in the
+/// layout (`owners_of`; None: no layout, nothing is misplaced). A chunk
+/// with every piece usable and some on a node that is not an owner is
+/// misplaced: each such piece is to move (`MoveReason::Misplaced`).
 pub fn judge(
     record: &ChunkRecord,
     damage: &[DamageRecord],
@@ -177,10 +188,22 @@ pub fn judge(
     let state = if usable < min {
         ChunkState::Unreadable
     } else if usable >= width {
-        let all_owned = owners.is_none_or(|o| sources.iter().all(|(_, n)| o.contains(n)));
-        if all_owned {
+        let misplaced: Vec<(u16, NodeId)> = match owners {
+            None => Vec::new(),
+            Some(o) => pieces
+                .iter()
+                .filter(|(_, n, s)| *s == PieceState::Ok && !o.contains(n))
+                .map(|(p, n, _)| (*p, *n))
+                .collect(),
+        };
+        if misplaced.is_empty() {
             ChunkState::Healthy
         } else {
+            needs.extend(misplaced.into_iter().map(|(piece, node)| Need {
+                piece,
+                replace: Some(node),
+                reason: MoveReason::Misplaced,
+            }));
             ChunkState::Misplaced
         }
     } else if usable == min {

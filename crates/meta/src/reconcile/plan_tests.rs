@@ -291,10 +291,66 @@ fn a_full_chunk_with_a_piece_off_its_owners_is_misplaced() {
         AFTER_DOWN,
     );
     assert_eq!(j.state, ChunkState::Misplaced);
-    assert!(j.needs.is_empty());
+    assert_eq!(
+        j.needs,
+        vec![Need {
+            piece: 0,
+            replace: Some(6),
+            reason: MoveReason::Misplaced
+        }]
+    );
+    assert_eq!(j.margin, 2, "a move never lowers the margin first");
+    let record = replicated(&[1, 3, 6], 3);
+    assert_eq!(
+        choose_target(&record, &j.sources, &owners, &nodes(), &HashSet::new()),
+        Some(5),
+        "the owner that holds nothing"
+    );
     // Without a layout nothing is misplaced.
     let j = judge(&replicated(&[1, 3, 6], 3), &[], &nodes(), None, AFTER_DOWN);
     assert_eq!(j.state, ChunkState::Healthy);
+}
+
+#[test]
+fn an_erasure_piece_off_its_owners_moves_as_itself() {
+    // ec=4+2 on 1..=6; the layout now puts node 7 where node 4 was.
+    let owners: [NodeId; 6] = [1, 2, 3, 7, 5, 6];
+    let j = judge(&coded(all_six()), &[], &nodes(), Some(&owners), AFTER_DOWN);
+    assert_eq!(j.state, ChunkState::Misplaced);
+    assert_eq!(
+        j.needs,
+        vec![Need {
+            piece: 3,
+            replace: Some(4),
+            reason: MoveReason::Misplaced
+        }]
+    );
+    assert!(j.sources.contains(&(3, 4)), "the piece is read where it is");
+}
+
+#[test]
+fn a_degraded_chunk_is_repaired_before_anything_moves() {
+    // Node 6 is off the owners and node 3 lost its replica: repair only.
+    let owners: [NodeId; 3] = [1, 3, 5];
+    let j = judge(
+        &replicated(&[1, 3, 6], 3),
+        &[damage(3, 0, DamageKind::Missing)],
+        &nodes(),
+        Some(&owners),
+        AFTER_DOWN,
+    );
+    assert_eq!(j.state, ChunkState::Degraded(1));
+    assert!(j.needs.iter().all(|n| n.reason != MoveReason::Misplaced));
+    // A surplus replica off the owners is not moved (the scrub trims it).
+    let j = judge(
+        &replicated(&[1, 3, 5, 6], 3),
+        &[],
+        &nodes(),
+        Some(&owners),
+        AFTER_DOWN,
+    );
+    assert_eq!(j.state, ChunkState::Healthy);
+    assert!(j.needs.is_empty());
 }
 
 #[test]

@@ -5,16 +5,20 @@
 //! Each is judged (`plan::judge`); every lacking piece not already leased
 //! becomes a task on a target chosen among the partition's owners
 //! (`plan::choose_target`), or, when every up owner holds a piece, on the
-//! holder that lost it, in place (`plan::in_place_target`). Tasks are ordered most endangered first: the
-//! fewest usable pieces beyond the minimum, then the most lacking.
+//! holder that lost it, in place (`plan::in_place_target`). Tasks are
+//! ordered repair first, most endangered first (the fewest usable pieces
+//! beyond the minimum, then the most lacking), moves of misplaced pieces
+//! (planned by the rebalance sweep through `plan_chunk`) last.
 
-use super::plan::{NodeViews, choose_target, in_place_target, judge};
+use super::plan::{
+    ChunkState, Judgement, NodeViews, choose_target, in_place_target, judge, owners_of,
+};
 use super::queue::{Task, WorkQueue, piece_bytes};
 use crate::store::chunks::{chunk_record, pieces_on_node};
 use crate::store::db::{DbError, MetaDb};
 use crate::store::repair_rows::{candidates, damage_of};
 use cairn_placement::partition_of;
-use cairn_types::{ChunkKey, ClusterLayout, NodeId};
+use cairn_types::{ChunkKey, ChunkRecord, ClusterLayout, MoveReason, NodeId};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
@@ -34,6 +38,8 @@ pub struct Plan {
     pub unreadable: u64,
     /// Lacking pieces no owner can take now (every up owner holds one).
     pub unplaceable: u64,
+    /// Every chunk judged (leases on other chunks are kept as they are).
+    pub judged: HashSet<ChunkKey>,
 }
 
 /// The chunks to judge: candidates, and what long-down nodes hold.
@@ -69,7 +75,9 @@ fn chunks_to_judge(
     Ok(out)
 }
 
-/// Plans repair from the records as this voter has applied them.
+/// Plans repair from the records as this voter has applied them: the
+/// repair needs of the candidates and of what long-down nodes hold (moves
+/// of misplaced pieces are planned by the rebalance sweep, `rebalance`).
 pub fn plan(
     db: &MetaDb,
     nodes: &NodeViews,
@@ -85,51 +93,79 @@ pub fn plan(
         let Some(record) = chunk_record(db, &key)? else {
             continue;
         };
+        out.judged.insert(key);
         let damage = damage_of(db, &key)?;
-        let partition = partition_of(&key.shard(0), layout.partitions);
-        let owners: &[NodeId] = layout
-            .table
-            .get(partition as usize)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let owners = owners_of(layout, &key, &record);
         let j = judge(&record, &damage, nodes, Some(owners), after_down);
-        if j.margin < 0 {
-            out.unreadable += 1;
+        if j.state == ChunkState::Misplaced {
+            // The sweep plans it (and counts it).
             continue;
         }
-        let mut taken = queue.taken_for(&key);
-        // Needs of one identity (an empty replica slot may lack twice)
-        // already leased are left out, as many as are leased.
-        let mut leased_left: HashMap<(ChunkKey, u16, Option<NodeId>), usize> = HashMap::new();
-        let lacking = j.needs.len() as i64;
-        for need in &j.needs {
-            let id = (key, need.piece, need.replace);
-            out.needed.insert(id);
-            let covered = leased_left
-                .entry(id)
-                .or_insert_with(|| queue.leased(&key, need));
-            if *covered > 0 {
-                *covered -= 1;
-                continue;
-            }
-            let target = choose_target(&record, &j.sources, owners, nodes, &taken)
-                .or_else(|| in_place_target(need, nodes, &taken));
-            let Some(target) = target else {
-                out.unplaceable += 1;
-                continue;
-            };
-            taken.insert(target);
-            out.tasks.push(Task {
-                chunk: key,
-                record: record.clone(),
-                need: *need,
-                target,
-                sources: j.sources.clone(),
-                margin: j.margin * 1_000 - lacking,
-                bytes: piece_bytes(&record),
-            });
-        }
+        plan_chunk(&mut out, layout, key, &record, &j, nodes, queue);
     }
-    out.tasks.sort_by_key(|t| (t.margin, t.chunk));
+    out.tasks.sort_by_key(Task::order);
     Ok(out)
+}
+
+/// Plans the needs of one judged chunk into `out`: each not already leased
+/// becomes a task. A misplaced piece goes to one of the chunk's owners; a
+/// lost one to an owner, else to the next nodes of the partition's entry,
+/// else in place on its holder.
+pub fn plan_chunk(
+    out: &mut Plan,
+    layout: &ClusterLayout,
+    key: ChunkKey,
+    record: &ChunkRecord,
+    j: &Judgement,
+    nodes: &NodeViews,
+    queue: &WorkQueue,
+) {
+    out.judged.insert(key);
+    if j.margin < 0 {
+        out.unreadable += 1;
+        return;
+    }
+    let owners = owners_of(layout, &key, record);
+    let partition = partition_of(&key.shard(0), layout.partitions);
+    let entry: &[NodeId] = layout
+        .table
+        .get(partition as usize)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut taken = queue.taken_for(&key);
+    // Needs of one identity (an empty replica slot may lack twice)
+    // already leased are left out, as many as are leased.
+    let mut leased_left: HashMap<(ChunkKey, u16, Option<NodeId>), usize> = HashMap::new();
+    let lacking = j.needs.len() as i64;
+    for need in &j.needs {
+        let id = (key, need.piece, need.replace);
+        out.needed.insert(id);
+        let covered = leased_left
+            .entry(id)
+            .or_insert_with(|| queue.leased(&key, need));
+        if *covered > 0 {
+            *covered -= 1;
+            continue;
+        }
+        let target = if need.reason == MoveReason::Misplaced {
+            choose_target(record, &j.sources, owners, nodes, &taken)
+        } else {
+            choose_target(record, &j.sources, entry, nodes, &taken)
+                .or_else(|| in_place_target(need, nodes, &taken))
+        };
+        let Some(target) = target else {
+            out.unplaceable += 1;
+            continue;
+        };
+        taken.insert(target);
+        out.tasks.push(Task {
+            chunk: key,
+            record: record.clone(),
+            need: *need,
+            target,
+            sources: j.sources.clone(),
+            margin: j.margin * 1_000 - lacking,
+            bytes: piece_bytes(record),
+        });
+    }
 }

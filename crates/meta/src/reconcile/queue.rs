@@ -7,7 +7,7 @@
 //! target is avoided for that chunk for a while.
 
 use super::plan::Need;
-use cairn_types::{ChunkKey, ChunkRecord, NodeId};
+use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,19 @@ pub struct Task {
     pub bytes: u64,
 }
 
+impl Task {
+    /// Hand-out order: repair before rebalancing (as Ceph's recovery
+    /// before backfill), the most endangered first, then by chunk.
+    pub fn order(&self) -> (bool, i64, ChunkKey) {
+        (self.is_move(), self.margin, self.chunk)
+    }
+
+    /// A move of a misplaced piece (rebalancing), not a repair.
+    pub fn is_move(&self) -> bool {
+        self.need.reason == MoveReason::Misplaced
+    }
+}
+
 /// Bytes one piece of `record` holds.
 pub fn piece_bytes(record: &ChunkRecord) -> u64 {
     match record.chunk.data_pieces {
@@ -42,6 +55,7 @@ type LeaseKey = (ChunkKey, u16, Option<NodeId>, NodeId);
 struct Lease {
     until: Instant,
     bytes: u64,
+    is_move: bool,
 }
 
 #[derive(Debug, Default)]
@@ -93,9 +107,22 @@ impl WorkQueue {
         needed: &HashSet<(ChunkKey, u16, Option<NodeId>)>,
         now: Instant,
     ) {
+        self.replan_judged(tasks, needed, None, now);
+    }
+
+    /// `replan` for a plan that judged only the chunks in `judged` (None:
+    /// all): leases on other chunks are kept until they expire.
+    pub fn replan_judged(
+        &mut self,
+        tasks: Vec<Task>,
+        needed: &HashSet<(ChunkKey, u16, Option<NodeId>)>,
+        judged: Option<&HashSet<ChunkKey>>,
+        now: Instant,
+    ) {
         self.expire(now);
-        self.leases
-            .retain(|(c, p, r, _), _| needed.contains(&(*c, *p, *r)));
+        self.leases.retain(|(c, p, r, _), _| {
+            needed.contains(&(*c, *p, *r)) || judged.is_some_and(|j| !j.contains(c))
+        });
         self.queued = tasks;
     }
 
@@ -107,16 +134,29 @@ impl WorkQueue {
         now: Instant,
         lease: Duration,
     ) -> Vec<Task> {
+        self.claim_where(node, slots, now, lease, |_| true)
+    }
+
+    /// `claim`, of the tasks `allowed` lets out (pauses).
+    pub fn claim_where(
+        &mut self,
+        node: NodeId,
+        slots: usize,
+        now: Instant,
+        lease: Duration,
+        allowed: impl Fn(&Task) -> bool,
+    ) -> Vec<Task> {
         self.expire(now);
         let mut out = Vec::new();
         let mut kept = Vec::with_capacity(self.queued.len());
         for task in std::mem::take(&mut self.queued) {
-            if out.len() < slots && task.target == node {
+            if out.len() < slots && task.target == node && allowed(&task) {
                 self.leases.insert(
                     (task.chunk, task.need.piece, task.need.replace, node),
                     Lease {
                         until: now + lease,
                         bytes: task.bytes,
+                        is_move: task.is_move(),
                     },
                 );
                 out.push(task);
@@ -143,21 +183,27 @@ impl WorkQueue {
         self.avoid.insert((chunk, node), now + avoid_for);
     }
 
-    /// Queued (not leased) tasks: (chunks, bytes).
+    /// Queued (not leased) repair tasks: (chunks, bytes).
     pub fn queued(&self) -> (u64, u64) {
-        let chunks: HashSet<&ChunkKey> = self.queued.iter().map(|t| &t.chunk).collect();
-        (
-            chunks.len() as u64,
-            self.queued.iter().map(|t| t.bytes).sum(),
-        )
+        self.queued_where(false)
     }
 
-    /// Leased tasks: (pieces, bytes).
+    /// Queued (not leased) tasks that are moves (`moves`) or repairs.
+    pub fn queued_where(&self, moves: bool) -> (u64, u64) {
+        let tasks = || self.queued.iter().filter(move |t| t.is_move() == moves);
+        let chunks: HashSet<&ChunkKey> = tasks().map(|t| &t.chunk).collect();
+        (chunks.len() as u64, tasks().map(|t| t.bytes).sum())
+    }
+
+    /// Leased repair tasks: (pieces, bytes).
     pub fn in_progress(&self) -> (u64, u64) {
-        (
-            self.leases.len() as u64,
-            self.leases.values().map(|l| l.bytes).sum(),
-        )
+        self.in_progress_where(false)
+    }
+
+    /// Leased tasks that are moves (`moves`) or repairs: (pieces, bytes).
+    pub fn in_progress_where(&self, moves: bool) -> (u64, u64) {
+        let leases = || self.leases.values().filter(move |l| l.is_move == moves);
+        (leases().count() as u64, leases().map(|l| l.bytes).sum())
     }
 }
 

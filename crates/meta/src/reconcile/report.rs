@@ -4,17 +4,16 @@
 //! records as this voter applied them and take the node views from the
 //! leader.
 
-use super::plan::{ChunkState, NodeViews, judge};
+use super::plan::{ChunkState, NodeViews, judge, owners_of};
 use crate::query::run_query;
 use crate::store::chunks::{chunk_record, for_each_object_chunk, object_chunks, scan_records};
 use crate::store::db::{DbError, MetaDb};
 use crate::store::repair_rows::damage_of;
-use cairn_placement::partition_of;
 use cairn_rpc::repair_api::{
     ChunkInspect, DurabilityReport, InspectRequest, ObjectInspect, PieceInspect, StateCount,
 };
 use cairn_rpc::{MetaError, MetaQuery, QueryResult, VersionLookup};
-use cairn_types::{ChunkKey, ClusterLayout, NodeId, ObjectData, ObjectVersionId, VersionId};
+use cairn_types::{ChunkKey, ClusterLayout, ObjectData, ObjectVersionId, VersionId};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -22,12 +21,6 @@ use std::time::Duration;
 const PAGE: usize = 4096;
 /// Chunks one inspect answer describes at most.
 pub const MAX_INSPECT_CHUNKS: u32 = 256;
-
-fn owners_of<'a>(layout: Option<&'a ClusterLayout>, key: &ChunkKey) -> Option<&'a [NodeId]> {
-    let l = layout?;
-    let p = partition_of(&key.shard(0), l.partitions);
-    l.table.get(p as usize).map(Vec::as_slice)
-}
 
 fn add(c: &mut StateCount, chunks: u64, objects: u64, bytes: u64) {
     c.chunks += chunks;
@@ -61,7 +54,7 @@ pub fn durability(
         let page = scan_records(db, after.as_ref(), PAGE)?;
         for (key, record) in &page {
             let damage = damage_of(db, key)?;
-            let j = judge(record, &damage, nodes, owners_of(layout, key), after_down);
+            let j = judge(record, &damage, nodes, layout.map(|l| owners_of(l, key, record)), after_down);
             add(count_of(&mut report, j.state), 1, 0, record.chunk.len);
             if let ChunkState::Degraded(n) = j.state {
                 add(by_missing.entry(n).or_default(), 1, 0, record.chunk.len);
@@ -156,7 +149,7 @@ pub fn inspect(
             &record,
             &damage,
             nodes,
-            owners_of(layout, &row.key),
+            layout.map(|l| owners_of(l, &row.key, &record)),
             after_down,
         );
         let mut pieces: Vec<PieceInspect> = j

@@ -15,11 +15,15 @@
 //! - `d` | node: the disk identity a node reported first (or last replaced).
 //! - `settings`, `done`: the live repair settings and the pieces re-created
 //!   so far (chunks, bytes), kept here so they survive a change of leader.
+//! - `Rebalance settings`, `Rebalanced`: the same for rebalancing; the
+//!   moved counter restarts at every layout epoch applied.
 //!
 //! `chunk_damage` holds one `DamageRecord` per (chunk, piece, node).
 
 use crate::store::db::{CF_CHUNK_DAMAGE, CF_REPAIR, DbError, MetaDb, decode, encode};
+use cairn_rpc::rebalance_api::RebalanceSettings;
 use cairn_rpc::repair_api::{DamageRecord, RepairSettings};
+use serde::{Deserialize, Serialize};
 use cairn_types::{ChunkKey, ChunkRecord, NodeId, VersionId};
 use rocksdb::WriteBatch;
 
@@ -29,6 +33,9 @@ const RELEASED_AT: u8 = b's';
 const DISK: u8 = b'd';
 const KEY_SETTINGS: &[u8] = b"settings";
 const KEY_DONE: &[u8] = b"done";
+/// Rebalancing's rows (capitals: no tag above starts them).
+const KEY_REBALANCE_SETTINGS: &[u8] = b"Rebalance settings";
+const KEY_REBALANCED: &[u8] = b"Rebalanced";
 /// Released versions looked at per sweep (one GC horizon move).
 pub const SWEEP_BATCH: usize = 4096;
 
@@ -276,5 +283,51 @@ pub fn add_done(db: &MetaDb, batch: &mut WriteBatch, bytes: u64) -> Result<(), D
         KEY_DONE,
         encode(&(c + 1, b.saturating_add(bytes)))?,
     );
+    Ok(())
+}
+
+/// The live rebalance settings.
+pub fn rebalance_settings(db: &MetaDb) -> Result<RebalanceSettings, DbError> {
+    Ok(db.get(CF_REPAIR, KEY_REBALANCE_SETTINGS)?.unwrap_or_default())
+}
+
+pub fn set_rebalance_settings(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    s: &RebalanceSettings,
+) -> Result<(), DbError> {
+    batch.put_cf(db.cf(CF_REPAIR)?, KEY_REBALANCE_SETTINGS, encode(s)?);
+    Ok(())
+}
+
+/// Misplaced pieces moved since a layout epoch was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Rebalanced {
+    pub epoch: u64,
+    pub chunks: u64,
+    pub bytes: u64,
+}
+
+/// What has been moved for the current layout epoch.
+pub fn rebalanced(db: &MetaDb) -> Result<Rebalanced, DbError> {
+    Ok(db.get(CF_REPAIR, KEY_REBALANCED)?.unwrap_or_default())
+}
+
+/// A new layout epoch starts counting its moves from zero.
+pub fn start_rebalance(db: &MetaDb, batch: &mut WriteBatch, epoch: u64) -> Result<(), DbError> {
+    let fresh = Rebalanced {
+        epoch,
+        chunks: 0,
+        bytes: 0,
+    };
+    batch.put_cf(db.cf(CF_REPAIR)?, KEY_REBALANCED, encode(&fresh)?);
+    Ok(())
+}
+
+pub fn add_rebalanced(db: &MetaDb, batch: &mut WriteBatch, bytes: u64) -> Result<(), DbError> {
+    let mut r = rebalanced(db)?;
+    r.chunks += 1;
+    r.bytes = r.bytes.saturating_add(bytes);
+    batch.put_cf(db.cf(CF_REPAIR)?, KEY_REBALANCED, encode(&r)?);
     Ok(())
 }

@@ -9,9 +9,12 @@
 //! (`ReconcileCommand::SetPieceHolder`) against the record the leader
 //! read. A lost swap leaves the piece as surplus (the scrub trims it once
 //! the chunk is whole); a task that fails is given back (`RepairRelease`).
-//! Bytes fetched and written pass one byte-rate throttle per node: the
-//! cluster's live setting (`cairn admin repair throttle`) or
-//! `repair.max_bytes_per_sec`.
+//! A misplaced piece (rebalancing, after a layout change) is copied as it
+//! is from the holder it leaves, erasure pieces included. Bytes fetched
+//! and written pass a byte-rate throttle per node: the cluster's live
+//! setting (`cairn admin repair throttle`) or `repair.max_bytes_per_sec`
+//! for repair, and a second one (`cairn admin rebalance throttle`,
+//! `repair.rebalance_bytes_per_sec`) for moves of misplaced pieces.
 
 use super::throttle::Throttle;
 use super::{HealState, METRIC_REPAIR_BYTES, METRIC_REPAIR_FAILURES, METRIC_REPAIR_PIECES};
@@ -21,7 +24,7 @@ use cairn_codec::{ErasureCodec, chunk_hash};
 use cairn_rpc::repair_api::{ReconcileCommand, RepairClaim, RepairRelease, RepairTask};
 use cairn_rpc::shard_api::ShardClient;
 use cairn_rpc::{MetaClient, MetaCommand, MetaError};
-use cairn_types::NodeId;
+use cairn_types::{MoveReason, NodeId};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -53,6 +56,8 @@ pub struct MoverConfig {
     pub moves: usize,
     /// `repair.max_bytes_per_sec`: the rate while meta sets none.
     pub bytes_per_sec: u64,
+    /// `repair.rebalance_bytes_per_sec`: the same for moves of misplaced pieces.
+    pub rebalance_bytes_per_sec: u64,
 }
 
 pub struct Mover {
@@ -63,6 +68,8 @@ pub struct Mover {
     heal: Arc<HealState>,
     cfg: MoverConfig,
     throttle: Arc<Throttle>,
+    /// Moves of misplaced pieces pass this one instead.
+    rebalance_throttle: Arc<Throttle>,
 }
 
 impl Mover {
@@ -81,6 +88,7 @@ impl Mover {
             node,
             heal,
             throttle: Arc::new(Throttle::new(cfg.bytes_per_sec)),
+            rebalance_throttle: Arc::new(Throttle::new(cfg.rebalance_bytes_per_sec)),
             cfg,
         })
     }
@@ -115,6 +123,12 @@ impl Mover {
                     .settings
                     .max_bytes_per_sec
                     .unwrap_or(self.cfg.bytes_per_sec),
+            );
+            self.rebalance_throttle.set_rate(
+                grant
+                    .rebalance
+                    .max_bytes_per_sec
+                    .unwrap_or(self.cfg.rebalance_bytes_per_sec),
             );
             if grant.tasks.is_empty() {
                 drop(first);
@@ -176,15 +190,38 @@ impl Mover {
         }
     }
 
+    /// The throttle a task's written bytes pass.
+    fn throttle_for(&self, task: &RepairTask) -> &Throttle {
+        if task.reason == MoveReason::Misplaced {
+            &self.rebalance_throttle
+        } else {
+            &self.throttle
+        }
+    }
+
+    /// Waits for the throttle before fetching `bytes`: repair counts what
+    /// it reads and writes; a rebalancing move counts the bytes it moves
+    /// (written) once, so its rate is the rate pieces arrive.
+    async fn fetch_throttle(&self, task: &RepairTask, bytes: u64) {
+        if task.reason != MoveReason::Misplaced {
+            self.throttle.take(bytes).await;
+        }
+    }
+
     /// Re-creates the piece, verifies it on disk and commits the holder.
     async fn move_piece(&self, task: &RepairTask) -> Result<u64, MoveError> {
-        let (payload, hash) = if task.record.chunk.data_pieces == 0 {
-            self.copy_replica(task).await?
+        let copied = if task.reason == MoveReason::Misplaced && task.record.chunk.data_pieces > 0 {
+            self.copy_piece(task).await
         } else {
-            self.rebuild_piece(task).await?
+            None
+        };
+        let (payload, hash) = match copied {
+            Some(p) => p,
+            None if task.record.chunk.data_pieces == 0 => self.copy_replica(task).await?,
+            None => self.rebuild_piece(task).await?,
         };
         let len = payload.len() as u64;
-        self.throttle.take(len).await;
+        self.throttle_for(task).take(len).await;
         let id = task.chunk.shard(task.piece);
         self.store
             .write(
@@ -219,7 +256,7 @@ impl Mover {
             if *node == self.node {
                 continue;
             }
-            self.throttle.take(task.record.chunk.len).await;
+            self.fetch_throttle(task, task.record.chunk.len).await;
             match self.shards.get_for_repair(addr, &task.chunk.shard(0)).await {
                 Ok(bytes) if chunk_hash(&bytes) == want => return Ok((bytes, want)),
                 Ok(_) => errors.push(format!("node {node}: bytes do not match the record")),
@@ -227,6 +264,29 @@ impl Mover {
             }
         }
         Err(MoveError::Sources(errors.join("; ")))
+    }
+
+    /// A misplaced erasure piece copied as it is from the holder it leaves
+    /// (None: that failed, and the piece is rebuilt from k others instead).
+    async fn copy_piece(&self, task: &RepairTask) -> Option<(Bytes, [u8; 32])> {
+        let from = task.replace?;
+        let recorded = task.record.chunk.pieces.get(usize::from(task.piece))?.as_ref()?;
+        let (_, _, addr) = task
+            .sources
+            .iter()
+            .find(|(p, n, _)| *p == task.piece && *n == from)?;
+        let id = task.chunk.shard(task.piece);
+        match self.shards.get_for_repair(addr, &id).await {
+            Ok(bytes) if chunk_hash(&bytes) == recorded.hash => Some((bytes, recorded.hash)),
+            Ok(_) => {
+                tracing::warn!(shard = %id, node = from, "misplaced piece does not match its record; rebuilding it");
+                None
+            }
+            Err(e) => {
+                tracing::info!(shard = %id, node = from, error = %e, "copying a misplaced piece failed; rebuilding it");
+                None
+            }
+        }
     }
 
     /// An erasure piece decoded from k good pieces and encoded again.
@@ -255,7 +315,7 @@ impl Mover {
             if pieces[i].is_some() || i == usize::from(task.piece) {
                 continue;
             }
-            self.throttle.take(piece_len).await;
+            self.fetch_throttle(task, piece_len).await;
             match self
                 .shards
                 .get_for_repair(addr, &task.chunk.shard(*p))
