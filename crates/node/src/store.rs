@@ -233,6 +233,9 @@ pub struct StoredShard {
     pub path: PathBuf,
     /// Size of the file on disk (header included).
     pub file_len: u64,
+    /// Its modification time when listed: when it was written or last
+    /// verified by the scrub (None: the filesystem keeps none).
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// A temporary file of an unfinished write, found by `ShardStore::temp_files`.
@@ -282,6 +285,7 @@ impl ShardStore {
                     id,
                     path: entry.path(),
                     file_len: meta.len(),
+                    modified: meta.modified().ok(),
                 });
             }
         }

@@ -19,6 +19,9 @@ pub struct ClusterBuilder {
     pub(crate) voters: usize,
     pub(crate) spare_voters: usize,
     pub(crate) nodes: usize,
+    /// Storage nodes put in the first layout (the others run, registered
+    /// and pending, for a test to add).
+    pub(crate) layout_nodes: Option<usize>,
     pub(crate) zones: usize,
     pub(crate) processes: bool,
     pub(crate) access_key: String,
@@ -36,6 +39,7 @@ impl Default for ClusterBuilder {
             voters: 1,
             spare_voters: 0,
             nodes: 1,
+            layout_nodes: None,
             zones: 1,
             processes: false,
             access_key: ACCESS_KEY.into(),
@@ -70,6 +74,14 @@ impl ClusterBuilder {
 
     /// Zones the nodes are spread over, round-robin (node n in zone
     /// `zone-((n-1) % zones + 1)`). Default 1 (the default zone).
+    /// Only storage nodes 1..=n go in the first layout (processes only);
+    /// the rest run registered and pending, for a test to assign.
+    pub fn layout_nodes(mut self, n: usize) -> Self {
+        assert!(n >= 1, "the first layout needs a node");
+        self.layout_nodes = Some(n);
+        self
+    }
+
     pub fn zones(mut self, n: usize) -> Self {
         self.zones = n;
         self

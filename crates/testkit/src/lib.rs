@@ -25,7 +25,8 @@
 //!   files; per process `kill`, `stop`/`cont`, `start`/`restart`, `wipe`.
 //! - [`ProcessGuard`]: the one owner of child processes; kills by pid on drop.
 //! - [`put_bytes`], [`get_bytes`], [`client_for`]: S3 with retries off.
-//! - [`Rng`], [`pattern`], [`Writer`], [`verify_writes`]: seeded data and load.
+//! - [`Rng`], [`pattern`], [`Writer`], [`Reader`], [`verify_writes`]: seeded
+//!   data and load (writes, verifying reads).
 //! - [`wait_until`], [`within`], [`runtime`]: bounded waits.
 //!
 //! The kit is a dependency of tests only; the `cairn` binary never links it.
@@ -55,4 +56,4 @@ pub use s3::{
     put_bytes, put_multipart, try_create_bucket_with_redundancy,
 };
 pub use spec::{ACCESS_KEY, CLUSTER_SECRET, Role, SECRET_KEY, START_TIMEOUT, zone_of};
-pub use writer::{Writer, verify_writes, writer_key};
+pub use writer::{Expected, Reader, Writer, verify_writes, writer_key};

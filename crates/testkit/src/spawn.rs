@@ -114,7 +114,8 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
     cluster
         .poll_health(&healthy, b.start_timeout)
         .map_err(anyhow::Error::msg)?;
-    let ids: Vec<u64> = (1..=b.nodes as u64).collect();
+    let in_layout = b.layout_nodes.unwrap_or(b.nodes).min(b.nodes);
+    let ids: Vec<u64> = (1..=in_layout as u64).collect();
     cluster.apply_layout(&ids)?;
     Ok(cluster)
 }

@@ -1,6 +1,7 @@
 //! Load for failure tests: a background stream of PUTs (`Writer`) that keeps
-//! going while a test kills, pauses or cuts processes, and `verify_writes`,
-//! which reads back every write that was acknowledged.
+//! going while a test kills, pauses or cuts processes, `verify_writes`,
+//! which reads back every write that was acknowledged, and a background
+//! stream of verifying GETs (`Reader`).
 
 use crate::s3::get_bytes;
 use std::sync::Arc;
@@ -83,5 +84,68 @@ pub async fn verify_writes(
     for &i in keys {
         let got = get_bytes(c, bucket, &writer_key(i)).await;
         assert!(got == body(i), "{} differs", writer_key(i));
+    }
+}
+
+/// One object a [`Reader`] checks: `bucket/key` holds `pattern(size, seed)`.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    pub bucket: String,
+    pub key: String,
+    pub size: usize,
+    pub seed: u64,
+}
+
+/// A background stream of verifying GETs over `objects`, round-robin,
+/// while a test moves data around; `finish` gives (reads, errors: failed
+/// GETs and wrong bytes). Use a client with retries off.
+pub struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(usize, Vec<String>)>,
+}
+
+impl Reader {
+    pub fn start(client: aws_sdk_s3::Client, objects: Vec<Expected>) -> Self {
+        assert!(!objects.is_empty(), "a reader needs objects to read");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("reader runtime");
+            let (mut reads, mut errors) = (0usize, Vec::new());
+            let mut i = 0usize;
+            while !flag.load(Ordering::Relaxed) {
+                let o = &objects[i % objects.len()];
+                i += 1;
+                let get = client.get_object().bucket(&o.bucket).key(&o.key).send();
+                let got = rt.block_on(async move {
+                    let out = get.await.map_err(|e| format!("{e:?}"))?;
+                    let body = out.body.collect().await.map_err(|e| e.to_string())?;
+                    Ok::<_, String>(body.into_bytes())
+                });
+                reads += 1;
+                match got {
+                    Ok(bytes) if bytes[..] == crate::data::pattern(o.size, o.seed)[..] => {}
+                    Ok(bytes) => errors.push(format!(
+                        "{}/{}: {} bytes that differ (want {})",
+                        o.bucket,
+                        o.key,
+                        bytes.len(),
+                        o.size
+                    )),
+                    Err(e) => errors.push(format!("{}/{}: {e}", o.bucket, o.key)),
+                }
+            }
+            (reads, errors)
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops the stream; (reads done, errors).
+    pub fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("reader thread")
     }
 }

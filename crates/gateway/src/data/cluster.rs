@@ -19,8 +19,10 @@ pub const METRIC_NODE_CLOCK_OFFSET: &str = "cairn_gateway_node_clock_offset_ms";
 
 /// How long the node list is reused before asking meta again.
 pub const NODE_CACHE_TTL: Duration = Duration::from_secs(2);
-/// How long the layout is used before asking meta for its epoch again.
-pub const LAYOUT_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long the layout is used before asking meta for its epoch again:
+/// short, as chunks placed under a layout just replaced are misplaced and
+/// move again.
+pub const LAYOUT_CACHE_TTL: Duration = Duration::from_millis(500);
 
 impl DataPath {
     /// The registered storage nodes with their liveness (cached for `NODE_CACHE_TTL`).

@@ -27,7 +27,7 @@ pub const SWEEP_CHUNKS_PER_PASS: usize = 100_000;
 /// Records read at a time.
 const PAGE: usize = 4096;
 /// A sweep must start this long after the leader first saw an epoch to
-/// prove it filled: gateways cache the layout for 2 s, so writes placed
+/// prove it filled: gateways cache the layout for 0.5 s, so writes placed
 /// under the previous one commit within this in the common case.
 pub const SETTLE: Duration = Duration::from_secs(5);
 /// After a sweep that found nothing misplaced, the next starts this late.

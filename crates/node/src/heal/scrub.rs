@@ -6,9 +6,10 @@
 //! (`ReconcileCommand::ReportDamage`), asks meta what it records about the
 //! good ones, and deletes pieces that are surplus (recorded elsewhere) once
 //! their chunk has every piece recorded with no damage, their data version
-//! is older than the collector's grace, and the mover is not committing
-//! them. When the files are done it walks the list of pieces meta records
-//! on this node and reports those not on disk as missing. Its position is
+//! and their file (written or last verified) are older than the collector's
+//! grace, and the mover is not committing them. When the files are done it
+//! walks the list of pieces meta records on this node and reports those not
+//! on disk as missing. Its position is
 //! saved (`scrub_state`) so a restart resumes the pass; a new pass starts at
 //! most every `node.scrub_interval_days`.
 
@@ -264,7 +265,7 @@ impl Scrubber {
             match verdict {
                 FileVerdict::Ok => {
                     bytes += s.file_len;
-                    good.push(s.id);
+                    good.push((s.id, s.modified));
                 }
                 FileVerdict::Corrupt(why) => {
                     tracing::error!(shard = %s.id, error = %why, "scrub found a corrupt shard");
@@ -309,26 +310,38 @@ impl Scrubber {
         Ok(())
     }
 
-    /// Deletes the pieces among `ids` that are surplus and safe to drop.
-    async fn trim_surplus(&self, ids: &[ShardId]) -> Result<(), ScrubError> {
-        if ids.is_empty() {
+    /// Deletes the pieces among `ids` that are surplus and safe to drop:
+    /// recorded elsewhere, their chunk whole, and both their data version
+    /// and their file (as listed) older than the collector's grace.
+    async fn trim_surplus(&self, files: &[(ShardId, Option<SystemTime>)]) -> Result<(), ScrubError> {
+        if files.is_empty() {
             return Ok(());
         }
         let verdicts = self
             .meta
             .read(reads::ShardsOnNode {
                 node: self.node,
-                shards: ids.to_vec(),
+                shards: files.iter().map(|(id, _)| *id).collect(),
             })
             .await?;
         let grace_ms = self.cfg.grace.as_millis() as u64;
         let now = now_ms();
-        for (id, verdict) in ids.iter().zip(verdicts) {
+        let wall = SystemTime::now();
+        for ((id, modified), verdict) in files.iter().zip(verdicts) {
             let old_enough = id.version.created_millis().saturating_add(grace_ms) <= now;
+            // The file must be as old (written or last verified before the
+            // grace, as listed before this pass verified it): a piece a
+            // mover wrote just now may have been asked about before its
+            // holder's compare-and-swap committed (a stale verdict).
+            let file_old = modified
+                .and_then(|m| wall.duration_since(m).ok())
+                .is_some_and(|age| age >= self.cfg.grace);
+            let file = self.store.file_of(id);
             if verdict == (ShardVerdict::Surplus { chunk_full: true })
                 && old_enough
+                && file_old
                 && !self.heal.is_moving(id)
-                && remove_if_present(&self.store.file_of(id)).await?
+                && remove_if_present(&file).await?
             {
                 tracing::info!(shard = %id, "surplus piece trimmed: its chunk is whole elsewhere");
                 metrics::counter!(METRIC_SURPLUS_TRIMMED).increment(1);
@@ -469,3 +482,4 @@ mod tests {
         assert_eq!(verify_file(&p).expect("gone"), FileVerdict::Gone);
     }
 }
+
