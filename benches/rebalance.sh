@@ -209,6 +209,11 @@ print("| moved (`moved_bytes`) | %.1f | |" % (moved / MiB))
 print("| planned (`bytes_to_move`) | %.1f | moved/planned %.3f |" % (planned / MiB, moved / planned))
 print("| minimum (held/5) | %.1f | moved/minimum %.3f |" % (minimum / MiB, moved / minimum))
 print()
+extra = moved - planned
+extra_pieces = st["moved_chunks"] - plan["shards_to_move"]
+print("pieces moved (`moved_chunks`): %d; planned (`shards_to_move`): %d" % (st["moved_chunks"], plan["shards_to_move"]))
+if extra_pieces > 0:
+    print("beyond the plan: %.1f MiB in %d pieces (%.0f KiB each on average)" % (extra / MiB, extra_pieces, extra / extra_pieces / 1024))
 print("node 5's data dir after the move: %d MiB (du)" % node5_mib)
 print()
 print("| rebalance | value |")

@@ -29,6 +29,9 @@ pub const METRIC_SCRUB_PROGRESS: &str = "cairn_node_scrub_pass_progress";
 pub const METRIC_REPAIR_BYTES: &str = "cairn_node_repair_bytes_written_total";
 /// Metric: pieces the mover re-created and committed.
 pub const METRIC_REPAIR_PIECES: &str = "cairn_node_repair_pieces_total";
+/// Metric: misplaced pieces the mover moved here (rebalancing), and their bytes.
+pub const METRIC_REBALANCE_PIECES: &str = "cairn_node_rebalance_pieces_total";
+pub const METRIC_REBALANCE_BYTES: &str = "cairn_node_rebalance_bytes_written_total";
 /// Metric: repair tasks the mover gave back.
 pub const METRIC_REPAIR_FAILURES: &str = "cairn_node_repair_failures_total";
 /// Metric: surplus pieces the scrub deleted.

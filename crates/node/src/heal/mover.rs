@@ -17,7 +17,10 @@
 //! `repair.rebalance_bytes_per_sec`) for moves of misplaced pieces.
 
 use super::throttle::Throttle;
-use super::{HealState, METRIC_REPAIR_BYTES, METRIC_REPAIR_FAILURES, METRIC_REPAIR_PIECES};
+use super::{
+    HealState, METRIC_REBALANCE_BYTES, METRIC_REBALANCE_PIECES, METRIC_REPAIR_BYTES,
+    METRIC_REPAIR_FAILURES, METRIC_REPAIR_PIECES,
+};
 use crate::store::ShardStore;
 use bytes::Bytes;
 use cairn_codec::{ErasureCodec, chunk_hash};
@@ -163,6 +166,11 @@ impl Mover {
         };
         self.heal.end_move(&id);
         match result {
+            Ok(bytes) if task.reason == MoveReason::Misplaced => {
+                metrics::counter!(METRIC_REBALANCE_PIECES).increment(1);
+                metrics::counter!(METRIC_REBALANCE_BYTES).increment(bytes);
+                tracing::debug!(chunk = %task.chunk, piece = task.piece, from = ?task.replace, bytes, "misplaced piece moved");
+            }
             Ok(bytes) => {
                 metrics::counter!(METRIC_REPAIR_PIECES).increment(1);
                 metrics::counter!(METRIC_REPAIR_BYTES).increment(bytes);
