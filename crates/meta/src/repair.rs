@@ -410,7 +410,9 @@ impl Repair {
 }
 
 /// Adds a sample of a growing counter, keeping `RATE_WINDOW` of them (a
-/// counter that went down, restarted for a new epoch, starts afresh).
+/// counter that went down, restarted for a new epoch, starts afresh). An
+/// idle stretch before the counter started growing is dropped but for its
+/// last sample, so a rate is measured from when the work began.
 fn sample(samples: &mut VecDeque<(Instant, u64)>, now: Instant, value: u64) {
     if samples.back().is_some_and(|(_, v)| *v > value) {
         samples.clear();
@@ -420,6 +422,9 @@ fn sample(samples: &mut VecDeque<(Instant, u64)>, now: Instant, value: u64) {
         .front()
         .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
     {
+        samples.pop_front();
+    }
+    while samples.len() > 2 && samples[0].1 == samples[1].1 {
         samples.pop_front();
     }
 }
@@ -507,5 +512,30 @@ async fn inspect_route(State(r): State<Repair>, body: Bytes) -> Response {
     match decode::<InspectRequest>(&body) {
         Ok(q) => postcard_response(&r.inspect(q).await),
         Err(resp) => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_counts_from_when_the_work_began() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut samples = VecDeque::new();
+        for s in 0..30 {
+            sample(&mut samples, at(s), 0);
+        }
+        assert_eq!(rate_of(&samples), 0);
+        sample(&mut samples, at(30), 100);
+        sample(&mut samples, at(31), 200);
+        assert_eq!(rate_of(&samples), 100, "not averaged over the idle 30 s");
+        // Idle again: the rate decays over the window.
+        sample(&mut samples, at(33), 200);
+        assert_eq!(rate_of(&samples), 50);
+        // A counter restarted (a new epoch) starts afresh.
+        sample(&mut samples, at(34), 0);
+        assert_eq!(rate_of(&samples), 0);
     }
 }

@@ -31,6 +31,12 @@ pub const METRIC_IN_PROGRESS: &str = "cairn_rebalance_in_progress_pieces";
 
 impl Repair {
     pub(crate) fn rebalance_status(&self) -> Result<RebalanceStatus, MetaError> {
+        self.status_of_rebalance(true)
+    }
+
+    /// The status; `count_held` counts the pieces departed nodes still
+    /// hold (a scan of their index rows, for operators, not every pass).
+    fn status_of_rebalance(&self, count_held: bool) -> Result<RebalanceStatus, MetaError> {
         require_leader(&self.node)?;
         let db = self.node.db();
         let layout = layout_state(db).map_err(db_error)?;
@@ -81,7 +87,7 @@ impl Repair {
         let swept_chunks = sweep.map_or(0, |s| s.judged);
         let sweep_complete = last.is_some();
         drop(g);
-        for id in &layout.departed {
+        for id in layout.departed.iter().filter(|_| count_held) {
             let held = pieces_on_node(db, *id, None, MAX_HELD_COUNT).map_err(db_error)?;
             let n = nodes.entry(*id).or_insert_with(|| node(*id));
             n.pieces_held = Some(held.len() as u64);
@@ -111,7 +117,7 @@ impl Repair {
 
     /// Sets the rebalance gauges (leader only).
     pub(crate) fn export_rebalance(&self) {
-        let Ok(s) = self.rebalance_status() else {
+        let Ok(s) = self.status_of_rebalance(false) else {
             return;
         };
         metrics::gauge!(METRIC_MOVED_BYTES).set(s.moved_bytes as f64);

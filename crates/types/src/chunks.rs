@@ -130,6 +130,15 @@ impl ChunkRecord {
         }
     }
 
+    /// Bytes one piece holds: the chunk for a replica, a piece's share
+    /// (rounded up) for an erasure-coded chunk.
+    pub fn piece_bytes(&self) -> u64 {
+        match self.chunk.data_pieces {
+            0 => self.chunk.len,
+            k => self.chunk.len.div_ceil(u64::from(k)),
+        }
+    }
+
     /// Whether every piece the width asks for is recorded.
     pub fn is_full_width(&self) -> bool {
         if self.chunk.data_pieces > 0 {

@@ -41,10 +41,7 @@ impl Task {
 
 /// Bytes one piece of `record` holds.
 pub fn piece_bytes(record: &ChunkRecord) -> u64 {
-    match record.chunk.data_pieces {
-        0 => record.chunk.len,
-        k => record.chunk.len.div_ceil(u64::from(k)),
-    }
+    record.piece_bytes()
 }
 
 /// Identifies what a lease covers: the chunk, the piece and the holder it
