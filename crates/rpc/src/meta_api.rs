@@ -420,7 +420,8 @@ pub enum MetaError {
     /// epoch moved since it was planned).
     #[error("invalid layout change: {0}")]
     InvalidLayout(String),
-    /// A valid layout change meta will not make (it would strand data).
+    /// A valid layout change meta will not make (it would leave fewer nodes
+    /// than a bucket stores a chunk on).
     #[error("layout change refused: {0}")]
     LayoutChangeRefused(String),
     /// S3's InvalidRequest, with S3's message (e.g. a missing part checksum).

@@ -184,9 +184,11 @@ pub enum AdminLayoutCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Apply the staged changes as the next layout epoch. Refused while
-    /// moving data is not built, if the cluster holds object data and the
-    /// change gives partitions new owners.
+    /// Apply the staged changes as the next layout epoch, with data stored
+    /// or not: new data follows it at once, and pieces whose node is no
+    /// longer an owner move there in the background (`cairn admin
+    /// rebalance status`). Refused when fewer nodes would be left than a
+    /// bucket's width.
     Apply {
         /// A config file of the cluster (any role's).
         #[arg(long)]
