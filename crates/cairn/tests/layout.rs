@@ -1,16 +1,17 @@
 //! The layout and per-bucket redundancy through the operator's commands, on
 //! `cairn server` (the real `cairn admin` binary against the server's
 //! `DATA_DIR/cluster.toml`): the first start applies a layout of its nodes; a
-//! restart with more nodes adds them while no data is stored; once data is
-//! stored, a layout change that would move partitions is planned (with the
-//! bytes it would move) but refused, and every object stays readable;
-//! `cairn admin bucket create --redundancy` and `bucket info`.
+//! restart with more nodes adds them, with data stored or not (their share
+//! moves to them); a layout leaving fewer nodes than a bucket's width is
+//! planned as refused and refused; a removed node hands over what it holds
+//! and ends `removed`; every object stays readable throughout; `cairn admin
+//! bucket create --redundancy` and `bucket info`.
 
 use cairn_testkit::*;
 
 use std::path::Path;
 
-/// Objects written before the refused change (large enough not to be inline).
+/// Objects written before the changes (large enough not to be inline).
 const OBJECTS: usize = 6;
 const OBJECT_SIZE: usize = 300 * 1024;
 
@@ -27,8 +28,27 @@ fn layout_json(s: &Cluster) -> serde_json::Value {
     s.admin_json(&["layout", "show", "--json"])
 }
 
+/// Waits until `cairn admin rebalance status` says done; its JSON.
+fn wait_rebalanced(s: &Cluster) -> serde_json::Value {
+    let mut status = serde_json::Value::Null;
+    wait_until(std::time::Duration::from_secs(120), "rebalanced", || {
+        status = s.admin_json(&["rebalance", "status", "--json"]);
+        status["done"] == true
+    });
+    status
+}
+
+/// Every object reads back.
+fn read_back(s: &Cluster, rt: &tokio::runtime::Runtime) {
+    let client = s.client();
+    for i in 0..OBJECTS {
+        let bytes = rt.block_on(get_bytes(&client, "ecb", &format!("o-{i}")));
+        assert!(bytes == pattern(OBJECT_SIZE, i as u64), "o-{i}");
+    }
+}
+
 #[test]
-fn layouts_are_applied_planned_and_refused_once_data_is_stored() {
+fn layouts_change_with_data_stored_and_refuse_too_few_nodes() {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     // First start: the server's three nodes make layout epoch 1.
@@ -81,50 +101,58 @@ fn layouts_are_applied_planned_and_refused_once_data_is_stored() {
     assert_eq!(json["redundancy"], "ec=2+1");
     s.shutdown().expect("shutdown");
 
-    // With data stored, a fifth node is staged but not applied.
+    // With data stored, the server puts a fifth node in the layout at its
+    // next start too; its share of the data moves to it.
     let s = server(dir.path(), 5);
     let layout = layout_json(&s);
-    assert_eq!(layout["current"]["epoch"], 2, "{layout}");
-    assert!(layout["staging"]["changes"]["5"].is_object(), "{layout}");
-    let nodes = s.admin_ok(&["node", "list"]);
-    assert!(nodes.contains("pending+assign"), "{nodes}");
+    assert_eq!(layout["current"]["epoch"], 3, "{layout}");
+    assert_eq!(layout["current"]["nodes"].as_array().map(Vec::len), Some(5));
+    wait_rebalanced(&s);
+    read_back(&s, &rt);
+
+    // Leaving fewer nodes than the bucket's width is refused, planned first.
+    for id in ["1", "2", "3"] {
+        s.admin_ok(&["node", "remove", id]);
+    }
     let plan = s.admin_json(&["layout", "plan", "--json"]);
-    assert_eq!(plan["epoch_after"], 3);
-    assert_eq!(plan["reference_width"], 3);
     assert_eq!(plan["refused"], true, "{plan}");
-    let to_move = plan["bytes_to_move"].as_u64().expect("bytes");
-    assert!(to_move > 0, "{plan}");
-    let five = plan["nodes"]
-        .as_array()
-        .and_then(|n| n.iter().find(|n| n["id"] == 5))
-        .expect("node 5 in the plan");
-    assert_eq!(
-        five["bytes_in"], to_move,
-        "only the new node receives: {plan}"
-    );
-    assert!(five["partitions_after"].as_u64() > Some(0), "{plan}");
     let text = s.admin_ok(&["layout", "plan"]);
     assert!(text.contains("apply` will refuse"), "{text}");
     let (ok, text) = s.admin_text(&["layout", "apply"]);
-    assert!(!ok && text.contains("holds object data"), "{text}");
-    assert_eq!(layout_json(&s)["current"]["epoch"], 2);
-
-    // Every object is still where its manifest says, and reads back.
-    let client = s.client();
-    for i in 0..OBJECTS {
-        let bytes = rt.block_on(get_bytes(&client, "ecb", &format!("o-{i}")));
-        assert!(bytes == pattern(OBJECT_SIZE, i as u64), "o-{i}");
-    }
-
-    // A node without capacity owns no partitions: that change applies.
-    s.admin_ok(&["node", "assign", "5", "--capacity", "0"]);
-    let text = s.admin_ok(&["layout", "apply"]);
-    assert!(text.contains("layout epoch 3 applied"), "{text}");
-    // Removing a node that holds shards would move them: refused.
-    s.admin_ok(&["node", "remove", "1"]);
-    let (ok, text) = s.admin_text(&["layout", "apply"]);
-    assert!(!ok && text.contains("refused"), "{text}");
+    assert!(
+        !ok && text.contains("stores chunks on 3 nodes"),
+        "{text}"
+    );
+    assert_eq!(layout_json(&s)["current"]["epoch"], 3, "nothing changed");
     s.admin_ok(&["layout", "revert"]);
+
+    // One node removed: it hands over all it holds, and only it.
+    s.admin_ok(&["node", "remove", "1"]);
+    let plan = s.admin_json(&["layout", "plan", "--json"]);
+    assert_eq!(plan["refused"], false, "{plan}");
+    let to_move = plan["bytes_to_move"].as_u64().expect("bytes");
+    let one = plan["nodes"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["id"] == 1))
+        .expect("node 1 in the plan");
+    assert!(to_move > 0, "{plan}");
+    assert_eq!(one["bytes_out"], to_move, "{plan}");
+    assert_eq!(one["bytes_out"], one["bytes_held"], "{plan}");
+    let text = s.admin_ok(&["layout", "apply"]);
+    assert!(text.contains("layout epoch 4 applied"), "{text}");
+    let status = wait_rebalanced(&s);
+    assert_eq!(status["moved_bytes"], to_move, "{status}");
+    wait_until(
+        std::time::Duration::from_secs(60),
+        "node 1 is removed",
+        || {
+            let nodes = s.admin_ok(&["node", "list"]);
+            nodes
+                .lines()
+                .any(|l| l.starts_with("1 ") && l.trim_end().ends_with(" removed"))
+        },
+    );
+    read_back(&s, &rt);
     let show = s.admin_ok(&["layout", "show"]);
     assert!(show.contains("no staged changes"), "{show}");
     s.shutdown().expect("shutdown");

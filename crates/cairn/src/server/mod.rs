@@ -205,7 +205,8 @@ pub async fn start(opts: ServerOptions) -> anyhow::Result<RunningServer> {
     }
 
     // The process's own nodes go in the layout (the first start applies
-    // it; a later start with more nodes adds them while no data is stored).
+    // it; a later start with more nodes adds them, and their share of the
+    // stored data moves to them in the background).
     let ids: Vec<u64> = (1..=opts.nodes as u64).collect();
     match crate::admin::ensure_in_layout(&meta_client, &ids, DEFAULT_PARTITIONS).await {
         Ok(Some(layout)) => tracing::info!(epoch = layout.epoch, nodes = ?ids, "layout applied"),
