@@ -17,6 +17,7 @@ use crate::reconcile::planner::plan;
 use crate::reconcile::queue::{Task, WorkQueue};
 use crate::reconcile::rebalance::{SWEEP_CHUNKS_PER_PASS, Sweep, sweep};
 use crate::reconcile::report::{durability, inspect};
+use crate::store::chunks::chunk_record;
 use crate::store::db::{DbError, MetaDb};
 use crate::store::layout::state as layout_state;
 use crate::store::repair_rows;
@@ -179,6 +180,16 @@ impl Repair {
                     unreadable = p.unreadable,
                     "repair plan"
                 );
+            }
+            // A lease on a chunk this pass did not judge ends once its
+            // target holds a piece of it (the move committed).
+            for lease in guard.queue.leases_outside(&p.judged) {
+                let committed = chunk_record(&db, &lease.0)
+                    .map_err(db_error)?
+                    .is_none_or(|r| r.holders().iter().any(|(_, n, _)| *n == lease.3));
+                if committed {
+                    guard.queue.end_lease(&lease);
+                }
             }
             guard
                 .queue

@@ -46,7 +46,7 @@ pub fn piece_bytes(record: &ChunkRecord) -> u64 {
 
 /// Identifies what a lease covers: the chunk, the piece and the holder it
 /// replaces, and the target.
-type LeaseKey = (ChunkKey, u16, Option<NodeId>, NodeId);
+pub type LeaseKey = (ChunkKey, u16, Option<NodeId>, NodeId);
 
 #[derive(Debug, Clone)]
 struct Lease {
@@ -121,6 +121,20 @@ impl WorkQueue {
             needed.contains(&(*c, *p, *r)) || judged.is_some_and(|j| !j.contains(c))
         });
         self.queued = tasks;
+    }
+
+    /// Leases on chunks a plan did not judge (`judged`).
+    pub fn leases_outside(&self, judged: &HashSet<ChunkKey>) -> Vec<LeaseKey> {
+        self.leases
+            .keys()
+            .filter(|(c, ..)| !judged.contains(c))
+            .copied()
+            .collect()
+    }
+
+    /// Ends a lease whose work is done (its target holds a piece now).
+    pub fn end_lease(&mut self, key: &LeaseKey) {
+        self.leases.remove(key);
     }
 
     /// Leases up to `slots` queued tasks targeted at `node`, for `lease`.

@@ -370,3 +370,19 @@ fn the_planner_rebuilds_in_place_when_every_owner_holds_a_piece() {
     assert!(p.tasks.is_empty());
     assert_eq!(p.unplaceable, 1);
 }
+
+#[test]
+fn leases_outside_a_partial_plan_stay_until_ended() {
+    let now = Instant::now();
+    let mut q = WorkQueue::default();
+    let tasks = vec![task(1, 0, 5, 0, 100)];
+    q.replan(tasks.clone(), &needed_of(&tasks), now);
+    assert_eq!(q.claim(5, 1, now, LEASE).len(), 1);
+    // A pass that judged other chunks keeps the lease.
+    q.replan_judged(Vec::new(), &HashSet::new(), Some(&HashSet::new()), now);
+    assert_eq!(q.in_progress().0, 1);
+    let outside = q.leases_outside(&HashSet::new());
+    assert_eq!(outside.len(), 1);
+    q.end_lease(&outside[0]);
+    assert_eq!(q.in_progress().0, 0);
+}
