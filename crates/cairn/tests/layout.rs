@@ -119,10 +119,7 @@ fn layouts_change_with_data_stored_and_refuse_too_few_nodes() {
     let text = s.admin_ok(&["layout", "plan"]);
     assert!(text.contains("apply` will refuse"), "{text}");
     let (ok, text) = s.admin_text(&["layout", "apply"]);
-    assert!(
-        !ok && text.contains("stores chunks on 3 nodes"),
-        "{text}"
-    );
+    assert!(!ok && text.contains("stores chunks on 3 nodes"), "{text}");
     assert_eq!(layout_json(&s)["current"]["epoch"], 3, "nothing changed");
     s.admin_ok(&["layout", "revert"]);
 

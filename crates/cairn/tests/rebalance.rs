@@ -133,9 +133,7 @@ fn status(cluster: &Cluster) -> Value {
 }
 
 fn field(v: &Value, name: &str) -> u64 {
-    v[name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{name} in {v}"))
+    v[name].as_u64().unwrap_or_else(|| panic!("{name} in {v}"))
 }
 
 /// Waits until the rebalance of the current epoch is done; its status.
@@ -232,9 +230,15 @@ fn moves(cluster: &Cluster, objects: &[Expected], stage: &str) -> (Vec<u64>, u64
             // (replicas, all piece 0): a move from a node a move took it to
             // is a second move.
             let mut arrived = std::collections::HashSet::new();
-            for e in c.history.iter().filter(|e| e.reason == MoveReason::Misplaced) {
+            for e in c
+                .history
+                .iter()
+                .filter(|e| e.reason == MoveReason::Misplaced)
+            {
                 targets.push(e.to);
-                if e.from.is_some_and(|f| arrived.contains(&(e.piece, Some(f)))) {
+                if e.from
+                    .is_some_and(|f| arrived.contains(&(e.piece, Some(f))))
+                {
                     eprintln!("{stage}: moved twice: {}/{}: {c:?}", o.bucket, o.key);
                     twice += c.len.div_ceil(u64::from(c.min_pieces.max(1)));
                 }
@@ -310,7 +314,10 @@ fn a_joining_node_takes_its_share_under_load() {
             moved as f64 <= 1.1 * minimum as f64,
             "moved {moved}, minimum {minimum}"
         );
-        assert!(disk_bytes(&cluster, 5) >= moved, "the new node holds its share");
+        assert!(
+            disk_bytes(&cluster, 5) >= moved,
+            "the new node holds its share"
+        );
     });
     let (targets, twice) = moves(&cluster, &objects, "join");
     assert!(!targets.is_empty());
@@ -345,9 +352,11 @@ fn a_drained_node_ends_empty_and_removed() {
     under_load(&cluster, &objects, "drain", || {
         let (planned, _) = plan(&cluster);
         cluster.admin_ok(&["layout", "apply"]);
-        wait_until(DONE_TIMEOUT, "drain: draining with bytes left", || {
-            matches!(role(&cluster), (r, Some(left)) if r == "draining" && left > 0)
-        });
+        wait_until(
+            DONE_TIMEOUT,
+            "drain: draining with bytes left",
+            || matches!(role(&cluster), (r, Some(left)) if r == "draining" && left > 0),
+        );
         cluster.admin_ok(&["rebalance", "throttle", "default"]);
         let s = wait_done(&cluster, "drain");
         within_plan(field(&s, "moved_bytes"), planned, "drain");
@@ -396,7 +405,11 @@ enum Victim {
 fn killed_mid_move(victim: Victim) {
     let _one = serial();
     let mut rng = Rng::from_env();
-    let voters = if matches!(victim, Victim::Leader) { 3 } else { 1 };
+    let voters = if matches!(victim, Victim::Leader) {
+        3
+    } else {
+        1
+    };
     let mut cluster = start(voters, 5, 4);
     let objects = plan_objects(&mut rng, &["rep3", "ec21"], 40, 4 << 20);
     setup(&cluster, &BUCKETS, &objects);

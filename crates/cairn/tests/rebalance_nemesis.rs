@@ -60,7 +60,7 @@ fn register_client(client: aws_sdk_s3::Client, c: u64, epoch: Instant) -> Vec<Ev
     for n in 0..OPS_PER_CLIENT {
         std::thread::sleep(OP_PAUSE);
         let invoked = micros();
-        if (n + c) % 2 == 0 {
+        if (n + c).is_multiple_of(2) {
             let value = c * 1_000_000 + n;
             let put = client
                 .put_object()
@@ -147,7 +147,9 @@ impl Storm {
     /// Adds a node outside the layout or removes one in it, and applies.
     /// A refused or failed apply (no leader for a moment) is reverted.
     fn change_layout(&mut self, cluster: &Cluster, rng: &mut Rng) {
-        let outside: Vec<u64> = (1..=NODES).filter(|n| !self.in_layout.contains(n)).collect();
+        let outside: Vec<u64> = (1..=NODES)
+            .filter(|n| !self.in_layout.contains(n))
+            .collect();
         let inside: Vec<u64> = self.in_layout.iter().copied().collect();
         let add = inside.len() <= MIN_IN_LAYOUT || (!outside.is_empty() && rng.below(2) == 0);
         let (verb, id) = if add {
@@ -157,7 +159,8 @@ impl Storm {
         };
         eprintln!("nemesis: node {verb} {id} + layout apply");
         let staged = cluster.admin(&["node", verb, &id.to_string()]);
-        let applied = staged.status.success() && cluster.admin(&["layout", "apply"]).status.success();
+        let applied =
+            staged.status.success() && cluster.admin(&["layout", "apply"]).status.success();
         if applied {
             self.layouts_applied += 1;
         } else {
@@ -261,7 +264,10 @@ fn layout_changes_with_kills_and_partitions_stay_linearizable() {
         returned: Some(epoch.elapsed().as_micros() as u64),
     });
     let completed = history.iter().filter(|e| e.returned.is_some()).count();
-    eprintln!("nemesis: {completed} of {} operations completed", history.len());
+    eprintln!(
+        "nemesis: {completed} of {} operations completed",
+        history.len()
+    );
     assert!(completed > history.len() / 2, "most operations complete");
     assert!(
         linearizability::check(&history, None),
@@ -275,7 +281,12 @@ fn layout_changes_with_kills_and_partitions_stay_linearizable() {
     block(async move {
         for o in &stored {
             let got = get_bytes(&c, &o.bucket, &o.key).await;
-            assert!(got == pattern(o.size, o.seed), "{}/{} differs", o.bucket, o.key);
+            assert!(
+                got == pattern(o.size, o.seed),
+                "{}/{} differs",
+                o.bucket,
+                o.key
+            );
         }
     });
     cluster.shutdown().expect("shutdown");

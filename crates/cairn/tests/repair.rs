@@ -343,8 +343,10 @@ fn a_node_down_during_writes_is_caught_up_after_it_returns() {
     // while the victim was down; once it is back those pieces are
     // misplaced and move to it (their owner), nowhere else.
     assert!(
-        events.iter().all(|(_, e)| e.reason == MoveReason::UnderWidth
-            || (e.reason == MoveReason::Misplaced && e.to == victim as u64)),
+        events
+            .iter()
+            .all(|(_, e)| e.reason == MoveReason::UnderWidth
+                || (e.reason == MoveReason::Misplaced && e.to == victim as u64)),
         "{events:?}"
     );
     cluster.shutdown().expect("shutdown");

@@ -467,8 +467,8 @@ fn export_states(r: &DurabilityReport) {
 
 #[path = "repair_rebalance.rs"]
 mod rebalance;
-use rebalance::rebalance_status_route;
 use cairn_rpc::rebalance_api::META_REBALANCE_STATUS_PATH;
+use rebalance::rebalance_status_route;
 
 fn wire_task(t: Task, addrs: &HashMap<NodeId, String>, lease: Duration) -> RepairTask {
     RepairTask {

@@ -155,9 +155,7 @@ pub fn plan(
         epoch_before: current.map_or(0, |l| l.epoch),
         epoch_after: next.epoch,
         reference_width,
-        refused: bucket_widths
-            .iter()
-            .any(|w| *w > next.placeable_nodes()),
+        refused: bucket_widths.iter().any(|w| *w > next.placeable_nodes()),
         ..Default::default()
     };
     for n in &next.nodes {

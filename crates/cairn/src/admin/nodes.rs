@@ -14,7 +14,11 @@ use cairn_types::{LayoutState, NodeId, StagedRole};
 /// name pieces on it), `removed` (removed and empty), `pending`
 /// (registered, never in it), with `+assign` / `-remove` when a change is
 /// staged. `rebalance` is the leader's rebalance status (None: unknown).
-pub fn layout_role(layout: &LayoutState, id: NodeId, rebalance: Option<&RebalanceStatus>) -> String {
+pub fn layout_role(
+    layout: &LayoutState,
+    id: NodeId,
+    rebalance: Option<&RebalanceStatus>,
+) -> String {
     let active = layout.current.as_ref().and_then(|l| l.node(id)).is_some();
     let held = rebalance
         .and_then(|r| r.nodes.iter().find(|n| n.id == id))
@@ -33,7 +37,11 @@ pub fn layout_role(layout: &LayoutState, id: NodeId, rebalance: Option<&Rebalanc
 }
 
 /// Bytes still to leave a draining node (None: not draining, or unknown).
-fn bytes_left(layout: &LayoutState, id: NodeId, rebalance: Option<&RebalanceStatus>) -> Option<u64> {
+fn bytes_left(
+    layout: &LayoutState,
+    id: NodeId,
+    rebalance: Option<&RebalanceStatus>,
+) -> Option<u64> {
     if !layout.departed.contains(&id) {
         return None;
     }

@@ -231,7 +231,11 @@ fn a_cluster_holding_data_applies_changes_and_records_who_departs() {
     assert_eq!(state(&db).expect("state").epoch(), 2, "nothing changed");
     run(&db, &MetaCommand::StageLayout(LayoutChange::Revert)).expect("reverted");
     // One leaves: it departs (drains); brought back, it no longer is.
-    run(&db, &MetaCommand::StageLayout(LayoutChange::Remove { id: 1 })).expect("staged");
+    run(
+        &db,
+        &MetaCommand::StageLayout(LayoutChange::Remove { id: 1 }),
+    )
+    .expect("staged");
     assert_eq!(apply_planned(&db), Ok(MetaResponse::Done));
     let st = state(&db).expect("state");
     assert_eq!(st.departed.iter().copied().collect::<Vec<_>>(), vec![1]);

@@ -9,11 +9,11 @@
 use super::outcome::Applied;
 use crate::store::chunks::{chunk_record, node_piece_key, put_record, shard_from_bytes};
 use crate::store::db::{CF_NODE_PIECES, DbError, MetaDb};
-use crate::store::repair_rows::{
-    add_candidate, add_done, add_rebalanced, clear_damage, damage_of, disk_id, put_damage, set_disk_id,
-    set_rebalance_settings, set_settings, settle_candidate,
-};
 use crate::store::layout::state as layout_state;
+use crate::store::repair_rows::{
+    add_candidate, add_done, add_rebalanced, clear_damage, damage_of, disk_id, put_damage,
+    set_disk_id, set_rebalance_settings, set_settings, settle_candidate,
+};
 use cairn_placement::partition_of;
 use cairn_rpc::repair_api::{DamageKind, DamageRecord, DamageReport, ReconcileCommand};
 use cairn_rpc::{MetaError, MetaResponse};
@@ -196,7 +196,9 @@ fn not_a_rebalancing_move(
             layout.epoch
         ))),
         Some(_) => Ok(None),
-        None => Ok(Some("a rebalancing move names the holder it replaces".into())),
+        None => Ok(Some(
+            "a rebalancing move names the holder it replaces".into(),
+        )),
     }
 }
 

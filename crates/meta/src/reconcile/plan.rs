@@ -4,8 +4,8 @@
 //! the chunk's record, its damage rows, what the leader knows of every node
 //! and the partition's owners from the layout.
 
-use cairn_rpc::repair_api::{DamageKind, DamageRecord, PieceState};
 use cairn_placement::partition_of;
+use cairn_rpc::repair_api::{DamageKind, DamageRecord, PieceState};
 use cairn_types::{ChunkKey, ChunkRecord, ClusterLayout, MoveReason, NodeId};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -120,7 +120,11 @@ fn must_replace(
 
 /// The chunk's owners in `layout`: the first `width` nodes of its
 /// partition's entry. A piece on any other node is misplaced.
-pub fn owners_of<'a>(layout: &'a ClusterLayout, key: &ChunkKey, record: &ChunkRecord) -> &'a [NodeId] {
+pub fn owners_of<'a>(
+    layout: &'a ClusterLayout,
+    key: &ChunkKey,
+    record: &ChunkRecord,
+) -> &'a [NodeId] {
     let partition = partition_of(&key.shard(0), layout.partitions);
     let width = usize::from(record.width).max(record.min_pieces());
     layout.nodes_for_partition(partition, width)

@@ -136,7 +136,9 @@ pub fn sweep(
         let page = scan_records(db, state.cursor.as_ref(), want)?;
         left -= page.len();
         for (key, record) in &page {
-            judge_one(db, nodes, layout, after_down, queue, state, out, key, record)?;
+            judge_one(
+                db, nodes, layout, after_down, queue, state, out, key, record,
+            )?;
         }
         match page.last() {
             Some((last, _)) if page.len() == want => state.cursor = Some(*last),

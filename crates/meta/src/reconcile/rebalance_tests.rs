@@ -53,7 +53,10 @@ fn join(db: &MetaDb, ids: &[NodeId]) {
         run(db, &MetaCommand::StageLayout(assign)).expect("staged");
     }
     let next = next_layout(&state(db).expect("state"), 64).expect("staged");
-    assert_eq!(run(db, &MetaCommand::ApplyLayout(next)), Ok(MetaResponse::Done));
+    assert_eq!(
+        run(db, &MetaCommand::ApplyLayout(next)),
+        Ok(MetaResponse::Done)
+    );
 }
 
 /// A replicated object placed on its owners in the current layout.
@@ -115,7 +118,12 @@ fn swept(db: &MetaDb, nodes: &NodeViews, state_: &mut Sweep, now: Instant) -> Pl
     out
 }
 
-fn commit(db: &MetaDb, chunk: ChunkKey, from: NodeId, to: NodeId) -> Result<MetaResponse, MetaError> {
+fn commit(
+    db: &MetaDb,
+    chunk: ChunkKey,
+    from: NodeId,
+    to: NodeId,
+) -> Result<MetaResponse, MetaError> {
     let cmd = ReconcileCommand::SetPieceHolder {
         chunk,
         piece: 0,
@@ -144,7 +152,10 @@ fn a_join_moves_what_the_plan_said_once_and_then_is_done() {
     let mut sw = Sweep::default();
     let out = swept(&db, &nodes, &mut sw, t0);
     assert!(out.tasks.is_empty(), "everything is on its owners");
-    assert!(!sw.done(), "a sweep right at the epoch's start proves nothing");
+    assert!(
+        !sw.done(),
+        "a sweep right at the epoch's start proves nothing"
+    );
     swept(&db, &nodes, &mut sw, t0 + SETTLE);
     assert!(sw.done());
 
@@ -156,7 +167,12 @@ fn a_join_moves_what_the_plan_said_once_and_then_is_done() {
     let expected = layout_plan(Some(&before), &after, &usage, 3, &[3]);
     let out = swept(&db, &nodes, &mut sw, t0 + SETTLE);
     assert_eq!(sw.epoch, after.epoch);
-    let found = sw.last.as_ref().expect("one pass covers the table").found.clone();
+    let found = sw
+        .last
+        .as_ref()
+        .expect("one pass covers the table")
+        .found
+        .clone();
     assert_eq!(found.bytes, expected.bytes_to_move);
     assert!(found.pieces > 0);
     assert_eq!(out.tasks.len() as u64, found.pieces);
@@ -187,7 +203,10 @@ fn a_join_moves_what_the_plan_said_once_and_then_is_done() {
         Err(MetaError::PreconditionFailed)
     );
     let moved = rebalanced(&db).expect("read");
-    assert_eq!((moved.epoch, moved.bytes), (after.epoch, expected.bytes_to_move));
+    assert_eq!(
+        (moved.epoch, moved.bytes),
+        (after.epoch, expected.bytes_to_move)
+    );
     for key in &keys {
         let r = chunk_record(&db, key).expect("read").expect("record");
         let owners = owners_of(&after, key, &r);

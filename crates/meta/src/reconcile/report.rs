@@ -54,7 +54,13 @@ pub fn durability(
         let page = scan_records(db, after.as_ref(), PAGE)?;
         for (key, record) in &page {
             let damage = damage_of(db, key)?;
-            let j = judge(record, &damage, nodes, layout.map(|l| owners_of(l, key, record)), after_down);
+            let j = judge(
+                record,
+                &damage,
+                nodes,
+                layout.map(|l| owners_of(l, key, record)),
+                after_down,
+            );
             add(count_of(&mut report, j.state), 1, 0, record.chunk.len);
             if let ChunkState::Degraded(n) = j.state {
                 add(by_missing.entry(n).or_default(), 1, 0, record.chunk.len);

@@ -23,9 +23,9 @@
 use crate::store::db::{CF_CHUNK_DAMAGE, CF_REPAIR, DbError, MetaDb, decode, encode};
 use cairn_rpc::rebalance_api::RebalanceSettings;
 use cairn_rpc::repair_api::{DamageRecord, RepairSettings};
-use serde::{Deserialize, Serialize};
 use cairn_types::{ChunkKey, ChunkRecord, NodeId, VersionId};
 use rocksdb::WriteBatch;
+use serde::{Deserialize, Serialize};
 
 const CANDIDATE: u8 = b'c';
 const RELEASED: u8 = b'r';
@@ -288,7 +288,9 @@ pub fn add_done(db: &MetaDb, batch: &mut WriteBatch, bytes: u64) -> Result<(), D
 
 /// The live rebalance settings.
 pub fn rebalance_settings(db: &MetaDb) -> Result<RebalanceSettings, DbError> {
-    Ok(db.get(CF_REPAIR, KEY_REBALANCE_SETTINGS)?.unwrap_or_default())
+    Ok(db
+        .get(CF_REPAIR, KEY_REBALANCE_SETTINGS)?
+        .unwrap_or_default())
 }
 
 pub fn set_rebalance_settings(

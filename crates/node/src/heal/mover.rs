@@ -278,7 +278,12 @@ impl Mover {
     /// (None: that failed, and the piece is rebuilt from k others instead).
     async fn copy_piece(&self, task: &RepairTask) -> Option<(Bytes, [u8; 32])> {
         let from = task.replace?;
-        let recorded = task.record.chunk.pieces.get(usize::from(task.piece))?.as_ref()?;
+        let recorded = task
+            .record
+            .chunk
+            .pieces
+            .get(usize::from(task.piece))?
+            .as_ref()?;
         let (_, _, addr) = task
             .sources
             .iter()

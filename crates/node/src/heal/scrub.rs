@@ -313,7 +313,10 @@ impl Scrubber {
     /// Deletes the pieces among `ids` that are surplus and safe to drop:
     /// recorded elsewhere, their chunk whole, and both their data version
     /// and their file (as listed) older than the collector's grace.
-    async fn trim_surplus(&self, files: &[(ShardId, Option<SystemTime>)]) -> Result<(), ScrubError> {
+    async fn trim_surplus(
+        &self,
+        files: &[(ShardId, Option<SystemTime>)],
+    ) -> Result<(), ScrubError> {
         if files.is_empty() {
             return Ok(());
         }
@@ -482,4 +485,3 @@ mod tests {
         assert_eq!(verify_file(&p).expect("gone"), FileVerdict::Gone);
     }
 }
-
