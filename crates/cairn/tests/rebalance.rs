@@ -9,8 +9,9 @@
 //!   minimum, and every move went to the new node;
 //! - a node is drained under the same load: `draining` with bytes left,
 //!   then `removed`, its disk emptied by the scrub, nothing lost;
-//! - a 7th node joins 6 with `ec=4+2`: only it receives data, about 1/7 of
-//!   the pieces, and every chunk keeps its 6 pieces;
+//! - a 7th node joins 6 with `ec=4+2` (applied while rebalancing is
+//!   paused: nothing moves until it resumes): only it receives data, about
+//!   1/7 of the pieces, and every chunk keeps its 6 pieces;
 //! - the source node, the target node and the meta leader are killed (each
 //!   in its own test) in the middle of a move: it finishes after they
 //!   return, nothing is lost, nothing moves twice (bytes within the plan);
@@ -381,7 +382,20 @@ fn one_node_joins_an_erasure_coded_cluster() {
     setup(&cluster, &[("ec42", "ec=4+2")], &objects);
     cluster.admin_ok(&["node", "assign", "7"]);
     let (planned, held) = plan(&cluster);
+    // Paused, nothing moves; the pieces stay readable where they are.
+    cluster.admin_ok(&["rebalance", "pause"]);
     cluster.admin_ok(&["layout", "apply"]);
+    wait_until(DONE_TIMEOUT, "ec join: the sweep found the work", || {
+        field(&status(&cluster), "remaining_bytes") > 0
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let paused = status(&cluster);
+    assert_eq!(field(&paused, "moved_bytes"), 0, "{paused}");
+    assert_eq!(paused["paused"], true, "{paused}");
+    let text = cluster.admin_ok(&["rebalance", "status"]);
+    assert!(text.contains("paused"), "{text}");
+    read_all(&cluster, &objects, "ec join, paused");
+    cluster.admin_ok(&["rebalance", "resume"]);
     let s = wait_done(&cluster, "ec join");
     within_plan(field(&s, "moved_bytes"), planned, "ec join");
     let share = field(&s, "moved_bytes") as f64 / held as f64;

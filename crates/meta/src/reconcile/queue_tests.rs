@@ -386,3 +386,30 @@ fn leases_outside_a_partial_plan_stay_until_ended() {
     q.end_lease(&outside[0]);
     assert_eq!(q.in_progress().0, 0);
 }
+
+#[test]
+fn repair_goes_before_rebalancing_and_a_pause_holds_moves_back() {
+    let now = Instant::now();
+    let mut q = WorkQueue::default();
+    // A move with a small margin still sorts after a repair with a large one.
+    let mut moving = task(1, 0, 5, -5, 10);
+    moving.need.reason = MoveReason::Misplaced;
+    moving.need.replace = Some(9);
+    let repair = task(2, 0, 5, 1_000, 20);
+    let mut tasks = vec![moving.clone(), repair.clone()];
+    tasks.sort_by_key(Task::order);
+    assert_eq!(tasks[0].chunk, repair.chunk);
+    q.replan(tasks.clone(), &needed_of(&tasks), now);
+    assert_eq!(q.queued_where(true), (1, 10));
+    assert_eq!(q.queued_where(false), (1, 20));
+    // Rebalancing paused: only the repair is handed out.
+    let got = q.claim_where(5, 2, now, LEASE, |t| !t.is_move());
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].chunk, repair.chunk);
+    assert_eq!(q.in_progress_where(false).0, 1);
+    assert_eq!(q.in_progress_where(true).0, 0);
+    let got = q.claim_where(5, 2, now, LEASE, |_| true);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].is_move());
+    assert_eq!(q.in_progress_where(true), (1, 10));
+}
