@@ -1,12 +1,15 @@
 //! The reconciler on the meta leader: every `repair.plan_interval_ms` the
 //! leader plans repair from the chunk records (`reconcile::planner`) and
-//! keeps the tasks in its memory; storage nodes claim tasks
+//! the moves of misplaced pieces after a layout change (the rebalance
+//! sweep, `reconcile::rebalance`; repair first), and keeps the tasks in
+//! its memory; storage nodes claim tasks
 //! (`RepairClaim`), do the moving and commit with a compare-and-swap, or
 //! give a task back (`RepairRelease`). Nodes also report their disk
 //! identity and scrub (`NodeReport`): a new disk identity is proposed
 //! through the log (`ReconcileCommand::DiskIdentity`), which marks every
 //! piece recorded on the node missing. Operators read the durability
-//! report, the repair status and one object's placement here. Followers
+//! report, the repair and rebalance status (`repair_rebalance.rs`) and one
+//! object's placement here. Followers
 //! answer `NotLeader`; a new leader starts with an empty queue and plans
 //! again at its first pass.
 
