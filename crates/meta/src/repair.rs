@@ -154,20 +154,24 @@ impl Repair {
         let after_down = self.after_down();
         let inner = self.inner.clone();
         let (queued, leased) = tokio::task::spawn_blocking(move || {
-            let mut guard = inner.lock().map_err(|_| poisoned())?;
+            // Plan from a snapshot, without holding the queue: claims and
+            // status go on meanwhile (`replan_judged` reconciles the two).
+            let (leases, mut sweep_state) = {
+                let g = inner.lock().map_err(|_| poisoned())?;
+                (g.queue.leases_only(), g.sweep.clone())
+            };
             let mut p =
-                plan(&db, &views, layout.as_ref(), after_down, &guard.queue).map_err(db_error)?;
+                plan(&db, &views, layout.as_ref(), after_down, &leases).map_err(db_error)?;
             let moved = repair_rows::rebalanced(&db).map_err(db_error)?;
             let now = Instant::now();
             if let Some(layout) = &layout {
-                let g = &mut *guard;
                 sweep(
                     &db,
                     &views,
                     layout,
                     after_down,
-                    &g.queue,
-                    &mut g.sweep,
+                    &leases,
+                    &mut sweep_state,
                     &mut p,
                     SWEEP_CHUNKS_PER_PASS,
                     moved.bytes,
@@ -176,7 +180,6 @@ impl Repair {
                 .map_err(db_error)?;
                 p.tasks.sort_by_key(Task::order);
             }
-            sample(&mut guard.moved_samples, now, moved.bytes);
             if p.unplaceable > 0 || p.unreadable > 0 {
                 tracing::debug!(
                     unplaceable = p.unplaceable,
@@ -186,20 +189,27 @@ impl Repair {
             }
             // A lease on a chunk this pass did not judge ends once its
             // target holds a piece of it (the move committed).
-            for lease in guard.queue.leases_outside(&p.judged) {
+            let mut ended = Vec::new();
+            for lease in leases.leases_outside(&p.judged) {
                 let committed = chunk_record(&db, &lease.0)
                     .map_err(db_error)?
                     .is_none_or(|r| r.holders().iter().any(|(_, n, _)| *n == lease.3));
                 if committed {
-                    guard.queue.end_lease(&lease);
+                    ended.push(lease);
                 }
+            }
+            let (done_pieces, done_bytes) = repair_rows::done(&db).map_err(db_error)?;
+            metrics::gauge!(METRIC_DONE_PIECES).set(done_pieces as f64);
+            metrics::gauge!(METRIC_DONE_BYTES).set(done_bytes as f64);
+            let mut guard = inner.lock().map_err(|_| poisoned())?;
+            guard.sweep = sweep_state;
+            sample(&mut guard.moved_samples, now, moved.bytes);
+            for lease in &ended {
+                guard.queue.end_lease(lease);
             }
             guard
                 .queue
                 .replan_judged(p.tasks, &p.needed, Some(&p.judged), Instant::now());
-            let (done_pieces, done_bytes) = repair_rows::done(&db).map_err(db_error)?;
-            metrics::gauge!(METRIC_DONE_PIECES).set(done_pieces as f64);
-            metrics::gauge!(METRIC_DONE_BYTES).set(done_bytes as f64);
             sample(&mut guard.samples, Instant::now(), done_bytes);
             Ok::<_, MetaError>((guard.queue.queued(), guard.queue.in_progress()))
         })

@@ -3,9 +3,10 @@
 //! candidates (chunks written under width or with damage reported) and the
 //! pieces recorded on nodes down longer than `repair.after_down_secs`.
 //! Each is judged (`plan::judge`); every lacking piece not already leased
-//! becomes a task on a target chosen among the partition's owners
+//! becomes a task on a target chosen among the chunk's owners
 //! (`plan::choose_target`), or, when every up owner holds a piece, on the
-//! holder that lost it, in place (`plan::in_place_target`). Tasks are
+//! holder that lost it, in place (`plan::in_place_target`), or on the next
+//! nodes of the partition's entry. Tasks are
 //! ordered repair first, most endangered first (the fewest usable pieces
 //! beyond the minimum, then the most lacking), moves of misplaced pieces
 //! (planned by the rebalance sweep through `plan_chunk`) last.
@@ -109,8 +110,8 @@ pub fn plan(
 
 /// Plans the needs of one judged chunk into `out`: each not already leased
 /// becomes a task. A misplaced piece goes to one of the chunk's owners; a
-/// lost one to an owner, else to the next nodes of the partition's entry,
-/// else in place on its holder.
+/// lost one to an owner, else in place on its holder (missing or corrupt
+/// there, and up), else to the next nodes of the partition's entry.
 pub fn plan_chunk(
     out: &mut Plan,
     layout: &ClusterLayout,
@@ -147,11 +148,16 @@ pub fn plan_chunk(
             *covered -= 1;
             continue;
         }
+        // Owners first; then the holder that lost its copy, in place (a
+        // wiped owner gets its pieces back rather than a node past the
+        // width, which would make them misplaced, to move again); then
+        // the next nodes of the entry.
         let target = if need.reason == MoveReason::Misplaced {
             choose_target(record, &j.sources, owners, nodes, &taken)
         } else {
-            choose_target(record, &j.sources, entry, nodes, &taken)
+            choose_target(record, &j.sources, owners, nodes, &taken)
                 .or_else(|| in_place_target(need, nodes, &taken))
+                .or_else(|| choose_target(record, &j.sources, entry, nodes, &taken))
         };
         let Some(target) = target else {
             out.unplaceable += 1;

@@ -120,7 +120,34 @@ impl WorkQueue {
         self.leases.retain(|(c, p, r, _), _| {
             needed.contains(&(*c, *p, *r)) || judged.is_some_and(|j| !j.contains(c))
         });
-        self.queued = tasks;
+        // A plan made from a snapshot of the leases (`leases_only`) may
+        // queue a need leased since: leave out as many as are leased.
+        let mut leased: HashMap<(ChunkKey, u16, Option<NodeId>), usize> = HashMap::new();
+        for (c, p, r, _) in self.leases.keys() {
+            *leased.entry((*c, *p, *r)).or_default() += 1;
+        }
+        self.queued = tasks
+            .into_iter()
+            .filter(
+                |t| match leased.get_mut(&(t.chunk, t.need.piece, t.need.replace)) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        false
+                    }
+                    _ => true,
+                },
+            )
+            .collect();
+    }
+
+    /// The leases and avoidances without the queued tasks: what a plan
+    /// reads, taken so the plan runs without holding the queue.
+    pub fn leases_only(&self) -> WorkQueue {
+        WorkQueue {
+            queued: Vec::new(),
+            leases: self.leases.clone(),
+            avoid: self.avoid.clone(),
+        }
     }
 
     /// Leases on chunks a plan did not judge (`judged`).

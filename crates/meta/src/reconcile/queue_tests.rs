@@ -413,3 +413,19 @@ fn repair_goes_before_rebalancing_and_a_pause_holds_moves_back() {
     assert!(got[0].is_move());
     assert_eq!(q.in_progress_where(true), (1, 10));
 }
+
+#[test]
+fn a_plan_from_a_snapshot_does_not_queue_a_need_leased_since() {
+    let now = Instant::now();
+    let mut q = WorkQueue::default();
+    let tasks = vec![task(1, 0, 5, 0, 10), task(1, 0, 6, 0, 10)];
+    q.replan(tasks.clone(), &needed_of(&tasks), now);
+    let snapshot = q.leases_only();
+    assert_eq!(snapshot.in_progress().0, 0);
+    // Claimed after the snapshot: one of the two empty slots.
+    assert_eq!(q.claim(5, 1, now, LEASE).len(), 1);
+    // The plan from the snapshot wants both slots again: one is queued.
+    q.replan(tasks.clone(), &needed_of(&tasks), now);
+    assert_eq!(q.queued(), (1, 10));
+    assert_eq!(q.in_progress().0, 1);
+}
