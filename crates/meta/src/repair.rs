@@ -18,7 +18,7 @@ use crate::liveness::{LivenessState, require_leader};
 use crate::reconcile::plan::{NodeView, NodeViews};
 use crate::reconcile::planner::plan;
 use crate::reconcile::queue::{Task, WorkQueue};
-use crate::reconcile::rebalance::{SWEEP_CHUNKS_PER_PASS, Sweep, sweep};
+use crate::reconcile::rebalance::{SWEEP_CHUNKS_PER_PASS, Sweep, SweepContext, sweep};
 use crate::reconcile::report::{durability, inspect};
 use crate::store::chunks::chunk_record;
 use crate::store::db::{DbError, MetaDb};
@@ -165,12 +165,15 @@ impl Repair {
             let moved = repair_rows::rebalanced(&db).map_err(db_error)?;
             let now = Instant::now();
             if let Some(layout) = &layout {
-                sweep(
-                    &db,
-                    &views,
+                let cx = SweepContext {
+                    db: &db,
+                    nodes: &views,
                     layout,
                     after_down,
-                    &leases,
+                    queue: &leases,
+                };
+                sweep(
+                    &cx,
                     &mut sweep_state,
                     &mut p,
                     SWEEP_CHUNKS_PER_PASS,

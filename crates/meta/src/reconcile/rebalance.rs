@@ -102,22 +102,28 @@ impl Sweep {
     }
 }
 
+/// What a sweep judges records against.
+pub struct SweepContext<'a> {
+    pub db: &'a MetaDb,
+    pub nodes: &'a NodeViews,
+    pub layout: &'a ClusterLayout,
+    pub after_down: Duration,
+    /// The leases, so a leased move is not planned again.
+    pub queue: &'a WorkQueue,
+}
+
 /// One pass of the sweep: judges up to `budget` records from the cursor
 /// and plans the moves of misplaced pieces into `out`. `moved` is meta's
 /// count of bytes moved for the epoch (stored with a finished sweep).
-#[allow(clippy::too_many_arguments)]
 pub fn sweep(
-    db: &MetaDb,
-    nodes: &NodeViews,
-    layout: &ClusterLayout,
-    after_down: Duration,
-    queue: &WorkQueue,
+    cx: &SweepContext,
     state: &mut Sweep,
     out: &mut Plan,
     budget: usize,
     moved: u64,
     now: Instant,
 ) -> Result<(), DbError> {
+    let layout = cx.layout;
     if state.epoch != layout.epoch || state.epoch_seen.is_none() {
         state.restart(layout.epoch, now);
     }
@@ -133,12 +139,11 @@ pub fn sweep(
             return Ok(());
         }
         let want = PAGE.min(left);
-        let page = scan_records(db, state.cursor.as_ref(), want)?;
+        let page = scan_records(cx.db, state.cursor.as_ref(), want)?;
         left -= page.len();
+        state.judged += page.len() as u64;
         for (key, record) in &page {
-            judge_one(
-                db, nodes, layout, after_down, queue, state, out, key, record,
-            )?;
+            judge_one(cx, &mut state.found, out, key, record)?;
         }
         match page.last() {
             Some((last, _)) if page.len() == want => state.cursor = Some(*last),
@@ -159,38 +164,32 @@ pub fn sweep(
 }
 
 /// Judges one record for the sweep; plans and counts its misplaced pieces.
-#[allow(clippy::too_many_arguments)]
 fn judge_one(
-    db: &MetaDb,
-    nodes: &NodeViews,
-    layout: &ClusterLayout,
-    after_down: Duration,
-    queue: &WorkQueue,
-    state: &mut Sweep,
+    cx: &SweepContext,
+    found: &mut Found,
     out: &mut Plan,
     key: &ChunkKey,
     record: &ChunkRecord,
 ) -> Result<(), DbError> {
-    state.judged += 1;
     out.judged.insert(*key);
-    let owners = owners_of(layout, key, record);
-    let damage = damage_of(db, key)?;
-    let j = judge(record, &damage, nodes, Some(owners), after_down);
+    let owners = owners_of(cx.layout, key, record);
+    let damage = damage_of(cx.db, key)?;
+    let j = judge(record, &damage, cx.nodes, Some(owners), cx.after_down);
     if j.state != ChunkState::Misplaced {
         return Ok(());
     }
     let before = out.tasks.len();
-    plan_chunk(out, layout, *key, record, &j, nodes, queue);
+    plan_chunk(out, cx.layout, *key, record, &j, cx.nodes, cx.queue);
     let bytes = piece_bytes(record);
     for need in &j.needs {
-        state.found.pieces += 1;
-        state.found.bytes += bytes;
+        found.pieces += 1;
+        found.bytes += bytes;
         if let Some(from) = need.replace {
-            *state.found.out.entry(from).or_default() += bytes;
+            *found.out.entry(from).or_default() += bytes;
         }
     }
     for task in &out.tasks[before..] {
-        *state.found.into.entry(task.target).or_default() += bytes;
+        *found.into.entry(task.target).or_default() += bytes;
     }
     Ok(())
 }

@@ -102,19 +102,14 @@ fn swept(db: &MetaDb, nodes: &NodeViews, state_: &mut Sweep, now: Instant) -> Pl
     let mut out = Plan::default();
     let moved = rebalanced(db).expect("read").bytes;
     let queue = WorkQueue::default();
-    sweep(
+    let cx = SweepContext {
         db,
         nodes,
-        &layout,
-        Duration::from_secs(600),
-        &queue,
-        state_,
-        &mut out,
-        SWEEP_CHUNKS_PER_PASS,
-        moved,
-        now,
-    )
-    .expect("sweep");
+        layout: &layout,
+        after_down: Duration::from_secs(600),
+        queue: &queue,
+    };
+    sweep(&cx, state_, &mut out, SWEEP_CHUNKS_PER_PASS, moved, now).expect("sweep");
     out
 }
 
