@@ -15,7 +15,9 @@
 //! - the source node, the target node and the meta leader are killed (each
 //!   in its own test) in the middle of a move: it finishes after they
 //!   return, nothing is lost, nothing moves twice (bytes within the plan);
-//! - a second layout change applied while the first still moves.
+//! - a second layout change applied while the first still moves;
+//! - a bucket re-encoded from `replicas=3` to `ec=4+2` and back
+//!   (`cairn admin bucket set-redundancy`) under a verifying reader.
 //!
 //! Random choices come from the seed printed; `CAIRN_TEST_SEED` replays it.
 
@@ -139,13 +141,19 @@ fn field(v: &Value, name: &str) -> u64 {
 
 /// Waits until the rebalance of the current epoch is done; its status.
 fn wait_done(cluster: &Cluster, stage: &str) -> Value {
+    wait_status(cluster, stage, |s| s["done"] == true)
+}
+
+/// Waits (bounded) until `cairn admin rebalance status --json` satisfies
+/// `done`; the status that did.
+fn wait_status(cluster: &Cluster, stage: &str, done: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
     let deadline = std::time::Instant::now() + DONE_TIMEOUT;
     loop {
         let (ok, text) = cluster.admin_text(&["rebalance", "status", "--json"]);
         if ok {
             last = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if last["done"] == true {
+            if done(&last) {
                 eprintln!("{stage}: done: {last}");
                 return last;
             }
@@ -503,5 +511,131 @@ fn a_layout_applied_while_moving_retargets_the_rest() {
         "{twice} bytes moved twice (4 -> 5 -> 6 instead of 4 -> 6), only {during} had moved"
     );
     read_all(&cluster, &objects, "second apply");
+    cluster.shutdown().expect("shutdown");
+}
+
+/// Waits until `bucket` is no longer being re-encoded (a full walk found
+/// every chunk stored as its redundancy says); the last status seen.
+fn wait_reencoded(cluster: &Cluster, bucket: &str, stage: &str) -> Value {
+    wait_status(cluster, stage, |s| {
+        s["reencode"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|r| r["bucket"] != bucket))
+    })
+}
+
+/// Every chunk of `objects` is stored as `width` pieces of which
+/// `min_pieces` read it, on distinct nodes.
+fn stored_as(cluster: &Cluster, objects: &[Expected], width: u8, min_pieces: u8, stage: &str) {
+    for o in objects {
+        let i = inspect(cluster, o);
+        for c in &i.chunks {
+            let nodes: std::collections::HashSet<u64> =
+                c.pieces.iter().filter_map(|p| p.node).collect();
+            assert_eq!(
+                (c.width, c.min_pieces, nodes.len()),
+                (width, min_pieces, usize::from(width)),
+                "{stage}: {}/{}: {c:?}",
+                o.bucket,
+                o.key
+            );
+        }
+    }
+}
+
+/// (ETag, version id) of every object, as HEAD answers them.
+fn heads(cluster: &Cluster, objects: &[Expected]) -> Vec<(String, String)> {
+    let client = cluster.client();
+    let objects = objects.to_vec();
+    block(async move {
+        let mut out = Vec::new();
+        for o in &objects {
+            let h = client
+                .head_object()
+                .bucket(&o.bucket)
+                .key(&o.key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("HEAD {}/{}: {e:?}", o.bucket, o.key));
+            out.push((
+                h.e_tag().unwrap_or_default().to_string(),
+                h.version_id().unwrap_or_default().to_string(),
+            ));
+        }
+        out
+    })
+}
+
+/// `cairn admin bucket set-redundancy` from `replicas=3` to `ec=4+2` and
+/// back, on a versioned bucket under a verifying reader: every read is
+/// byte for byte right throughout, ETags and version ids stay, every chunk
+/// ends stored the new way, writes after each change use it at once, and
+/// the pieces of the older encodings are deleted.
+#[test]
+fn a_bucket_is_reencoded_online_and_back() {
+    let _one = serial();
+    let mut rng = Rng::from_env();
+    let cluster = start(1, 6, 6);
+    let client = cluster.client();
+    block(async move {
+        create_bucket_with_redundancy(&client, "media", "replicas=3").await;
+        client
+            .put_bucket_versioning()
+            .bucket("media")
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("versioning on");
+    });
+    let objects = plan_objects(&mut rng, &["media"], 40, 6 << 20);
+    setup(&cluster, &[], &objects);
+    stored_as(&cluster, &objects, 3, 1, "before");
+    let before = heads(&cluster, &objects);
+    assert!(before.iter().all(|(_, v)| !v.is_empty()), "versioned");
+    let reader = Reader::start(cluster.client(), objects.clone());
+    let mut written = Vec::new();
+    for (to, width, min) in [("ec=4+2", 6u8, 4u8), ("replicas=3", 3, 1)] {
+        let stage = format!("to {to}");
+        let said = cluster.admin_ok(&["bucket", "set-redundancy", "media", to]);
+        assert!(said.contains(to), "{stage}: {said}");
+        // A write right after the change is stored the new way at once.
+        let fresh = Expected {
+            bucket: "media".into(),
+            key: format!("after-{to}"),
+            size: 3 * CHUNK as usize + 17,
+            seed: rng.next_u64(),
+        };
+        setup(&cluster, &[], std::slice::from_ref(&fresh));
+        stored_as(&cluster, std::slice::from_ref(&fresh), width, min, &stage);
+        written.push(fresh);
+        wait_reencoded(&cluster, "media", &stage);
+        stored_as(&cluster, &objects, width, min, &stage);
+        read_all(&cluster, &objects, &stage);
+        let info = cluster.admin_json(&["bucket", "info", "media", "--json"]);
+        assert_eq!(info["redundancy"], to, "{stage}: {info}");
+    }
+    let (reads, errors) = reader.finish();
+    eprintln!("{reads} verified reads during the re-encodes");
+    assert!(errors.is_empty(), "reads during the re-encodes: {errors:?}");
+    assert!(reads > 0, "the reader ran");
+    assert_eq!(heads(&cluster, &objects), before, "ETags and versions kept");
+    read_all(&cluster, &written, "written after the changes");
+    // The pieces of both older encodings go: the retired ones by the scrub
+    // a grace after their swap, the unreferenced ones by the collector.
+    let stored: u64 = objects.iter().chain(&written).map(|o| o.size as u64).sum();
+    wait_until(DONE_TIMEOUT, "old encodings trimmed", || {
+        let on_disk: u64 = (1..=6).map(|n| disk_bytes(&cluster, n)).sum();
+        eprintln!("on disk: {on_disk} bytes for {stored} bytes stored 3 times");
+        on_disk <= 3 * stored + stored / 10
+    });
+    // A redundancy the layout cannot place is refused, and changes nothing.
+    let (ok, text) = cluster.admin_text(&["bucket", "set-redundancy", "media", "ec=6+2"]);
+    assert!(!ok && text.contains("6 with capacity"), "{text}");
+    let info = cluster.admin_json(&["bucket", "info", "media", "--json"]);
+    assert_eq!(info["redundancy"], "replicas=3", "{info}");
     cluster.shutdown().expect("shutdown");
 }

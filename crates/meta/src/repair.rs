@@ -1,7 +1,9 @@
 //! The reconciler on the meta leader: every `repair.plan_interval_ms` the
 //! leader plans repair from the chunk records (`reconcile::planner`) and
 //! the moves of misplaced pieces after a layout change (the rebalance
-//! sweep, `reconcile::rebalance`; repair first), and keeps the tasks in
+//! sweep, `reconcile::rebalance`; repair first) and the re-encodes of
+//! buckets whose redundancy changed (`reconcile::reencode`, last), and
+//! keeps the tasks in
 //! its memory; storage nodes claim tasks
 //! (`RepairClaim`), do the moving and commit with a compare-and-swap, or
 //! give a task back (`RepairRelease`). Nodes also report their disk
@@ -17,8 +19,9 @@ use crate::MetaNode;
 use crate::liveness::{LivenessState, require_leader};
 use crate::reconcile::plan::{NodeView, NodeViews};
 use crate::reconcile::planner::plan;
-use crate::reconcile::queue::{Task, WorkQueue};
+use crate::reconcile::queue::{Task, WorkKind, WorkQueue};
 use crate::reconcile::rebalance::{SWEEP_CHUNKS_PER_PASS, Sweep, SweepContext, sweep};
+use crate::reconcile::reencode::{REENCODE_ROWS_PER_PASS, Walks, walk};
 use crate::reconcile::report::{durability, inspect};
 use crate::store::chunks::chunk_record;
 use crate::store::db::{DbError, MetaDb};
@@ -30,16 +33,17 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use cairn_placement::partition_of;
 use cairn_rpc::repair_api::{
     DurabilityReport, InspectRequest, META_DURABILITY_PATH, META_INSPECT_PATH,
     META_NODE_REPORT_PATH, META_REPAIR_CLAIM_PATH, META_REPAIR_RELEASE_PATH,
-    META_REPAIR_STATUS_PATH, NodeReport, ReconcileCommand, RepairClaim, RepairGrant, RepairRelease,
-    RepairStatus, RepairTask, ScrubSummary,
+    META_REPAIR_STATUS_PATH, NodeReport, REENCODE_PIECE, ReconcileCommand, ReencodeOrder,
+    RepairClaim, RepairGrant, RepairRelease, RepairStatus, RepairTask, ScrubSummary,
 };
 use cairn_rpc::sizes::MAX_CONTROL_BYTES;
 use cairn_rpc::{Liveness, MetaClient, MetaCommand, MetaError, decode_postcard, postcard_response};
 use cairn_types::config::RepairConfig;
-use cairn_types::{ClusterLayout, NodeId};
+use cairn_types::{ChunkKey, ClusterLayout, NodeId, VersionId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -73,6 +77,8 @@ struct Inner {
     /// The rebalance sweep, and (when, bytes moved for the epoch) samples.
     sweep: Sweep,
     moved_samples: VecDeque<(Instant, u64)>,
+    /// The re-encode walks, by bucket.
+    walks: Walks,
     reports: HashMap<NodeId, (Instant, NodeReport)>,
     /// (when, repaired bytes committed so far) samples for the rate.
     samples: VecDeque<(Instant, u64)>,
@@ -153,17 +159,18 @@ impl Repair {
         let db = self.node.db().clone();
         let after_down = self.after_down();
         let inner = self.inner.clone();
-        let (queued, leased) = tokio::task::spawn_blocking(move || {
+        let (queued, leased, reencoded) = tokio::task::spawn_blocking(move || {
             // Plan from a snapshot, without holding the queue: claims and
             // status go on meanwhile (`replan_judged` reconciles the two).
-            let (leases, mut sweep_state) = {
+            let (leases, mut sweep_state, mut walks) = {
                 let g = inner.lock().map_err(|_| poisoned())?;
-                (g.queue.leases_only(), g.sweep.clone())
+                (g.queue.leases_only(), g.sweep.clone(), g.walks.clone())
             };
             let mut p =
                 plan(&db, &views, layout.as_ref(), after_down, &leases).map_err(db_error)?;
             let moved = repair_rows::rebalanced(&db).map_err(db_error)?;
             let now = Instant::now();
+            let mut reencoded = Vec::new();
             if let Some(layout) = &layout {
                 let cx = SweepContext {
                     db: &db,
@@ -181,6 +188,8 @@ impl Repair {
                     now,
                 )
                 .map_err(db_error)?;
+                reencoded =
+                    walk(&cx, &mut walks, &mut p, REENCODE_ROWS_PER_PASS).map_err(db_error)?;
                 p.tasks.sort_by_key(Task::order);
             }
             if p.unplaceable > 0 || p.unreadable > 0 {
@@ -194,9 +203,11 @@ impl Repair {
             // target holds a piece of it (the move committed).
             let mut ended = Vec::new();
             for lease in leases.leases_outside(&p.judged) {
+                // A re-encode commits by dropping its chunk's record.
+                let reencode = lease.1 == REENCODE_PIECE;
                 let committed = chunk_record(&db, &lease.0)
                     .map_err(db_error)?
-                    .is_none_or(|r| r.holders().iter().any(|(_, n, _)| *n == lease.3));
+                    .is_none_or(|r| !reencode && r.holders().iter().any(|(_, n, _)| *n == lease.3));
                 if committed {
                     ended.push(lease);
                 }
@@ -206,6 +217,7 @@ impl Repair {
             metrics::gauge!(METRIC_DONE_BYTES).set(done_bytes as f64);
             let mut guard = inner.lock().map_err(|_| poisoned())?;
             guard.sweep = sweep_state;
+            guard.walks = walks;
             sample(&mut guard.moved_samples, now, moved.bytes);
             for lease in &ended {
                 guard.queue.end_lease(lease);
@@ -214,10 +226,16 @@ impl Repair {
                 .queue
                 .replan_judged(p.tasks, &p.needed, Some(&p.judged), Instant::now());
             sample(&mut guard.samples, Instant::now(), done_bytes);
-            Ok::<_, MetaError>((guard.queue.queued(), guard.queue.in_progress()))
+            Ok::<_, MetaError>((guard.queue.queued(), guard.queue.in_progress(), reencoded))
         })
         .await
         .map_err(|e| MetaError::Internal(e.to_string()))??;
+        for (bucket, generation) in reencoded {
+            let cmd = MetaCommand::Reconcile(ReconcileCommand::ReencodeDone { bucket, generation });
+            if let Err(e) = self.meta.write(&cmd).await {
+                tracing::debug!(error = %e, "recording a finished re-encode failed");
+            }
+        }
         metrics::gauge!(METRIC_QUEUED_CHUNKS).set(queued.0 as f64);
         metrics::gauge!(METRIC_QUEUED_BYTES).set(queued.1 as f64);
         metrics::gauge!(METRIC_IN_PROGRESS).set(leased.0 as f64);
@@ -266,16 +284,15 @@ impl Repair {
         let settings = repair_rows::settings(self.node.db()).map_err(db_error)?;
         let rebalance = repair_rows::rebalance_settings(self.node.db()).map_err(db_error)?;
         let lease = Duration::from_secs(self.cfg.lease_secs);
+        let layout = self.layout()?;
         let tasks = {
             let mut g = self.inner.lock().map_err(|_| poisoned())?;
             let slots = (c.slots as usize).min(self.cfg.moves_per_node.max(1));
+            // Moves and re-encodes follow the rebalance settings.
             g.queue
-                .claim_where(c.node, slots, Instant::now(), lease, |t| {
-                    if t.is_move() {
-                        !rebalance.paused
-                    } else {
-                        !settings.paused
-                    }
+                .claim_where(c.node, slots, Instant::now(), lease, |t| match t.kind() {
+                    WorkKind::Repair => !settings.paused,
+                    WorkKind::Move | WorkKind::Reencode => !rebalance.paused,
                 })
         };
         let addrs = self.addresses()?;
@@ -284,7 +301,7 @@ impl Repair {
             rebalance,
             tasks: tasks
                 .into_iter()
-                .map(|t| wire_task(t, &addrs, lease))
+                .filter_map(|t| wire_task(t, &addrs, layout.as_ref(), lease))
                 .collect(),
         })
     }
@@ -486,8 +503,45 @@ mod rebalance;
 use cairn_rpc::rebalance_api::META_REBALANCE_STATUS_PATH;
 use rebalance::rebalance_status_route;
 
-fn wire_task(t: Task, addrs: &HashMap<NodeId, String>, lease: Duration) -> RepairTask {
-    RepairTask {
+/// A task as a mover receives it; a re-encode gets its new chunk key (a
+/// version minted now, so newer than any collector's horizon) and that
+/// key's owners in the current layout (None: the layout cannot place it;
+/// its lease runs out).
+fn wire_task(
+    t: Task,
+    addrs: &HashMap<NodeId, String>,
+    layout: Option<&ClusterLayout>,
+    lease: Duration,
+) -> Option<RepairTask> {
+    let reencode = match &t.reencode {
+        None => None,
+        Some(work) => {
+            let layout = layout?;
+            let new = ChunkKey {
+                version: VersionId::new_random(),
+                ..t.chunk
+            };
+            let width = work.redundancy.width();
+            let partition = partition_of(&new.shard(0), layout.partitions);
+            let owners = layout.nodes_for_partition(partition, width);
+            let targets: Vec<(NodeId, String)> = owners
+                .iter()
+                .filter_map(|n| addrs.get(n).map(|a| (*n, a.clone())))
+                .collect();
+            if targets.len() < width {
+                return None;
+            }
+            Some(ReencodeOrder {
+                bucket: work.bucket.clone(),
+                manifest: work.manifest,
+                offset: work.offset,
+                new,
+                redundancy: work.redundancy,
+                targets,
+            })
+        }
+    };
+    Some(RepairTask {
         chunk: t.chunk,
         record: t.record,
         piece: t.need.piece,
@@ -499,7 +553,8 @@ fn wire_task(t: Task, addrs: &HashMap<NodeId, String>, lease: Duration) -> Repai
             .filter_map(|(p, n)| addrs.get(&n).map(|a| (p, n, a.clone())))
             .collect(),
         lease_ms: lease.as_millis() as u64,
-    }
+        reencode,
+    })
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {

@@ -3,16 +3,20 @@
 //! counter, reset when an epoch is applied) and left (the last complete
 //! sweep, less what moved since), the rate over the last minute, the ETA,
 //! each node's bytes in and out, and how many pieces the records still
-//! name on each node that left the layout (0: drained).
+//! name on each node that left the layout (0: drained); and each bucket
+//! being re-encoded to a new redundancy (`reencode_status`).
 
 use super::{Repair, db_error, poisoned, rate_of};
 use crate::liveness::require_leader;
+use crate::reconcile::queue::WorkKind;
+use crate::reconcile::reencode::BucketWalk;
 use crate::store::chunks::pieces_on_node;
 use crate::store::layout::state as layout_state;
+use crate::store::reencode_rows::{ReencodeState, reencoding};
 use crate::store::repair_rows;
 use axum::extract::State;
 use axum::response::Response;
-use cairn_rpc::rebalance_api::{RebalanceNode, RebalanceStatus};
+use cairn_rpc::rebalance_api::{RebalanceNode, RebalanceStatus, ReencodeStatus};
 use cairn_rpc::{MetaError, postcard_response};
 use cairn_types::NodeId;
 use std::collections::BTreeMap;
@@ -42,7 +46,15 @@ impl Repair {
         let layout = layout_state(db).map_err(db_error)?;
         let moved = repair_rows::rebalanced(db).map_err(db_error)?;
         let settings = repair_rows::rebalance_settings(db).map_err(db_error)?;
+        let buckets = reencoding(db).map_err(db_error)?;
         let g = self.inner.lock().map_err(|_| poisoned())?;
+        let reencode = buckets
+            .into_iter()
+            .map(|(bucket, state)| {
+                let walk = g.walks.get(&bucket);
+                reencode_status(bucket.clone(), &state, walk)
+            })
+            .collect();
         let epoch = layout.epoch();
         let sweep = (g.sweep.epoch == epoch).then_some(&g.sweep);
         let last = sweep.and_then(|s| s.last.as_ref());
@@ -60,7 +72,7 @@ impl Repair {
             (None, Some(s)) => (s.found.pieces, s.found.bytes),
             (None, None) => (0, 0),
         };
-        let (in_progress_chunks, in_progress_bytes) = g.queue.in_progress_where(true);
+        let (in_progress_chunks, in_progress_bytes) = g.queue.in_progress_where(WorkKind::Move);
         let bytes_per_sec = rate_of(&g.moved_samples);
         let done = epoch > 0 && sweep.is_some_and(|s| s.done()) && in_progress_chunks == 0;
         let mut nodes: BTreeMap<NodeId, RebalanceNode> = BTreeMap::new();
@@ -112,6 +124,7 @@ impl Repair {
             sweep_complete,
             settings,
             nodes: nodes.into_values().collect(),
+            reencode,
         })
     }
 
@@ -126,6 +139,36 @@ impl Repair {
         metrics::gauge!(METRIC_DONE).set(if s.done { 1.0 } else { 0.0 });
         metrics::gauge!(METRIC_EPOCH).set(s.epoch as f64);
         metrics::gauge!(METRIC_IN_PROGRESS).set(s.in_progress_chunks as f64);
+    }
+}
+
+/// One bucket's re-encoding: what its last complete walk found, less what
+/// was re-encoded since (before one: what the walk under way found so far).
+fn reencode_status(
+    bucket: String,
+    state: &ReencodeState,
+    walk: Option<&BucketWalk>,
+) -> ReencodeStatus {
+    let walk = walk.filter(|w| w.generation == state.generation);
+    let last = walk.and_then(|w| w.last);
+    let (remaining_chunks, remaining_bytes) = match (last, walk) {
+        (Some(l), _) => (
+            l.chunks
+                .saturating_sub(state.chunks.saturating_sub(l.reencoded_chunks)),
+            l.bytes
+                .saturating_sub(state.bytes.saturating_sub(l.reencoded_bytes)),
+        ),
+        (None, Some(w)) => (w.chunks, w.bytes),
+        (None, None) => (0, 0),
+    };
+    ReencodeStatus {
+        bucket,
+        redundancy: state.redundancy.to_string(),
+        reencoded_chunks: state.chunks,
+        reencoded_bytes: state.bytes,
+        remaining_chunks,
+        remaining_bytes,
+        walk_complete: last.is_some(),
     }
 }
 

@@ -67,3 +67,62 @@ pub fn piece_refs(
         })
         .collect()
 }
+
+/// A fresh database with its indexes built, holding bucket `name` with
+/// `redundancy`.
+pub fn open_with_bucket(name: &str, redundancy: Redundancy) -> (tempfile::TempDir, MetaDb) {
+    let (dir, db) = open();
+    crate::store::data_refs::ensure_index(&db).expect("index");
+    crate::store::version_index::ensure_index(&db).expect("version index");
+    let bucket = Bucket {
+        name: name.into(),
+        created: 0,
+        redundancy,
+    };
+    run(&db, &MetaCommand::CreateBucket(bucket)).expect("bucket");
+    (dir, db)
+}
+
+/// What the leader knows of nodes `ids`: every one up, in zone `z`.
+pub fn up_views(
+    ids: impl IntoIterator<Item = cairn_types::NodeId>,
+) -> crate::reconcile::plan::NodeViews {
+    ids.into_iter()
+        .map(|id| {
+            let view = crate::reconcile::plan::NodeView {
+                addr: format!("n{id}"),
+                zone: "z".into(),
+                up: true,
+                silent_for: std::time::Duration::ZERO,
+            };
+            (id, view)
+        })
+        .collect()
+}
+
+/// Registers nodes `ids`, stages them into the layout and applies it (64
+/// partitions), as `cairn admin node assign` and `layout apply` do.
+pub fn join_layout(db: &MetaDb, ids: &[cairn_types::NodeId]) {
+    for id in ids {
+        let node = cairn_rpc::NodeRecord {
+            id: *id,
+            addr: format!("n{id}"),
+            zone: "z".into(),
+            capacity: 1 << 30,
+            registered: 0,
+        };
+        run(db, &MetaCommand::RegisterNode(node)).expect("registered");
+        let assign = cairn_rpc::LayoutChange::Assign {
+            id: *id,
+            zone: None,
+            capacity: None,
+        };
+        run(db, &MetaCommand::StageLayout(assign)).expect("staged");
+    }
+    let state = crate::store::layout::state(db).expect("state");
+    let next = cairn_placement::next_layout(&state, 64).expect("staged");
+    assert_eq!(
+        run(db, &MetaCommand::ApplyLayout(next)),
+        Ok(MetaResponse::Done)
+    );
+}

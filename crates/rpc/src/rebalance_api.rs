@@ -4,7 +4,10 @@
 //! answers (`cairn admin rebalance status`). Rebalancing is the reconciler
 //! moving a piece for a second reason: its holder is no longer among the
 //! chunk's owners in the current layout (`MoveReason::Misplaced`). Repair
-//! work is always handed out first.
+//! work is always handed out first. A bucket whose redundancy changed
+//! (`cairn admin bucket set-redundancy`) has its chunks re-encoded by the
+//! same machinery (`MoveReason::Reencoded`), under the same pause and
+//! throttle, and reported here too (`ReencodeStatus`).
 
 use crate::endpoint::Endpoint;
 use cairn_types::NodeId;
@@ -76,4 +79,25 @@ pub struct RebalanceStatus {
     pub settings: RebalanceSettings,
     /// Every node in the layout or holding misplaced pieces, by id.
     pub nodes: Vec<RebalanceNode>,
+    /// Buckets whose chunks are being re-encoded to a new redundancy.
+    pub reencode: Vec<ReencodeStatus>,
+}
+
+/// One bucket being re-encoded (`cairn admin bucket set-redundancy`): it
+/// is listed until a full walk of its objects finds no chunk stored
+/// otherwise than its redundancy says.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReencodeStatus {
+    pub bucket: String,
+    /// The redundancy its chunks are re-encoded to (`replicas=N`, `ec=K+M`).
+    pub redundancy: String,
+    /// Chunks re-encoded and committed since the change, and their bytes.
+    pub reencoded_chunks: u64,
+    pub reencoded_bytes: u64,
+    /// Chunks (and bytes) still stored the old way, as the last full walk
+    /// of the bucket found them, less what was re-encoded since.
+    pub remaining_chunks: u64,
+    pub remaining_bytes: u64,
+    /// Whether one full walk of the bucket has ended since the change.
+    pub walk_complete: bool,
 }

@@ -16,7 +16,9 @@
 
 use crate::endpoint::Endpoint;
 use crate::rebalance_api::RebalanceSettings;
-use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, ShardId, UnixMillis};
+use cairn_types::{
+    ChunkKey, ChunkRecord, MoveReason, NodeId, Redundancy, ShardId, UnixMillis, VersionId,
+};
 use serde::{Deserialize, Serialize};
 
 /// Path of the repair claim endpoint (answered by the meta leader).
@@ -65,6 +67,55 @@ pub enum ReconcileCommand {
     SetRepairSettings(RepairSettings),
     /// The live rebalance settings (`cairn admin rebalance pause|resume|throttle`).
     SetRebalanceSettings(RebalanceSettings),
+    /// `cairn admin bucket set-redundancy`: new writes to `bucket` use
+    /// `redundancy` from this entry on, and the bucket is marked for
+    /// re-encoding. Refused (`InvalidRequest`) when the layout has fewer
+    /// nodes with capacity than the redundancy's width.
+    SetBucketRedundancy {
+        bucket: String,
+        redundancy: Redundancy,
+    },
+    /// A chunk re-encoded by a mover: the chunk row of manifest version
+    /// `manifest` at byte `offset` must name `old`; it then names `new`,
+    /// whose record (every piece written, verified) is `record`. The old
+    /// record is dropped and its pieces marked retired (a scrub trims them
+    /// a grace later: a GET that read the old placement still finds them).
+    /// Refused with `PreconditionFailed` when the row names another chunk,
+    /// the records disagree on the bytes, or `new` exists; with
+    /// `DataVersionExpired` when `new`'s version is at or before the
+    /// collector's horizon.
+    ReencodeChunk {
+        bucket: String,
+        manifest: VersionId,
+        offset: u64,
+        old: ChunkKey,
+        new: ChunkKey,
+        record: ChunkRecord,
+    },
+    /// Proposed by the leader when a full walk of `bucket`, begun at its
+    /// re-encode generation `generation`, found every chunk stored as its
+    /// redundancy says: the bucket leaves the re-encode list unless a
+    /// write marked it again since (the generation moved on).
+    ReencodeDone { bucket: String, generation: u64 },
+}
+
+/// The piece index a re-encode task names: the whole chunk, every piece.
+pub const REENCODE_PIECE: u16 = u16::MAX;
+
+/// What a re-encode task asks of its mover: read the chunk, encode it with
+/// `redundancy` under `new`, write piece i to `targets[i]` (every replica,
+/// or data then parity pieces), and commit `ReconcileCommand::ReencodeChunk`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReencodeOrder {
+    pub bucket: String,
+    /// The manifest version whose chunk row names the chunk, and its offset.
+    pub manifest: VersionId,
+    pub offset: u64,
+    /// The new chunk's key (a version the leader minted at the claim).
+    pub new: ChunkKey,
+    pub redundancy: Redundancy,
+    /// The new chunk's owners in the current layout, with their addresses.
+    pub targets: Vec<(NodeId, String)>,
 }
 
 /// Damage found on one piece.
@@ -143,6 +194,9 @@ pub struct RepairTask {
     /// How long the lease lasts from the claim, in ms; after it the leader
     /// may give the piece to another node.
     pub lease_ms: u64,
+    /// Some: not a piece but the whole chunk, re-encoded (`piece` is
+    /// `REENCODE_PIECE`).
+    pub reencode: Option<ReencodeOrder>,
 }
 
 /// A mover gives back a task it could not finish (its sources failed, its
@@ -366,4 +420,7 @@ pub enum ShardVerdict {
     /// No record of the chunk: an upload in progress or garbage (the
     /// collector's business, not the scrub's).
     Unknown,
+    /// The chunk was re-encoded into another at `since_ms` (meta's applied
+    /// clock): the piece may be trimmed once that is a grace ago.
+    Retired { since_ms: u64 },
 }

@@ -92,6 +92,9 @@ pub enum MoveReason {
     UnderWidth,
     /// Its holder is no longer an owner of the chunk's partition.
     Misplaced,
+    /// The chunk was re-encoded under its bucket's new redundancy (a new
+    /// chunk, every piece written at once).
+    Reencoded,
 }
 
 /// One change of a piece's holder, as recorded with the chunk.

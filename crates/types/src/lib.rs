@@ -27,7 +27,9 @@ pub use layout::{ClusterLayout, LayoutNode, LayoutStaging, LayoutState, StagedRo
 pub use lifecycle::LifecycleConfiguration;
 pub use manifest::{ChunkRef, HttpHeaders, ObjectData, ObjectManifest, PieceRef};
 pub use names::{NameError, validate_bucket_name, validate_object_key};
-pub use redundancy::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, DefaultRedundancy, Redundancy};
+pub use redundancy::{
+    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, DefaultRedundancy, Redundancy, codec_of,
+};
 pub use upload::{PartRecord, UploadRecord};
 pub use versioning::{NULL_VERSION_ID, ObjectVersionId, VersioningStatus};
 

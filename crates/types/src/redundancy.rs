@@ -130,6 +130,31 @@ pub const CODEC_REPLICATION_V1: u16 = 1;
 pub const CODEC_RS_GF256_V1: u16 = 2;
 
 impl Redundancy {
+    /// Whether `record`'s chunk is stored as this policy writes a chunk:
+    /// whole replicas with this many wanted, or exactly these data and
+    /// parity pieces. A chunk of a bucket whose redundancy changed that is
+    /// not is re-encoded by the reconciler (`cairn admin bucket set-redundancy`).
+    pub fn describes(&self, record: &crate::ChunkRecord) -> bool {
+        self.shapes(&record.chunk)
+            && match self {
+                Redundancy::Replicas(n) => record.width == *n,
+                Redundancy::ErasureCoded { .. } => true,
+            }
+    }
+
+    /// Whether `chunk` has the shape this policy writes: whole replicas, or
+    /// exactly these data and parity pieces (the number of replicas wanted
+    /// is the record's, see `describes`).
+    pub fn shapes(&self, chunk: &crate::ChunkRef) -> bool {
+        match self {
+            Redundancy::Replicas(_) => chunk.data_pieces == 0 && chunk.pieces.is_empty(),
+            Redundancy::ErasureCoded { data, parity } => {
+                chunk.data_pieces == *data
+                    && chunk.pieces.len() == usize::from(*data) + usize::from(*parity)
+            }
+        }
+    }
+
     /// The shard codec chunks written under this policy use.
     pub fn codec(&self) -> u16 {
         match self {
@@ -169,5 +194,17 @@ mod tests {
         assert_eq!(ec.to_string(), "ec=4+2");
         assert_eq!(DefaultRedundancy::parse("automatic"), None);
         assert_eq!(DefaultRedundancy::parse("replicas=0"), None);
+    }
+}
+
+/// The codec a chunk's pieces were written with, from their shape: data
+/// and parity pieces, or whole replicas. Reads decode each chunk by its
+/// own shape, so an object whose bucket is being re-encoded reads while
+/// its chunks are of both kinds.
+pub fn codec_of(chunk: &crate::ChunkRef) -> u16 {
+    if chunk.data_pieces > 0 {
+        CODEC_RS_GF256_V1
+    } else {
+        CODEC_REPLICATION_V1
     }
 }

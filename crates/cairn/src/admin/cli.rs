@@ -8,6 +8,7 @@
 //! cluster's voters and secret from a config file (any role's, or the
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
+use super::bucket::{self as bucket_admin, AdminBucketCommand};
 use super::inspect::{self as inspect_admin, AdminObjectCommand};
 use super::layout as layout_admin;
 use super::rebalance::{self as rebalance_admin, AdminRebalanceCommand};
@@ -20,8 +21,8 @@ use cairn_rpc::NodeStatusRequest;
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::rebalance_api::RebalanceStatusRequest;
 use cairn_rpc::{LayoutChange, MetaClient};
+use cairn_types::NodeId;
 use cairn_types::config::Config;
-use cairn_types::{DefaultRedundancy, NodeId, Redundancy};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
@@ -206,40 +207,6 @@ pub enum AdminLayoutCommand {
 }
 
 #[derive(Subcommand)]
-pub enum AdminBucketCommand {
-    /// Create a bucket with a chosen redundancy (as CreateBucket with the
-    /// x-cairn-redundancy header does).
-    Create {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        /// Bucket name (AWS's naming rules).
-        name: String,
-        /// replicas=N or ec=K+M [default: s3.default_redundancy of the
-        /// config; `auto` is replicas=3 once the layout has 3 nodes, fewer
-        /// below that].
-        #[arg(long)]
-        redundancy: Option<String>,
-    },
-    /// A bucket's redundancy, creation time, object count and bytes.
-    Info {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-        name: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Every bucket with its redundancy.
-    List {
-        /// A config file of the cluster (any role's).
-        #[arg(long)]
-        config: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
 pub enum AdminMetaCommand {
     /// Show the leader, the term, and each voter's log, applied index and lag.
     ///
@@ -333,7 +300,16 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Meta { command } => run_meta(command).await,
         AdminCommand::Node { command } => run_node(command).await,
         AdminCommand::Layout { command } => run_layout(command).await,
-        AdminCommand::Bucket { command } => run_bucket(command).await,
+        AdminCommand::Bucket { command } => {
+            let (config, meta) = connect(command.config())?;
+            say!(
+                "{}",
+                bucket_admin::run_bucket(&config, &meta, command)
+                    .await?
+                    .trim_end()
+            );
+            Ok(())
+        }
         AdminCommand::Gc { command } => run_gc(command).await,
         AdminCommand::Durability { config, json } => {
             let (_, meta) = connect(&config)?;
@@ -590,64 +566,6 @@ async fn run_layout(command: AdminLayoutCommand) -> anyhow::Result<()> {
             meta.write(&MetaCommand::StageLayout(LayoutChange::Revert))
                 .await?;
             say!("staged layout changes dropped");
-        }
-    }
-    Ok(())
-}
-
-async fn run_bucket(command: AdminBucketCommand) -> anyhow::Result<()> {
-    match command {
-        AdminBucketCommand::Create {
-            config,
-            name,
-            redundancy,
-        } => {
-            let (config, meta) = connect(&config)?;
-            let redundancy = match redundancy {
-                None => config.default_redundancy(),
-                Some(text) => {
-                    DefaultRedundancy::Fixed(Redundancy::parse(&text).with_context(|| {
-                        format!("--redundancy {text}: expected replicas=N or ec=K+M")
-                    })?)
-                }
-            };
-            let redundancy = layout_admin::create_bucket(&meta, &name, redundancy).await?;
-            say!("bucket {name} created with {redundancy}");
-        }
-        AdminBucketCommand::Info { config, name, json } => {
-            let (_, meta) = connect(&config)?;
-            let bucket = meta
-                .read(reads::GetBucket {
-                    name: name.to_string(),
-                })
-                .await?
-                .with_context(|| format!("no bucket named {name}"))?;
-            let (objects, bytes) = meta
-                .read(reads::BucketUsage {
-                    name: name.to_string(),
-                })
-                .await?;
-            if json {
-                let info = serde_json::json!({
-                    "name": bucket.name,
-                    "created": bucket.created,
-                    "redundancy": bucket.redundancy.to_string(),
-                    "objects": objects,
-                    "bytes": bytes,
-                });
-                say!("{}", serde_json::to_string_pretty(&info)?);
-            } else {
-                say!(
-                    "{}",
-                    layout_admin::render_bucket(&bucket, objects, bytes).trim_end()
-                );
-            }
-        }
-        AdminBucketCommand::List { config } => {
-            let (_, meta) = connect(&config)?;
-            for b in meta.read(reads::ListBuckets {}).await? {
-                say!("{:<64} {}", b.name, b.redundancy);
-            }
         }
     }
     Ok(())

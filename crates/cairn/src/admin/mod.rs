@@ -1,14 +1,16 @@
 //! `cairn admin`: operator commands against a running cluster. `cli` is the
 //! command line and its dispatch; `meta` talks to the voters directly
 //! (status, fault injection); `nodes` renders the node list; `layout` stages,
-//! plans and applies layouts and manages buckets (also used by `cairn
-//! server` to put its own nodes in the layout); `gc` resets a
+//! plans and applies layouts and creates buckets (also used by `cairn
+//! server` to put its own nodes in the layout); `bucket` lists buckets and
+//! changes a bucket's redundancy online; `gc` resets a
 //! garbage-collection horizon set wrongly; `repair` reads the durability
 //! report and the repair status and sets the live repair settings;
 //! `rebalance` does the same for the moves after a layout change;
 //! `inspect` shows one object's placement; `units` prints and parses bytes,
 //! rates, durations and ages.
 
+mod bucket;
 mod cli;
 mod gc;
 mod inspect;

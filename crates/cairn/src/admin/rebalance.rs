@@ -3,7 +3,9 @@
 //! leader reports them — the epoch being filled, bytes moved and left, the
 //! rate and the ETA, each node's bytes in and out — and the live rebalance
 //! settings kept in meta (`ReconcileCommand::SetRebalanceSettings`), which
-//! every storage node's mover follows. docs/rebalance.md walks through it.
+//! every storage node's mover follows. Buckets being re-encoded to a new
+//! redundancy (`cairn admin bucket set-redundancy`) are listed too, and
+//! follow the same settings. docs/rebalance.md walks through it.
 
 use super::units::{RateError, human_bytes, human_duration, parse_rate};
 use cairn_rpc::rebalance_api::{RebalanceSettings, RebalanceStatus, RebalanceStatusRequest};
@@ -149,6 +151,15 @@ pub fn status_json(s: &RebalanceStatus) -> Value {
             "out_bytes": n.out_bytes,
             "pieces_held": n.pieces_held,
         })).collect::<Vec<_>>(),
+        "reencode": s.reencode.iter().map(|r| json!({
+            "bucket": r.bucket,
+            "redundancy": r.redundancy,
+            "reencoded_chunks": r.reencoded_chunks,
+            "reencoded_bytes": r.reencoded_bytes,
+            "remaining_chunks": r.remaining_chunks,
+            "remaining_bytes": r.remaining_bytes,
+            "walk_complete": r.walk_complete,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -217,6 +228,19 @@ pub fn render_status(s: &RebalanceStatus) -> String {
             n.pieces_held.map_or("-".into(), |p| p.to_string())
         );
     }
+    for r in &s.reencode {
+        let _ = writeln!(
+            out,
+            "re-encoding bucket {} to {}: {} chunk(s) ({}) done, {} ({}) left{}",
+            r.bucket,
+            r.redundancy,
+            r.reencoded_chunks,
+            human_bytes(r.reencoded_bytes),
+            r.remaining_chunks,
+            human_bytes(r.remaining_bytes),
+            if r.walk_complete { "" } else { " so far" }
+        );
+    }
     out
 }
 
@@ -258,8 +282,26 @@ mod tests {
             ],
             ..Default::default()
         };
+        let s = RebalanceStatus {
+            reencode: vec![cairn_rpc::rebalance_api::ReencodeStatus {
+                bucket: "media".into(),
+                redundancy: "ec=4+2".into(),
+                reencoded_chunks: 3,
+                reencoded_bytes: 3 << 20,
+                remaining_chunks: 1,
+                remaining_bytes: 1 << 20,
+                walk_complete: true,
+            }],
+            ..s
+        };
         let text = render_status(&s);
         assert!(text.starts_with("layout epoch 3: moving"), "{text}");
+        assert!(
+            text.contains(
+                "re-encoding bucket media to ec=4+2: 3 chunk(s) (3.0 MiB) done, 1 (1.0 MiB) left"
+            ),
+            "{text}"
+        );
         assert!(text.contains("(75.0%)"), "{text}");
         assert!(text.contains("done in about"), "{text}");
         assert!(text.contains("5    draining"), "{text}");
@@ -275,6 +317,7 @@ mod tests {
         ] {
             assert!(v.get(field).is_some(), "{field}");
         }
+        assert_eq!(v["reencode"][0]["remaining_bytes"], 1 << 20);
         assert_eq!(v["done"], false);
         let done = RebalanceStatus {
             done: true,

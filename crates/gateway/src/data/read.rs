@@ -17,7 +17,9 @@ use cairn_codec::{chunk_hash, chunk_slices};
 use cairn_rpc::ShardError;
 use cairn_rpc::meta_reads::ChunkRefs;
 use cairn_rpc::repair_api::DamageKind;
-use cairn_types::{CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest};
+use cairn_types::{
+    CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest, codec_of,
+};
 use futures::{StreamExt, TryStreamExt};
 use s3s::dto::StreamingBlob;
 use std::time::Duration;
@@ -41,9 +43,10 @@ pub(super) fn damage_kind(e: &ShardError) -> Option<DamageKind> {
 }
 
 impl DataPath {
-    /// Fetches and verifies one chunk written with `codec`.
-    pub async fn fetch_chunk(&self, codec: u16, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
-        match codec {
+    /// Fetches and verifies one chunk, decoded by its own shape (a bucket
+    /// being re-encoded holds objects whose chunks are of both kinds).
+    pub async fn fetch_chunk(&self, chunk: &ChunkRef) -> Result<Bytes, std::io::Error> {
+        match codec_of(chunk) {
             CODEC_REPLICATION_V1 => self.fetch_replica(chunk).await,
             CODEC_RS_GF256_V1 => self.fetch_chunk_ec(chunk).await,
             other => Err(std::io::Error::other(format!(
@@ -156,15 +159,15 @@ impl DataPath {
 
     /// A body streaming bytes `start..end` of an object, fetching chunks ahead.
     pub fn read_stream(&self, manifest: &ObjectManifest, start: u64, end: u64) -> StreamingBlob {
-        let codec = match &manifest.data {
+        match &manifest.data {
             ObjectData::Inline(data) => {
                 let slice = Bytes::copy_from_slice(&data[start as usize..end as usize]);
                 return StreamingBlob::wrap(futures::stream::once(async move {
                     Ok::<_, std::io::Error>(slice)
                 }));
             }
-            ObjectData::Chunked { codec, .. } | ObjectData::Placed { codec, .. } => *codec,
-        };
+            ObjectData::Chunked { .. } | ObjectData::Placed { .. } => {}
+        }
         let slices = self.slices(manifest, start, end);
         let ahead = self.config().get_chunks_in_flight;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
@@ -186,7 +189,7 @@ impl DataPath {
                         .acquire_owned()
                         .await
                         .map_err(std::io::Error::other)?;
-                    let data = gw.fetch_chunk(codec, &chunk).await?;
+                    let data = gw.fetch_chunk(&chunk).await?;
                     Ok::<_, std::io::Error>(data.slice(offset as usize..(offset + len) as usize))
                 })
             });

@@ -85,6 +85,7 @@ fn delete(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     batch.delete_cf(db.cf(CF_BUCKET_LIFECYCLE)?, name.as_bytes());
     batch.delete_cf(db.cf(CF_BUCKET_VERSIONING)?, name.as_bytes());
     extras::drop_bucket_tags(db, batch, name)?;
+    crate::store::reencode_rows::forget_bucket(db, batch, name)?;
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }

@@ -9,7 +9,8 @@
 //! `key_versions`), `multipart` (with S3's multipart `checksums`) and
 //! `cluster` (access keys, nodes, the `layout`, the GC horizon) and
 //! `reconcile` (chunk placement records: a mover's compare-and-swap,
-//! damage reports, disk identities, repair settings). `extras`
+//! damage reports, disk identities, repair settings; a bucket's change of
+//! redundancy and its chunks re-encoded, in `reencode`). `extras`
 //! keeps what records carry besides themselves (tags, checksums),
 //! `entry_sharing` says which commands may share one log entry, and
 //! `idempotency` applies a write sent under an idempotency id at most once.
@@ -27,6 +28,7 @@ mod multipart;
 mod objects;
 mod outcome;
 mod reconcile;
+mod reencode;
 mod versioning;
 
 pub use dispatch::apply_command;

@@ -14,7 +14,7 @@ use cairn_rpc::{CompletedPart, MetaCommand, MetaError, MetaResponse, WriteCondit
 use cairn_types::limits::MIN_PART_SIZE;
 use cairn_types::{
     Bucket, CODEC_REPLICATION_V1, CODEC_RS_GF256_V1, ChunkRef, ObjectData, ObjectManifest,
-    PartRecord, StoredChecksum, UnixMillis, UploadExtras, UploadRecord, VersionId,
+    PartRecord, StoredChecksum, UnixMillis, UploadExtras, UploadRecord, VersionId, codec_of,
 };
 use md5::{Digest, Md5};
 use rocksdb::WriteBatch;
@@ -333,9 +333,11 @@ fn assemble(
         let digest =
             hex::decode(&part.etag).map_err(|_| MetaError::InvalidPart(part.part_number))?;
         md5_concat.update(&digest);
-        if part.chunks.iter().any(|c| !written_with(c, codec)) {
+        // A part written before the bucket's redundancy changed keeps its
+        // shape; the object is marked for re-encoding when stored.
+        if part.chunks.iter().any(|c| !well_formed(c)) {
             return Err(MetaError::InvalidRequest(format!(
-                "part {} was stored with another redundancy than its bucket's; upload it again",
+                "part {} has a chunk of no known shape; upload it again",
                 part.part_number
             )));
         }
@@ -356,14 +358,12 @@ fn assemble(
     })
 }
 
-/// Whether `chunk`'s pieces have the shape `codec` writes: whole replicas
+/// Whether `chunk`'s pieces have a shape a codec writes: whole replicas
 /// (no pieces), or data and parity pieces.
-fn written_with(chunk: &ChunkRef, codec: u16) -> bool {
-    match codec {
-        CODEC_REPLICATION_V1 => chunk.pieces.is_empty() && chunk.data_pieces == 0,
-        CODEC_RS_GF256_V1 => {
-            chunk.data_pieces > 0 && chunk.pieces.len() > usize::from(chunk.data_pieces)
-        }
+fn well_formed(chunk: &ChunkRef) -> bool {
+    match codec_of(chunk) {
+        CODEC_REPLICATION_V1 => chunk.pieces.is_empty(),
+        CODEC_RS_GF256_V1 => chunk.pieces.len() > usize::from(chunk.data_pieces),
         _ => false,
     }
 }

@@ -5,6 +5,7 @@
 //! (a second mover, a leader that changed) is refused, never applied twice;
 //! a rebalancing move (`MoveReason::Misplaced`) is also checked against the
 //! layout as applied, so one planned under an older epoch is refused.
+//! Re-encoding's commands are applied in `reencode`.
 
 use super::outcome::Applied;
 use crate::store::chunks::{chunk_record, node_piece_key, put_record, shard_from_bytes};
@@ -57,6 +58,9 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &ReconcileCommand)
             set_rebalance_settings(db, batch, s)?;
             Ok(Ok(MetaResponse::Done))
         }
+        ReconcileCommand::SetBucketRedundancy { .. }
+        | ReconcileCommand::ReencodeChunk { .. }
+        | ReconcileCommand::ReencodeDone { .. } => super::reencode::apply(db, batch, cmd),
     }
 }
 

@@ -5,6 +5,7 @@
 use super::outcome::{Answered, misrouted};
 use crate::store::chunks::{chunk_record, chunk_refs, is_full_width, pieces_on_node};
 use crate::store::db::MetaDb;
+use crate::store::reencode_rows::retired_at;
 use crate::store::repair_rows::damage_of;
 use cairn_rpc::repair_api::ShardVerdict;
 use cairn_rpc::sizes::MAX_CHUNK_REFS_PER_QUERY;
@@ -26,7 +27,10 @@ pub fn answer(db: &MetaDb, q: &MetaQuery) -> Answered {
             let mut out = Vec::with_capacity(shards.len());
             for s in shards {
                 let verdict = match chunk_record(db, &ChunkKey::of_shard(s))? {
-                    None => ShardVerdict::Unknown,
+                    None => match retired_at(db, &ChunkKey::of_shard(s))? {
+                        Some(since_ms) => ShardVerdict::Retired { since_ms },
+                        None => ShardVerdict::Unknown,
+                    },
                     Some(r)
                         if r.holders()
                             .iter()

@@ -1,6 +1,7 @@
 //! The reconciler's thinking, on the meta leader: judging chunks (`plan`),
 //! planning repair work (`planner`), finding misplaced pieces after a
-//! layout change (`rebalance`), the leased work queue (`queue`) and
+//! layout change (`rebalance`), finding chunks to re-encode after a
+//! bucket's redundancy changed (`reencode`), the leased work queue (`queue`) and
 //! the reports operators read (`report`). The role file `repair` (at the
 //! crate root) runs it: the plan loop, the endpoints, the metrics.
 
@@ -8,4 +9,5 @@ pub mod plan;
 pub mod planner;
 pub mod queue;
 pub mod rebalance;
+pub mod reencode;
 pub mod report;

@@ -172,6 +172,7 @@ pub fn plan_chunk(
             sources: j.sources.clone(),
             margin: j.margin * 1_000 - lacking,
             bytes: piece_bytes(record),
+            reencode: None,
         });
     }
 }

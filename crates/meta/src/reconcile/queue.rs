@@ -7,11 +7,21 @@
 //! target is avoided for that chunk for a while.
 
 use super::plan::Need;
-use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId};
+use cairn_rpc::repair_api::REENCODE_PIECE;
+use cairn_types::{ChunkKey, ChunkRecord, MoveReason, NodeId, Redundancy, VersionId};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-/// One piece to re-create on `target`.
+/// What a re-encode task is for: the chunk row it swaps (planned by
+/// `reencode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReencodeWork {
+    pub bucket: String,
+    pub manifest: VersionId,
+    pub offset: u64,
+    pub redundancy: Redundancy,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
     pub chunk: ChunkKey,
@@ -22,20 +32,42 @@ pub struct Task {
     pub sources: Vec<(u16, NodeId)>,
     /// Usable pieces beyond the minimum (smaller: more urgent).
     pub margin: i64,
-    /// Bytes the new piece holds.
+    /// Bytes the new piece holds (a re-encode: the chunk's bytes).
     pub bytes: u64,
+    /// Some: the whole chunk is re-encoded (`need.piece` is `REENCODE_PIECE`).
+    pub reencode: Option<ReencodeWork>,
+}
+
+/// The three kinds of work, in the order they are handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkKind {
+    /// A lost piece re-created.
+    Repair,
+    /// A misplaced piece moved to an owner (rebalancing).
+    Move,
+    /// A chunk re-encoded to its bucket's new redundancy.
+    Reencode,
 }
 
 impl Task {
     /// Hand-out order: repair before rebalancing (as Ceph's recovery
-    /// before backfill), the most endangered first, then by chunk.
-    pub fn order(&self) -> (bool, i64, ChunkKey) {
-        (self.is_move(), self.margin, self.chunk)
+    /// before backfill), re-encoding last; the most endangered first, then
+    /// by chunk.
+    pub fn order(&self) -> (WorkKind, i64, ChunkKey) {
+        (self.kind(), self.margin, self.chunk)
+    }
+
+    pub fn kind(&self) -> WorkKind {
+        match self.need.reason {
+            MoveReason::Misplaced => WorkKind::Move,
+            MoveReason::Reencoded => WorkKind::Reencode,
+            _ => WorkKind::Repair,
+        }
     }
 
     /// A move of a misplaced piece (rebalancing), not a repair.
     pub fn is_move(&self) -> bool {
-        self.need.reason == MoveReason::Misplaced
+        self.kind() == WorkKind::Move
     }
 }
 
@@ -52,7 +84,9 @@ pub type LeaseKey = (ChunkKey, u16, Option<NodeId>, NodeId);
 struct Lease {
     until: Instant,
     bytes: u64,
-    is_move: bool,
+    kind: WorkKind,
+    /// The bucket of a re-encode.
+    bucket: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -117,8 +151,12 @@ impl WorkQueue {
         now: Instant,
     ) {
         self.expire(now);
+        // A re-encode's lease ends when it commits (its chunk's record
+        // goes), is given back or runs out: no plan judges it away.
         self.leases.retain(|(c, p, r, _), _| {
-            needed.contains(&(*c, *p, *r)) || judged.is_some_and(|j| !j.contains(c))
+            *p == REENCODE_PIECE
+                || needed.contains(&(*c, *p, *r))
+                || judged.is_some_and(|j| !j.contains(c))
         });
         // A plan made from a snapshot of the leases (`leases_only`) may
         // queue a need leased since: leave out as many as are leased.
@@ -194,7 +232,8 @@ impl WorkQueue {
                     Lease {
                         until: now + lease,
                         bytes: task.bytes,
-                        is_move: task.is_move(),
+                        kind: task.kind(),
+                        bucket: task.reencode.as_ref().map(|r| r.bucket.clone()),
                     },
                 );
                 out.push(task);
@@ -223,24 +262,34 @@ impl WorkQueue {
 
     /// Queued (not leased) repair tasks: (chunks, bytes).
     pub fn queued(&self) -> (u64, u64) {
-        self.queued_where(false)
+        self.queued_where(WorkKind::Repair)
     }
 
-    /// Queued (not leased) tasks that are moves (`moves`) or repairs.
-    pub fn queued_where(&self, moves: bool) -> (u64, u64) {
-        let tasks = || self.queued.iter().filter(move |t| t.is_move() == moves);
+    /// Queued (not leased) tasks of one kind: (chunks, bytes).
+    pub fn queued_where(&self, kind: WorkKind) -> (u64, u64) {
+        let tasks = || self.queued.iter().filter(move |t| t.kind() == kind);
         let chunks: HashSet<&ChunkKey> = tasks().map(|t| &t.chunk).collect();
         (chunks.len() as u64, tasks().map(|t| t.bytes).sum())
     }
 
     /// Leased repair tasks: (pieces, bytes).
     pub fn in_progress(&self) -> (u64, u64) {
-        self.in_progress_where(false)
+        self.in_progress_where(WorkKind::Repair)
     }
 
-    /// Leased tasks that are moves (`moves`) or repairs: (pieces, bytes).
-    pub fn in_progress_where(&self, moves: bool) -> (u64, u64) {
-        let leases = || self.leases.values().filter(move |l| l.is_move == moves);
+    /// Leased tasks of one kind: (pieces, bytes).
+    pub fn in_progress_where(&self, kind: WorkKind) -> (u64, u64) {
+        let leases = || self.leases.values().filter(move |l| l.kind == kind);
+        (leases().count() as u64, leases().map(|l| l.bytes).sum())
+    }
+
+    /// Leased re-encodes of `bucket`: (chunks, bytes).
+    pub fn reencoding(&self, bucket: &str) -> (u64, u64) {
+        let leases = || {
+            self.leases
+                .values()
+                .filter(move |l| l.bucket.as_deref() == Some(bucket))
+        };
         (leases().count() as u64, leases().map(|l| l.bytes).sum())
     }
 }

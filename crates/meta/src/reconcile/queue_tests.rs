@@ -79,6 +79,7 @@ fn task(k: u8, piece: u16, target: NodeId, margin: i64, bytes: u64) -> Task {
         sources: vec![(0, 9)],
         margin,
         bytes,
+        reencode: None,
     }
 }
 
@@ -400,18 +401,18 @@ fn repair_goes_before_rebalancing_and_a_pause_holds_moves_back() {
     tasks.sort_by_key(Task::order);
     assert_eq!(tasks[0].chunk, repair.chunk);
     q.replan(tasks.clone(), &needed_of(&tasks), now);
-    assert_eq!(q.queued_where(true), (1, 10));
-    assert_eq!(q.queued_where(false), (1, 20));
+    assert_eq!(q.queued_where(WorkKind::Move), (1, 10));
+    assert_eq!(q.queued_where(WorkKind::Repair), (1, 20));
     // Rebalancing paused: only the repair is handed out.
     let got = q.claim_where(5, 2, now, LEASE, |t| !t.is_move());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].chunk, repair.chunk);
-    assert_eq!(q.in_progress_where(false).0, 1);
-    assert_eq!(q.in_progress_where(true).0, 0);
+    assert_eq!(q.in_progress_where(WorkKind::Repair).0, 1);
+    assert_eq!(q.in_progress_where(WorkKind::Move).0, 0);
     let got = q.claim_where(5, 2, now, LEASE, |_| true);
     assert_eq!(got.len(), 1);
     assert!(got[0].is_move());
-    assert_eq!(q.in_progress_where(true), (1, 10));
+    assert_eq!(q.in_progress_where(WorkKind::Move), (1, 10));
 }
 
 #[test]

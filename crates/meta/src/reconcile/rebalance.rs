@@ -102,7 +102,7 @@ impl Sweep {
     }
 }
 
-/// What a sweep judges records against.
+/// What a sweep (and the re-encode walk, `reencode`) judges records against.
 pub struct SweepContext<'a> {
     pub db: &'a MetaDb,
     pub nodes: &'a NodeViews,

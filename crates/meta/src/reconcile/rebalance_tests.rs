@@ -5,14 +5,13 @@
 //! finds nothing and declares the epoch filled only once it has settled.
 
 use super::*;
-use crate::reconcile::plan::NodeView;
 use crate::store::chunks::chunk_record;
 use crate::store::layout::state;
 use crate::store::repair_rows::rebalanced;
-use crate::test_support::{open, run};
-use cairn_placement::{next_layout, plan as layout_plan};
+use crate::test_support::{join_layout, open, run, up_views};
+use cairn_placement::plan as layout_plan;
 use cairn_rpc::repair_api::ReconcileCommand;
-use cairn_rpc::{LayoutChange, MetaCommand, MetaError, MetaResponse, NodeRecord, WriteCondition};
+use cairn_rpc::{MetaCommand, MetaError, MetaResponse, WriteCondition};
 use cairn_types::{
     Bucket, CODEC_REPLICATION_V1, ChunkRef, MoveReason, ObjectData, ObjectManifest, Redundancy,
     VersionId,
@@ -22,41 +21,11 @@ const LEN: u64 = 1000;
 const HASH: [u8; 32] = [3; 32];
 
 fn views(ids: impl IntoIterator<Item = NodeId>) -> NodeViews {
-    ids.into_iter()
-        .map(|id| {
-            let view = NodeView {
-                addr: format!("n{id}"),
-                zone: "z".into(),
-                up: true,
-                silent_for: Duration::ZERO,
-            };
-            (id, view)
-        })
-        .collect()
+    up_views(ids)
 }
 
 fn join(db: &MetaDb, ids: &[NodeId]) {
-    for id in ids {
-        let node = NodeRecord {
-            id: *id,
-            addr: format!("n{id}"),
-            zone: "z".into(),
-            capacity: 1 << 30,
-            registered: 0,
-        };
-        run(db, &MetaCommand::RegisterNode(node)).expect("registered");
-        let assign = LayoutChange::Assign {
-            id: *id,
-            zone: None,
-            capacity: None,
-        };
-        run(db, &MetaCommand::StageLayout(assign)).expect("staged");
-    }
-    let next = next_layout(&state(db).expect("state"), 64).expect("staged");
-    assert_eq!(
-        run(db, &MetaCommand::ApplyLayout(next)),
-        Ok(MetaResponse::Done)
-    );
+    join_layout(db, ids);
 }
 
 /// A replicated object placed on its owners in the current layout.

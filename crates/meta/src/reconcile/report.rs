@@ -132,7 +132,7 @@ pub fn inspect(
     else {
         return Ok(Ok(None));
     };
-    let (codec, total_chunks) = match &manifest.data {
+    let (mut codec, total_chunks) = match &manifest.data {
         ObjectData::Inline(_) => (None, 0),
         ObjectData::Chunked { codec, chunks } => (Some(*codec), chunks.len() as u64),
         ObjectData::Placed { codec, chunks } => (Some(*codec), *chunks),
@@ -150,6 +150,11 @@ pub fn inspect(
         let Some(record) = chunk_record(db, &row.key)? else {
             continue;
         };
+        // The codec its chunks are stored with now (the manifest keeps the
+        // one it was written with; a re-encode changes the chunks).
+        if chunks.is_empty() {
+            codec = Some(record.codec);
+        }
         let damage = damage_of(db, &row.key)?;
         let j = judge(
             &record,

@@ -159,6 +159,16 @@ pub fn place_chunks(
     Ok(())
 }
 
+/// Whether a chunk just written is stored as `redundancy` says: its shape,
+/// and no more replicas than it wants (fewer: repair adds them).
+fn stored_as(redundancy: Redundancy, c: &ChunkRef) -> bool {
+    redundancy.shapes(c)
+        && match redundancy {
+            Redundancy::Replicas(n) => c.nodes.len() <= usize::from(n),
+            Redundancy::ErasureCoded { .. } => true,
+        }
+}
+
 /// The form a manifest is stored in: a chunked manifest's chunks go to
 /// their tables (once) and the row keeps only their count.
 pub fn stored_form(
@@ -169,7 +179,22 @@ pub fn stored_form(
     let ObjectData::Chunked { codec, chunks } = &m.data else {
         return Ok(m.clone());
     };
+    // The same manifest stored again (a retried commit) keeps its rows: a
+    // chunk re-encoded since must not be named by its old key again.
+    if db
+        .get::<ObjectChunk>(CF_OBJECT_CHUNKS, &object_chunk_key(&m.version, 0))?
+        .is_some()
+    {
+        return Ok(placed_form(m));
+    }
     place_chunks(db, batch, &m.bucket, *codec, chunks)?;
+    // Chunks written the way the bucket no longer stores them (a write
+    // begun before `set-redundancy`): the bucket is walked again.
+    if let Some(bucket) = db.get::<Bucket>(CF_BUCKETS, m.bucket.as_bytes())?
+        && chunks.iter().any(|c| !stored_as(bucket.redundancy, c))
+    {
+        super::reencode_rows::mark_reencode(db, batch, &m.bucket, bucket.redundancy)?;
+    }
     let rows = db.cf(CF_OBJECT_CHUNKS)?;
     let mut offset = 0u64;
     for c in chunks {
@@ -196,6 +221,47 @@ pub fn placed_form(m: &ObjectManifest) -> ObjectManifest {
         },
         _ => m.clone(),
     }
+}
+
+/// The chunk row of manifest version `manifest` at byte `offset`.
+pub fn object_chunk_row(
+    db: &MetaDb,
+    manifest: &VersionId,
+    offset: u64,
+) -> Result<Option<ObjectChunk>, DbError> {
+    db.get(CF_OBJECT_CHUNKS, &object_chunk_key(manifest, offset))
+}
+
+/// Writes the chunk row of manifest version `manifest` at byte `offset`.
+pub fn put_object_chunk_row(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    manifest: &VersionId,
+    offset: u64,
+    row: &ObjectChunk,
+) -> Result<(), DbError> {
+    batch.put_cf(
+        db.cf(CF_OBJECT_CHUNKS)?,
+        object_chunk_key(manifest, offset),
+        encode(row)?,
+    );
+    Ok(())
+}
+
+/// Drops the record of `key` (stored now as `record`) with its pieces,
+/// damage and candidacy.
+pub fn drop_record(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    key: &ChunkKey,
+    record: &ChunkRecord,
+) -> Result<(), DbError> {
+    for (shard, node) in recorded_pieces(&record.chunk) {
+        batch.delete_cf(db.cf(CF_NODE_PIECES)?, node_piece_key(node, &shard));
+    }
+    super::repair_rows::forget_chunk(db, batch, key)?;
+    batch.delete_cf(db.cf(CF_CHUNKS)?, key.to_bytes());
+    Ok(())
 }
 
 /// The chunks of manifest version `manifest` from the one covering byte
@@ -319,7 +385,7 @@ pub fn drop_version(db: &MetaDb, batch: &mut WriteBatch, v: &VersionId) -> Resul
         it.next();
     }
     it.status()?;
-    Ok(())
+    super::reencode_rows::drop_retired(db, batch, v)
 }
 
 /// The pieces recorded on `node` after `after`, in shard order, at most `max`.

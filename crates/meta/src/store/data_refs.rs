@@ -165,6 +165,34 @@ pub fn part_replaced(
     )
 }
 
+/// Every holder of manifest version `manifest` (each references the
+/// manifest's own version) now references `after` instead of `before`: a
+/// chunk of the manifest was re-encoded under a new data version.
+pub fn manifest_versions_changed(
+    db: &MetaDb,
+    batch: &mut WriteBatch,
+    manifest: &VersionId,
+    before: &BTreeSet<VersionId>,
+    after: &BTreeSet<VersionId>,
+) -> Result<usize, DbError> {
+    let prefix = manifest.as_bytes();
+    let mut holders = Vec::new();
+    let mut it = db.db.raw_iterator_cf(db.cf(CF_DATA_REFS)?);
+    it.seek(prefix);
+    while let Some(k) = it.key() {
+        if !k.starts_with(prefix) {
+            break;
+        }
+        holders.push(k[prefix.len()..].to_vec());
+        it.next();
+    }
+    it.status()?;
+    for h in &holders {
+        replace(db, batch, h, before.clone(), after.clone())?;
+    }
+    Ok(holders.len())
+}
+
 /// Whether any record references `version`.
 pub fn is_referenced(db: &MetaDb, version: &VersionId) -> Result<bool, DbError> {
     let prefix = version.as_bytes();

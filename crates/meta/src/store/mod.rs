@@ -8,7 +8,8 @@
 //! older builds recorded wrongly (`manifest_codecs`), the horizon's
 //! generation and pause (`gc_state`) and the answers of idempotent writes
 //! (`write_ids`), the chunk placement records (`chunks`) and the
-//! reconciler's rows beside them (`repair_rows`). Nothing here decides an S3 answer: `apply` and `query`
+//! reconciler's rows beside them (`repair_rows`, and re-encoding's:
+//! `reencode_rows`). Nothing here decides an S3 answer: `apply` and `query`
 //! do, on top of this.
 
 pub mod chunk_migration;
@@ -21,6 +22,7 @@ pub mod layout;
 pub mod manifest_codecs;
 pub mod object_versions;
 pub mod parts;
+pub mod reencode_rows;
 pub mod repair_rows;
 pub mod version_index;
 pub mod write_ids;

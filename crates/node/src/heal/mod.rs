@@ -32,6 +32,10 @@ pub const METRIC_REPAIR_PIECES: &str = "cairn_node_repair_pieces_total";
 /// Metric: misplaced pieces the mover moved here (rebalancing), and their bytes.
 pub const METRIC_REBALANCE_PIECES: &str = "cairn_node_rebalance_pieces_total";
 pub const METRIC_REBALANCE_BYTES: &str = "cairn_node_rebalance_bytes_written_total";
+/// Metric: chunks this node re-encoded to their bucket's new redundancy,
+/// and the bytes of those chunks.
+pub const METRIC_REENCODE_CHUNKS: &str = "cairn_node_reencode_chunks_total";
+pub const METRIC_REENCODE_BYTES: &str = "cairn_node_reencode_bytes_total";
 /// Metric: repair tasks the mover gave back.
 pub const METRIC_REPAIR_FAILURES: &str = "cairn_node_repair_failures_total";
 /// Metric: surplus pieces the scrub deleted.

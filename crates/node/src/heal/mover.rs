@@ -14,12 +14,14 @@
 //! and written pass a byte-rate throttle per node: the cluster's live
 //! setting (`cairn admin repair throttle`) or `repair.max_bytes_per_sec`
 //! for repair, and a second one (`cairn admin rebalance throttle`,
-//! `repair.rebalance_bytes_per_sec`) for moves of misplaced pieces.
+//! `repair.rebalance_bytes_per_sec`) for moves of misplaced pieces. A
+//! re-encode task (a bucket's redundancy changed) is the whole chunk:
+//! read, encoded anew and written to its new owners (`mover_reencode.rs`).
 
 use super::throttle::Throttle;
 use super::{
-    HealState, METRIC_REBALANCE_BYTES, METRIC_REBALANCE_PIECES, METRIC_REPAIR_BYTES,
-    METRIC_REPAIR_FAILURES, METRIC_REPAIR_PIECES,
+    HealState, METRIC_REBALANCE_BYTES, METRIC_REBALANCE_PIECES, METRIC_REENCODE_BYTES,
+    METRIC_REENCODE_CHUNKS, METRIC_REPAIR_BYTES, METRIC_REPAIR_FAILURES, METRIC_REPAIR_PIECES,
 };
 use crate::store::ShardStore;
 use bytes::Bytes;
@@ -160,7 +162,13 @@ impl Mover {
         let id = task.chunk.shard(task.piece);
         self.heal.begin_move(id);
         let lease = Duration::from_millis(task.lease_ms.max(1));
-        let result = match tokio::time::timeout(lease, self.move_piece(&task)).await {
+        let work = async {
+            match &task.reencode {
+                Some(order) => self.reencode_chunk(&task, order).await,
+                None => self.move_piece(&task).await,
+            }
+        };
+        let result = match tokio::time::timeout(lease, work).await {
             Ok(r) => r,
             Err(_) => Err(MoveError::LeaseOver),
         };
@@ -170,6 +178,11 @@ impl Mover {
                 metrics::counter!(METRIC_REBALANCE_PIECES).increment(1);
                 metrics::counter!(METRIC_REBALANCE_BYTES).increment(bytes);
                 tracing::debug!(chunk = %task.chunk, piece = task.piece, from = ?task.replace, bytes, "misplaced piece moved");
+            }
+            Ok(bytes) if task.reason == MoveReason::Reencoded => {
+                metrics::counter!(METRIC_REENCODE_CHUNKS).increment(1);
+                metrics::counter!(METRIC_REENCODE_BYTES).increment(bytes);
+                tracing::debug!(chunk = %task.chunk, bytes, "chunk re-encoded");
             }
             Ok(bytes) => {
                 metrics::counter!(METRIC_REPAIR_PIECES).increment(1);
@@ -198,9 +211,10 @@ impl Mover {
         }
     }
 
-    /// The throttle a task's written bytes pass.
+    /// The throttle a task's written bytes pass (a re-encode: the
+    /// rebalance one, like a move).
     fn throttle_for(&self, task: &RepairTask) -> &Throttle {
-        if task.reason == MoveReason::Misplaced {
+        if is_rebalancing(task) {
             &self.rebalance_throttle
         } else {
             &self.throttle
@@ -211,7 +225,7 @@ impl Mover {
     /// it reads and writes; a rebalancing move counts the bytes it moves
     /// (written) once, so its rate is the rate pieces arrive.
     async fn fetch_throttle(&self, task: &RepairTask, bytes: u64) {
-        if task.reason != MoveReason::Misplaced {
+        if !is_rebalancing(task) {
             self.throttle.take(bytes).await;
         }
     }
@@ -309,6 +323,35 @@ impl Mover {
         let total = chunk.pieces.len();
         let codec = ErasureCodec::new(k, total.saturating_sub(k))
             .map_err(|e| MoveError::Erasure(e.to_string()))?;
+        let data = self.decode_chunk(task).await?;
+        let mut encoded = codec
+            .encode_bytes(data)
+            .map_err(|e| MoveError::Erasure(e.to_string()))?;
+        let i = usize::from(task.piece);
+        if i >= encoded.len() {
+            return Err(MoveError::Erasure(format!(
+                "no piece {i} in a {total}-piece chunk"
+            )));
+        }
+        let piece = encoded.swap_remove(i);
+        let hash = chunk_hash(&piece);
+        // A slot that was written holds a known hash: the rebuilt piece must match it.
+        if let Some(Some(recorded)) = chunk.pieces.get(i)
+            && recorded.hash != hash
+        {
+            return Err(MoveError::HashMismatch);
+        }
+        Ok((piece, hash))
+    }
+
+    /// An erasure-coded chunk decoded from k good pieces (other than the
+    /// task's own piece), data pieces first, checked against its blake3.
+    async fn decode_chunk(&self, task: &RepairTask) -> Result<Bytes, MoveError> {
+        let chunk = &task.record.chunk;
+        let k = usize::from(chunk.data_pieces);
+        let total = chunk.pieces.len();
+        let codec = ErasureCodec::new(k, total.saturating_sub(k))
+            .map_err(|e| MoveError::Erasure(e.to_string()))?;
         let piece_len = codec.shard_len(chunk.len as usize) as u64;
         let mut pieces: Vec<Option<Bytes>> = vec![None; total];
         let mut have = 0;
@@ -356,23 +399,14 @@ impl Mover {
         if chunk_hash(&data) != chunk.hash {
             return Err(MoveError::HashMismatch);
         }
-        let mut encoded = codec
-            .encode_bytes(data)
-            .map_err(|e| MoveError::Erasure(e.to_string()))?;
-        let i = usize::from(task.piece);
-        if i >= encoded.len() {
-            return Err(MoveError::Erasure(format!(
-                "no piece {i} in a {total}-piece chunk"
-            )));
-        }
-        let piece = encoded.swap_remove(i);
-        let hash = chunk_hash(&piece);
-        // A slot that was written holds a known hash: the rebuilt piece must match it.
-        if let Some(Some(recorded)) = chunk.pieces.get(i)
-            && recorded.hash != hash
-        {
-            return Err(MoveError::HashMismatch);
-        }
-        Ok((piece, hash))
+        Ok(data)
     }
 }
+
+/// Moves of misplaced pieces and re-encodes follow the rebalance settings.
+fn is_rebalancing(task: &RepairTask) -> bool {
+    matches!(task.reason, MoveReason::Misplaced | MoveReason::Reencoded)
+}
+
+#[path = "mover_reencode.rs"]
+mod reencode;

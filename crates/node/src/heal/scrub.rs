@@ -312,7 +312,8 @@ impl Scrubber {
 
     /// Deletes the pieces among `ids` that are surplus and safe to drop:
     /// recorded elsewhere, their chunk whole, and both their data version
-    /// and their file (as listed) older than the collector's grace.
+    /// and their file (as listed) older than the collector's grace; or of a
+    /// chunk re-encoded into another more than a grace ago.
     async fn trim_surplus(
         &self,
         files: &[(ShardId, Option<SystemTime>)],
@@ -340,13 +341,16 @@ impl Scrubber {
                 .and_then(|m| wall.duration_since(m).ok())
                 .is_some_and(|age| age >= self.cfg.grace);
             let file = self.store.file_of(id);
-            if verdict == (ShardVerdict::Surplus { chunk_full: true })
-                && old_enough
-                && file_old
-                && !self.heal.is_moving(id)
-                && remove_if_present(&file).await?
-            {
-                tracing::info!(shard = %id, "surplus piece trimmed: its chunk is whole elsewhere");
+            // A piece of a re-encoded chunk: surplus a grace after the swap
+            // (a GET that read the old placement just before finds it).
+            let retired = match verdict {
+                ShardVerdict::Retired { since_ms } => since_ms.saturating_add(grace_ms) <= now,
+                _ => false,
+            };
+            let surplus =
+                verdict == (ShardVerdict::Surplus { chunk_full: true }) && old_enough && file_old;
+            if (surplus || retired) && !self.heal.is_moving(id) && remove_if_present(&file).await? {
+                tracing::info!(shard = %id, retired, "surplus piece trimmed: its chunk is whole elsewhere");
                 metrics::counter!(METRIC_SURPLUS_TRIMMED).increment(1);
             }
         }
