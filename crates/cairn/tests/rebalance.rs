@@ -17,7 +17,8 @@
 //!   return, nothing is lost, nothing moves twice (bytes within the plan);
 //! - a second layout change applied while the first still moves;
 //! - a bucket re-encoded from `replicas=3` to `ec=4+2` and back
-//!   (`cairn admin bucket set-redundancy`) under a verifying reader.
+//!   (`cairn admin bucket set-redundancy`) under a verifying reader, and a
+//!   re-encode that survives a storage node and the meta leader killed.
 //!
 //! Random choices come from the seed printed; `CAIRN_TEST_SEED` replays it.
 
@@ -637,5 +638,41 @@ fn a_bucket_is_reencoded_online_and_back() {
     assert!(!ok && text.contains("6 with capacity"), "{text}");
     let info = cluster.admin_json(&["bucket", "info", "media", "--json"]);
     assert_eq!(info["redundancy"], "replicas=3", "{info}");
+    cluster.shutdown().expect("shutdown");
+}
+
+/// A re-encode under way survives a storage node and the meta leader
+/// killed (both at once, restarted 3 s later): it finishes, every chunk
+/// ends `ec=4+2`, nothing is lost or changed.
+#[test]
+fn a_reencode_survives_a_node_and_the_leader_killed() {
+    let _one = serial();
+    let mut rng = Rng::from_env();
+    let mut cluster = start(3, 6, 6);
+    let objects = plan_objects(&mut rng, &["rep3"], 30, 4 << 20);
+    setup(&cluster, &[("rep3", "replicas=3")], &objects);
+    let before = heads(&cluster, &objects);
+    cluster.admin_ok(&["rebalance", "throttle", SLOW]);
+    cluster.admin_ok(&["bucket", "set-redundancy", "rep3", "ec=4+2"]);
+    let stage = "re-encode, killed";
+    wait_status(&cluster, stage, |s| {
+        s["reencode"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["reencoded_chunks"].as_u64() > Some(0)))
+    });
+    let node = format!("node-{}", 1 + rng.below(6));
+    let leader = format!("meta-{}", cluster.find_leader().expect("a leader"));
+    eprintln!("{stage}: killing {node} and {leader}");
+    cluster.kill(&node);
+    cluster.kill(&leader);
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.start(&node);
+    cluster.start(&leader);
+    cluster.wait_health("ok: 6 storage node(s), 0 down", Duration::from_secs(60));
+    cluster.admin_ok(&["rebalance", "throttle", "default"]);
+    wait_reencoded(&cluster, "rep3", stage);
+    stored_as(&cluster, &objects, 6, 4, stage);
+    read_all(&cluster, &objects, stage);
+    assert_eq!(heads(&cluster, &objects), before, "{stage}: ETags kept");
     cluster.shutdown().expect("shutdown");
 }
