@@ -22,8 +22,7 @@
 //!
 //! Random choices come from the seed printed; `CAIRN_TEST_SEED` replays it.
 
-use cairn_rpc::MetaClient;
-use cairn_rpc::repair_api::{InspectRequest, ObjectInspect};
+use cairn_rpc::repair_api::ObjectInspect;
 use cairn_testkit::*;
 use cairn_types::MoveReason;
 use serde_json::Value;
@@ -98,33 +97,16 @@ fn plan_objects(rng: &mut Rng, buckets: &[&str], n: usize, max: u64) -> Vec<Expe
 fn setup(cluster: &Cluster, buckets: &[(&'static str, &'static str)], objects: &[Expected]) {
     let client = cluster.client();
     let buckets = buckets.to_vec();
-    let objects = objects.to_vec();
     block(async move {
         for (bucket, redundancy) in buckets {
             create_bucket_with_redundancy(&client, bucket, redundancy).await;
         }
-        for o in &objects {
-            put_bytes(&client, &o.bucket, &o.key, &pattern(o.size, o.seed)).await;
-        }
     });
+    write_expected(cluster, objects);
 }
 
 fn read_all(cluster: &Cluster, objects: &[Expected], stage: &str) {
-    let client = cluster.client();
-    let objects = objects.to_vec();
-    let stage = stage.to_string();
-    block(async move {
-        for o in &objects {
-            let got = get_bytes(&client, &o.bucket, &o.key).await;
-            assert_eq!(got.len(), o.size, "{stage}: {}/{} length", o.bucket, o.key);
-            assert!(
-                got == pattern(o.size, o.seed),
-                "{stage}: {}/{} differs",
-                o.bucket,
-                o.key
-            );
-        }
-    });
+    verify_expected(cluster, objects, stage);
 }
 
 fn writer_body(i: usize) -> Vec<u8> {
@@ -200,22 +182,8 @@ fn within_plan(moved: u64, planned: u64, stage: &str) {
     );
 }
 
-fn meta(cluster: &Cluster) -> MetaClient {
-    cluster.meta_client()
-}
-
 fn inspect(cluster: &Cluster, o: &Expected) -> ObjectInspect {
-    let m = meta(cluster);
-    let req = InspectRequest {
-        bucket: o.bucket.clone(),
-        key: o.key.clone(),
-        version_id: None,
-        first_chunk: 0,
-        max_chunks: 256,
-    };
-    block(async move { m.call(&req).await })
-        .unwrap_or_else(|e| panic!("inspect {}/{}: {e}", o.bucket, o.key))
-        .unwrap_or_else(|| panic!("inspect {}/{}: no such object", o.bucket, o.key))
+    cluster.inspect(&o.bucket, &o.key)
 }
 
 /// Every chunk of `objects` has its full width on distinct nodes; answers

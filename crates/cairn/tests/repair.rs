@@ -23,7 +23,7 @@
 
 use cairn_rpc::MetaClient;
 use cairn_rpc::repair_api::{
-    DurabilityReport, DurabilityRequest, InspectRequest, ObjectInspect, PieceState, RepairStatus,
+    DurabilityReport, DurabilityRequest, ObjectInspect, PieceState, RepairStatus,
     RepairStatusRequest,
 };
 use cairn_testkit::*;
@@ -92,17 +92,8 @@ fn start(s: Setup) -> Cluster {
         .start()
 }
 
-/// One stored object.
-#[derive(Clone, Debug)]
-struct Stored {
-    bucket: &'static str,
-    key: String,
-    size: usize,
-    seed: u64,
-}
-
 /// `n` objects per bucket: mostly one chunk or less, some of several.
-fn plan_objects(rng: &mut Rng, n: usize, tag: &str) -> Vec<Stored> {
+fn plan_objects(rng: &mut Rng, n: usize, tag: &str) -> Vec<Expected> {
     let mut out = Vec::new();
     for (bucket, _) in BUCKETS {
         for i in 0..n {
@@ -111,8 +102,8 @@ fn plan_objects(rng: &mut Rng, n: usize, tag: &str) -> Vec<Stored> {
                 6..9 => (CHUNK + rng.below(3 * CHUNK)) as usize,
                 _ => 0,
             };
-            out.push(Stored {
-                bucket,
+            out.push(Expected {
+                bucket: bucket.to_string(),
                 key: format!("{tag}-{i}"),
                 size,
                 seed: rng.next_u64(),
@@ -131,32 +122,12 @@ fn create_buckets(cluster: &Cluster) {
     });
 }
 
-fn write_all(cluster: &Cluster, objects: &[Stored]) {
-    let client = cluster.client();
-    let objects = objects.to_vec();
-    block(async move {
-        for o in &objects {
-            put_bytes(&client, o.bucket, &o.key, &pattern(o.size, o.seed)).await;
-        }
-    });
+fn write_all(cluster: &Cluster, objects: &[Expected]) {
+    write_expected(cluster, objects);
 }
 
-fn read_all(cluster: &Cluster, objects: &[Stored], stage: &str) {
-    let client = cluster.client();
-    let objects = objects.to_vec();
-    let stage = stage.to_string();
-    block(async move {
-        for o in &objects {
-            let got = get_bytes(&client, o.bucket, &o.key).await;
-            assert_eq!(got.len(), o.size, "{stage}: {}/{} length", o.bucket, o.key);
-            assert!(
-                got == pattern(o.size, o.seed),
-                "{stage}: {}/{} differs",
-                o.bucket,
-                o.key
-            );
-        }
-    });
+fn read_all(cluster: &Cluster, objects: &[Expected], stage: &str) {
+    verify_expected(cluster, objects, stage);
 }
 
 fn meta(cluster: &Cluster) -> MetaClient {
@@ -240,25 +211,15 @@ fn wait_noticed(cluster: &Cluster, before: (u64, u64), stage: &str) {
     );
 }
 
-fn inspect(cluster: &Cluster, o: &Stored) -> ObjectInspect {
-    let m = meta(cluster);
-    let req = InspectRequest {
-        bucket: o.bucket.to_string(),
-        key: o.key.clone(),
-        version_id: None,
-        first_chunk: 0,
-        max_chunks: 256,
-    };
-    block(async move { m.call(&req).await })
-        .unwrap_or_else(|e| panic!("inspect {}/{}: {e}", o.bucket, o.key))
-        .unwrap_or_else(|| panic!("inspect {}/{}: no such object", o.bucket, o.key))
+fn inspect(cluster: &Cluster, o: &Expected) -> ObjectInspect {
+    cluster.inspect(&o.bucket, &o.key)
 }
 
 /// Every chunk of every object: its full width of `ok` pieces, each on a
 /// node of its own, none on `gone`. Answers the piece events seen.
 fn check_placement(
     cluster: &Cluster,
-    objects: &[Stored],
+    objects: &[Expected],
     gone: &[u64],
     stage: &str,
 ) -> Vec<(cairn_types::ChunkKey, cairn_types::PieceEvent)> {
@@ -410,7 +371,7 @@ fn a_dead_node_is_replaced_after_down_secs() {
     }
     let dead = order[0];
     cluster.kill(&format!("node-{dead}"));
-    let (rep3, ec): (Vec<Stored>, Vec<Stored>) =
+    let (rep3, ec): (Vec<Expected>, Vec<Expected>) =
         objects.iter().cloned().partition(|o| o.bucket == "rep3");
     let ec_chunks: u64 = ec.iter().map(|o| inspect(&cluster, o).total_chunks).sum();
     // Until the replicas are rebuilt: degraded, and nothing at risk.
@@ -556,7 +517,7 @@ fn the_scrub_finds_bit_rot_and_repair_rewrites_it() {
         .iter()
         .find(|o| inspect(&cluster, o).chunks.iter().any(|c| c.key == *key))
         .expect("the object of a rewritten chunk");
-    let shown = cluster.admin_json(&["object", "inspect", o.bucket, &o.key, "--json"]);
+    let shown = cluster.admin_json(&["object", "inspect", &o.bucket, &o.key, "--json"]);
     let chunks = shown["chunks"].as_array().expect("chunks");
     assert!(!chunks.is_empty(), "{shown}");
     for c in chunks {

@@ -26,7 +26,9 @@
 //! - [`ProcessGuard`]: the one owner of child processes; kills by pid on drop.
 //! - [`put_bytes`], [`get_bytes`], [`client_for`]: S3 with retries off.
 //! - [`Rng`], [`pattern`], [`Writer`], [`Reader`], [`verify_writes`]: seeded
-//!   data and load (writes, verifying reads).
+//!   data and load (writes, verifying reads); [`write_expected`],
+//!   [`verify_expected`], [`Cluster::inspect`]: a set of objects stored,
+//!   read back, and where their pieces are.
 //! - [`wait_until`], [`within`], [`runtime`]: bounded waits.
 //!
 //! The kit is a dependency of tests only; the `cairn` binary never links it.
@@ -37,6 +39,7 @@ mod control;
 mod data;
 mod http;
 mod in_process;
+mod objects;
 mod process;
 mod runtime;
 mod s3;
@@ -49,6 +52,7 @@ pub use builder::ClusterBuilder;
 pub use cluster::{ADMIN_TIMEOUT, Cluster, RPC_TIMEOUT, SHUTDOWN_TIMEOUT};
 pub use data::{Rng, SEED_ENV, pattern, test_seed};
 pub use http::{HTTP_TIMEOUT, http_get, http_get_as, metric_sum};
+pub use objects::{INSPECT_CHUNKS, verify_expected, write_expected};
 pub use process::{BIN_ENV, ProcessGuard, Signal, cairn_bin, free_port, run_bounded};
 pub use runtime::{POLL_INTERVAL, block, panic_message, runtime, try_block, wait_until, within};
 pub use s3::{
