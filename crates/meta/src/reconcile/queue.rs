@@ -85,8 +85,6 @@ struct Lease {
     until: Instant,
     bytes: u64,
     kind: WorkKind,
-    /// The bucket of a re-encode.
-    bucket: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -233,7 +231,6 @@ impl WorkQueue {
                         until: now + lease,
                         bytes: task.bytes,
                         kind: task.kind(),
-                        bucket: task.reencode.as_ref().map(|r| r.bucket.clone()),
                     },
                 );
                 out.push(task);
@@ -280,16 +277,6 @@ impl WorkQueue {
     /// Leased tasks of one kind: (pieces, bytes).
     pub fn in_progress_where(&self, kind: WorkKind) -> (u64, u64) {
         let leases = || self.leases.values().filter(move |l| l.kind == kind);
-        (leases().count() as u64, leases().map(|l| l.bytes).sum())
-    }
-
-    /// Leased re-encodes of `bucket`: (chunks, bytes).
-    pub fn reencoding(&self, bucket: &str) -> (u64, u64) {
-        let leases = || {
-            self.leases
-                .values()
-                .filter(move |l| l.bucket.as_deref() == Some(bucket))
-        };
         (leases().count() as u64, leases().map(|l| l.bytes).sum())
     }
 }

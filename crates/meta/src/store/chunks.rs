@@ -181,10 +181,7 @@ pub fn stored_form(
     };
     // The same manifest stored again (a retried commit) keeps its rows: a
     // chunk re-encoded since must not be named by its old key again.
-    if db
-        .get::<ObjectChunk>(CF_OBJECT_CHUNKS, &object_chunk_key(&m.version, 0))?
-        .is_some()
-    {
+    if object_chunk_row(db, &m.version, 0)?.is_some() {
         return Ok(placed_form(m));
     }
     place_chunks(db, batch, &m.bucket, *codec, chunks)?;
@@ -364,13 +361,10 @@ pub fn drop_version(db: &MetaDb, batch: &mut WriteBatch, v: &VersionId) -> Resul
             break;
         }
         let record: ChunkRecord = decode(val)?;
-        if let Some(key) = ChunkKey::from_bytes(k) {
-            for (shard, node) in recorded_pieces(&record.chunk) {
-                batch.delete_cf(db.cf(CF_NODE_PIECES)?, node_piece_key(node, &shard));
-            }
-            super::repair_rows::forget_chunk(db, batch, &key)?;
+        match ChunkKey::from_bytes(k) {
+            Some(key) => drop_record(db, batch, &key, &record)?,
+            None => batch.delete_cf(chunks, k),
         }
-        batch.delete_cf(chunks, k);
         it.next();
     }
     it.status()?;

@@ -14,19 +14,13 @@
 //! No other key of the table starts with `e` or `t` (see `repair_rows`).
 
 use crate::store::db::{CF_REPAIR, DbError, MetaDb, decode, encode};
+use crate::store::repair_rows::tagged;
 use cairn_types::{ChunkKey, Redundancy, VersionId};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
 const REENCODE: u8 = b'e';
 const RETIRED: u8 = b't';
-
-fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + bytes.len());
-    k.push(tag);
-    k.extend_from_slice(bytes);
-    k
-}
 
 /// A bucket being re-encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -39,7 +39,8 @@ const KEY_REBALANCED: &[u8] = b"Rebalanced";
 /// Released versions looked at per sweep (one GC horizon move).
 pub const SWEEP_BATCH: usize = 4096;
 
-fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+/// A key of the `repair` table: its tag byte, then `bytes`.
+pub(crate) fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + bytes.len());
     k.push(tag);
     k.extend_from_slice(bytes);

@@ -54,7 +54,7 @@ impl Mover {
                 });
         let written: Vec<(NodeId, [u8; 32])> = futures::future::try_join_all(writes).await?;
         let at = now_millis();
-        let record = ChunkRecord {
+        let mut record = ChunkRecord {
             chunk: ChunkRef {
                 version: order.new.version,
                 part: order.new.part,
@@ -88,7 +88,6 @@ impl Mover {
             width: u8::try_from(order.redundancy.width()).unwrap_or(u8::MAX),
             history: Vec::new(),
         };
-        let mut record = record;
         for (i, (node, _)) in written.iter().enumerate() {
             record.record(PieceEvent {
                 at,
