@@ -64,7 +64,7 @@ for medium in disk tmpfs; do
     eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NODES \
         --zones $ZONES --base-port "$BASE")"
     export S3_ENDPOINT=$CAIRN_ENDPOINT
-    conf="$CLUSTER/conf/gateway-1.toml"
+    conf="$CLUSTER/conf/admin.toml"
     for r in $REDUNDANCIES; do
         bucket="dp-$(echo "$r" | tr -c 'a-z0-9\n' '-')"
         "$CAIRN_BIN" admin bucket create "$bucket" --redundancy "$r" --config "$conf" >/dev/null

@@ -72,7 +72,7 @@ CLUSTER=$(mktemp -d "$DISK_DIR/cairn-rebalance.XXXXXX")
 eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NODES \
     --zones $ZONES --base-port "$BASE")"
 export S3_ENDPOINT=$CAIRN_ENDPOINT
-conf="$CLUSTER/conf/gateway-1.toml"
+conf="$CLUSTER/conf/admin.toml"
 admin() { "$CAIRN_BIN" admin "$@" --config "$conf"; }
 admin node remove $NEW_NODE >/dev/null
 admin layout apply >/dev/null

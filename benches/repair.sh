@@ -73,7 +73,7 @@ PY
 eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NODES \
     --zones $ZONES --base-port "$BASE")"
 export S3_ENDPOINT=$CAIRN_ENDPOINT
-conf="$CLUSTER/conf/gateway-1.toml"
+conf="$CLUSTER/conf/admin.toml"
 admin() { "$CAIRN_BIN" admin "$@" --config "$conf"; }
 
 # wipe_node N: kill node N, empty its data dir, start it again.

@@ -76,7 +76,7 @@ eval "$("$ROOT/deploy/local/cluster.sh" up --dir "$CLUSTER" --meta 1 --nodes $NO
     --zones 1 --base-port "$BASE" --redundancy replicas=1)"
 export S3_ENDPOINT=$CAIRN_ENDPOINT
 GW=$(cat "$CLUSTER/pids/gateway-1.pid")
-conf="$CLUSTER/conf/gateway-1.toml"
+conf="$CLUSTER/conf/admin.toml"
 "$CAIRN_BIN" admin bucket create slowc --config "$conf" >/dev/null
 
 {

@@ -39,6 +39,13 @@ trap cleanup EXIT INT TERM
 
 eval "$(deploy/local/cluster.sh up --dir "$dir" --meta 3 --nodes 6 --zones 3 \
     --base-port "${BASE_PORT:-19900}")"
+# A second user (a key with no grant) for tests/second_user.rs, and the
+# admin config that can grant it.
+alt_out="$("$CAIRN_BIN" admin key create alt --config "$dir/conf/admin.toml")"
+S3_ALT_ACCESS_KEY_ID="$(sed -n 's/^access key: *//p' <<<"$alt_out")"
+S3_ALT_SECRET_ACCESS_KEY="$(sed -n 's/^secret key: *//p' <<<"$alt_out")"
+CAIRN_ADMIN_CONFIG="$dir/conf/admin.toml"
+export S3_ALT_ACCESS_KEY_ID S3_ALT_SECRET_ACCESS_KEY CAIRN_ADMIN_CONFIG
 echo "s3-tests: running the suite against the cluster at $CAIRN_ENDPOINT" >&2
 if [ -n "${CAIRN_S3_TEST_BINS:-}" ]; then
     deadline=$((SECONDS + SUITE_TIMEOUT_S))

@@ -5,7 +5,10 @@
 #                              [--base-port 19000] [--redundancy replicas=3]
 #   deploy/local/cluster.sh down --dir DIR
 #
-# `up` writes one config per process under DIR/conf, starts the meta voters,
+# `up` makes a cluster CA and one role certificate per process under
+# DIR/conf/tls (`cairn admin ca init`, `cairn admin cert issue`; every
+# internal connection is mutual TLS), writes one config per process under
+# DIR/conf (and DIR/conf/admin.toml for `cairn admin`), starts the meta voters,
 # the storage nodes and one gateway (logs in DIR/logs, data in DIR/data/...),
 # writes each pid to DIR/pids/<role>-<n>.pid, waits until the gateway sees
 # every node, puts every node in the layout (`cairn admin node assign` and
@@ -22,7 +25,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 readonly START_TIMEOUT_S=60
 readonly STOP_TIMEOUT_S=15
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 cmd="${1:-}"; shift || true
 dir="" meta=3 nodes=6 zones=3 base=19000 redundancy=""
@@ -88,14 +91,22 @@ meta_voters = [
 $voters]
 CONF
 }
+tlsdir="$dir/conf/tls"
+[ -f "$tlsdir/ca.pem" ] || "$CAIRN_BIN" admin ca init --dir "$tlsdir" >/dev/null
+tls() { # name role: issues the certificate once, prints the [tls] section
+    [ -f "$tlsdir/$1.pem" ] || "$CAIRN_BIN" admin cert issue --role "$2" --name "$1" --ca-dir "$tlsdir" >/dev/null
+    printf '[tls]\nca = "%s"\ncert = "%s"\nkey = "%s"\n' "$tlsdir/ca.pem" "$tlsdir/$1.pem" "$tlsdir/$1.key"
+}
 for i in $(seq 1 "$meta"); do
-    { common "$dir/data/meta-$i"; printf '[meta]\nid = %d\naddr = "127.0.0.1:%d"\n' "$i" $((base + 100 + i)); } > "$dir/conf/meta-$i.toml"
+    { common "$dir/data/meta-$i"; tls "meta-$i" meta; printf '[meta]\nid = %d\naddr = "127.0.0.1:%d"\n' "$i" $((base + 100 + i)); } > "$dir/conf/meta-$i.toml"
 done
 for i in $(seq 1 "$nodes"); do
     zone="zone-$(( (i - 1) % zones + 1 ))"
-    { common "$dir/data/node-$i"; printf '[node]\nid = %d\naddr = "127.0.0.1:%d"\nzone = "%s"\n' "$i" $((base + 200 + i)) "$zone"; } > "$dir/conf/node-$i.toml"
+    { common "$dir/data/node-$i"; tls "node-$i" node; printf '[node]\nid = %d\naddr = "127.0.0.1:%d"\nzone = "%s"\n' "$i" $((base + 200 + i)) "$zone"; } > "$dir/conf/node-$i.toml"
 done
-common "$dir/data/gateway-1" > "$dir/conf/gateway-1.toml"
+keyline="key_file = \"$tlsdir/cluster.key\""
+{ common "$dir/data/gateway-1" | sed "/^\[cluster\]/a $keyline"; tls gateway-1 gateway; } > "$dir/conf/gateway-1.toml"
+{ common "$dir/data/admin" | sed "/^\[cluster\]/a $keyline"; tls admin admin; } > "$dir/conf/admin.toml"
 
 keyfile="$dir/conf/root-key"
 if [ ! -f "$keyfile" ]; then
@@ -112,7 +123,7 @@ launch() { # role n [env...]
 }
 for i in $(seq 1 "$meta"); do launch meta "$i"; done
 for i in $(seq 1 "$nodes"); do launch node "$i"; done
-launch gateway 1 CAIRN_ACCESS_KEY="$ak" CAIRN_SECRET_KEY="$sk"
+launch gateway 1
 
 deadline=$(( $(date +%s) + START_TIMEOUT_S ))
 until curl -fsS "http://127.0.0.1:$((base + 1))/health" 2>/dev/null | grep -q "ok: $nodes storage node"; do
@@ -126,7 +137,7 @@ done
 # A fresh cluster has no layout: assign every node and apply. A restart of
 # an existing cluster finds them assigned already (and a node added to a
 # cluster holding data is refused by apply until data can move).
-admin_config="$dir/conf/gateway-1.toml"
+admin_config="$dir/conf/admin.toml"
 state="$("$CAIRN_BIN" admin layout show --config "$admin_config")"
 if grep -q "not in the layout" <<<"$state"; then
     "$CAIRN_BIN" admin node assign --all-pending --config "$admin_config" >/dev/null
@@ -134,6 +145,9 @@ if grep -q "not in the layout" <<<"$state"; then
         echo "the layout was not applied; see: cairn admin layout plan --config $admin_config" >&2
     fi
 fi
+# The root key (every bucket), made as an operator makes keys.
+CAIRN_ACCESS_KEY="$ak" CAIRN_SECRET_KEY="$sk" \
+    "$CAIRN_BIN" admin key create root --root --config "$admin_config" >/dev/null
 echo "export CAIRN_ENDPOINT=http://127.0.0.1:$base"
 echo "export AWS_ACCESS_KEY_ID=$ak"
 echo "export AWS_SECRET_ACCESS_KEY=$sk"

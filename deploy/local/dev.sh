@@ -11,7 +11,9 @@
 # multi-process cluster (s3-tests/run-on-cluster.sh), then the S3 client matrix
 # (s3-tests/clients/run.sh: aws-cli, boto3, s3cmd, rclone, s3fs and rclone
 # mounts, installed on first use) against the debug `cairn` binary that the
-# same build profile produced. CAIRN_CLIENT_MATRIX=0 skips the matrix.
+# same build profile produced, and aws-cli and boto3 once more over HTTPS
+# (`cairn server --tls`). CAIRN_CLIENT_MATRIX=0 skips the matrix. The
+# security tests capture loopback traffic with tcpdump, installed here too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +26,17 @@ ensure_system_packages() {
             apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
         else
             sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
+        fi
+    fi
+}
+
+ensure_tcpdump() {
+    if ! command -v tcpdump >/dev/null; then
+        echo "dev.sh: installing tcpdump (the security tests capture loopback traffic)" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null
+        else
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null
         fi
     fi
 }
@@ -50,6 +63,7 @@ case "${1:-}" in
     test)
         shift
         ensure_system_packages
+        ensure_tcpdump
         # One build of everything the later stages need, with the features
         # the workspace's tests unify (a separate `cargo build -p cairn`
         # resolves features differently and recompiles dozens of crates).
@@ -66,7 +80,8 @@ case "${1:-}" in
             echo "dev.sh: CAIRN_CLIENT_MATRIX=0, skipping the S3 client matrix" >&2
             exit 0
         fi
-        exec s3-tests/clients/run.sh --binary "$bin"
+        s3-tests/clients/run.sh --binary "$bin"
+        exec s3-tests/clients/run.sh --binary "$bin" --tls --only aws-cli,boto3
         ;;
     *)
         echo "usage: $0 run [cairn server flags...] | test [cargo test args...]" >&2

@@ -16,6 +16,7 @@ and CLIENT_WORK.
 
 import hashlib
 import os
+import ssl
 import sys
 import urllib.request
 
@@ -40,9 +41,15 @@ ENDPOINT = os.environ["S3_ENDPOINT"]
 BUCKET = os.environ["BUCKET"]
 WORK = os.environ["CLIENT_WORK"]
 
+# With `run.sh --tls`, the endpoint is HTTPS under cairn's cluster CA.
+CA_BUNDLE = os.environ.get("CAIRN_CA_BUNDLE") or None
+# Presigned URLs are fetched with urllib, which trusts the same CA.
+URL_CONTEXT = ssl.create_default_context(cafile=CA_BUNDLE) if CA_BUNDLE else None
+
 s3 = boto3.client(
     "s3",
     endpoint_url=ENDPOINT,
+    verify=CA_BUNDLE,
     region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     config=Config(
         s3={"addressing_style": "path"},
@@ -214,11 +221,11 @@ def main():
 
     step("presigned GET and PUT with urllib")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "put/odd.bin"}, ExpiresIn=300)
-    with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as resp:
+    with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT, context=URL_CONTEXT) as resp:
         same("presigned GET", resp.read(), blobs["odd.bin"])
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned/put"}, ExpiresIn=300)
     req = urllib.request.Request(url, data=b"put through a presigned URL", method="PUT")
-    with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
+    with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT, context=URL_CONTEXT) as resp:
         check("presigned PUT status", resp.status, 200)
     same("object written by presigned PUT", get_bytes("presigned/put"), b"put through a presigned URL")
 

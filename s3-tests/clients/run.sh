@@ -3,8 +3,11 @@
 # boto3, s3cmd, rclone, and a bucket mounted with s3fs-fuse and with
 # `rclone mount`) and checks what they read back byte for byte.
 #
-#   s3-tests/clients/run.sh [--binary PATH] [--only a,b,...] [--logs DIR] [--install-only]
+#   s3-tests/clients/run.sh [--binary PATH] [--only a,b,...] [--logs DIR] [--install-only] [--tls]
 #
+# --tls starts the server with `cairn server --tls` (HTTPS with a certificate
+# from the cluster CA it makes) and points the clients at its CA file
+# (AWS_CA_BUNDLE for aws-cli and boto3; CAIRN_CA_BUNDLE for the others).
 # Clients missing on the machine are installed first, idempotently: Debian
 # packages (rclone, s3fs, fuse3) with apt-get, the PyPI ones (awscli, boto3,
 # s3cmd, pinned in requirements.txt) into a venv under $CAIRN_CLIENTS_CACHE
@@ -42,12 +45,14 @@ BINARY=""
 ONLY=""
 INSTALL_ONLY=0
 LOGS=""
+TLS=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) [ $# -ge 2 ] || usage; BINARY="$2"; shift 2 ;;
         --only) [ $# -ge 2 ] || usage; ONLY="$2"; shift 2 ;;
         --logs) [ $# -ge 2 ] || usage; LOGS="$2"; shift 2 ;;
         --install-only) INSTALL_ONLY=1; shift ;;
+        --tls) TLS=1; shift ;;
         -h|--help) usage ;;
         *) echo "run.sh: unknown argument: $1" >&2; usage ;;
     esac
@@ -185,16 +190,26 @@ start_server() {
     export AWS_SECRET_ACCESS_KEY
     : >"$RUN_DIR/server.out"
     : >"$RUN_DIR/server.log"
+    local tls_flag=()
+    [ "$TLS" -eq 1 ] && tls_flag=(--tls)
     CAIRN_ACCESS_KEY="$AWS_ACCESS_KEY_ID" CAIRN_SECRET_KEY="$AWS_SECRET_ACCESS_KEY" \
         "$BINARY" server --data-dir "$RUN_DIR/data" --s3-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
-        >"$RUN_DIR/server.out" 2>"$RUN_DIR/server.log" &
+        "${tls_flag[@]}" >"$RUN_DIR/server.out" 2>"$RUN_DIR/server.log" &
     SERVER_PID=$!
     local deadline=$((SECONDS + SERVER_START_TIMEOUT)) endpoint=""
     while [ $SECONDS -lt $deadline ]; do
         kill -0 "$SERVER_PID" 2>/dev/null || { log "cairn server exited:"; tail -n 20 "$RUN_DIR/server.log" >&2; exit 1; }
         endpoint="$(sed -n 's/^ *S3 endpoint: *//p' "$RUN_DIR/server.out")"
-        if [ -n "$endpoint" ] && curl -fs -m 2 -o /dev/null "$endpoint/health"; then
+        local ca
+        ca="$(sed -n 's/^ *CA file: *\([^ ]*\).*/\1/p' "$RUN_DIR/server.out")"
+        local curl_ca=()
+        [ -n "$ca" ] && curl_ca=(--cacert "$ca")
+        if [ -n "$endpoint" ] && curl -fs -m 2 "${curl_ca[@]}" -o /dev/null "$endpoint/health"; then
             S3_ENDPOINT="$endpoint"
+            if [ "$TLS" -eq 1 ]; then
+                [ -n "$ca" ] || { log "cairn server --tls printed no CA file"; exit 1; }
+                export AWS_CA_BUNDLE="$ca" CAIRN_CA_BUNDLE="$ca"
+            fi
             return 0
         fi
         sleep 0.2

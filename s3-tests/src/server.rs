@@ -14,6 +14,14 @@ pub const ENDPOINT_ENV: &str = "S3_ENDPOINT";
 const ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
 const SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
 const REGION_ENV: &str = "AWS_REGION";
+/// The second user's keys at an external endpoint (a key of its own, with
+/// no grant), and the `cairn admin --config` file that can grant it.
+const ALT_ACCESS_KEY_ENV: &str = "S3_ALT_ACCESS_KEY_ID";
+const ALT_SECRET_KEY_ENV: &str = "S3_ALT_SECRET_ACCESS_KEY";
+const ADMIN_CONFIG_ENV: &str = "CAIRN_ADMIN_CONFIG";
+/// The second user's keys on in-process servers.
+pub const TEST_ALT_ACCESS_KEY: &str = "CAIRNTESTALTUSER0001";
+pub const TEST_ALT_SECRET_KEY: &str = "cairn-test-alt-secret/0123456789abcdefgh";
 
 /// The region the in-process server answers for (and the default for `S3_ENDPOINT`).
 pub const TEST_REGION: &str = "us-east-1";
@@ -39,6 +47,10 @@ pub struct Target {
     pub region: String,
     /// True when the endpoint is a cairn server started by this process.
     pub in_process: bool,
+    /// A second user: (access key, secret key) of a key with no grant.
+    pub alt: Option<(String, String)>,
+    /// A `cairn admin --config` file of the cluster (to grant the second user).
+    pub admin_config: Option<PathBuf>,
 }
 
 impl Target {
@@ -49,6 +61,8 @@ impl Target {
             secret_key: cluster.secret_key().to_owned(),
             region: TEST_REGION.to_owned(),
             in_process: true,
+            alt: None,
+            admin_config: Some(cluster.admin_config().to_path_buf()),
         }
     }
 
@@ -62,6 +76,10 @@ impl Target {
             secret_key: var(SECRET_KEY_ENV)?,
             region: std::env::var(REGION_ENV).unwrap_or_else(|_| TEST_REGION.to_owned()),
             in_process: false,
+            alt: std::env::var(ALT_ACCESS_KEY_ENV)
+                .ok()
+                .zip(std::env::var(ALT_SECRET_KEY_ENV).ok()),
+            admin_config: std::env::var(ADMIN_CONFIG_ENV).ok().map(PathBuf::from),
         })
     }
 
@@ -120,7 +138,19 @@ fn start_shared_server() -> Result<Target, String> {
     let cluster = test_cluster(&data_dir)
         .try_start()
         .map_err(|e| format!("{e:#}"))?;
-    let target = Target::from_cluster(&cluster);
+    let mut target = Target::from_cluster(&cluster);
+    // The second user, made as an operator makes keys.
+    let out = cluster.admin_with_env(
+        &["key", "create", "alt"],
+        &[
+            ("CAIRN_ACCESS_KEY", TEST_ALT_ACCESS_KEY),
+            ("CAIRN_SECRET_KEY", TEST_ALT_SECRET_KEY),
+        ],
+    );
+    if !out.status.success() {
+        return Err(format!("cannot create the second user: {out:?}"));
+    }
+    target.alt = Some((TEST_ALT_ACCESS_KEY.into(), TEST_ALT_SECRET_KEY.into()));
     // Serve for the rest of the process: never shut down, never dropped.
     std::mem::forget(cluster);
     Ok(target)

@@ -6,6 +6,7 @@ use cairn::admin::{AdminCommand, role_config};
 use cairn::roles;
 use cairn::server::{ServerOptions, start};
 use cairn_rpc::MetaClient;
+use cairn_rpc::tls::PeerRole;
 use cairn_types::config::Config;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -61,6 +62,12 @@ enum Command {
         /// Root secret key (together with CAIRN_ACCESS_KEY).
         #[arg(long, env = "CAIRN_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
+        /// Serve S3 over HTTPS with a certificate made in DATA_DIR/tls for
+        /// localhost and the loopback addresses; clients verify it with the
+        /// printed CA file (aws --ca-bundle, boto3 verify=). s3.tls_cert in
+        /// --config names a certificate of your own instead.
+        #[arg(long)]
+        tls: bool,
     },
     /// Run one meta voter (Raft over RocksDB in DATA_DIR/meta).
     ///
@@ -104,18 +111,12 @@ enum Command {
     /// /metrics and the detailed /health are served on s3.admin_addr
     /// (default 127.0.0.1:9001); s3.addr answers only a bare /health.
     ///
-    /// With CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY set, that key pair is made
-    /// the cluster's root key if it does not exist yet.
+    /// Access keys are made with `cairn admin key create` (a gateway's
+    /// certificate may not write keys).
     Gateway {
         /// Configuration file (TOML; see cairn.example.toml).
         #[arg(long)]
         config: PathBuf,
-        /// Root access key id to ensure (together with CAIRN_SECRET_KEY).
-        #[arg(long, env = "CAIRN_ACCESS_KEY", hide_env_values = true)]
-        access_key: Option<String>,
-        /// Root secret key to ensure (together with CAIRN_ACCESS_KEY).
-        #[arg(long, env = "CAIRN_SECRET_KEY", hide_env_values = true)]
-        secret_key: Option<String>,
     },
 }
 
@@ -204,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
             meta_voters,
             access_key,
             secret_key,
+            tls,
         } => {
             let config = match config {
                 Some(path) => Config::from_file(&path)?,
@@ -220,6 +222,7 @@ async fn main() -> anyhow::Result<()> {
             opts.nodes = nodes;
             opts.zones = zones;
             opts.meta_voters = meta_voters;
+            opts.tls = tls;
             let server = start(opts).await.context("starting cairn server")?;
             say!("cairn server is running");
             say!("  S3 endpoint:  {}", server.endpoint());
@@ -229,7 +232,24 @@ async fn main() -> anyhow::Result<()> {
             );
             say!("  region:       {region} (path-style addressing)");
             say!("  access key:   {}", server.access_key);
-            say!("  secret key:   {}", server.secret_key);
+            if server.root_key_created {
+                say!(
+                    "  secret key:   {} (shown at first start only; kept in {})",
+                    server.secret_key,
+                    server.root_credentials.display()
+                );
+            } else {
+                say!(
+                    "  secret key:   kept in {}",
+                    server.root_credentials.display()
+                );
+            }
+            if server.https {
+                say!(
+                    "  CA file:      {} (aws --ca-bundle, boto3 verify=)",
+                    server.ca_file.display()
+                );
+            }
             say!("  data dir:     {}", data_dir.display());
             say!("  storage nodes: {nodes} in {zones} zone(s)");
             say!("  meta voters:  {meta_voters}");
@@ -237,10 +257,14 @@ async fn main() -> anyhow::Result<()> {
                 "  admin CLI:    cairn admin meta status --config {}",
                 server.cluster_file.display()
             );
+            let ca = if server.https {
+                format!(" --ca-bundle {}", server.ca_file.display())
+            } else {
+                String::new()
+            };
             say!(
-                "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls",
+                "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY=... aws --endpoint-url {}{ca} s3 ls",
                 server.access_key,
-                server.secret_key,
                 server.endpoint()
             );
             signals.wait().await;
@@ -253,7 +277,7 @@ async fn main() -> anyhow::Result<()> {
             let config = role_config(&config)?;
             cairn::data_dir::ensure_private_dir(&config.data_dir)?;
             let stop = CancellationToken::new();
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Meta)?;
             let meta = roles::start_meta(&config, &config.data_dir.join("meta"), rpc, stop.clone())
                 .await?;
             say!(
@@ -268,7 +292,7 @@ async fn main() -> anyhow::Result<()> {
             let config = role_config(&config)?;
             cairn::data_dir::ensure_private_dir(&config.data_dir)?;
             let stop = CancellationToken::new();
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Node)?;
             let meta = MetaClient::new(rpc, config.meta_addrs());
             let (addr, task) = roles::start_node(
                 &config,
@@ -284,18 +308,11 @@ async fn main() -> anyhow::Result<()> {
             );
             run_until_signal(&mut signals, stop, vec![task]).await?;
         }
-        Command::Gateway {
-            config,
-            access_key,
-            secret_key,
-        } => {
+        Command::Gateway { config } => {
             let config = role_config(&config)?;
             let stop = CancellationToken::new();
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Gateway)?;
             let meta = MetaClient::new(rpc.clone(), config.meta_addrs());
-            if access_key.is_some() || secret_key.is_some() {
-                cairn::server::ensure_root_key(&meta, access_key, secret_key).await?;
-            }
             let gateway = roles::start_gateway(
                 &config,
                 config.s3.addr,
@@ -305,8 +322,13 @@ async fn main() -> anyhow::Result<()> {
                 stop.clone(),
             )
             .await?;
+            let scheme = if config.s3.tls_cert.as_os_str().is_empty() {
+                "http"
+            } else {
+                "https"
+            };
             say!(
-                "cairn gateway: S3 endpoint http://{}, admin http://{}",
+                "cairn gateway: S3 endpoint {scheme}://{}, admin http://{}",
                 gateway.addr,
                 gateway.admin_addr
             );

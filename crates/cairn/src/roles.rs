@@ -3,11 +3,13 @@
 //! `cairn node` and `cairn gateway` start one role per process. Every role
 //! serves on its own listener until its stop token is cancelled.
 
-use crate::serve::{ServeLimits, serve};
+use crate::serve::{ServeLimits, Transport, serve};
 use anyhow::Context;
 use cairn_gateway::{Gateway, GatewayOptions};
 use cairn_meta::{MetaNode, MetaNodeOptions};
 use cairn_node::{NodeState, ShardStore, Sweeper};
+use cairn_rpc::ClientAuth;
+use cairn_rpc::tls::{InternalTls, PeerRole, TlsPaths};
 use cairn_rpc::{MetaClient, MetaCommand, NodeRecord, RpcClient, ShardClient};
 use cairn_types::config::Config;
 use cairn_types::now_millis;
@@ -79,23 +81,88 @@ pub async fn bind(
     Ok((listener, local))
 }
 
-/// Requires the cluster secret on every internal route except `/health`.
-/// Every internal address also serves this process's `/metrics` (behind the
-/// secret: a scraper sends the cluster token header), so the meta voters'
-/// and storage nodes' series are there when each role runs on its own.
-fn protect_internal(router: axum::Router, config: &Config) -> axum::Router {
-    let router = router.route(
-        "/metrics",
-        axum::routing::get(|| async { metrics_handle().map(|h| h.render()).unwrap_or_default() }),
-    );
-    cairn_rpc::auth::protect(router, &config.cluster.secret)
-        .route("/health", axum::routing::get(|| async { "ok" }))
+/// How a process speaks to the other roles: mutual TLS with its role
+/// certificate (`[tls]`), or plaintext with the cluster secret when
+/// `tls.internal = false`.
+#[derive(Clone)]
+pub struct Internal {
+    pub transport: Transport,
+    pub client: ClientAuth,
 }
 
-pub fn rpc_client(config: &Config) -> anyhow::Result<RpcClient> {
+/// The internal transport of a process that acts as `role`: its TLS
+/// material must be a certificate of that role.
+pub fn internal(config: &Config, role: PeerRole) -> anyhow::Result<Internal> {
+    if !config.tls.internal {
+        anyhow::ensure!(
+            !config.cluster.secret.is_empty(),
+            "tls.internal = false needs cluster.secret (internal requests carry it in clear)"
+        );
+        return Ok(Internal {
+            transport: Transport::Plain,
+            client: ClientAuth::Token(config.cluster.secret.clone()),
+        });
+    }
+    anyhow::ensure!(
+        config.tls.is_complete(),
+        "tls.ca, tls.cert and tls.key must name the cluster CA and this {role}'s certificate \
+         (`cairn admin ca init`, then `cairn admin cert issue --role {role}`), \
+         or set tls.internal = false on a trusted network"
+    );
+    let paths = TlsPaths {
+        ca: config.tls.ca.clone(),
+        cert: config.tls.cert.clone(),
+        key: config.tls.key.clone(),
+    };
+    let tls = InternalTls::load(&paths)?;
+    anyhow::ensure!(
+        tls.role == role,
+        "{} is a {} certificate; this process needs a {role} certificate",
+        paths.cert.display(),
+        tls.role
+    );
+    Ok(Internal {
+        transport: Transport::Mutual(tls.server.clone()),
+        client: ClientAuth::Tls(tls),
+    })
+}
+
+/// Every internal address also serves this process's `/metrics` (to any
+/// role of the cluster), so the meta voters' and storage nodes' series are
+/// there when each role runs on its own; `/health` answers anyone. With
+/// TLS off, every route but `/health` requires the cluster secret.
+fn protect_internal(router: axum::Router, config: &Config) -> axum::Router {
+    let metrics =
+        axum::routing::get(|| async { metrics_handle().map(|h| h.render()).unwrap_or_default() })
+            .route_layer(cairn_rpc::auth::allow(&PeerRole::ALL));
+    let router = router.route("/metrics", metrics);
+    let router = if config.tls.internal {
+        router
+    } else {
+        cairn_rpc::auth::protect(router, &config.cluster.secret)
+    };
+    router.route("/health", axum::routing::get(|| async { "ok" }))
+}
+
+/// The cluster key `cluster.key_file` names (None when it names none).
+pub fn cluster_key(config: &Config) -> anyhow::Result<Option<cairn_rpc::sealed::ClusterKey>> {
+    let path = &config.cluster.key_file;
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(cairn_rpc::sealed::ClusterKey::load(path)?))
+}
+
+/// An internal client acting as `role`.
+pub fn rpc_client(config: &Config, role: PeerRole) -> anyhow::Result<RpcClient> {
+    client_of(config, &internal(config, role)?)
+}
+
+/// An internal client with `internal`'s credentials.
+pub fn client_of(config: &Config, internal: &Internal) -> anyhow::Result<RpcClient> {
     Ok(RpcClient::new(
         Duration::from_secs(config.data_path.rpc_timeout_secs),
-        &config.cluster.secret,
+        &internal.client,
     )?)
 }
 
@@ -124,6 +191,7 @@ pub async fn start_meta(
     stop: CancellationToken,
 ) -> anyhow::Result<MetaRole> {
     install_metrics();
+    let transport = internal(config, PeerRole::Meta)?.transport;
     let (listener, addr) = bind(config.meta.addr, "meta").await?;
     let voters = &config.cluster.meta_voters;
     let advertise = match voters.iter().find(|v| v.id == config.meta.id) {
@@ -172,6 +240,7 @@ pub async fn start_meta(
     let task = serve(
         listener,
         protect_internal(routes, config),
+        transport,
         internal_limits(config),
         stop,
     );
@@ -231,6 +300,7 @@ pub async fn start_node(
     stop: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
     install_metrics();
+    let node_internal = internal(config, PeerRole::Node)?;
     let (listener, addr) = bind(config.node.addr, "storage node").await?;
     let store = Arc::new(ShardStore::open(shard_dir)?);
     let disk_id = cairn_node::heal::disk_id::load_or_create(shard_dir)?;
@@ -241,6 +311,7 @@ pub async fn start_node(
             cairn_node::router(NodeState::new(store.clone(), config.repair.moves_per_node)),
             config,
         ),
+        node_internal.transport.clone(),
         internal_limits(config),
         stop.clone(),
     );
@@ -287,7 +358,7 @@ pub async fn start_node(
         beat_every,
         config.node.clock_offset_ms,
     );
-    let healing = start_healing(config, store, heal, meta, beat_every)?;
+    let healing = start_healing(config, store, heal, meta, beat_every, &node_internal)?;
     let task = tokio::spawn(async move {
         // The node's task ends when its server stops; heartbeats, the
         // scrub, the mover and the reports stop with it.
@@ -307,6 +378,7 @@ fn start_healing(
     heal: Arc<cairn_node::heal::HealState>,
     meta: &MetaClient,
     report_every: Duration,
+    internal: &Internal,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     use cairn_node::heal::{mover, report, scrub};
     let scrub_cfg = scrub::ScrubConfig {
@@ -324,7 +396,7 @@ fn start_healing(
     let mover = mover::Mover::new(
         store,
         meta.clone(),
-        ShardClient::new(rpc_client(config)?),
+        ShardClient::new(client_of(config, internal)?),
         config.node.id,
         heal.clone(),
         mover::MoverConfig {
@@ -374,22 +446,31 @@ pub async fn start_gateway(
             client_read_timeout: Duration::from_secs(config.s3.client_read_timeout_secs),
             post_object_max_bytes: config.s3.post_object_max_bytes,
             post_object_memory_bytes: config.s3.post_object_memory_bytes,
+            cluster_key: cluster_key(config)?.map(Arc::new),
         },
     );
     let render = || metrics_handle().map(|h| h.render()).unwrap_or_default();
     let (listener, addr) = bind(s3_addr, "the S3 endpoint").await?;
     let (admin_listener, admin_addr) = bind(admin_addr, "the gateway's admin address").await?;
     let limits = s3_limits(config);
+    let s3_transport = crate::s3_tls::s3_transport(config, stop.clone())?;
     let admin = serve(
         admin_listener,
         cairn_gateway::admin_router(gateway.clone(), render),
+        Transport::Plain,
         ServeLimits {
             max_connections: ADMIN_MAX_CONNECTIONS,
             ..limits
         },
         stop.clone(),
     );
-    let s3 = serve(listener, cairn_gateway::router(gateway), limits, stop);
+    let s3 = serve(
+        listener,
+        cairn_gateway::router(gateway),
+        s3_transport,
+        limits,
+        stop,
+    );
     let task = tokio::spawn(async move {
         let _ = s3.await;
         let _ = admin.await;

@@ -5,8 +5,16 @@
 //! header timeout, on a real timer), and a write timeout that closes a
 //! connection whose client stops reading (`timeout_io`). On stop, idle
 //! connections close at once and busy ones get `DRAIN_TIMEOUT` to finish.
+//! A listener speaks plain HTTP, HTTPS (the S3 endpoint with a
+//! certificate), or mutual TLS (internal listeners): then the handshake,
+//! bounded by the header timeout, must present a certificate of the
+//! cluster CA naming one role, and that role rides on every request of the
+//! connection as a `cairn_rpc::auth::Peer`.
 
 use crate::timeout_io::WriteTimeoutIo;
+use cairn_rpc::auth::Peer;
+use cairn_rpc::tls::PeerRole;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
@@ -35,12 +43,26 @@ pub struct ServeLimits {
     pub write_timeout: Duration,
 }
 
+/// Counter of TLS handshakes that failed (no or a wrong certificate, not TLS).
+pub const HANDSHAKE_FAILURES_METRIC: &str = "cairn_tls_handshake_failures_total";
+
+/// What a listener speaks.
+#[derive(Clone)]
+pub enum Transport {
+    Plain,
+    /// HTTPS without client certificates (the S3 endpoint).
+    Https(Arc<rustls::ServerConfig>),
+    /// Mutual TLS between roles; the caller's role goes into each request.
+    Mutual(Arc<rustls::ServerConfig>),
+}
+
 /// Serves `router` on `listener` within `limits` until `stop` is cancelled;
 /// the task ends once every connection is closed (or dropped after
 /// `DRAIN_TIMEOUT`).
 pub fn serve(
     listener: TcpListener,
     router: axum::Router,
+    transport: Transport,
     limits: ServeLimits,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -72,8 +94,9 @@ pub fn serve(
             let _ = stream.set_nodelay(true);
             let router = router.clone();
             let stop = stop.clone();
+            let transport = transport.clone();
             connections.spawn(async move {
-                serve_connection(stream, router, limits, stop).await;
+                accept_connection(stream, router, transport, limits, stop).await;
                 drop(slot);
             });
         }
@@ -83,21 +106,77 @@ pub fn serve(
     })
 }
 
-/// One connection: HTTP/1.1 with keep-alive, until the client closes it, a
-/// timeout fires, or `stop` (then the request in progress may finish).
-async fn serve_connection(
+/// One accepted connection: the TLS handshake if the listener has one
+/// (bounded by the header timeout), then HTTP.
+async fn accept_connection(
     stream: tokio::net::TcpStream,
     router: axum::Router,
+    transport: Transport,
     limits: ServeLimits,
     stop: CancellationToken,
 ) {
-    let io = TokioIo::new(WriteTimeoutIo::new(stream, limits.write_timeout));
+    let io = WriteTimeoutIo::new(stream, limits.write_timeout);
+    let (config, mutual) = match transport {
+        Transport::Plain => return serve_connection(io, router, None, limits, stop).await,
+        Transport::Https(c) => (c, false),
+        Transport::Mutual(c) => (c, true),
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let tls = match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => return handshake_failed(mutual, &e.to_string()),
+        Err(_) => return handshake_failed(mutual, "timed out"),
+    };
+    let peer = if mutual {
+        let roles = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(PeerRole::of_certificate)
+            .unwrap_or_default();
+        match roles[..] {
+            [role] => Some(Peer::Role(role)),
+            _ => return handshake_failed(mutual, "the certificate names no single cairn role"),
+        }
+    } else {
+        None
+    };
+    serve_connection(tls, router, peer, limits, stop).await
+}
+
+fn handshake_failed(mutual: bool, why: &str) {
+    let listener = if mutual { "internal" } else { "s3" };
+    tracing::debug!(listener, why, "TLS handshake failed");
+    metrics::counter!(HANDSHAKE_FAILURES_METRIC, "listener" => listener).increment(1);
+}
+
+/// One connection: HTTP/1.1 with keep-alive, until the client closes it, a
+/// timeout fires, or `stop` (then the request in progress may finish).
+/// `peer` (mutual TLS) is put into every request.
+async fn serve_connection<I>(
+    io: I,
+    router: axum::Router,
+    peer: Option<Peer>,
+    limits: ServeLimits,
+    stop: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    let service =
+        tower::ServiceExt::map_request(router, move |mut req: http::Request<Incoming>| {
+            if let Some(p) = peer {
+                req.extensions_mut().insert(p);
+            }
+            req
+        });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let conn = builder.serve_connection(io, TowerToHyperService::new(router));
+    let conn = builder.serve_connection(io, TowerToHyperService::new(service));
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

@@ -39,7 +39,11 @@ struct Held {
 
 /// Starts the scripted voter in front of `voter`: the first write is
 /// applied there, held, then answered "unavailable"; later ones pass.
-async fn scripted_voter(voter: String, rpc: RpcClient) -> (String, Held) {
+async fn scripted_voter(
+    voter: String,
+    rpc: RpcClient,
+    tls: cairn_rpc::tls::InternalTls,
+) -> (String, Held) {
     let (applied_tx, applied) = oneshot::channel();
     let (release, release_rx) = oneshot::channel();
     let first = Arc::new(Mutex::new(Some((applied_tx, release_rx))));
@@ -69,16 +73,22 @@ async fn scripted_voter(voter: String, rpc: RpcClient) -> (String, Held) {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    // Mutual TLS with a meta certificate, as a voter serves.
+    let limits = cairn::serve::ServeLimits {
+        max_connections: 64,
+        header_read_timeout: Duration::from_secs(30),
+        write_timeout: Duration::from_secs(30),
+    };
+    let transport = cairn::serve::Transport::Mutual(tls.server.clone());
+    let _ = cairn::serve::serve(listener, app, transport, limits, Default::default());
     (addr, Held { applied, release })
 }
 
 /// A meta client that asks the scripted voter first, then the real one.
 async fn client_through_script(c: &Cluster) -> (MetaClient, Held) {
     let voter = c.voter_addr(1).to_string();
-    let (script, held) = scripted_voter(voter.clone(), c.rpc()).await;
+    let tls = c.tls_as(cairn_rpc::tls::PeerRole::Meta);
+    let (script, held) = scripted_voter(voter.clone(), c.rpc(), tls).await;
     (MetaClient::new(c.rpc(), vec![script, voter]), held)
 }
 

@@ -8,6 +8,7 @@
 use cairn_testkit::*;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ const SERVER: &str = "server";
 struct Keys {
     access: String,
     secret: String,
+    /// Whether the server printed the secret (first start only).
+    printed: bool,
 }
 
 /// Starts the server (killed by pid when the guard is dropped) and returns
@@ -62,7 +65,20 @@ fn start(dir: &std::path::Path, port: u16) -> (ProcessGuard, Keys) {
             access_key = Some(k.trim().to_string());
         }
         if let Some(k) = line.trim().strip_prefix("secret key:") {
-            secret_key = Some(k.trim().to_string());
+            // First start: "SECRET (shown at first start only; kept in FILE)";
+            // later starts: "kept in FILE", never the secret itself.
+            let k = k.trim();
+            secret_key = Some(match k.strip_prefix("kept in ") {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file.trim()).expect("root credentials");
+                    let line = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+                        .expect("the secret in the credentials file");
+                    (line.to_string(), false)
+                }
+                None => (k.split_whitespace().next().unwrap_or("").to_string(), true),
+            });
         }
         if let Some(e) = line.trim().strip_prefix("S3 endpoint:") {
             endpoint = Some(e.trim().to_string());
@@ -72,11 +88,13 @@ fn start(dir: &std::path::Path, port: u16) -> (ProcessGuard, Keys) {
         endpoint.as_deref(),
         Some(format!("http://127.0.0.1:{port}").as_str())
     );
+    let (secret, printed) = secret_key.expect("secret");
     (
         guard,
         Keys {
             access: access_key.expect("key"),
-            secret: secret_key.expect("secret"),
+            secret,
+            printed,
         },
     )
 }
@@ -99,7 +117,7 @@ fn server_starts_stops_on_sigterm_and_restarts_with_its_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let (guard, keys) = start(dir.path(), port);
-    let key = keys.access;
+    let key = keys.access.clone();
     assert_eq!(health(port), 200);
     assert!(
         key.starts_with("CK") && key.len() == 20,
@@ -109,6 +127,21 @@ fn server_starts_stops_on_sigterm_and_restarts_with_its_key() {
     let port = free_port();
     let (guard, keys_again) = start(dir.path(), port);
     assert_eq!(keys_again.access, key, "the root key survives a restart");
+    assert!(keys.printed, "the first start prints the root secret");
+    assert!(
+        !keys_again.printed,
+        "a restart does not print the root secret"
+    );
+    assert_eq!(
+        keys_again.secret, keys.secret,
+        "the kept secret is the printed one"
+    );
+    let mode = std::fs::metadata(dir.path().join("root-credentials"))
+        .expect("root credentials")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the root credentials are private");
     assert_eq!(health(port), 200);
     stop(guard);
 }

@@ -492,13 +492,14 @@ fn the_scrub_finds_bit_rot_and_repair_rewrites_it() {
         d["repair"]["queued_chunks"].is_u64() && d["repair"]["bytes_per_sec"].is_u64(),
         "{d}"
     );
-    // Each storage node serves its own series (behind the cluster token).
+    // Each storage node serves its own series (to the cluster's certificates).
     let nodes = cluster.node_list();
     let addr = nodes
         .iter()
         .find_map(|n| n["record"]["addr"].as_str())
         .unwrap_or_else(|| panic!("a node address: {nodes:?}"));
-    let m = http_get(&format!("http://{addr}/metrics"), cluster.cluster_secret())
+    let m = cluster
+        .internal_get(addr, "/metrics")
         .expect("a node's /metrics");
     assert!(
         metric_sum(&m, "cairn_node_scrub_bytes_verified_total") > 0.0,

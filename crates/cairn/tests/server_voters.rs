@@ -58,7 +58,7 @@ fn three_voters_in_one_process_fail_over_and_restart() {
 
         // The file the server wrote is what `cairn admin --config` reads.
         assert_eq!(cluster.cluster.meta_voters.len(), VOTERS);
-        let rpc = cairn::roles::rpc_client(&cluster).expect("rpc");
+        let rpc = cairn::roles::rpc_client(&cluster, cairn_rpc::tls::PeerRole::Admin).expect("rpc");
         let status = cairn::admin::meta_status(&cluster, &rpc).await;
         let leader = status.leader.expect("a leader");
         assert!(status.voters.iter().all(|v| v.status.is_some()));

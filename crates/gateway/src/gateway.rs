@@ -1,9 +1,11 @@
 //! The gateway handle every S3 handler is given: the meta client, the data
 //! path (`data::DataPath`: shard I/O, chunk budgets, node health and the
 //! cached view of the cluster), the options the gateway was started with,
-//! the cached health answer and the memory budget of POST uploads.
+//! the cached health answer, the cached grants of signing keys and
+//! policies of buckets, and the memory budget of POST uploads.
 //! `impl Gateway` lives here only; handlers are free functions of `s3/`.
 
+use crate::access_cache::AccessCache;
 use crate::data::DataPath;
 use crate::health_cache::HealthCache;
 use cairn_rpc::{MetaClient, ShardClient};
@@ -27,6 +29,9 @@ pub struct GatewayOptions {
     pub post_object_max_bytes: u64,
     /// Bytes of POST object requests buffered at once.
     pub post_object_memory_bytes: u64,
+    /// Opens the sealed secrets of access keys (None: only secrets stored
+    /// unsealed by older builds can be checked).
+    pub cluster_key: Option<Arc<cairn_rpc::sealed::ClusterKey>>,
 }
 
 /// Unit of the POST upload budget's permits.
@@ -44,6 +49,8 @@ struct Inner {
     health: HealthCache,
     /// POST upload bytes buffered, in `POST_BUDGET_UNIT`s.
     post_budget: Arc<Semaphore>,
+    /// Signing keys' grants and buckets' policies (`access_cache`).
+    access: AccessCache,
 }
 
 impl Gateway {
@@ -62,6 +69,7 @@ impl Gateway {
                 opts,
                 health: HealthCache::new(),
                 post_budget,
+                access: AccessCache::default(),
             }),
         }
     }
@@ -77,6 +85,26 @@ impl Gateway {
 
     pub fn opts(&self) -> &GatewayOptions {
         &self.inner.opts
+    }
+
+    /// The grants of access key `key` (cached for `access_cache::ACCESS_TTL`).
+    pub async fn grants(&self, key: &str) -> s3s::S3Result<crate::access_cache::Grants> {
+        self.inner.access.grants(&self.inner.meta, key).await
+    }
+
+    /// The policy of `bucket` (cached likewise).
+    pub async fn policy(&self, bucket: &str) -> s3s::S3Result<crate::access_cache::Policy> {
+        self.inner.access.policy(&self.inner.meta, bucket).await
+    }
+
+    /// Drops the cached grants of `key` (this gateway just changed them).
+    pub fn forget_grants(&self, key: &str) {
+        self.inner.access.forget_grants(key);
+    }
+
+    /// Drops the cached policy of `bucket` (this gateway just changed it).
+    pub fn forget_policy(&self, bucket: &str) {
+        self.inner.access.forget_policy(bucket);
     }
 
     /// The outcome of the last meta checks, for the public `/health`.

@@ -10,11 +10,13 @@
 //! node health and shard I/O), reached through `front/` (the HTTP front:
 //! the router, the guards in front of s3s, the health answers and the
 //! admin router). `gateway` is the handle the wings are reached through
-//! (it holds the health cache, `health_cache`), `errors` how failures
+//! (it holds the health cache, `health_cache`, and the grants of signing
+//! keys and policies of buckets, `access_cache`), `errors` how failures
 //! become S3 errors, `body_timeout` the stalled-body guard every request
 //! body is wrapped in. Imports point one way: `front` → `s3` → `gateway` →
 //! `data` → `errors` → `body_timeout`.
 
+mod access_cache;
 mod body_timeout;
 pub mod data;
 pub mod errors;

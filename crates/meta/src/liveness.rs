@@ -16,10 +16,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use cairn_rpc::auth::allow;
 use cairn_rpc::health_api::{
     META_HEARTBEAT_PATH, META_NODE_STATUS_PATH, clock_offset, liveness_of,
 };
 use cairn_rpc::sizes::MAX_CONTROL_BYTES;
+use cairn_rpc::tls::PeerRole;
 use cairn_rpc::{
     Heartbeat, MetaError, MetaQuery, NodeStatus, QueryResult, decode_postcard, postcard_response,
 };
@@ -52,16 +54,20 @@ pub fn router(node: &MetaNode, down_after: Duration, quorum_wait: Duration) -> R
     routes(tracker(node, down_after, quorum_wait))
 }
 
-/// The routes of `tracker`.
+/// The routes of `tracker`: heartbeats from storage nodes, the table to every role.
 pub fn routes(state: LivenessState) -> Router {
     Router::new()
         .route(
             META_HEARTBEAT_PATH,
-            post(heartbeat).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+            post(heartbeat)
+                .layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES))
+                .route_layer(allow(&[PeerRole::Node])),
         )
         .route(
             META_NODE_STATUS_PATH,
-            post(node_status).layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES)),
+            post(node_status)
+                .layer(DefaultBodyLimit::max(MAX_CONTROL_BYTES))
+                .route_layer(allow(&PeerRole::ALL)),
         )
         .with_state(state)
 }

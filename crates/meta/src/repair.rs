@@ -437,17 +437,44 @@ impl Repair {
 
     /// The reconciler's routes on a voter.
     pub fn routes(&self) -> Router {
+        use cairn_rpc::auth::allow;
+        use cairn_rpc::tls::PeerRole::{Admin, Meta, Node};
+        // Movers (storage nodes) claim, release and report; operators read.
+        const MOVERS: &[cairn_rpc::tls::PeerRole] = &[Node];
+        const READERS: &[cairn_rpc::tls::PeerRole] = &[Admin, Meta];
         let limit = || DefaultBodyLimit::max(MAX_CONTROL_BYTES);
+        let movers = || allow(MOVERS);
+        let readers = || allow(READERS);
         Router::new()
-            .route(META_REPAIR_CLAIM_PATH, post(claim_route).layer(limit()))
-            .route(META_REPAIR_RELEASE_PATH, post(release_route).layer(limit()))
-            .route(META_NODE_REPORT_PATH, post(report_route).layer(limit()))
-            .route(META_DURABILITY_PATH, post(durability_route).layer(limit()))
-            .route(META_REPAIR_STATUS_PATH, post(status_route).layer(limit()))
-            .route(META_INSPECT_PATH, post(inspect_route).layer(limit()))
+            .route(
+                META_REPAIR_CLAIM_PATH,
+                post(claim_route).layer(limit()).route_layer(movers()),
+            )
+            .route(
+                META_REPAIR_RELEASE_PATH,
+                post(release_route).layer(limit()).route_layer(movers()),
+            )
+            .route(
+                META_NODE_REPORT_PATH,
+                post(report_route).layer(limit()).route_layer(movers()),
+            )
+            .route(
+                META_DURABILITY_PATH,
+                post(durability_route).layer(limit()).route_layer(readers()),
+            )
+            .route(
+                META_REPAIR_STATUS_PATH,
+                post(status_route).layer(limit()).route_layer(readers()),
+            )
+            .route(
+                META_INSPECT_PATH,
+                post(inspect_route).layer(limit()).route_layer(readers()),
+            )
             .route(
                 META_REBALANCE_STATUS_PATH,
-                post(rebalance_status_route).layer(limit()),
+                post(rebalance_status_route)
+                    .layer(limit())
+                    .route_layer(readers()),
             )
             .with_state(self.clone())
     }

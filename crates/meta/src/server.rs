@@ -16,7 +16,15 @@ use crate::raft::type_config::{Raft, TypeConfig};
 use crate::raft::write_batcher::WriteBatcher;
 use crate::store::db::{DbError, MetaDb};
 use crate::store::{chunk_migration, data_refs, manifest_codecs, version_index};
-use axum::Router;
+use axum::{Extension, Router};
+use cairn_rpc::auth::{self, Peer, allow};
+use cairn_rpc::policy;
+use cairn_rpc::tls::PeerRole;
+
+/// Who may call the Raft routes.
+const VOTERS: &[PeerRole] = &[PeerRole::Meta];
+/// Who may change the membership or inject faults.
+const OPERATORS: &[PeerRole] = &[PeerRole::Admin];
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -201,20 +209,30 @@ impl MetaNode {
             .ok_or_else(|| MetaStartError::Raft("no leader".into()))
     }
 
+    /// The voter's routes, each stating the roles it serves: Raft to the
+    /// other voters, membership and fault injection to `admin`
+    /// certificates; write and read to every role, each command and query
+    /// then checked against `cairn_rpc::policy`.
     pub fn router(&self) -> Router {
         let limit = DefaultBodyLimit::max;
         Router::new()
             .route(
                 RAFT_APPEND_PATH,
-                post(raft_append).layer(limit(MAX_RAFT_APPEND_BYTES)),
+                post(raft_append)
+                    .layer(limit(MAX_RAFT_APPEND_BYTES))
+                    .route_layer(allow(VOTERS)),
             )
             .route(
                 RAFT_VOTE_PATH,
-                post(raft_vote).layer(limit(MAX_CONTROL_BYTES)),
+                post(raft_vote)
+                    .layer(limit(MAX_CONTROL_BYTES))
+                    .route_layer(allow(VOTERS)),
             )
             .route(
                 RAFT_SNAPSHOT_PATH,
-                post(raft_snapshot).layer(limit(MAX_RAFT_SNAPSHOT_BYTES)),
+                post(raft_snapshot)
+                    .layer(limit(MAX_RAFT_SNAPSHOT_BYTES))
+                    .route_layer(allow(VOTERS)),
             )
             .route(
                 META_WRITE_PATH,
@@ -224,14 +242,21 @@ impl MetaNode {
                 META_READ_PATH,
                 post(meta_read).layer(limit(MAX_QUERY_BYTES)),
             )
-            .route(META_STATUS_PATH, get(meta_status))
+            .route(
+                META_STATUS_PATH,
+                get(meta_status).route_layer(allow(&PeerRole::ALL)),
+            )
             .route(
                 META_MEMBERSHIP_PATH,
-                post(meta_membership).layer(limit(MAX_CONTROL_BYTES)),
+                post(meta_membership)
+                    .layer(limit(MAX_CONTROL_BYTES))
+                    .route_layer(allow(OPERATORS)),
             )
             .route(
                 META_FAULT_PATH,
-                post(meta_fault).layer(limit(MAX_CONTROL_BYTES)),
+                post(meta_fault)
+                    .layer(limit(MAX_CONTROL_BYTES))
+                    .route_layer(allow(OPERATORS)),
             )
             .with_state(self.clone())
     }
@@ -439,11 +464,23 @@ where
     }
 }
 
-async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
+async fn meta_write(
+    State(node): State<MetaNode>,
+    peer: Option<Extension<Peer>>,
+    body: Bytes,
+) -> Response {
     let cmd: MetaCommand = match decode_postcard(&body) {
         Ok(c) => c,
         Err(e) => return bad_request(e),
     };
+    let allowed = auth::check(
+        peer.map(|p| p.0),
+        |role| policy::may_write(role, &cmd),
+        || format!("write {}", policy::command_name(&cmd)),
+    );
+    if let Err(refused) = allowed {
+        return refused;
+    }
     if matches!(cmd, MetaCommand::Batch(_)) {
         return bad_request("batches are formed by the voter, not sent to it".into());
     }
@@ -475,11 +512,23 @@ async fn meta_write(State(node): State<MetaNode>, body: Bytes) -> Response {
     postcard_response(&result)
 }
 
-async fn meta_read(State(node): State<MetaNode>, body: Bytes) -> Response {
+async fn meta_read(
+    State(node): State<MetaNode>,
+    peer: Option<Extension<Peer>>,
+    body: Bytes,
+) -> Response {
     let query: MetaQuery = match decode_postcard(&body) {
         Ok(q) => q,
         Err(e) => return bad_request(e),
     };
+    let allowed = auth::check(
+        peer.map(|p| p.0),
+        |role| policy::may_read(role, &query),
+        || "read access keys".to_string(),
+    );
+    if let Err(refused) = allowed {
+        return refused;
+    }
     let raft = node.raft.clone();
     let unconfirmed = no_quorum(&node, "read");
     let wait = node.quorum_wait;

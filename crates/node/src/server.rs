@@ -13,10 +13,22 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use cairn_rpc::auth::allow;
 use cairn_rpc::shard_api::{
     CODEC_HEADER, CORRUPT_STATUS, HASH_HEADER, REPAIR_READ_HEADER, ShardStatus,
 };
+use cairn_rpc::tls::PeerRole;
 use cairn_types::ShardId;
+
+/// Who reads and writes shard data: gateways, and other nodes' movers.
+const DATA_ROLES: &[PeerRole] = &[PeerRole::Gateway, PeerRole::Node];
+/// Who asks whether a shard is here and sound (`cairn admin object inspect` too).
+const STATUS_ROLES: &[PeerRole] = &[
+    PeerRole::Gateway,
+    PeerRole::Node,
+    PeerRole::Admin,
+    PeerRole::Meta,
+];
 use std::sync::Arc;
 
 /// Metric: shards that failed blake3 verification on read.
@@ -43,8 +55,14 @@ impl NodeState {
 
 pub fn router(state: NodeState) -> Router {
     Router::new()
-        .route("/v1/shards/{id}", get(get_shard).put(put_shard))
-        .route("/v1/shards/{id}/status", get(shard_status))
+        .route(
+            "/v1/shards/{id}",
+            get(get_shard).put(put_shard).route_layer(allow(DATA_ROLES)),
+        )
+        .route(
+            "/v1/shards/{id}/status",
+            get(shard_status).route_layer(allow(STATUS_ROLES)),
+        )
         .with_state(state)
 }
 
@@ -217,11 +235,14 @@ mod tests {
         let (store, id) = one_shard(dir.path(), b"shard bytes").await;
         let app = router(NodeState::new(store.clone(), 1));
         let request = |method: Method| {
-            Request::builder()
-                .method(method)
-                .uri(cairn_rpc::shard_api::shard_path(&id))
-                .body(Body::empty())
-                .expect("request")
+            as_peer(
+                Request::builder()
+                    .method(method)
+                    .uri(cairn_rpc::shard_api::shard_path(&id))
+                    .body(Body::empty())
+                    .expect("request"),
+                PeerRole::Gateway,
+            )
         };
         let deleted = app
             .clone()
@@ -229,9 +250,27 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(deleted.status(), StatusCode::METHOD_NOT_ALLOWED);
-        let read = app.oneshot(request(Method::GET)).await.expect("answer");
+        let read = app
+            .clone()
+            .oneshot(request(Method::GET))
+            .await
+            .expect("answer");
         assert_eq!(read.status(), StatusCode::OK);
         assert!(store.read(&id).await.is_ok());
+        // Shard data is for gateways and nodes only: an admin or a meta
+        // certificate may ask for a shard's status, not its bytes.
+        let mut by_admin = request(Method::GET);
+        by_admin
+            .extensions_mut()
+            .insert(cairn_rpc::auth::Peer::Role(PeerRole::Admin));
+        let refused = app.oneshot(by_admin).await.expect("answer");
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+
+    fn as_peer(mut req: Request<Body>, role: PeerRole) -> Request<Body> {
+        req.extensions_mut()
+            .insert(cairn_rpc::auth::Peer::Role(role));
+        req
     }
 
     /// Repair reads are bounded per node (moves out): with its one slot
@@ -247,7 +286,7 @@ mod tests {
             if repair {
                 b = b.header(REPAIR_READ_HEADER, "1");
             }
-            b.body(Body::empty()).expect("request")
+            as_peer(b.body(Body::empty()).expect("request"), PeerRole::Node)
         };
         let held = state
             .repair_reads

@@ -284,6 +284,31 @@ pub enum MetaCommand {
     /// A change to chunk placement records or repair settings (the
     /// reconciler's commands, `repair_api`). Answers `Done`.
     Reconcile(crate::repair_api::ReconcileCommand),
+    /// Sets (Some, not empty) or removes an access key's grant on a bucket
+    /// (`cairn admin key allow|deny`; bucket `*`: every bucket).
+    SetGrant {
+        access_key_id: String,
+        bucket: String,
+        grant: Option<cairn_types::access::Grant>,
+    },
+    /// Deletes an access key and every grant it holds (`cairn admin key
+    /// delete`). Answers `NoSuchKey` when there is none.
+    DeleteAccessKey {
+        access_key_id: String,
+    },
+    /// CreateBucket by `owner` (an access key id), who gets the owner grant
+    /// in the same entry. `BucketAlreadyOwnedByYou` when `owner` owns it
+    /// already, `BucketAlreadyExists` when someone else does.
+    CreateBucketOwned {
+        bucket: Bucket,
+        owner: String,
+    },
+    /// Sets (Some: a JSON document the gateway parsed) or deletes a
+    /// bucket's policy.
+    SetBucketPolicy {
+        bucket: String,
+        policy: Option<String>,
+    },
 }
 
 /// What a lifecycle expiry removes, if it still holds when applied.
@@ -663,6 +688,14 @@ pub enum MetaQuery {
         after: Option<ShardId>,
         max: u32,
     },
+    /// An access key's grants, by bucket.
+    GetGrants {
+        access_key_id: String,
+    },
+    /// A bucket's policy document (None: it has none).
+    GetBucketPolicy {
+        bucket: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -708,4 +741,7 @@ pub enum QueryResult {
     ShardVerdicts(Vec<crate::repair_api::ShardVerdict>),
     /// Shard ids in order; fewer than asked: the end.
     PiecesOnNode(Vec<ShardId>),
+    /// (bucket, grant) pairs.
+    Grants(Vec<(String, cairn_types::access::Grant)>),
+    BucketPolicy(Option<String>),
 }

@@ -112,6 +112,10 @@ reads! {
         => ShardVerdicts(Vec<ShardVerdict>);
     /// The pieces meta records on `node` after `after`, at most `max`.
     PiecesOnNode { node: NodeId, after: Option<ShardId>, max: u32 } => PiecesOnNode(Vec<ShardId>);
+    /// An access key's grants, by bucket.
+    GetGrants { access_key_id: String } => Grants(Vec<(String, cairn_types::access::Grant)>);
+    /// A bucket's policy document.
+    GetBucketPolicy { bucket: String } => BucketPolicy(Option<String>);
 }
 
 /// The parts of an upload with their stored checksums, and the upload's extras.

@@ -70,7 +70,7 @@ impl ShardClient {
         let resp = self
             .rpc
             .http
-            .put(format!("http://{addr}{}", shard_path(id)))
+            .put(self.rpc.url(addr, &shard_path(id)))
             .header(HASH_HEADER, hex::encode(hash))
             .header(CODEC_HEADER, codec.to_string())
             .body(payload)
@@ -97,10 +97,7 @@ impl ShardClient {
         id: &ShardId,
         repair: bool,
     ) -> Result<Bytes, ShardError> {
-        let mut request = self
-            .rpc
-            .http
-            .get(format!("http://{addr}{}", shard_path(id)));
+        let mut request = self.rpc.http.get(self.rpc.url(addr, &shard_path(id)));
         if repair {
             request = request.header(REPAIR_READ_HEADER, "1");
         }
@@ -125,7 +122,7 @@ impl ShardClient {
         let resp = self
             .rpc
             .http
-            .get(format!("http://{addr}{}", shard_status_path(id)))
+            .get(self.rpc.url(addr, &shard_status_path(id)))
             .send()
             .await
             .map_err(|e| RpcError::from_reqwest(addr, e))?;

@@ -61,35 +61,59 @@ impl RpcError {
     }
 }
 
+/// How a client proves itself to the roles it calls.
+#[derive(Clone, Debug)]
+pub enum ClientAuth {
+    /// Mutual TLS with this process's role certificate (the default).
+    Tls(crate::tls::InternalTls),
+    /// Plaintext, carrying the cluster secret (`tls.internal = false`).
+    Token(String),
+}
+
 /// A pooled HTTP client with the cluster's timeouts.
 #[derive(Clone, Debug)]
 pub struct RpcClient {
     pub(crate) http: reqwest::Client,
+    /// `http` or `https`.
+    scheme: &'static str,
 }
 
 impl RpcClient {
-    /// `request_timeout` bounds one whole request (headers and body); every
-    /// request carries `cluster_secret` so peers accept it.
-    pub fn new(request_timeout: Duration, cluster_secret: &str) -> Result<Self, RpcError> {
-        let mut headers = http::HeaderMap::new();
-        let token =
-            http::HeaderValue::from_str(cluster_secret).map_err(|_| RpcError::Unreachable {
-                addr: "-".into(),
-                message: "the cluster secret must be printable ASCII".into(),
-            })?;
-        headers.insert(crate::auth::CLUSTER_TOKEN_HEADER, token);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
+    /// `request_timeout` bounds one whole request (headers and body);
+    /// `auth` is how peers accept it.
+    pub fn new(request_timeout: Duration, auth: &ClientAuth) -> Result<Self, RpcError> {
+        let setup = |message: String| RpcError::Unreachable {
+            addr: "-".into(),
+            message,
+        };
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(request_timeout)
             .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| RpcError::Unreachable {
-                addr: "-".into(),
-                message: e.to_string(),
-            })?;
-        Ok(Self { http })
+            .tcp_nodelay(true);
+        let scheme = match auth {
+            ClientAuth::Tls(tls) => {
+                builder = builder
+                    .use_preconfigured_tls((*tls.client).clone())
+                    .https_only(true);
+                "https"
+            }
+            ClientAuth::Token(secret) => {
+                let mut headers = http::HeaderMap::new();
+                let token = http::HeaderValue::from_str(secret)
+                    .map_err(|_| setup("the cluster secret must be printable ASCII".into()))?;
+                headers.insert(crate::auth::CLUSTER_TOKEN_HEADER, token);
+                builder = builder.default_headers(headers);
+                "http"
+            }
+        };
+        let http = builder.build().map_err(|e| setup(e.to_string()))?;
+        Ok(Self { http, scheme })
+    }
+
+    /// `SCHEME://{addr}{path}`.
+    pub(crate) fn url(&self, addr: &str, path: &str) -> String {
+        format!("{}://{addr}{path}", self.scheme)
     }
 
     /// POSTs a postcard message to `http://{addr}{path}` and decodes the answer.
@@ -123,7 +147,7 @@ impl RpcClient {
         }
         let request = self
             .http
-            .post(format!("http://{addr}{path}"))
+            .post(self.url(addr, path))
             .header(http::header::CONTENT_TYPE, POSTCARD_CONTENT_TYPE)
             .body(body);
         let bytes = success_body(addr, request).await?;
@@ -137,7 +161,7 @@ impl RpcClient {
 impl RpcClient {
     /// GETs `http://{addr}{path}` and returns the body text of a 2xx answer.
     pub async fn get_text(&self, addr: &str, path: &str) -> Result<String, RpcError> {
-        let bytes = success_body(addr, self.http.get(format!("http://{addr}{path}"))).await?;
+        let bytes = success_body(addr, self.http.get(self.url(addr, path))).await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }

@@ -44,7 +44,11 @@ async fn fake_voter(script: Vec<Answer>) -> (MetaClient, Arc<Mutex<VecDeque<Answ
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let rpc = RpcClient::new(REQUEST_TIMEOUT, SECRET).expect("rpc client");
+    let rpc = RpcClient::new(
+        REQUEST_TIMEOUT,
+        &cairn_rpc::ClientAuth::Token(SECRET.into()),
+    )
+    .expect("rpc client");
     (MetaClient::new(rpc, vec![addr.to_string()]), script)
 }
 

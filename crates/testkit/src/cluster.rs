@@ -8,6 +8,9 @@ use crate::http::{http_get, metric_sum};
 use crate::process::{ProcessGuard, cairn_bin, run_bounded};
 use crate::runtime::{POLL_INTERVAL, try_block};
 use crate::spec::{LOG_DIR, Role, zone_of};
+use cairn_rpc::ClientAuth;
+use cairn_rpc::tls::ca::CERT_VALID_DAYS;
+use cairn_rpc::tls::{ClusterCa, InternalTls, PeerRole, TlsPaths};
 use cairn_types::config::VoterAddr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,8 @@ pub struct Cluster {
     pub(crate) access_key: String,
     pub(crate) secret_key: String,
     pub(crate) secret: String,
+    /// The cluster CA and the certificates of every process and of `admin`.
+    pub(crate) tls_dir: PathBuf,
     /// The voters, then the spare voters.
     pub(crate) voters: Vec<VoterAddr>,
     pub(crate) initial_voters: usize,
@@ -116,12 +121,20 @@ impl Cluster {
 
     /// Runs `cairn admin ARGS --config ADMIN_CONFIG` (bounded by [`ADMIN_TIMEOUT`]).
     pub fn admin(&self, args: &[&str]) -> Output {
+        self.admin_with_env(args, &[])
+    }
+
+    /// `admin` with environment variables set (`CAIRN_ACCESS_KEY`, ...).
+    pub fn admin_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(cairn_bin());
         cmd.arg("admin")
             .args(args)
             .arg("--config")
             .arg(&self.admin_config)
-            .env("RUST_LOG", "error");
+            .env("RUST_LOG", "error")
+            .env_remove("CAIRN_ACCESS_KEY")
+            .env_remove("CAIRN_SECRET_KEY")
+            .envs(env.iter().copied());
         run_bounded(&mut cmd, ADMIN_TIMEOUT)
     }
 
@@ -163,9 +176,48 @@ impl Cluster {
         Ok(())
     }
 
-    /// An internal client carrying the cluster secret.
+    /// An internal client with an `admin` certificate of the cluster CA.
     pub fn rpc(&self) -> cairn_rpc::RpcClient {
-        cairn_rpc::RpcClient::new(RPC_TIMEOUT, &self.secret).expect("rpc client")
+        self.rpc_as(PeerRole::Admin)
+    }
+
+    /// An internal client with a certificate of `role` from the cluster CA
+    /// (issued for the kit on first use).
+    pub fn rpc_as(&self, role: PeerRole) -> cairn_rpc::RpcClient {
+        self.client_as(role, RPC_TIMEOUT)
+    }
+
+    fn client_as(&self, role: PeerRole, timeout: Duration) -> cairn_rpc::RpcClient {
+        let tls = self.tls_as(role);
+        cairn_rpc::RpcClient::new(timeout, &ClientAuth::Tls(tls)).expect("rpc client")
+    }
+
+    /// Both ends' TLS of a certificate of `role` from the cluster CA
+    /// (issued for the kit on first use): for a test's own client, or a
+    /// test's own server standing in for a role.
+    pub fn tls_as(&self, role: PeerRole) -> InternalTls {
+        let name = format!("testkit-{role}");
+        let paths = TlsPaths::in_dir(&self.tls_dir, &name);
+        if !paths.cert.exists() {
+            ClusterCa::load(&self.tls_dir)
+                .and_then(|ca| ca.issue(role, &name, CERT_VALID_DAYS))
+                .and_then(|c| c.write(&self.tls_dir, &name))
+                .expect("a kit certificate");
+        }
+        InternalTls::load(&paths).expect("the kit's certificate")
+    }
+
+    /// The directory of the cluster CA (`ca.pem`, `ca.key`) and certificates.
+    pub fn tls_dir(&self) -> &Path {
+        &self.tls_dir
+    }
+
+    /// The body of a 2xx answer to GET `path` on internal address `addr`
+    /// (mutual TLS with the kit's admin certificate), if it answers.
+    pub fn internal_get(&self, addr: &str, path: &str) -> Option<String> {
+        let rpc = self.client_as(PeerRole::Admin, crate::http::HTTP_TIMEOUT);
+        let (addr, path) = (addr.to_string(), path.to_string());
+        crate::runtime::block(async move { rpc.get_text(&addr, &path).await.ok() })
     }
 
     /// A meta client of the (initial) voters.
@@ -196,8 +248,8 @@ impl Cluster {
 
     /// Voter `id`'s `/v1/meta/status` as JSON, if it answers.
     pub fn voter_status(&self, id: u64) -> Option<serde_json::Value> {
-        let url = format!("http://{}/v1/meta/status", self.voter_addr(id));
-        serde_json::from_str(&http_get(&url, &self.secret)?).ok()
+        let status = self.internal_get(self.voter_addr(id), "/v1/meta/status")?;
+        serde_json::from_str(&status).ok()
     }
 
     /// The id of a voter (spares included) that says it leads.

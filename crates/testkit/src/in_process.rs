@@ -48,6 +48,7 @@ pub(crate) fn start_in_process(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         in_process: true,
         configs: BTreeMap::new(),
         secret: file.cluster.secret,
+        tls_dir: cairn::server::tls::tls_dir(root.path()),
         initial_voters: file.cluster.meta_voters.len(),
         voters: file.cluster.meta_voters,
         nodes: b.nodes,

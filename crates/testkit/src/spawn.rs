@@ -6,9 +6,12 @@
 use crate::builder::ClusterBuilder;
 use crate::cluster::{Cluster, Root};
 use crate::process::{ProcessGuard, cairn_bin, free_port};
-use crate::spec::{CLUSTER_SECRET, LOG_DIR, Role, zone_of};
+use crate::spec::{CLUSTER_SECRET, LOG_DIR, Role, TLS_DIR, zone_of};
 use anyhow::Context;
+use cairn_rpc::tls::ca::CERT_VALID_DAYS;
+use cairn_rpc::tls::{ClusterCa, PeerRole, TlsPaths};
 use cairn_types::config::{Config, VoterAddr};
+use cairn_types::tls_config::TlsConfig;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,8 +47,28 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         c.cluster.meta_voters = voters.to_vec();
         c
     };
+    // The operator's first steps: a cluster CA, a certificate per process.
+    let tls_dir = root.path().join(TLS_DIR);
+    let ca = ClusterCa::init(&tls_dir)?;
+    let cluster_key = tls_dir.join(cairn_rpc::sealed::CLUSTER_KEY_FILE);
+    cairn_rpc::sealed::ClusterKey::create(&cluster_key)?;
+    let issue = |name: &str, role: PeerRole| -> anyhow::Result<TlsConfig> {
+        ca.issue(role, name, CERT_VALID_DAYS)?
+            .write(&tls_dir, name)?;
+        let paths = TlsPaths::in_dir(&tls_dir, name);
+        Ok(TlsConfig {
+            internal: true,
+            ca: paths.ca,
+            cert: paths.cert,
+            key: paths.key,
+        })
+    };
     let mut configs = BTreeMap::new();
     let mut write = |name: &str, role: Role, mut c: Config| -> anyhow::Result<()> {
+        c.tls = issue(name, role.peer_role())?;
+        if role == Role::Gateway {
+            c.cluster.key_file = cluster_key.clone();
+        }
         b.apply(Some(role), name, &mut c);
         let path = root.path().join(format!("{name}.toml"));
         write_config(&path, &c).with_context(|| format!("config of {name}"))?;
@@ -75,7 +98,13 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         write(&name, Role::Node, c)?;
     }
     write("gateway", Role::Gateway, base("gateway", &all[..b.voters]))?;
-    let admin_config = root.path().join("gateway.toml");
+    // `cairn admin` runs with the gateway's settings and an admin certificate.
+    let admin_config = root.path().join("admin.toml");
+    let mut admin = base("gateway", &all[..b.voters]);
+    b.apply(Some(Role::Gateway), "gateway", &mut admin);
+    admin.tls = issue("admin", PeerRole::Admin)?;
+    admin.cluster.key_file = cluster_key.clone();
+    write_config(&admin_config, &admin).context("the admin config")?;
     let mut cluster = Cluster {
         procs: ProcessGuard::new(),
         server: None,
@@ -86,6 +115,7 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         access_key: b.access_key.clone(),
         secret_key: b.secret_key.clone(),
         secret: CLUSTER_SECRET.into(),
+        tls_dir,
         voters: all,
         initial_voters: b.voters,
         admin_config,
@@ -114,6 +144,18 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
     cluster
         .poll_health(&healthy, b.start_timeout)
         .map_err(anyhow::Error::msg)?;
+    // The kit's root key, as an operator makes it.
+    let out = cluster.admin_with_env(
+        &["key", "create", "root", "--root"],
+        &[
+            ("CAIRN_ACCESS_KEY", &b.access_key),
+            ("CAIRN_SECRET_KEY", &b.secret_key),
+        ],
+    );
+    anyhow::ensure!(
+        out.status.success(),
+        "cairn admin key create failed: {out:?}"
+    );
     let in_layout = b.layout_nodes.unwrap_or(b.nodes).min(b.nodes);
     let ids: Vec<u64> = (1..=in_layout as u64).collect();
     cluster.apply_layout(&ids)?;
@@ -166,10 +208,6 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        if role == Role::Gateway {
-            cmd.env("CAIRN_ACCESS_KEY", &self.access_key)
-                .env("CAIRN_SECRET_KEY", &self.secret_key);
-        }
         self.procs.spawn(name, &mut cmd);
     }
 }

@@ -22,6 +22,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The certificate role of this process.
+    pub fn peer_role(self) -> cairn_rpc::tls::PeerRole {
+        match self {
+            Role::Meta => cairn_rpc::tls::PeerRole::Meta,
+            Role::Node => cairn_rpc::tls::PeerRole::Node,
+            Role::Gateway => cairn_rpc::tls::PeerRole::Gateway,
+        }
+    }
+
     /// The `cairn` subcommand that runs this role.
     pub fn command(self) -> &'static str {
         match self {
@@ -31,6 +40,9 @@ impl Role {
         }
     }
 }
+
+/// Directory (in the cluster's) of the cluster CA and every certificate.
+pub(crate) const TLS_DIR: &str = "tls";
 
 /// Directory (in the cluster's) of the processes' logs, one file each.
 pub(crate) const LOG_DIR: &str = "logs";

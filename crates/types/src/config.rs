@@ -98,6 +98,9 @@ pub const MAX_GC_BATCH_SIZE: usize = 10_000;
 /// this (ms) may not move the garbage-collection horizon.
 pub const DEFAULT_MAX_NODE_CLOCK_SKEW_MS: u64 = 30_000;
 
+/// Default `s3.tls_reload_secs`.
+pub const DEFAULT_TLS_RELOAD_SECS: u64 = 10;
+
 /// The whole configuration file. Every section has defaults, so an empty file
 /// is a valid single-process configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -112,6 +115,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub gc: GcConfig,
     pub repair: RepairConfig,
+    pub tls: crate::tls_config::TlsConfig,
 }
 
 /// Default `repair.after_down_secs` (as Ceph's `mon_osd_down_out_interval`).
@@ -208,6 +212,11 @@ pub struct ClusterConfig {
     /// ASCII characters). Required for multi-process clusters; `cairn server`
     /// makes a random one at each start when empty.
     pub secret: String,
+    /// The cluster key (hex, 0600) access key secrets are sealed with
+    /// before they reach meta; gateways and `cairn admin` need it, meta
+    /// voters and storage nodes do not. `cairn admin ca init` makes one
+    /// beside the CA; `cairn server` keeps its own in `DATA_DIR/tls`.
+    pub key_file: PathBuf,
 }
 
 /// One meta voter: its Raft id and internal `host:port`.
@@ -244,6 +253,13 @@ pub struct S3Config {
     pub post_object_max_bytes: u64,
     /// Bytes of POST object requests buffered at once, gateway-wide.
     pub post_object_memory_bytes: u64,
+    /// Certificate chain (PEM) of the S3 endpoint; with `tls_key`, S3 is
+    /// served over HTTPS only. Reloaded on SIGHUP or when the files change.
+    pub tls_cert: PathBuf,
+    /// Private key (PEM) of `tls_cert`.
+    pub tls_key: PathBuf,
+    /// Seconds between checks of the certificate files for a change.
+    pub tls_reload_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -346,6 +362,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             gc: GcConfig::default(),
             repair: RepairConfig::default(),
+            tls: crate::tls_config::TlsConfig::default(),
         }
     }
 }
@@ -371,6 +388,9 @@ impl Default for S3Config {
             client_write_timeout_secs: DEFAULT_CLIENT_WRITE_TIMEOUT_SECS,
             post_object_max_bytes: DEFAULT_POST_OBJECT_MAX_BYTES,
             post_object_memory_bytes: DEFAULT_POST_OBJECT_MEMORY_BYTES,
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            tls_reload_secs: DEFAULT_TLS_RELOAD_SECS,
         }
     }
 }
@@ -630,6 +650,16 @@ impl S3Config {
             return Err(ConfigError::Invalid(format!(
                 "s3.post_object_memory_bytes must be at least s3.post_object_max_bytes + {MAX_POST_FORM_FIELDS_BYTES} (the form fields)"
             )));
+        }
+        if self.tls_cert.as_os_str().is_empty() != self.tls_key.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid(
+                "s3.tls_cert and s3.tls_key must be given together".into(),
+            ));
+        }
+        if self.tls_reload_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "s3.tls_reload_secs must be at least 1".into(),
+            ));
         }
         Ok(())
     }

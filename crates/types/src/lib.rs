@@ -3,6 +3,7 @@
 //! every role enforces (`limits`), typed errors and the configuration file
 //! format. No I/O and no role logic lives here.
 
+pub mod access;
 pub mod bucket;
 pub mod chunks;
 pub mod config;
@@ -14,7 +15,9 @@ pub mod lifecycle;
 pub mod limits;
 pub mod manifest;
 pub mod names;
+pub mod policy;
 pub mod redundancy;
+pub mod tls_config;
 pub mod upload;
 pub mod versioning;
 

@@ -9,7 +9,9 @@
 //! `DATA_DIR/cluster.toml` that `cairn server` writes).
 
 use super::bucket::{self as bucket_admin, AdminBucketCommand};
+use super::certs::{self, AdminCaCommand, AdminCertCommand};
 use super::inspect::{self as inspect_admin, AdminObjectCommand};
+use super::keys::{self, AdminKeyCommand};
 use super::layout as layout_admin;
 use super::rebalance::{self as rebalance_admin, AdminRebalanceCommand};
 use super::repair::{self as repair_admin, AdminRepairCommand};
@@ -20,6 +22,7 @@ use cairn_rpc::MetaCommand;
 use cairn_rpc::NodeStatusRequest;
 use cairn_rpc::meta_reads as reads;
 use cairn_rpc::rebalance_api::RebalanceStatusRequest;
+use cairn_rpc::tls::PeerRole;
 use cairn_rpc::{LayoutChange, MetaClient};
 use cairn_types::NodeId;
 use cairn_types::config::Config;
@@ -89,6 +92,21 @@ pub enum AdminCommand {
     Object {
         #[command(subcommand)]
         command: AdminObjectCommand,
+    },
+    /// Access keys (tenants) and their grants on buckets.
+    Key {
+        #[command(subcommand)]
+        command: AdminKeyCommand,
+    },
+    /// The cluster certificate authority (mutual TLS between roles).
+    Ca {
+        #[command(subcommand)]
+        command: AdminCaCommand,
+    },
+    /// Role certificates from the cluster CA.
+    Cert {
+        #[command(subcommand)]
+        command: AdminCertCommand,
     },
 }
 
@@ -279,8 +297,8 @@ pub fn role_config(path: &Path) -> anyhow::Result<Config> {
         path.display()
     );
     anyhow::ensure!(
-        config.cluster.secret.len() >= cairn_rpc::auth::MIN_SECRET_LEN,
-        "{}: cluster.secret must be set, at least {} characters, the same on every process",
+        config.tls.internal || config.cluster.secret.len() >= cairn_rpc::auth::MIN_SECRET_LEN,
+        "{}: with tls.internal = false, cluster.secret must be set, at least {} characters, the same on every process",
         path.display(),
         cairn_rpc::auth::MIN_SECRET_LEN
     );
@@ -290,7 +308,10 @@ pub fn role_config(path: &Path) -> anyhow::Result<Config> {
 /// The config at `path` and a meta client for its cluster.
 fn connect(path: &Path) -> anyhow::Result<(Config, MetaClient)> {
     let config = role_config(path)?;
-    let meta = MetaClient::new(roles::rpc_client(&config)?, config.meta_addrs());
+    let meta = MetaClient::new(
+        roles::rpc_client(&config, PeerRole::Admin)?,
+        config.meta_addrs(),
+    );
     Ok((config, meta))
 }
 
@@ -338,6 +359,25 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::Object { command } => run_object(command).await,
+        AdminCommand::Key { command } => {
+            let (config, meta) = connect(command.config())?;
+            let sealer = roles::cluster_key(&config)?;
+            say!(
+                "{}",
+                keys::run_key(&meta, sealer.as_ref(), command)
+                    .await?
+                    .trim_end()
+            );
+            Ok(())
+        }
+        AdminCommand::Ca { command } => {
+            say!("{}", certs::run_ca(command)?);
+            Ok(())
+        }
+        AdminCommand::Cert { command } => {
+            say!("{}", certs::run_cert(command)?);
+            Ok(())
+        }
     }
 }
 
@@ -353,7 +393,7 @@ async fn run_object(command: AdminObjectCommand) -> anyhow::Result<()> {
             let (config, meta) = connect(&config)?;
             let mut object = inspect_admin::fetch(&meta, &bucket, &key, version_id).await?;
             let addrs = inspect_admin::node_addrs(&meta).await?;
-            let shards = cairn_rpc::ShardClient::new(roles::rpc_client(&config)?);
+            let shards = cairn_rpc::ShardClient::new(roles::rpc_client(&config, PeerRole::Admin)?);
             let unknown = inspect_admin::fill_last_verified(&shards, &addrs, &mut object).await;
             if json {
                 say!(
@@ -399,7 +439,7 @@ async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
     match command {
         AdminMetaCommand::Status { config, json } => {
             let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Admin)?;
             let status = meta_admin::meta_status(&config, &rpc).await;
             if json {
                 say!("{}", serde_json::to_string_pretty(&status)?);
@@ -426,13 +466,13 @@ async fn run_meta(command: AdminMetaCommand) -> anyhow::Result<()> {
         }
         AdminMetaCommand::Isolate { config, id } => {
             let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Admin)?;
             meta_admin::set_isolation(&config, &rpc, id, true).await?;
             say!("voter {id} is cut off from the other voters");
         }
         AdminMetaCommand::Heal { config, id } => {
             let config = role_config(&config)?;
-            let rpc = roles::rpc_client(&config)?;
+            let rpc = roles::rpc_client(&config, PeerRole::Admin)?;
             meta_admin::set_isolation(&config, &rpc, id, false).await?;
             say!("voter {id} is reconnected");
         }

@@ -7,13 +7,17 @@
 //! garbage-collection horizon set wrongly; `repair` reads the durability
 //! report and the repair status and sets the live repair settings;
 //! `rebalance` does the same for the moves after a layout change;
-//! `inspect` shows one object's placement; `units` prints and parses bytes,
-//! rates, durations and ages.
+//! `inspect` shows one object's placement; `keys` manages access keys
+//! and their grants (tenants); `certs` makes the cluster CA and
+//! role certificates; `units` prints and parses bytes, rates, durations
+//! and ages.
 
 mod bucket;
+mod certs;
 mod cli;
 mod gc;
 mod inspect;
+mod keys;
 mod layout;
 mod meta;
 mod nodes;

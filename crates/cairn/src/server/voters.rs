@@ -5,9 +5,10 @@
 //! the file is also a valid config for `cairn admin --config`. The number of
 //! voters is fixed when the data dir is created.
 
-use super::secrets::random_string;
+use crate::secrets::random_string;
 use anyhow::Context;
 use cairn_types::config::{ClusterConfig, Config, VoterAddr};
+use cairn_types::tls_config::TlsConfig;
 use serde::Serialize;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,11 +24,16 @@ const CLUSTER_SECRET_LEN: usize = 40;
 pub struct ClusterFile {
     pub secret: String,
     pub voters: Vec<VoterAddr>,
+    /// The admin certificate `cairn admin --config` uses.
+    pub tls: TlsConfig,
+    /// The cluster key `cairn admin key create` seals secrets with.
+    pub key_file: PathBuf,
 }
 
 #[derive(Serialize)]
 struct FileBody<'a> {
     cluster: &'a ClusterConfig,
+    tls: &'a TlsConfig,
 }
 
 impl ClusterFile {
@@ -60,6 +66,8 @@ impl ClusterFile {
             Self {
                 secret: stored.cluster.secret,
                 voters: stored.cluster.meta_voters,
+                tls: stored.tls,
+                key_file: stored.cluster.key_file,
             }
         } else {
             anyhow::ensure!(
@@ -70,6 +78,8 @@ impl ClusterFile {
             Self {
                 secret: String::new(),
                 voters: new_voter_addrs(voters, config.meta.addr)?,
+                tls: TlsConfig::default(),
+                key_file: PathBuf::new(),
             }
         };
         if !config.cluster.secret.is_empty() {
@@ -95,12 +105,17 @@ impl ClusterFile {
         let cluster = ClusterConfig {
             meta_voters: self.voters.clone(),
             secret: self.secret.clone(),
+            key_file: self.key_file.clone(),
         };
         let text = format!(
-            "# Written by `cairn server`: the cluster secret and meta voters of this\n\
-             # data dir. Use it with `cairn admin ... --config {}`.\n{}",
+            "# Written by `cairn server`: the cluster secret, the meta voters and the\n\
+             # admin certificate of this data dir. Use it with\n\
+             # `cairn admin ... --config {}`.\n{}",
             Self::path(data_dir).display(),
-            toml::to_string(&FileBody { cluster: &cluster })?
+            toml::to_string(&FileBody {
+                cluster: &cluster,
+                tls: &self.tls,
+            })?
         );
         let path = Self::path(data_dir);
         let tmp = path.with_extension("toml.tmp");

@@ -1,5 +1,5 @@
 //! The gateway's HTTP front: the s3s service (authenticated with access keys
-//! from meta) mounted in axum beside a bare `/health` for load balancers
+//! from meta, each request checked against its key's grants by `access`) mounted in axum beside a bare `/health` for load balancers
 //! (`health`; `/metrics` and the detailed health are on the admin address,
 //! `health::admin_router`). `/health` is served only to unsigned GETs, so a
 //! bucket named `health` stays reachable to signed S3 requests. Every
@@ -41,13 +41,30 @@ impl S3Auth for MetaAuth {
             })
             .await
         {
-            Ok(Some(k)) => Ok(SecretKey::from(k.secret_key)),
+            Ok(Some(k)) => open_secret(&self.gateway, &k.secret_key).map(SecretKey::from),
             Ok(None) => Err(s3_error!(
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."
             )),
             Err(e) => Err(crate::errors::meta_error(e)),
         }
+    }
+}
+
+/// The secret a stored key holds: sealed ones opened with the cluster key.
+fn open_secret(gateway: &Gateway, stored: &str) -> S3Result<String> {
+    match &gateway.opts().cluster_key {
+        Some(key) => key.open(stored).map_err(|e| {
+            tracing::error!(error = %e, "an access key's secret does not open");
+            s3_error!(InternalError, "the access key cannot be checked")
+        }),
+        None if cairn_rpc::sealed::is_sealed(stored) => {
+            tracing::error!(
+                "an access key's secret is sealed and this gateway has no cluster.key_file"
+            );
+            Err(s3_error!(InternalError, "the access key cannot be checked"))
+        }
+        None => Ok(stored.to_string()),
     }
 }
 
@@ -77,6 +94,9 @@ fn s3s_config(gateway: &Gateway) -> s3s::config::S3Config {
 pub fn router(gateway: Gateway) -> Router {
     let mut builder = S3ServiceBuilder::new(gateway.clone());
     builder.set_auth(MetaAuth {
+        gateway: gateway.clone(),
+    });
+    builder.set_access(super::access::Tenants {
         gateway: gateway.clone(),
     });
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(

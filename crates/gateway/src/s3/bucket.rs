@@ -7,6 +7,7 @@ use crate::errors::meta_error;
 use crate::gateway::Gateway;
 use cairn_rpc::MetaCommand;
 use cairn_rpc::meta_reads as reads;
+use cairn_types::access::{Need, permits};
 use cairn_types::limits::{MAX_EC_WIDTH, MAX_REPLICAS};
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
@@ -19,7 +20,7 @@ pub async fn create_bucket(
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     super::acl::check_create_bucket_acl(&req.input)?;
-    let name = req.input.bucket;
+    let name = req.input.bucket.clone();
     validate_bucket_name(&name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidBucketName, e.to_string()))?;
     if let Some(constraint) = req
@@ -63,14 +64,30 @@ pub async fn create_bucket(
         created: now_millis(),
         redundancy,
     };
+    // The key that creates a bucket owns it (the access check let only
+    // signed requests through).
+    let owner = signer(&req.credentials)?;
     gw.meta()
-        .write(&MetaCommand::CreateBucket(bucket))
+        .write(&MetaCommand::CreateBucketOwned {
+            bucket,
+            owner: owner.clone(),
+        })
         .await
         .map_err(meta_error)?;
+    gw.forget_grants(&owner);
     let output = CreateBucketOutput {
         location: Some(format!("/{name}")),
     };
     Ok(S3Response::new(output))
+}
+
+/// The access key that signed a request (the access check refuses
+/// unsigned ones before any handler runs).
+fn signer(credentials: &Option<s3s::auth::Credentials>) -> S3Result<String> {
+    credentials
+        .as_ref()
+        .map(|c| c.access_key.clone())
+        .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))
 }
 
 pub async fn delete_bucket(
@@ -102,15 +119,18 @@ pub async fn head_bucket(
 
 pub async fn list_buckets(
     gw: &Gateway,
-    _req: S3Request<ListBucketsInput>,
+    req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
+    let grants = gw.grants(&signer(&req.credentials)?).await?;
     let buckets = gw
         .meta()
         .read(reads::ListBuckets {})
         .await
         .map_err(meta_error)?;
+    // A key sees the buckets it holds any grant on.
     let list = buckets
         .into_iter()
+        .filter(|b| permits(&grants, &b.name, Need::Any))
         .map(|b| s3s::dto::Bucket {
             name: Some(b.name),
             creation_date: Some(timestamp(b.created)),

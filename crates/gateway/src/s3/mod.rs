@@ -19,6 +19,7 @@ mod list_versions;
 mod multipart;
 mod object;
 mod part_copy;
+mod policy;
 mod service;
 mod tagging;
 mod versioning;

@@ -5,7 +5,7 @@
 
 use super::{
     acl, attributes, bucket, copy, cors, delete, lifecycle, list, list_uploads, list_versions,
-    multipart, object, part_copy, tagging, versioning,
+    multipart, object, part_copy, policy, tagging, versioning,
 };
 use crate::errors::with_default_message;
 use crate::gateway::Gateway;
@@ -61,6 +61,33 @@ impl S3 for Gateway {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         bucket::list_buckets(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        policy::put_bucket_policy(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        policy::get_bucket_policy(self, req)
+            .await
+            .map_err(with_default_message)
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        policy::delete_bucket_policy(self, req)
             .await
             .map_err(with_default_message)
     }

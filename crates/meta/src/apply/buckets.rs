@@ -36,7 +36,7 @@ pub(super) fn apply(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> A
     }
 }
 
-fn create(db: &MetaDb, batch: &mut WriteBatch, bucket: &Bucket) -> Applied {
+pub(super) fn create(db: &MetaDb, batch: &mut WriteBatch, bucket: &Bucket) -> Applied {
     match db.get::<Bucket>(CF_BUCKETS, bucket.name.as_bytes())? {
         // The same command applied again (a client retry after an unknown outcome).
         Some(existing) if existing == *bucket => return Ok(Ok(MetaResponse::Done)),
@@ -86,6 +86,8 @@ fn delete(db: &MetaDb, batch: &mut WriteBatch, name: &str) -> Applied {
     batch.delete_cf(db.cf(CF_BUCKET_VERSIONING)?, name.as_bytes());
     extras::drop_bucket_tags(db, batch, name)?;
     crate::store::reencode_rows::forget_bucket(db, batch, name)?;
+    // Its grants go too: a bucket made later under the name starts afresh.
+    crate::store::access::drop_bucket(db, batch, name)?;
     batch.delete_cf(db.cf(CF_BUCKETS)?, name.as_bytes());
     Ok(Ok(MetaResponse::Done))
 }

@@ -6,7 +6,7 @@
 use super::entry_sharing::can_share_entry;
 use super::idempotency::{EntryWrites, apply_once, finish_entry};
 use super::outcome::{Applied, misrouted};
-use super::{buckets, cluster, multipart, objects, reconcile};
+use super::{access, buckets, cluster, multipart, objects, reconcile};
 use crate::store::db::MetaDb;
 use cairn_rpc::{MetaCommand, MetaError, MetaResponse};
 use rocksdb::WriteBatch;
@@ -70,6 +70,10 @@ fn apply_plain(db: &MetaDb, batch: &mut WriteBatch, cmd: &MetaCommand) -> Applie
         | MetaCommand::PauseGc
         | MetaCommand::ResetGcHorizon { .. } => cluster::apply(db, batch, cmd),
         MetaCommand::Reconcile(rc) => reconcile::apply(db, batch, rc),
+        MetaCommand::SetGrant { .. }
+        | MetaCommand::DeleteAccessKey { .. }
+        | MetaCommand::CreateBucketOwned { .. }
+        | MetaCommand::SetBucketPolicy { .. } => access::apply(db, batch, cmd),
     }
 }
 

@@ -33,6 +33,11 @@ pub fn conflict_keys(cmd: &MetaCommand) -> Option<Vec<Vec<u8>>> {
         | MetaCommand::PauseGc
         | MetaCommand::ResetGcHorizon { .. } => return None,
         MetaCommand::Batch(_) => return None,
+        // Grants and keys are rare; bucket creation goes alone anyway.
+        MetaCommand::SetGrant { .. }
+        | MetaCommand::DeleteAccessKey { .. }
+        | MetaCommand::CreateBucketOwned { .. }
+        | MetaCommand::SetBucketPolicy { .. } => return None,
         // A compare-and-swap of one chunk record shares an entry with
         // anything that does not touch that chunk; the others stand alone.
         // (All of them count into one `done` row, read when applied.)

@@ -14,7 +14,10 @@
 //! keeps what records carry besides themselves (tags, checksums),
 //! `entry_sharing` says which commands may share one log entry, and
 //! `idempotency` applies a write sent under an idempotency id at most once.
+//! `access` holds the tenants' commands (grants, key deletion, a bucket
+//! created with its owner).
 
+mod access;
 mod buckets;
 pub mod checksums;
 mod cluster;

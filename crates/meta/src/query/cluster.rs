@@ -1,4 +1,5 @@
-//! Queries about the cluster rather than its data: access keys, storage node
+//! Queries about the cluster rather than its data: access keys and their
+//! grants, storage node
 //! records, the layout and where shards are (`layout_usage`), and which data
 //! versions nothing references (for the garbage collector).
 
@@ -17,6 +18,12 @@ pub(super) fn answer(db: &MetaDb, q: &MetaQuery) -> Answered {
         }
         MetaQuery::ListAccessKeys => QueryResult::AccessKeys(scan_all(db, CF_KEYS)?),
         MetaQuery::ListNodes => QueryResult::Nodes(scan_all(db, CF_NODES)?),
+        MetaQuery::GetGrants { access_key_id } => {
+            QueryResult::Grants(crate::store::access::grants_of(db, access_key_id)?)
+        }
+        MetaQuery::GetBucketPolicy { bucket } => {
+            QueryResult::BucketPolicy(crate::store::access::policy(db, bucket)?)
+        }
         MetaQuery::GetLayout => QueryResult::Layout(state(db)?),
         MetaQuery::LayoutEpoch => QueryResult::LayoutEpoch(state(db)?.epoch()),
         MetaQuery::LayoutUsage => QueryResult::Usage(usage(db)?),

@@ -34,7 +34,9 @@ fn run(db: &MetaDb, q: &MetaQuery) -> Answered {
         | MetaQuery::GetLayout
         | MetaQuery::LayoutEpoch
         | MetaQuery::LayoutUsage
-        | MetaQuery::UnreferencedVersions { .. } => cluster::answer(db, q),
+        | MetaQuery::UnreferencedVersions { .. }
+        | MetaQuery::GetGrants { .. }
+        | MetaQuery::GetBucketPolicy { .. } => cluster::answer(db, q),
         MetaQuery::ChunkRefs { .. }
         | MetaQuery::ShardsOnNode { .. }
         | MetaQuery::PiecesOnNode { .. } => chunks::answer(db, q),

@@ -65,7 +65,9 @@ pub const CF_CHUNK_DAMAGE: &str = "chunk_damage";
 /// The reconciler's own rows: repair candidates, released versions, disk
 /// identities, settings and counters (`store::chunks`).
 pub const CF_REPAIR: &str = "repair";
-pub const DATA_CFS: [&str; 24] = [
+/// Tenants: grants of access keys on buckets (`store::access`).
+pub const CF_ACCESS: &str = "access";
+pub const DATA_CFS: [&str; 25] = [
     CF_BUCKETS,
     CF_KEYS,
     CF_NODES,
@@ -90,6 +92,7 @@ pub const DATA_CFS: [&str; 24] = [
     CF_NODE_PIECES,
     CF_CHUNK_DAMAGE,
     CF_REPAIR,
+    CF_ACCESS,
 ];
 /// The Raft log's tables; every column family is these plus `DATA_CFS`.
 const RAFT_CFS: [&str; 3] = [CF_LOG, CF_RAFT, CF_SM_META];

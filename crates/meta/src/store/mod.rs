@@ -9,9 +9,10 @@
 //! generation and pause (`gc_state`) and the answers of idempotent writes
 //! (`write_ids`), the chunk placement records (`chunks`) and the
 //! reconciler's rows beside them (`repair_rows`, and re-encoding's:
-//! `reencode_rows`). Nothing here decides an S3 answer: `apply` and `query`
+//! `reencode_rows`), and the tenants' grants (`access`). Nothing here decides an S3 answer: `apply` and `query`
 //! do, on top of this.
 
+pub mod access;
 pub mod chunk_migration;
 pub mod chunks;
 pub mod data_refs;
