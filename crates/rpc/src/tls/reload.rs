@@ -91,3 +91,39 @@ impl ResolvesServerCert for ReloadingCert {
         self.current()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::ca::{CERT_VALID_DAYS, ClusterCa};
+
+    fn leaf(cert: &ReloadingCert) -> Vec<u8> {
+        cert.current().expect("a certificate").cert[0].to_vec()
+    }
+
+    #[test]
+    fn a_changed_pair_is_picked_up_and_a_broken_one_leaves_the_old() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = ClusterCa::init(dir.path()).expect("ca");
+        let hosts = ["localhost".to_string()];
+        let (cert, key) = ca
+            .issue_server(&hosts, CERT_VALID_DAYS)
+            .and_then(|c| c.write(dir.path(), "s3"))
+            .expect("first pair");
+        let reloading = ReloadingCert::new(&cert, &key).expect("loads");
+        let first = leaf(&reloading);
+        assert!(!reloading.reload(true).expect("unchanged"), "nothing to do");
+        // A new pair in place (as a renewal writes it).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ca.issue_server(&hosts, CERT_VALID_DAYS)
+            .and_then(|c| c.write(dir.path(), "s3"))
+            .expect("second pair");
+        assert!(reloading.reload(false).expect("reloads"));
+        let second = leaf(&reloading);
+        assert_ne!(first, second, "the new certificate is served");
+        // A broken file: an error, and the second stays in use.
+        std::fs::write(&cert, "not a certificate").expect("break");
+        assert!(reloading.reload(false).is_err());
+        assert_eq!(leaf(&reloading), second);
+    }
+}
