@@ -42,8 +42,8 @@ export AWS_ACCESS_KEY_ID=$ACCESS_KEY AWS_SECRET_ACCESS_KEY=$SECRET_KEY AWS_REGIO
 SERVER_PID=""
 DATA=""
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null || true
-    [ -n "$DATA" ] && rm -rf "$DATA"
+    if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
+    if [ -n "$DATA" ]; then rm -rf "$DATA" "$DATA.toml"; fi
 }
 trap cleanup EXIT
 say() { echo "tls-bench: $*" >&2; }
