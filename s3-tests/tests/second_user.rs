@@ -36,21 +36,30 @@ fn alt_key() -> String {
     target().alt.as_ref().expect("alt user").0.clone()
 }
 
-/// Waits until `probe` (an operation of B) stops answering AccessDenied;
-/// panics if it never does.
-async fn until_allowed<F, Fut>(probe: F)
+/// Waits until `probe` (an operation of B, answering its S3 error code)
+/// is denied (`denied`) or not; panics if that never happens.
+async fn until_denied<F, Fut>(denied: bool, probe: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Option<String>>,
 {
     let deadline = tokio::time::Instant::now() + GRANT_SETTLE;
-    while probe().await.as_deref() == Some("AccessDenied") {
+    while (probe().await.as_deref() == Some("AccessDenied")) != denied {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the grant never took effect"
+            "the grant change never took effect"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Waits until `probe` stops answering AccessDenied (a grant took effect).
+async fn until_allowed<F, Fut>(probe: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    until_denied(false, probe).await
 }
 
 #[tokio::test]
@@ -194,18 +203,14 @@ async fn a_second_user_is_denied_until_granted_then_gets_exactly_the_grant() {
 
         // Denied again: nothing.
         admin(&config, &["key", "deny", &alt_key(), "--bucket", bucket]);
-        let deadline = tokio::time::Instant::now() + GRANT_SETTLE;
-        loop {
-            let put = put_request(&b, bucket, "late", b"x").send().await;
-            if put.as_ref().err().and_then(|e| error_code(e)).as_deref() == Some("AccessDenied") {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the deny never took effect"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        until_denied(true, || async {
+            put_request(&b, bucket, "late", b"x")
+                .send()
+                .await
+                .err()
+                .and_then(|e| error_code(&e))
+        })
+        .await;
         delete_object(a, bucket, "late").await;
         cleanup_bucket(&b, &mine).await;
     })

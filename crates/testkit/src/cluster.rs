@@ -68,6 +68,8 @@ pub struct Cluster {
     pub(crate) secret: String,
     /// The cluster CA and the certificates of every process and of `admin`.
     pub(crate) tls_dir: PathBuf,
+    /// The kit's own certificates, loaded once per role (`tls_as`).
+    pub(crate) kit_tls: std::sync::Mutex<std::collections::HashMap<PeerRole, InternalTls>>,
     /// The voters, then the spare voters.
     pub(crate) voters: Vec<VoterAddr>,
     pub(crate) initial_voters: usize,
@@ -196,6 +198,14 @@ impl Cluster {
     /// (issued for the kit on first use): for a test's own client, or a
     /// test's own server standing in for a role.
     pub fn tls_as(&self, role: PeerRole) -> InternalTls {
+        let mut loaded = self.kit_tls.lock().expect("the kit's certificates");
+        loaded
+            .entry(role)
+            .or_insert_with(|| self.load_kit_tls(role))
+            .clone()
+    }
+
+    fn load_kit_tls(&self, role: PeerRole) -> InternalTls {
         let name = format!("testkit-{role}");
         let paths = TlsPaths::in_dir(&self.tls_dir, &name);
         if !paths.cert.exists() {

@@ -49,6 +49,7 @@ pub(crate) fn start_in_process(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         configs: BTreeMap::new(),
         secret: file.cluster.secret,
         tls_dir: cairn::server::tls::tls_dir(root.path()),
+        kit_tls: Default::default(),
         initial_voters: file.cluster.meta_voters.len(),
         voters: file.cluster.meta_voters,
         nodes: b.nodes,

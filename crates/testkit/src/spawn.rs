@@ -116,6 +116,7 @@ pub(crate) fn start_processes(b: ClusterBuilder) -> anyhow::Result<Cluster> {
         secret_key: b.secret_key.clone(),
         secret: CLUSTER_SECRET.into(),
         tls_dir,
+        kit_tls: Default::default(),
         voters: all,
         initial_voters: b.voters,
         admin_config,

@@ -10,7 +10,6 @@ use anyhow::Context;
 use cairn_types::config::{ClusterConfig, Config, VoterAddr};
 use cairn_types::tls_config::TlsConfig;
 use serde::Serialize;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -118,21 +117,8 @@ impl ClusterFile {
             })?
         );
         let path = Self::path(data_dir);
-        let tmp = path.with_extension("toml.tmp");
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        std::fs::File::open(data_dir)?.sync_all()?;
+        cairn_rpc::tls::files::write_private(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
 }

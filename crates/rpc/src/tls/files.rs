@@ -1,6 +1,7 @@
 //! Key material on disk: private keys are written `0600` (created so, never
-//! briefly more open), certificates `0644`, directories holding them `0700`;
-//! and the PEM readers for what a config names.
+//! briefly more open), certificates `0644`, directories holding them `0700`,
+//! each durably (a temp file, fsync, rename, fsync of the directory); and
+//! the PEM readers for what a config names.
 
 use super::TlsError;
 use rustls_pki_types::pem::PemObject;
@@ -30,10 +31,18 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
         .map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    std::fs::rename(&tmp, path).map_err(io)?;
+    // The rename is durable once the directory is.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| TlsError::Io(dir.to_path_buf(), e))
 }
 
-/// Writes a private key (`0600`).
+/// Writes a private key, or any secret (`0600`).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     write_mode(path, bytes, KEY_FILE_MODE)
 }
