@@ -282,7 +282,7 @@ impl Cluster {
     /// The detailed `/health` text of the gateway's admin address, if it
     /// answers 200 (`ok: N storage node(s), D down`).
     pub fn health(&self) -> Option<String> {
-        http_get(&format!("{}/health", self.admin_endpoint), &self.secret)
+        http_get(&format!("{}/health", self.admin_endpoint))
     }
 
     /// Waits until `/health` starts with `want`; panics after `timeout`.
@@ -318,7 +318,7 @@ impl Cluster {
     /// The gateway's `/metrics` on its admin address (Prometheus text; empty
     /// if it does not answer).
     pub fn metrics(&self) -> String {
-        http_get(&format!("{}/metrics", self.admin_endpoint), &self.secret).unwrap_or_default()
+        http_get(&format!("{}/metrics", self.admin_endpoint)).unwrap_or_default()
     }
 
     /// The sum of every sample of metric `name` of the gateway.
