@@ -80,6 +80,7 @@ impl InternalTls {
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(certs.clone(), key.clone_key())?;
         server.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+        server.ignore_client_order = true;
         let mut client = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .dangerous()

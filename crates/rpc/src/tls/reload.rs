@@ -82,6 +82,7 @@ impl ReloadingCert {
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+        config.ignore_client_order = true;
         Ok(Arc::new(config))
     }
 }
