@@ -15,6 +15,7 @@
 //! `META_BENCH_DIR` the directory for the databases (default: the system
 //! temporary directory; point it at a tmpfs to take the disk out).
 
+use cairn_rpc::tls::PeerRole;
 use cairn_rpc::{MetaClient, MetaCommand, WriteCondition};
 use cairn_types::config::{Config, VoterAddr};
 use cairn_types::{Bucket, HttpHeaders, ObjectData, ObjectManifest, Redundancy, VersionId};
@@ -98,12 +99,14 @@ async fn start_group(
     for v in &members {
         let mut config = Config::default();
         config.cluster.secret = CLUSTER_SECRET.into();
+        // Plaintext with the cluster secret: the commit path, not TLS.
+        config.tls.internal = false;
         config.meta.id = v.id;
         config.meta.addr = v.addr.parse()?;
         if voters > 1 {
             config.cluster.meta_voters = members.clone();
         }
-        let rpc = cairn::roles::rpc_client(&config)?;
+        let rpc = cairn::roles::rpc_client(&config, PeerRole::Meta)?;
         let role = cairn::roles::start_meta(
             &config,
             &dir.join(format!("meta-{}", v.id)),
@@ -116,8 +119,9 @@ async fn start_group(
     nodes[0].wait_for_leader(Duration::from_secs(30)).await?;
     let mut config = Config::default();
     config.cluster.secret = CLUSTER_SECRET.into();
+    config.tls.internal = false;
     let client = MetaClient::new(
-        cairn::roles::rpc_client(&config)?,
+        cairn::roles::rpc_client(&config, PeerRole::Gateway)?,
         members.iter().map(|v| v.addr.clone()).collect(),
     );
     client

@@ -469,3 +469,75 @@ async fn owner_listed_in_v1_and_with_fetch_owner_in_v2() {
     })
     .await
 }
+
+/// An empty delimiter is no delimiter: every key is listed and the answer
+/// carries no `Delimiter` (ListObjects v1 and v2, ListObjectVersions and
+/// ListMultipartUploads alike).
+#[tokio::test]
+async fn an_empty_delimiter_is_not_echoed() {
+    with_bucket("emptydelim", async |c, bucket| {
+        put_keys(c, bucket, &TREE).await;
+        let v2 = list_v2_with(c, bucket, |r| r.delimiter("")).await;
+        assert_eq!(keys_of(&v2), sorted(&TREE));
+        assert!(v2.common_prefixes().is_empty());
+        assert_eq!(v2.delimiter(), None, "v2 echoed an empty delimiter");
+        let v1 = list_v1(c, bucket, |r| r.delimiter("")).await;
+        assert_eq!(object_keys(v1.contents()), sorted(&TREE));
+        assert_eq!(v1.delimiter(), None, "v1 echoed an empty delimiter");
+        let versions = c
+            .list_object_versions()
+            .bucket(bucket)
+            .delimiter("")
+            .send()
+            .await
+            .expect("ListObjectVersions");
+        assert_eq!(versions.versions().len(), TREE.len());
+        assert_eq!(
+            versions.delimiter(),
+            None,
+            "versions echoed an empty delimiter"
+        );
+        let upload_id = start_upload(c, bucket, "dir1/upload").await;
+        let uploads = c
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .delimiter("")
+            .send()
+            .await
+            .expect("ListMultipartUploads");
+        assert_eq!(uploads.uploads().len(), 1);
+        assert_eq!(
+            uploads.delimiter(),
+            None,
+            "uploads echoed an empty delimiter"
+        );
+        abort(c, bucket, "dir1/upload", &upload_id).await;
+        // A real delimiter is still echoed.
+        let rolled = list_v2_with(c, bucket, |r| r.delimiter("/")).await;
+        assert_eq!(rolled.delimiter(), Some("/"));
+    })
+    .await
+}
+
+/// `encoding-type=url` encodes the echoed Prefix too, in v1 and v2.
+#[tokio::test]
+async fn encoding_type_url_encodes_the_prefix() {
+    with_bucket("urlprefix", async |c, bucket| {
+        put_keys(c, bucket, &["sp ace/k", "other"]).await;
+        let v2 = list_v2_with(c, bucket, |r| {
+            r.prefix("sp ace/").encoding_type(EncodingType::Url)
+        })
+        .await;
+        assert_eq!(v2.prefix(), Some("sp%20ace/"));
+        assert_eq!(keys_of(&v2), ["sp%20ace/k"]);
+        let v1 = list_v1(c, bucket, |r| {
+            r.prefix("sp ace/").encoding_type(EncodingType::Url)
+        })
+        .await;
+        assert_eq!(v1.prefix(), Some("sp%20ace/"));
+        // Without it, the prefix comes back as sent.
+        let plain = list_v2_with(c, bucket, |r| r.prefix("sp ace/")).await;
+        assert_eq!(plain.prefix(), Some("sp ace/"));
+    })
+    .await
+}

@@ -301,10 +301,25 @@ async fn reuploading_a_part_number_replaces_it() {
             "part 1 was replaced"
         );
 
-        let result = complete_request(c, bucket, "k", &upload_id, vec![stale, last.clone()]);
+        let result = complete_request(
+            c,
+            bucket,
+            "k",
+            &upload_id,
+            vec![stale.clone(), last.clone()],
+        );
         expect_s3_error(result.send().await, "InvalidPart", 400);
 
-        let done = complete(c, bucket, "k", &upload_id, vec![fresh, last]).await;
+        // Part 1 listed twice, the older answer first (a client that listed
+        // both uploads of the part): the last entry stands for it.
+        let done = complete(
+            c,
+            bucket,
+            "k",
+            &upload_id,
+            vec![stale, fresh.clone(), last.clone()],
+        )
+        .await;
         assert_eq!(
             done.e_tag(),
             Some(multipart_etag(&[&replacement, &tail]).as_str())
@@ -331,6 +346,34 @@ async fn multipart_with_checksums_when_required_client() {
             get_bytes(c, bucket, "k").await == parts.concat(),
             "body round-trips"
         );
+    })
+    .await
+}
+
+/// A client whose CompleteMultipartUpload answer was lost sends it again:
+/// the upload is gone, yet the second request answers 200 with the first
+/// result (ETag, key), not NoSuchUpload; the object is written once.
+#[tokio::test]
+async fn completing_a_completed_upload_again_answers_the_first_result() {
+    with_bucket("completeagain", async |c, bucket| {
+        let upload_id = start_upload(c, bucket, "k").await;
+        let parts = [random_bytes(MIN_PART_SIZE), random_bytes(KIB)];
+        let completed = upload_all_checked(c, bucket, "k", &upload_id, &parts).await;
+        let first = complete(c, bucket, "k", &upload_id, completed.clone()).await;
+        let again = complete(c, bucket, "k", &upload_id, completed.clone()).await;
+        assert_eq!(again.e_tag(), first.e_tag());
+        assert_eq!(again.e_tag(), Some(multipart_etag(&parts).as_str()));
+        assert_eq!(again.key(), Some("k"));
+        let mut whole = parts[0].clone();
+        whole.extend_from_slice(&parts[1]);
+        assert!(get_bytes(c, bucket, "k").await == whole);
+        assert_eq!(list_keys(c, bucket).await, ["k"]);
+        // The upload itself is gone: its parts cannot be listed or added to.
+        let listed = list_parts_request(c, bucket, "k", &upload_id);
+        expect_s3_error(listed.send().await, "NoSuchUpload", 404);
+        // The same upload id under another key is no upload of that key.
+        let elsewhere = complete_request(c, bucket, "other", &upload_id, completed);
+        expect_s3_error(elsewhere.send().await, "NoSuchUpload", 404);
     })
     .await
 }

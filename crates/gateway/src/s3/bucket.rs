@@ -5,13 +5,17 @@
 use super::common::{owner, timestamp};
 use crate::errors::meta_error;
 use crate::gateway::Gateway;
-use cairn_rpc::MetaCommand;
 use cairn_rpc::meta_reads as reads;
+use cairn_rpc::{MetaCommand, MetaError};
 use cairn_types::access::{Need, permits};
 use cairn_types::limits::{MAX_EC_WIDTH, MAX_REPLICAS};
 use cairn_types::{Bucket, Redundancy, now_millis, validate_bucket_name};
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+/// The region whose CreateBucket of a bucket the caller owns already
+/// answers 200 rather than BucketAlreadyOwnedByYou.
+const LEGACY_REGION: &str = "us-east-1";
 
 /// Request header choosing a new bucket's redundancy: `replicas=3`, `ec=4+2`.
 pub const REDUNDANCY_HEADER: &str = "x-cairn-redundancy";
@@ -67,13 +71,21 @@ pub async fn create_bucket(
     // The key that creates a bucket owns it (the access check let only
     // signed requests through).
     let owner = signer(&req.credentials)?;
-    gw.meta()
+    let created = gw
+        .meta()
         .write(&MetaCommand::CreateBucketOwned {
             bucket,
             owner: owner.clone(),
         })
-        .await
-        .map_err(meta_error)?;
+        .await;
+    match created {
+        // us-east-1's legacy rule: creating a bucket you own already
+        // succeeds (and changes nothing); other regions answer 409.
+        Err(MetaError::BucketAlreadyOwnedByYou) if gw.opts().region == LEGACY_REGION => {}
+        other => {
+            other.map_err(meta_error)?;
+        }
+    }
     gw.forget_grants(&owner);
     let output = CreateBucketOutput {
         location: Some(format!("/{name}")),
@@ -153,7 +165,7 @@ pub async fn get_bucket_location(
     let region = &gw.opts().region;
     // S3 reports its original region, us-east-1, as an empty constraint.
     let location_constraint =
-        (region != "us-east-1").then(|| BucketLocationConstraint::from(region.clone()));
+        (region != LEGACY_REGION).then(|| BucketLocationConstraint::from(region.clone()));
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint,
     }))

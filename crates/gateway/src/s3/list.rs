@@ -100,7 +100,7 @@ pub async fn list_objects(
     let page = gw.meta().read(q).await.map_err(meta_error)?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
     let e = encode_page(&page, url, true);
-    let next_marker = (page.truncated && i.delimiter.is_some())
+    let next_marker = (page.truncated && echoed_delimiter(i.delimiter.as_deref()).is_some())
         .then(|| page.last.as_deref().map(enc))
         .flatten();
     let output = ListObjectsOutput {
@@ -111,12 +111,18 @@ pub async fn list_objects(
         is_truncated: Some(page.truncated),
         contents: (!e.contents.is_empty()).then_some(e.contents),
         common_prefixes: (!e.prefixes.is_empty()).then_some(e.prefixes),
-        delimiter: i.delimiter.as_deref().map(enc),
+        delimiter: echoed_delimiter(i.delimiter.as_deref()).map(enc),
         next_marker,
         encoding_type: i.encoding_type,
         ..Default::default()
     };
     Ok(S3Response::new(output))
+}
+
+/// The delimiter a listing echoes: an empty one is no delimiter, and S3
+/// leaves it out of the answer.
+pub(super) fn echoed_delimiter(delimiter: Option<&str>) -> Option<&str> {
+    delimiter.filter(|d| !d.is_empty())
 }
 
 fn encode_token(last: &str) -> String {
@@ -173,7 +179,7 @@ pub async fn list_objects_v2(
         },
         contents: (!e.contents.is_empty()).then_some(e.contents),
         common_prefixes: (!e.prefixes.is_empty()).then_some(e.prefixes),
-        delimiter: i.delimiter.as_deref().map(enc),
+        delimiter: echoed_delimiter(i.delimiter.as_deref()).map(enc),
         encoding_type: i.encoding_type,
         start_after: i.start_after.as_deref().map(enc),
         ..Default::default()

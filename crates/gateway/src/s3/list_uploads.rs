@@ -125,7 +125,7 @@ pub async fn list_uploads(
     let output = ListMultipartUploadsOutput {
         bucket: Some(i.bucket),
         prefix: i.prefix,
-        delimiter: i.delimiter,
+        delimiter,
         key_marker: i.key_marker,
         upload_id_marker: i.upload_id_marker,
         max_uploads: Some(max as i32),

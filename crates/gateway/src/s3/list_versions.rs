@@ -98,7 +98,7 @@ fn output(
     ListObjectVersionsOutput {
         name: Some(i.bucket),
         prefix: Some(enc(i.prefix.as_deref().unwrap_or_default())),
-        delimiter: i.delimiter.as_deref().map(enc),
+        delimiter: super::list::echoed_delimiter(i.delimiter.as_deref()).map(enc),
         key_marker: Some(enc(i.key_marker.as_deref().unwrap_or_default())),
         version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
         max_keys: Some(max as i32),

@@ -315,7 +315,7 @@ pub async fn complete(
         ));
     }
     let mut parts = Vec::with_capacity(requested.len());
-    let part_checksums: Vec<Option<StoredChecksum>> =
+    let mut part_checksums: Vec<Option<StoredChecksum>> =
         requested.iter().map(listed_checksum).collect();
     for p in requested {
         let number = p
@@ -331,6 +331,7 @@ pub async fn complete(
             etag,
         });
     }
+    last_of_each_number(&mut parts, &mut part_checksums);
     let cmd = MetaCommand::CompleteUploadWithChecksums {
         bucket: i.bucket.clone(),
         key: i.key.clone(),
@@ -361,6 +362,25 @@ pub async fn complete(
     };
     set_checksum!(output, extras.checksum.as_ref().map(checksum_dto), type);
     Ok(S3Response::new(output))
+}
+
+/// A part number listed several times in a row (a part sent again while
+/// its first upload was still running, each answer listed): the last entry
+/// stands for it, as the last upload of a part is the one stored. Numbers
+/// that go down are left for meta to refuse as InvalidPartOrder.
+fn last_of_each_number(parts: &mut Vec<MetaPart>, checksums: &mut Vec<Option<StoredChecksum>>) {
+    debug_assert_eq!(parts.len(), checksums.len());
+    let keep: Vec<bool> = (0..parts.len())
+        .map(|i| {
+            parts
+                .get(i + 1)
+                .is_none_or(|next| next.part_number != parts[i].part_number)
+        })
+        .collect();
+    let mut flags = keep.iter();
+    parts.retain(|_| flags.next().copied().unwrap_or(true));
+    let mut flags = keep.iter();
+    checksums.retain(|_| flags.next().copied().unwrap_or(true));
 }
 
 pub async fn abort(
@@ -457,4 +477,23 @@ pub async fn list_parts(
         ..Default::default()
     };
     Ok(S3Response::new(output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_listed_again_in_a_row_keeps_its_last_entry() {
+        let part = |n, e: &str| MetaPart {
+            part_number: n,
+            etag: e.into(),
+        };
+        let mut parts = vec![part(1, "b"), part(1, "a"), part(2, "c"), part(1, "d")];
+        let mut sums = vec![None, None, None, None];
+        last_of_each_number(&mut parts, &mut sums);
+        // The run of 1s keeps its last; a 1 after the 2 stays (meta refuses it).
+        assert_eq!(parts, vec![part(1, "a"), part(2, "c"), part(1, "d")]);
+        assert_eq!(sums.len(), 3);
+    }
 }

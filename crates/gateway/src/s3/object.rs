@@ -52,13 +52,15 @@ fn check_read_conditions(
     Ok(())
 }
 
-/// S3's answer to a partNumber the object does not have: 416 InvalidPartNumber.
+/// The answer to a partNumber the object does not have: 400
+/// InvalidPartNumber (what the S3 conformance suite checks; the part
+/// number is a bad argument, not a bad range).
 fn invalid_part_number() -> S3Error {
     let mut e = S3Error::with_message(
         S3ErrorCode::Custom("InvalidPartNumber".into()),
         "The requested partnumber is not satisfiable",
     );
-    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e.set_status_code(http::StatusCode::BAD_REQUEST);
     e
 }
 

@@ -6,6 +6,11 @@
 //! longer brings back an object deleted meanwhile; a retried
 //! CompleteMultipartUpload no longer answers NoSuchUpload).
 //!
+//! A completed multipart upload's answer is also kept under an id derived
+//! from its upload id (`completion_id`), so the client's own second
+//! CompleteMultipartUpload — a new request after a lost answer — gets the
+//! first success too.
+//!
 //! What is kept is the first answer without the bulk no caller reads
 //! (`remembered`), so records stay small whatever the object.
 
@@ -13,7 +18,7 @@ use super::outcome::Applied;
 use crate::store::db::{DbError, MetaDb};
 use crate::store::write_ids::{self, WriteRecord};
 use cairn_rpc::{DeleteOutcome, MetaCommand, MetaError, MetaResponse, WriteId};
-use cairn_types::{ObjectData, ObjectManifest};
+use cairn_types::{ObjectData, ObjectManifest, VersionId};
 use rocksdb::WriteBatch;
 
 /// What the idempotent writes of one log entry did, for `finish_entry`.
@@ -47,6 +52,17 @@ pub(super) fn apply_once(
     if let Some(first) = write_ids::get(db, id)? {
         return Ok(first.answer);
     }
+    // A CompleteMultipartUpload sent again by the client (its own request,
+    // so its own write id) after the first one completed the upload: the
+    // first success, as AWS answers it, not NoSuchUpload.
+    let completion = completed_upload(command);
+    if let Some((bucket, key, upload_id)) = completion {
+        if let Some(done) = write_ids::get(db, &completion_id(upload_id))? {
+            if names_object(&done.answer, bucket, key) {
+                return Ok(done.answer);
+            }
+        }
+    }
     let answer = apply(db, batch, command)?;
     let record = WriteRecord {
         recorded_ms: write_ids::clock(db)?.max(stamped_ms),
@@ -54,7 +70,56 @@ pub(super) fn apply_once(
     };
     write_ids::put(db, batch, id, &record)?;
     entry.recorded += 1;
+    if let (Some((_, _, upload_id)), Ok(_)) = (completion, &answer) {
+        write_ids::put(db, batch, &completion_id(upload_id), &record)?;
+        entry.recorded += 1;
+    }
     Ok(answer)
+}
+
+/// The bucket, key and upload id of a CompleteMultipartUpload command.
+fn completed_upload(command: &MetaCommand) -> Option<(&str, &str, &VersionId)> {
+    match command {
+        MetaCommand::CompleteUpload {
+            bucket,
+            key,
+            upload_id,
+            ..
+        }
+        | MetaCommand::CompleteUploadWithChecksums {
+            bucket,
+            key,
+            upload_id,
+            ..
+        } => Some((bucket, key, upload_id)),
+        _ => None,
+    }
+}
+
+/// The id the success of completing `upload_id` is kept under (beside the
+/// completing write's own), for as long as write answers are kept
+/// (`WRITE_ID_WINDOW_MS`): derived, so no client's random id meets it.
+pub(super) fn completion_id(upload_id: &VersionId) -> WriteId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"cairn: completed multipart upload\0")
+        .chain_update(upload_id.as_bytes())
+        .finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    WriteId(id)
+}
+
+/// Whether a kept completion answer is of the object at `bucket`/`key`
+/// (an upload id sent with another key is NoSuchUpload, as at AWS).
+fn names_object(answer: &Result<MetaResponse, MetaError>, bucket: &str, key: &str) -> bool {
+    match answer {
+        Ok(
+            MetaResponse::Completed { manifest, .. }
+            | MetaResponse::CompletedWithExtras { manifest, .. },
+        ) => manifest.bucket == bucket && manifest.key == key,
+        _ => false,
+    }
 }
 
 /// After every command of an entry: advances the table's clock and expires

@@ -82,13 +82,11 @@ fn a_repeat_of_a_refused_write_is_refused_again_and_changes_nothing() {
     assert_eq!(current(&db, "k"), None);
 }
 
-#[test]
-fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
-    let (_dir, db) = open();
-    run(&db, &create_bucket_command()).expect("bucket");
+/// An upload of `b`/`k` with one 3-byte part; its id and the part.
+fn upload_with_one_part(db: &MetaDb) -> (VersionId, PartRecord) {
     let upload_id = VersionId::new_random();
     run(
-        &db,
+        db,
         &MetaCommand::CreateUpload(UploadRecord {
             upload_id,
             bucket: "b".into(),
@@ -117,7 +115,7 @@ fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
         }],
     };
     run(
-        &db,
+        db,
         &MetaCommand::PutPart {
             bucket: "b".into(),
             key: "k".into(),
@@ -126,6 +124,32 @@ fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
         },
     )
     .expect("part");
+    (upload_id, part)
+}
+
+/// CompleteMultipartUpload of `upload_id` at `key` with `part`.
+fn complete_command(key: &str, upload_id: VersionId, part: &PartRecord) -> MetaCommand {
+    MetaCommand::CompleteUploadWithChecksums {
+        bucket: "b".into(),
+        key: key.into(),
+        upload_id,
+        parts: vec![CompletedPart {
+            part_number: 1,
+            etag: part.etag.clone(),
+        }],
+        part_checksums: vec![None],
+        object_checksum: None,
+        version: VersionId::new_random(),
+        last_modified: 5,
+        condition: WriteCondition::Always,
+    }
+}
+
+#[test]
+fn a_retried_complete_answers_its_first_answer_not_no_such_upload() {
+    let (_dir, db) = open();
+    run(&db, &create_bucket_command()).expect("bucket");
+    let (upload_id, part) = upload_with_one_part(&db);
     let complete = once(
         WriteId::new_random(),
         T0,
@@ -301,4 +325,70 @@ async fn snapshots_carry_the_records() {
     assert_eq!(run(&target, &put), Ok(MetaResponse::Replaced(None)));
     assert_eq!(current(&target, "k"), None, "the repeat was recognised");
     assert_eq!(crate::store::write_ids::clock(&target).expect("clock"), T0);
+}
+
+#[test]
+fn a_second_complete_request_gets_the_first_success() {
+    let (_dir, db) = open();
+    run(&db, &create_bucket_command()).expect("bucket");
+    let (upload_id, part) = upload_with_one_part(&db);
+    // A refused attempt (a part the upload does not have) keeps nothing
+    // under the upload: the corrected one still completes.
+    let mut wrong = part.clone();
+    wrong.etag = "ffffffffffffffffffffffffffffffff".into();
+    let refused = run(
+        &db,
+        &once(
+            WriteId::new_random(),
+            T0,
+            &complete_command("k", upload_id, &wrong),
+        ),
+    );
+    assert_eq!(refused, Err(MetaError::InvalidPart(1)));
+    let first = run(
+        &db,
+        &once(
+            WriteId::new_random(),
+            T0,
+            &complete_command("k", upload_id, &part),
+        ),
+    )
+    .expect("complete");
+    // The client's second request: its own write id, its own version.
+    let second = run(
+        &db,
+        &once(
+            WriteId::new_random(),
+            T0 + 1,
+            &complete_command("k", upload_id, &part),
+        ),
+    )
+    .expect("the second request succeeds");
+    assert_eq!(Ok(second), remembered(&Ok(first.clone())));
+    // The upload id with another key is still no upload of that key.
+    let elsewhere = run(
+        &db,
+        &once(
+            WriteId::new_random(),
+            T0 + 2,
+            &complete_command("other", upload_id, &part),
+        ),
+    );
+    assert_eq!(elsewhere, Err(MetaError::NoSuchUpload));
+    // Once the window has passed, it is NoSuchUpload again.
+    let late = T0 + WRITE_ID_WINDOW_MS + 10;
+    run(
+        &db,
+        &once(WriteId::new_random(), late, &delete("unrelated")),
+    )
+    .ok();
+    let after = run(
+        &db,
+        &once(
+            WriteId::new_random(),
+            late + 1,
+            &complete_command("k", upload_id, &part),
+        ),
+    );
+    assert_eq!(after, Err(MetaError::NoSuchUpload));
 }
