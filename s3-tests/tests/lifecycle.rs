@@ -14,7 +14,7 @@ use aws_sdk_s3::types::builders::{LifecycleExpirationBuilder, LifecycleRuleBuild
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
     LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator, LifecycleRuleFilter,
-    NoncurrentVersionExpiration,
+    NoncurrentVersionExpiration, Transition, TransitionStorageClass,
 };
 use cairn_s3_tests::versions::{put_version, with_versioned_bucket};
 use cairn_s3_tests::*;
@@ -46,6 +46,17 @@ fn expiring(
 ) -> LifecycleRule {
     let rule = rule.expiration(expiration(LifecycleExpiration::builder()).build());
     rule.build().expect("rule")
+}
+
+/// `rule` with a transition to GLACIER at `date` (and an expiration a
+/// year later), built.
+fn transition(rule: LifecycleRuleBuilder, date: DateTime) -> LifecycleRule {
+    let to = Transition::builder()
+        .date(date)
+        .storage_class(TransitionStorageClass::Glacier)
+        .build();
+    let rule = rule.transitions(to);
+    expiring(rule, |e| e.days(365))
 }
 
 /// `rule` aborting uploads `days` after they started, built.
@@ -168,10 +179,23 @@ async fn configuration_round_trips_and_is_validated() {
             ),
             (vec![same_id(), same_id()], "InvalidArgument"),
             (vec![aborting(rule_for("t", by_tag), 1)], "InvalidRequest"),
+            (
+                vec![expiring(
+                    rule("s", "").status(ExpirationStatus::from("enabled")),
+                    |e| e.days(1),
+                )],
+                "MalformedXML",
+            ),
+            (vec![transition(rule("tn", ""), noon)], "InvalidArgument"),
         ] {
             let refused = put_config(c, bucket, rules).await;
             assert_eq!(refused, Err((400, code.into())));
         }
+        // A well-formed transition is a feature cairn does not have (one
+        // storage class): 501.
+        let midnight = DateTime::from_secs(today_midnight() + DAY_SECS);
+        let unsupported = put_config(c, bucket, vec![transition(rule("tm", ""), midnight)]).await;
+        assert_eq!(unsupported, Err((501, "NotImplemented".into())));
         // Refused configurations changed nothing.
         assert_eq!(get_config(c, bucket).await.rules().len(), 2);
 

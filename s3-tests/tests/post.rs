@@ -230,10 +230,10 @@ async fn bad_forms_are_refused_and_store_nothing() {
 
         let outside =
             Form::signed(t, bucket, "uploads/", expires, &t.secret_key).field("key", "elsewhere/c");
-        // AWS answers 403 AccessDenied ("Invalid according to Policy"); s3s,
-        // which checks the policy before cairn sees the request, answers
-        // 400 InvalidPolicyDocument naming the failed condition.
-        let text = post_refused(t, bucket, (&outside, b"c"), 400, "InvalidPolicyDocument").await;
+        // A failed condition: 403 AccessDenied ("Invalid according to
+        // Policy"), naming the condition.
+        let text = post_refused(t, bucket, (&outside, b"c"), 403, "AccessDenied").await;
+        assert!(text.contains("Invalid according to Policy"), "{text}");
         assert!(text.contains("starts-with"), "{text}");
 
         let too_big =

@@ -99,7 +99,7 @@ impl LifecycleConfiguration {
                 Some(Expiration::Days(0)) => {
                     return Err(LifecycleError::DaysNotPositive("Expiration"));
                 }
-                Some(Expiration::Date(at)) if at.rem_euclid(DAY_MS) != 0 => {
+                Some(Expiration::Date(at)) if !is_midnight(at) => {
                     return Err(LifecycleError::DateNotMidnight);
                 }
                 _ => {}
@@ -125,6 +125,11 @@ impl LifecycleConfiguration {
         }
         Ok(())
     }
+}
+
+/// Whether `at` is a midnight UTC, as every lifecycle `Date` must be.
+pub fn is_midnight(at: UnixMillis) -> bool {
+    at.rem_euclid(DAY_MS) == 0
 }
 
 /// `days` days after `start`, rounded up to the next midnight UTC.

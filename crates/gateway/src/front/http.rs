@@ -116,7 +116,7 @@ pub fn router(gateway: Gateway) -> Router {
             let read_timeout = gateway.opts().client_read_timeout;
             let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, read_timeout)));
             let request_id = next_request_id();
-            let (req, _post_permit) = match super::post_form::form_boundary(&req) {
+            let (req, post_permit) = match super::post_form::form_boundary(&req) {
                 Some(boundary) => match super::post_form::admit(&gateway, req, &boundary).await {
                     Ok((req, permit)) => (req, Some(permit)),
                     Err(refused) => {
@@ -165,6 +165,9 @@ pub fn router(gateway: Gateway) -> Router {
             };
             if xml_cap.as_deref().is_some_and(super::xml_cap::was_cut) {
                 resp = super::xml_cap::too_long();
+            }
+            if post_permit.is_some() {
+                resp = super::post_form::condition_failure_as_denied(resp).await;
             }
             // s3s answers every successful HEAD 200; S3 answers a HEAD of a
             // Range or partNumber 206, like the GET.

@@ -7,6 +7,8 @@
 //! anonymous access), refuses a declared body above the POST limit with 400
 //! EntityTooLarge, and admits a signed one only within the gateway's POST
 //! memory budget. The bytes read are replayed to s3s ahead of the rest.
+//! On the way out, s3s's 400 for a form that fails a condition of its
+//! policy becomes AWS's 403 AccessDenied (`condition_failure_as_denied`).
 
 use crate::body_timeout::REQUEST_TIMEOUT_MARKER;
 use crate::errors::REQUEST_TIMEOUT_MESSAGE;
@@ -135,6 +137,63 @@ fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
     resp
 }
 
+/// Largest error document `condition_failure_as_denied` reads.
+const MAX_POLICY_ERROR_BYTES: usize = 16 * 1024;
+
+/// s3s answers a form that breaks a condition of its policy (a field not
+/// as the policy says, the bucket, the signing date, credential or
+/// algorithm) 400 InvalidPolicyDocument; AWS answers 403 AccessDenied,
+/// "Invalid according to Policy: Policy Condition failed". This turns the
+/// one into the other; a policy that does not parse, and every other
+/// answer, pass unchanged.
+pub async fn condition_failure_as_denied(
+    resp: http::Response<s3s::Body>,
+) -> http::Response<s3s::Body> {
+    if resp.status() != StatusCode::BAD_REQUEST {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_POLICY_ERROR_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read an error document");
+            return http::Response::from_parts(parts, s3s::Body::empty());
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let Some(denied) = denied_document(&text) else {
+        return http::Response::from_parts(parts, s3s::Body::from(bytes));
+    };
+    parts.status = StatusCode::FORBIDDEN;
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(denied.len()),
+    );
+    http::Response::from_parts(parts, s3s::Body::from(denied))
+}
+
+/// The AccessDenied document for an InvalidPolicyDocument error document
+/// that reports a failed condition (None for any other).
+fn denied_document(text: &str) -> Option<String> {
+    if !text.contains("<Code>InvalidPolicyDocument</Code>") {
+        return None;
+    }
+    let message = text
+        .split_once("<Message>")
+        .and_then(|(_, rest)| rest.split_once("</Message>"))
+        .map(|(m, _)| m)?;
+    let failed_condition =
+        message.starts_with("Policy condition") || message.contains("does not match");
+    failed_condition.then(|| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy Condition failed: {message}</Message></Error>"
+        )
+    })
+}
+
 /// Admits a form POST: the request to hand to s3s (its body replayed from
 /// the start) and the POST budget it holds until answered; or the refusal.
 pub async fn admit(
@@ -236,6 +295,30 @@ pub async fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_conditions_are_access_denied_and_parse_errors_are_not() {
+        let doc = |code: &str, msg: &str| {
+            format!(
+                "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{msg}</Message></Error>"
+            )
+        };
+        let failed = doc(
+            "InvalidPolicyDocument",
+            "Policy condition &apos;starts-with&apos; for field &apos;key&apos; failed",
+        );
+        let denied = denied_document(&failed).expect("a failed condition");
+        assert!(denied.contains("<Code>AccessDenied</Code>"), "{denied}");
+        assert!(denied.contains("starts-with"), "{denied}");
+        let date = doc("InvalidPolicyDocument", "x-amz-date does not match policy");
+        assert!(denied_document(&date).is_some());
+        let unparsed = doc("InvalidPolicyDocument", "failed to parse POST policy");
+        assert_eq!(denied_document(&unparsed), None);
+        assert_eq!(
+            denied_document(&doc("EntityTooLarge", "Policy condition x")),
+            None
+        );
+    }
 
     fn form(fields: &[(&str, &str)], file: bool) -> Vec<u8> {
         let mut out = Vec::new();

@@ -111,15 +111,7 @@ pub(crate) fn http_headers(
     metadata: Option<Metadata>,
 ) -> S3Result<HttpHeaders> {
     check_metadata_size(metadata.as_ref())?;
-    // `aws-chunked` describes the upload's framing, not the object: S3 drops it.
-    let content_encoding = content_encoding.and_then(|v| {
-        let kept: Vec<&str> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
-            .collect();
-        (!kept.is_empty()).then(|| kept.join(","))
-    });
+    let content_encoding = content_encoding.and_then(stored_content_encoding);
     Ok(HttpHeaders {
         content_type,
         content_disposition,
@@ -133,6 +125,22 @@ pub(crate) fn http_headers(
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect(),
     })
+}
+
+/// The Content-Encoding an object keeps: the value byte for byte, except
+/// that `aws-chunked` — the upload's framing, not the object's — is dropped
+/// from the list (and nothing is kept when it was all there was).
+fn stored_content_encoding(value: String) -> Option<String> {
+    let framing = |e: &str| e.trim().eq_ignore_ascii_case("aws-chunked");
+    if !value.split(',').any(framing) {
+        return Some(value);
+    }
+    let kept: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !framing(e))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 /// `If-Match` / `If-None-Match: *` of a write, as a condition meta decides.
@@ -192,3 +200,20 @@ macro_rules! given_checksums {
     };
 }
 pub(crate) use given_checksums;
+
+#[cfg(test)]
+mod tests {
+    use super::stored_content_encoding as kept;
+
+    #[test]
+    fn content_encoding_is_kept_byte_for_byte_but_for_aws_chunked() {
+        assert_eq!(
+            kept("gzip,  deflate ".into()).as_deref(),
+            Some("gzip,  deflate ")
+        );
+        assert_eq!(kept("x-custom".into()).as_deref(), Some("x-custom"));
+        assert_eq!(kept("aws-chunked".into()), None);
+        assert_eq!(kept("aws-chunked,gzip".into()).as_deref(), Some("gzip"));
+        assert_eq!(kept("gzip, AWS-Chunked".into()).as_deref(), Some("gzip"));
+    }
+}

@@ -4,13 +4,15 @@
 //! Supported: Expiration (Days, Date or ExpiredObjectDeleteMarker),
 //! NoncurrentVersionExpiration (NoncurrentDays), AbortIncompleteMultipartUpload,
 //! filters by prefix, object size and tags. Transitions (cairn has one
-//! storage class) and NewerNoncurrentVersions are refused with 501.
+//! storage class) and NewerNoncurrentVersions are refused with 501, after
+//! a transition's Date and Days are checked (a bad one is 400); a Status
+//! other than Enabled or Disabled is MalformedXML.
 
 use crate::errors::meta_error;
 use crate::gateway::Gateway;
 use cairn_rpc::MetaCommand;
 use cairn_rpc::meta_reads as reads;
-use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule};
+use cairn_types::lifecycle::{Expiration, LifecycleError, LifecycleRule, is_midnight};
 use cairn_types::{LifecycleConfiguration, Tag, UnixMillis};
 use s3s::dto::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, DeleteBucketLifecycleInput,
@@ -59,6 +61,26 @@ fn size(v: Option<i64>) -> S3Result<Option<u64>> {
 }
 
 fn from_dto(rule: DtoRule) -> S3Result<LifecycleRule> {
+    let status = rule.status.as_str();
+    if status != ExpirationStatus::ENABLED && status != ExpirationStatus::DISABLED {
+        return Err(s3_error!(
+            MalformedXML,
+            "a lifecycle rule's Status is Enabled or Disabled, not {status:?}"
+        ));
+    }
+    // A transition is checked as AWS checks it before it is refused as
+    // unsupported: a bad date or day count is the client's error (400).
+    for t in rule.transitions.iter().flatten() {
+        if t.date.clone().is_some_and(|d| !is_midnight(millis_of(d))) {
+            return Err(invalid(LifecycleError::DateNotMidnight));
+        }
+        if t.days.is_some_and(|d| d < 0) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "'Days' for Transition action must be a positive integer"
+            ));
+        }
+    }
     if rule.transitions.as_ref().is_some_and(|t| !t.is_empty())
         || rule
             .noncurrent_version_transitions
