@@ -18,8 +18,8 @@ const MAX_KEY_LEN: usize = 1024;
 /// S3's limit on a single PUT, in bytes.
 const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 const LIFECYCLE_DAYS: i32 = 30;
-/// A policy outside the supported subset (a Condition).
-const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BUCKET/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+/// A policy outside the supported subset (a condition on the user agent).
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BUCKET/*","Condition":{"StringEquals":{"aws:UserAgent":"curl"}}}]}"#;
 /// How long a raw exchange waits for the server to answer and close.
 const RAW_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Validity of the presigned PUTs the raw exchanges send.

@@ -266,7 +266,7 @@ async fn a_bucket_policy_opens_a_public_prefix_and_gives_an_upload_key() {
         assert_eq!(put.status().as_u16(), 403);
 
         // Outside the subset: NotImplemented, never ignored; nonsense: MalformedPolicy.
-        let conditional = doc.replace(r#""Sid": "site","#, r#""Sid": "site", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},"#);
+        let conditional = doc.replace(r#""Sid": "site","#, r#""Sid": "site", "Condition": {"StringEquals": {"aws:UserAgent": "curl"}},"#);
         expect_s3_error(
             a.put_bucket_policy().bucket(bucket).policy(conditional).send().await,
             "NotImplemented",

@@ -14,6 +14,7 @@
 use crate::timeout_io::WriteTimeoutIo;
 use cairn_rpc::auth::Peer;
 use cairn_rpc::tls::PeerRole;
+use cairn_types::policy_condition::ClientConnection;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -78,10 +79,10 @@ pub fn serve(
                     Err(_) => break,
                 },
             };
-            let stream = tokio::select! {
+            let (stream, peer_addr) = tokio::select! {
                 _ = stop.cancelled() => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         if !is_connection_error(&e) {
                             tracing::warn!(error = %e, "accept failed; pausing");
@@ -96,7 +97,7 @@ pub fn serve(
             let stop = stop.clone();
             let transport = transport.clone();
             connections.spawn(async move {
-                accept_connection(stream, router, transport, limits, stop).await;
+                accept_connection(stream, peer_addr, router, transport, limits, stop).await;
                 drop(slot);
             });
         }
@@ -110,6 +111,7 @@ pub fn serve(
 /// (bounded by the header timeout), then HTTP.
 async fn accept_connection(
     stream: tokio::net::TcpStream,
+    peer_addr: std::net::SocketAddr,
     router: axum::Router,
     transport: Transport,
     limits: ServeLimits,
@@ -117,7 +119,13 @@ async fn accept_connection(
 ) {
     let io = WriteTimeoutIo::new(stream, limits.write_timeout);
     let (config, mutual) = match transport {
-        Transport::Plain => return serve_connection(io, router, None, limits, stop).await,
+        Transport::Plain => {
+            let conn = ClientConnection {
+                peer: peer_addr,
+                tls: false,
+            };
+            return serve_connection(io, router, conn, None, limits, stop).await;
+        }
         Transport::Https(c) => (c, false),
         Transport::Mutual(c) => (c, true),
     };
@@ -142,7 +150,11 @@ async fn accept_connection(
     } else {
         None
     };
-    serve_connection(tls, router, peer, limits, stop).await
+    let conn = ClientConnection {
+        peer: peer_addr,
+        tls: true,
+    };
+    serve_connection(tls, router, conn, peer, limits, stop).await
 }
 
 fn handshake_failed(mutual: bool, why: &str) {
@@ -153,10 +165,12 @@ fn handshake_failed(mutual: bool, why: &str) {
 
 /// One connection: HTTP/1.1 with keep-alive, until the client closes it, a
 /// timeout fires, or `stop` (then the request in progress may finish).
-/// `peer` (mutual TLS) is put into every request.
+/// `conn` (the client's address, whether it is TLS) and `peer` (its role,
+/// under mutual TLS) are put into every request.
 async fn serve_connection<I>(
     io: I,
     router: axum::Router,
+    conn: ClientConnection,
     peer: Option<Peer>,
     limits: ServeLimits,
     stop: CancellationToken,
@@ -166,6 +180,7 @@ async fn serve_connection<I>(
     let io = TokioIo::new(io);
     let service =
         tower::ServiceExt::map_request(router, move |mut req: http::Request<Incoming>| {
+            req.extensions_mut().insert(conn);
             if let Some(p) = peer {
                 req.extensions_mut().insert(p);
             }

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod manifest;
 pub mod names;
 pub mod policy;
+pub mod policy_condition;
 pub mod redundancy;
 pub mod tls_config;
 pub mod upload;

@@ -11,8 +11,12 @@
 //! `Action` (`s3:GetObject`, `s3:PutObject`, `s3:DeleteObject`,
 //! `s3:ListBucket`, `s3:*`) and `Resource` (`arn:aws:s3:::BUCKET` for
 //! listing, `arn:aws:s3:::BUCKET/PREFIX*` or `.../KEY` for objects; a `*`
-//! only at the end).
+//! only at the end), and `Condition` (`policy_condition`: TLS only, source
+//! addresses, listing prefixes). A statement applies to a request when its
+//! principal, action and resource cover it and its conditions hold for the
+//! request (`RequestContext`).
 
+use crate::policy_condition::{Conditions, RequestContext};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -85,6 +89,7 @@ struct Statement {
     principal: Principal,
     actions: Vec<Action>,
     resources: Vec<Resource>,
+    conditions: Conditions,
 }
 
 /// A parsed bucket policy.
@@ -193,8 +198,8 @@ fn statement(v: &Value, bucket: &str) -> Result<Statement, PolicyError> {
         .ok_or_else(|| malformed("a Statement must be an object"))?;
     for k in m.keys() {
         match k.as_str() {
-            "Sid" | "Effect" | "Principal" | "Action" | "Resource" => {}
-            "Condition" | "NotAction" | "NotPrincipal" | "NotResource" => {
+            "Sid" | "Effect" | "Principal" | "Action" | "Resource" | "Condition" => {}
+            "NotAction" | "NotPrincipal" | "NotResource" => {
                 return Err(PolicyError::NotImplemented(format!(
                     "{k} is not supported in bucket policies"
                 )));
@@ -227,11 +232,16 @@ fn statement(v: &Value, bucket: &str) -> Result<Statement, PolicyError> {
     .iter()
     .map(|r| resource(r, bucket))
     .collect::<Result<_, _>>()?;
+    let conditions = match m.get("Condition") {
+        Some(c) => Conditions::parse(c)?,
+        None => Conditions::default(),
+    };
     Ok(Statement {
         effect,
         principal,
         actions,
         resources,
+        conditions,
     })
 }
 
@@ -268,7 +278,13 @@ pub fn parse(json: &str, bucket: &str) -> Result<BucketPolicy, PolicyError> {
 }
 
 impl Statement {
-    fn covers(&self, who: Option<&str>, action: Action, key: Option<&str>) -> bool {
+    fn covers(
+        &self,
+        cx: &RequestContext,
+        who: Option<&str>,
+        action: Action,
+        key: Option<&str>,
+    ) -> bool {
         let principal = match &self.principal {
             Principal::Anyone => true,
             Principal::Keys(keys) => who.is_some_and(|w| keys.iter().any(|k| k == w)),
@@ -284,7 +300,7 @@ impl Statement {
             }
             _ => false,
         });
-        principal && resource && self.actions.contains(&action)
+        principal && resource && self.actions.contains(&action) && self.conditions.hold(cx)
     }
 }
 
@@ -292,10 +308,11 @@ impl BucketPolicy {
     /// Whether some Deny statement covers `who` doing `action` on any
     /// object (for requests naming their keys only in the body, such as
     /// DeleteObjects: a deny anywhere refuses the whole request).
-    pub fn denies_any(&self, who: Option<&str>, action: Action) -> bool {
+    pub fn denies_any(&self, cx: &RequestContext, who: Option<&str>, action: Action) -> bool {
         self.statements.iter().any(|s| {
             s.effect == Effect::Deny
                 && s.actions.contains(&action)
+                && s.conditions.hold(cx)
                 && match &s.principal {
                     Principal::Anyone => true,
                     Principal::Keys(keys) => who.is_some_and(|w| keys.iter().any(|k| k == w)),
@@ -305,13 +322,19 @@ impl BucketPolicy {
 
     /// What the policy says about `who` (None: anonymous) doing `action` on
     /// object `key` (None: the bucket itself, for listing). A matching Deny
-    /// wins over any Allow.
-    pub fn decide(&self, who: Option<&str>, action: Action, key: Option<&str>) -> Decision {
+    /// wins over any Allow. `cx` is what the request brings for conditions.
+    pub fn decide(
+        &self,
+        cx: &RequestContext,
+        who: Option<&str>,
+        action: Action,
+        key: Option<&str>,
+    ) -> Decision {
         let mut allowed = false;
         for s in self
             .statements
             .iter()
-            .filter(|s| s.covers(who, action, key))
+            .filter(|s| s.covers(cx, who, action, key))
         {
             match s.effect {
                 Effect::Deny => return Decision::Deny,

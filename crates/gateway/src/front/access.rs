@@ -12,6 +12,7 @@
 use crate::gateway::Gateway;
 use cairn_types::access::{ALL_BUCKETS, Need, permits};
 use cairn_types::policy::{Action, Decision};
+use cairn_types::policy_condition::{ClientConnection, RequestContext};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
@@ -97,10 +98,28 @@ fn denied(op: &str, key: Option<&str>, bucket: &str) -> s3s::S3Error {
     s3_error!(AccessDenied, "Access Denied")
 }
 
+/// What a request brings for policy conditions: its connection (a
+/// request without one — none reaches here so — counts as plain HTTP from
+/// nowhere, so a TLS-only policy refuses it) and a listing's `prefix`.
+fn request_context(cx: &mut S3AccessContext<'_>) -> RequestContext {
+    let conn = cx.extensions_mut().get::<ClientConnection>().copied();
+    let prefix = cx.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(name, _)| name == "prefix")
+            .map(|(_, v)| v.into_owned())
+    });
+    RequestContext {
+        secure_transport: conn.is_some_and(|c| c.tls),
+        source_ip: conn.map(|c| c.peer.ip()),
+        prefix,
+    }
+}
+
 impl Tenants {
     /// What the bucket's policy says about this request.
     async fn policy_decision(
         &self,
+        rcx: &RequestContext,
         op: &str,
         key: Option<&str>,
         bucket: &str,
@@ -115,11 +134,11 @@ impl Tenants {
         Ok(match (op, action) {
             // Keys named in the body: a deny of any object refuses it all,
             // and only grants allow it.
-            ("DeleteObjects", _) if policy.denies_any(key, action) => Decision::Deny,
+            ("DeleteObjects", _) if policy.denies_any(rcx, key, action) => Decision::Deny,
             ("DeleteObjects", _) => Decision::Silent,
-            (_, Action::ListBucket) => policy.decide(key, action, None),
+            (_, Action::ListBucket) => policy.decide(rcx, key, action, None),
             _ => match object {
-                Some(o) => policy.decide(key, action, Some(o)),
+                Some(o) => policy.decide(rcx, key, action, Some(o)),
                 None => Decision::Silent,
             },
         })
@@ -129,6 +148,7 @@ impl Tenants {
 #[async_trait::async_trait]
 impl S3Access for Tenants {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let rcx = request_context(cx);
         let op = cx.s3_op().name();
         let key = cx.credentials().map(|c| c.access_key.clone());
         let (bucket, object) = match cx.s3_path() {
@@ -150,7 +170,7 @@ impl S3Access for Tenants {
             };
         }
         let decision = self
-            .policy_decision(op, key.as_deref(), &bucket, object.as_deref())
+            .policy_decision(&rcx, op, key.as_deref(), &bucket, object.as_deref())
             .await?;
         let Some(key) = key else {
             // Anonymous: only what a policy allows.
