@@ -245,3 +245,57 @@ async fn a_content_md5_that_is_not_an_md5_is_invalid_digest() {
     })
     .await
 }
+
+/// Encryption at rest and Object Lock are refused, never ignored: an object
+/// asked to be encrypted is not stored in the clear, a customer key on a
+/// read is answered as for an unencrypted object, and no bucket claims an
+/// immutability it does not have.
+#[tokio::test]
+async fn encryption_and_object_lock_are_refused_not_ignored() {
+    with_bucket("nosse", async |c, bucket| {
+        let key_b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+        let key_md5 = "hRasmdxgYDKV3nvbahU1MA==";
+        let sse_c = put_request(c, bucket, "ssec", b"secret")
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(key_b64)
+            .sse_customer_key_md5(key_md5);
+        expect_s3_error(sse_c.send().await, "NotImplemented", 501);
+        for sse in [
+            aws_sdk_s3::types::ServerSideEncryption::Aes256,
+            aws_sdk_s3::types::ServerSideEncryption::AwsKms,
+        ] {
+            let put = put_request(c, bucket, "sse", b"secret").server_side_encryption(sse);
+            expect_s3_error(put.send().await, "NotImplemented", 501);
+        }
+        let mpu = upload_request(c, bucket, "ssempu")
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256);
+        expect_s3_error(mpu.send().await, "NotImplemented", 501);
+        assert!(list_keys(c, bucket).await.is_empty(), "nothing was stored");
+
+        put_bytes(c, bucket, "plain", b"plain").await;
+        let read = get_request(c, bucket, "plain")
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(key_b64)
+            .sse_customer_key_md5(key_md5);
+        expect_s3_error(read.send().await, "InvalidRequest", 400);
+
+        let lock = put_request(c, bucket, "locked", b"x")
+            .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
+                4_102_444_800,
+            ));
+        expect_s3_error(lock.send().await, "InvalidRequest", 400);
+
+        let locked_bucket = format!("{bucket}-lock");
+        let create = c
+            .create_bucket()
+            .bucket(&locked_bucket)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await;
+        expect_s3_error(create, "NotImplemented", 501);
+        let head = c.head_bucket().bucket(&locked_bucket).send().await;
+        assert!(head.is_err(), "no bucket was created");
+    })
+    .await
+}

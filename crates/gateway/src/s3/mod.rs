@@ -22,6 +22,7 @@ mod part_copy;
 mod policy;
 mod service;
 mod tagging;
+mod unsupported;
 mod versioning;
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
 //! The s3s `S3` trait implementation: one line per supported operation,
 //! delegating to the module of its area. Operations not listed here answer
-//! s3s's default, a clean 501 NotImplemented. Every error leaves with a
+//! s3s's default, a clean 501 NotImplemented; what a supported operation
+//! asks of a feature cairn lacks (encryption at rest, Object Lock) is
+//! refused by `unsupported` before it runs. Every error leaves with a
 //! message, as S3's always do.
 
 use super::{
     acl, attributes, bucket, copy, cors, delete, lifecycle, list, list_uploads, list_versions,
-    multipart, object, part_copy, policy, tagging, versioning,
+    multipart, object, part_copy, policy, tagging, unsupported, versioning,
 };
 use crate::errors::with_default_message;
 use crate::gateway::Gateway;
 use s3s::dto::*;
-use s3s::{S3, S3Request, S3Response, S3Result};
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 /// S3 wants the length of an uploaded body up front: a `Content-Length`, or
 /// for aws-chunked bodies `x-amz-decoded-content-length`. (s3s refuses a
@@ -33,6 +35,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
+        unsupported::refuse_on_create_bucket(&req.headers)?;
         bucket::create_bucket(self, req)
             .await
             .map_err(with_default_message)
@@ -186,6 +189,21 @@ impl S3 for Gateway {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        unsupported::refuse_on_write(&req.headers)?;
+        // A form upload (PostObject) carries its fields in the input.
+        let i = &req.input;
+        if i.server_side_encryption.is_some() || i.sse_customer_algorithm.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "server-side encryption is not supported yet: cairn would store the object unencrypted"
+            ));
+        }
+        if i.object_lock_mode.is_some() || i.object_lock_legal_hold_status.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Bucket is missing Object Lock Configuration"
+            ));
+        }
         require_length(&req.headers)?;
         object::put_object(self, req)
             .await
@@ -196,6 +214,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        unsupported::refuse_on_read(&req.headers)?;
         object::get_object(self, req)
             .await
             .map_err(with_default_message)
@@ -205,6 +224,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        unsupported::refuse_on_read(&req.headers)?;
         object::head_object(self, req)
             .await
             .map_err(with_default_message)
@@ -232,6 +252,8 @@ impl S3 for Gateway {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        unsupported::refuse_on_write(&req.headers)?;
+        unsupported::refuse_on_read(&req.headers)?;
         copy::copy_object(self, req)
             .await
             .map_err(with_default_message)
@@ -259,6 +281,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        unsupported::refuse_on_write(&req.headers)?;
         multipart::create(self, req)
             .await
             .map_err(with_default_message)
@@ -268,6 +291,7 @@ impl S3 for Gateway {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        unsupported::refuse_on_write(&req.headers)?;
         require_length(&req.headers)?;
         multipart::upload_part(self, req)
             .await
@@ -413,6 +437,8 @@ impl S3 for Gateway {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        unsupported::refuse_on_write(&req.headers)?;
+        unsupported::refuse_on_read(&req.headers)?;
         part_copy::upload_part_copy(self, req)
             .await
             .map_err(with_default_message)

@@ -99,7 +99,7 @@ fn completed_upload(command: &MetaCommand) -> Option<(&str, &str, &VersionId)> {
 /// The id the success of completing `upload_id` is kept under (beside the
 /// completing write's own), for as long as write answers are kept
 /// (`WRITE_ID_WINDOW_MS`): derived, so no client's random id meets it.
-pub(super) fn completion_id(upload_id: &VersionId) -> WriteId {
+pub fn completion_id(upload_id: &VersionId) -> WriteId {
     use sha2::Digest;
     let digest = sha2::Sha256::new()
         .chain_update(b"cairn: completed multipart upload\0")

@@ -35,4 +35,5 @@ mod reencode;
 mod versioning;
 
 pub use dispatch::apply_command;
+pub use idempotency::completion_id;
 pub use outcome::Applied;
