@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod names;
 pub mod policy;
 pub mod policy_condition;
+pub mod policy_error;
 pub mod redundancy;
 pub mod tls_config;
 pub mod upload;

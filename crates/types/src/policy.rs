@@ -17,16 +17,8 @@
 //! request (`RequestContext`).
 
 use crate::policy_condition::{Conditions, RequestContext};
+pub use crate::policy_error::PolicyError;
 use serde_json::Value;
-use thiserror::Error;
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PolicyError {
-    #[error("{0}")]
-    Malformed(String),
-    #[error("{0}")]
-    NotImplemented(String),
-}
 
 /// The object actions a policy speaks of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

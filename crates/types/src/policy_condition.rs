@@ -12,7 +12,7 @@
 //! `RequestContext` is what a request brings to be tested; the gateway
 //! fills it from the connection (`ClientConnection`) and the query.
 
-use crate::policy::PolicyError;
+use crate::policy_error::PolicyError;
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 
