@@ -280,3 +280,43 @@ async fn acls_cannot_be_enabled() {
     })
     .await
 }
+
+/// OwnershipControls: every bucket answers `BucketOwnerEnforced`; putting
+/// it again succeeds, asking for ACLs (`ObjectWriter`) or removing the
+/// setting is 501 and changes nothing; a missing bucket is NoSuchBucket.
+#[tokio::test]
+async fn ownership_controls_are_bucket_owner_enforced() {
+    use aws_sdk_s3::types::{OwnershipControls, OwnershipControlsRule};
+    with_bucket("ownership", async |c, bucket| {
+        let enforced = |out: &aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput| {
+            out.ownership_controls()
+                .map(|o| o.rules().iter().map(|r| r.object_ownership().clone()).collect::<Vec<_>>())
+        };
+        let got = c.get_bucket_ownership_controls().bucket(bucket).send().await;
+        let got = got.expect("GetBucketOwnershipControls");
+        assert_eq!(enforced(&got), Some(vec![ObjectOwnership::BucketOwnerEnforced]));
+        let controls = |o: ObjectOwnership| {
+            let rule = OwnershipControlsRule::builder().object_ownership(o).build();
+            OwnershipControls::builder().rules(rule.expect("rule")).build().expect("controls")
+        };
+        let put = c.put_bucket_ownership_controls().bucket(bucket);
+        put.ownership_controls(controls(ObjectOwnership::BucketOwnerEnforced))
+            .send()
+            .await
+            .expect("BucketOwnerEnforced is accepted");
+        let put = c.put_bucket_ownership_controls().bucket(bucket);
+        let writer = put.ownership_controls(controls(ObjectOwnership::ObjectWriter)).send().await;
+        expect_s3_error(writer, "NotImplemented", 501);
+        let delete = c.delete_bucket_ownership_controls().bucket(bucket).send().await;
+        expect_s3_error(delete, "NotImplemented", 501);
+        let got = c.get_bucket_ownership_controls().bucket(bucket).send().await;
+        assert_eq!(enforced(&got.expect("still")), Some(vec![ObjectOwnership::BucketOwnerEnforced]));
+        let missing = c
+            .get_bucket_ownership_controls()
+            .bucket(format!("{bucket}-none"))
+            .send()
+            .await;
+        expect_s3_error(missing, "NoSuchBucket", 404);
+    })
+    .await
+}

@@ -257,6 +257,59 @@ pub async fn put_object_acl(
     Ok(S3Response::new(PutObjectAclOutput::default()))
 }
 
+/// GetBucketOwnershipControls: every cairn bucket is `BucketOwnerEnforced`,
+/// so that is what it answers (never "not found": the setting is in force).
+pub async fn get_bucket_ownership_controls(
+    gw: &Gateway,
+    req: S3Request<GetBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
+    let rule = OwnershipControlsRule {
+        object_ownership: ObjectOwnership::from_static(ObjectOwnership::BUCKET_OWNER_ENFORCED),
+    };
+    Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+        ownership_controls: Some(OwnershipControls { rules: vec![rule] }),
+    }))
+}
+
+/// PutBucketOwnershipControls: `BucketOwnerEnforced` is what every bucket
+/// has, so putting it succeeds and changes nothing; enabling ACLs
+/// (`ObjectWriter`, `BucketOwnerPreferred`) is 501.
+pub async fn put_bucket_ownership_controls(
+    gw: &Gateway,
+    req: S3Request<PutBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+    let rules = &req.input.ownership_controls.rules;
+    if rules.len() != 1 {
+        return Err(s3_error!(
+            MalformedXML,
+            "OwnershipControls holds exactly one rule"
+        ));
+    }
+    if rules[0].object_ownership.as_str() != ObjectOwnership::BUCKET_OWNER_ENFORCED {
+        return Err(s3_error!(
+            NotImplemented,
+            "every cairn bucket has Object Ownership BucketOwnerEnforced (ACLs disabled)"
+        ));
+    }
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
+    Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+}
+
+/// DeleteBucketOwnershipControls: at AWS a bucket without the setting
+/// behaves as `ObjectWriter` (ACLs on); cairn cannot, so it is 501 rather
+/// than a 204 that changes nothing.
+pub async fn delete_bucket_ownership_controls(
+    gw: &Gateway,
+    req: S3Request<DeleteBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+    super::common::existing_bucket(gw, &req.input.bucket).await?;
+    Err(s3_error!(
+        NotImplemented,
+        "every cairn bucket has Object Ownership BucketOwnerEnforced; it cannot be removed"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
