@@ -56,12 +56,11 @@ pub(super) fn apply_once(
     // so its own write id) after the first one completed the upload: the
     // first success, as AWS answers it, not NoSuchUpload.
     let completion = completed_upload(command);
-    if let Some((bucket, key, upload_id)) = completion {
-        if let Some(done) = write_ids::get(db, &completion_id(upload_id))? {
-            if names_object(&done.answer, bucket, key) {
-                return Ok(done.answer);
-            }
-        }
+    if let Some((bucket, key, upload_id)) = completion
+        && let Some(done) = write_ids::get(db, &completion_id(upload_id))?
+        && names_object(&done.answer, bucket, key)
+    {
+        return Ok(done.answer);
     }
     let answer = apply(db, batch, command)?;
     let record = WriteRecord {
