@@ -484,15 +484,10 @@ fn completion_ids() -> Vec<Vec<u8>> {
     plan::commands()
         .iter()
         .filter_map(|cmd| match cmd {
-            MetaCommand::Idempotent { command, .. } => match command.as_ref() {
-                MetaCommand::CompleteUpload { upload_id, .. }
-                | MetaCommand::CompleteUploadWithChecksums { upload_id, .. } => {
-                    Some(cairn_meta::apply::completion_id(upload_id).0.to_vec())
-                }
-                _ => None,
-            },
+            MetaCommand::Idempotent { command, .. } => command.completed_upload(),
             _ => None,
         })
+        .map(|(_, _, upload_id)| cairn_meta::apply::completion_id(upload_id).0.to_vec())
         .collect()
 }
 

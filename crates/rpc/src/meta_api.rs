@@ -311,6 +311,28 @@ pub enum MetaCommand {
     },
 }
 
+impl MetaCommand {
+    /// The bucket, key and upload id of a CompleteMultipartUpload (either
+    /// form), None for any other command.
+    pub fn completed_upload(&self) -> Option<(&str, &str, &VersionId)> {
+        match self {
+            MetaCommand::CompleteUpload {
+                bucket,
+                key,
+                upload_id,
+                ..
+            }
+            | MetaCommand::CompleteUploadWithChecksums {
+                bucket,
+                key,
+                upload_id,
+                ..
+            } => Some((bucket, key, upload_id)),
+            _ => None,
+        }
+    }
+}
+
 /// What a lifecycle expiry removes, if it still holds when applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExpiryTarget {

@@ -116,7 +116,7 @@ pub fn router(gateway: Gateway) -> Router {
             let read_timeout = gateway.opts().client_read_timeout;
             let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, read_timeout)));
             let request_id = next_request_id();
-            let (req, post_permit) = match super::post_form::form_boundary(&req) {
+            let (req, _post_permit) = match super::post_form::form_boundary(&req) {
                 Some(boundary) => match super::post_form::admit(&gateway, req, &boundary).await {
                     Ok((req, permit)) => (req, Some(permit)),
                     Err(refused) => {
@@ -165,9 +165,6 @@ pub fn router(gateway: Gateway) -> Router {
             };
             if xml_cap.as_deref().is_some_and(super::xml_cap::was_cut) {
                 resp = super::xml_cap::too_long();
-            }
-            if post_permit.is_some() {
-                resp = super::post_form::condition_failure_as_denied(resp).await;
             }
             // s3s answers every successful HEAD 200; S3 answers a HEAD of a
             // Range or partNumber 206, like the GET.
@@ -275,7 +272,8 @@ fn merge_repeated_content_encoding(mut req: Request) -> Request {
     req
 }
 
-/// Adds the request id header, and `<RequestId>` to an error document.
+/// Adds the request id header, and `<RequestId>` to an error document
+/// (turning a POST form's failed policy condition into 403 on the way).
 async fn with_request_id(resp: http::Response<s3s::Body>, request_id: &str) -> Response {
     use http_body_util::BodyExt;
     let (mut parts, body) = resp.into_parts();
@@ -301,7 +299,14 @@ async fn with_request_id(resp: http::Response<s3s::Body>, request_id: &str) -> R
             return Response::from_parts(parts, Body::empty());
         }
     };
-    let body = complete_error_document(&String::from_utf8_lossy(&bytes), request_id);
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if parts.status == StatusCode::BAD_REQUEST
+        && let Some(denied) = super::post_form::denied_document(&text)
+    {
+        parts.status = StatusCode::FORBIDDEN;
+        text = denied;
+    }
+    let body = complete_error_document(&text, request_id);
     parts.headers.insert(
         http::header::CONTENT_LENGTH,
         http::HeaderValue::from(body.len()),

@@ -8,7 +8,8 @@
 //! EntityTooLarge, and admits a signed one only within the gateway's POST
 //! memory budget. The bytes read are replayed to s3s ahead of the rest.
 //! On the way out, s3s's 400 for a form that fails a condition of its
-//! policy becomes AWS's 403 AccessDenied (`condition_failure_as_denied`).
+//! policy becomes AWS's 403 AccessDenied (`denied_document`, applied where
+//! the front completes error documents).
 
 use crate::body_timeout::REQUEST_TIMEOUT_MARKER;
 use crate::errors::REQUEST_TIMEOUT_MESSAGE;
@@ -137,47 +138,14 @@ fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
     resp
 }
 
-/// Largest error document `condition_failure_as_denied` reads.
-const MAX_POLICY_ERROR_BYTES: usize = 16 * 1024;
-
 /// s3s answers a form that breaks a condition of its policy (a field not
 /// as the policy says, the bucket, the signing date, credential or
 /// algorithm) 400 InvalidPolicyDocument; AWS answers 403 AccessDenied,
-/// "Invalid according to Policy: Policy Condition failed". This turns the
-/// one into the other; a policy that does not parse, and every other
-/// answer, pass unchanged.
-pub async fn condition_failure_as_denied(
-    resp: http::Response<s3s::Body>,
-) -> http::Response<s3s::Body> {
-    if resp.status() != StatusCode::BAD_REQUEST {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let bytes = match http_body_util::Limited::new(body, MAX_POLICY_ERROR_BYTES)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read an error document");
-            return http::Response::from_parts(parts, s3s::Body::empty());
-        }
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let Some(denied) = denied_document(&text) else {
-        return http::Response::from_parts(parts, s3s::Body::from(bytes));
-    };
-    parts.status = StatusCode::FORBIDDEN;
-    parts.headers.insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(denied.len()),
-    );
-    http::Response::from_parts(parts, s3s::Body::from(denied))
-}
-
-/// The AccessDenied document for an InvalidPolicyDocument error document
-/// that reports a failed condition (None for any other).
-fn denied_document(text: &str) -> Option<String> {
+/// "Invalid according to Policy: Policy Condition failed". This is the
+/// AccessDenied document for such an error document, None for any other
+/// (a policy that does not parse included). Only POST forms have policies,
+/// so the front applies it to every 400 error document it completes.
+pub(super) fn denied_document(text: &str) -> Option<String> {
     if !text.contains("<Code>InvalidPolicyDocument</Code>") {
         return None;
     }

@@ -12,7 +12,7 @@ use super::{
 use crate::errors::with_default_message;
 use crate::gateway::Gateway;
 use s3s::dto::*;
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3, S3Request, S3Response, S3Result};
 
 /// S3 wants the length of an uploaded body up front: a `Content-Length`, or
 /// for aws-chunked bodies `x-amz-decoded-content-length`. (s3s refuses a
@@ -190,20 +190,7 @@ impl S3 for Gateway {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         unsupported::refuse_on_write(&req.headers)?;
-        // A form upload (PostObject) carries its fields in the input.
-        let i = &req.input;
-        if i.server_side_encryption.is_some() || i.sse_customer_algorithm.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "server-side encryption is not supported yet: cairn would store the object unencrypted"
-            ));
-        }
-        if i.object_lock_mode.is_some() || i.object_lock_legal_hold_status.is_some() {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Bucket is missing Object Lock Configuration"
-            ));
-        }
+        unsupported::refuse_in_form(&req.input)?;
         require_length(&req.headers)?;
         object::put_object(self, req)
             .await

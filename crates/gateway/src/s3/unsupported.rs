@@ -9,7 +9,8 @@
 //! answers 400 InvalidRequest, as AWS does in a bucket without Object Lock.
 
 use http::HeaderMap;
-use s3s::{S3Result, s3_error};
+use s3s::dto::PutObjectInput;
+use s3s::{S3Error, S3Result, s3_error};
 
 /// Headers asking a write to encrypt at rest (SSE-S3, SSE-KMS, SSE-C).
 const WRITE_ENCRYPTION: [&str; 6] = [
@@ -43,20 +44,40 @@ fn present<'a>(headers: &HeaderMap, names: &[&'a str]) -> Option<&'a str> {
     names.iter().copied().find(|n| headers.contains_key(*n))
 }
 
+fn encryption_refused(what: &str) -> S3Error {
+    s3_error!(
+        NotImplemented,
+        "server-side encryption ({what}) is not supported yet: cairn would store the object unencrypted"
+    )
+}
+
+fn lock_refused(what: &str) -> S3Error {
+    s3_error!(
+        InvalidRequest,
+        "Bucket is missing Object Lock Configuration ({what} needs Object Lock, which cairn does not support yet)"
+    )
+}
+
 /// A write (PutObject, CreateMultipartUpload, CopyObject's destination,
 /// UploadPart) asking for encryption, a retention or a legal hold.
 pub(crate) fn refuse_on_write(headers: &HeaderMap) -> S3Result<()> {
     if let Some(h) = present(headers, &WRITE_ENCRYPTION) {
-        return Err(s3_error!(
-            NotImplemented,
-            "server-side encryption ({h}) is not supported yet: cairn would store the object unencrypted"
-        ));
+        return Err(encryption_refused(h));
     }
     if let Some(h) = present(headers, &OBJECT_LOCK) {
-        return Err(s3_error!(
-            InvalidRequest,
-            "Bucket is missing Object Lock Configuration ({h} needs Object Lock, which cairn does not support yet)"
-        ));
+        return Err(lock_refused(h));
+    }
+    Ok(())
+}
+
+/// The same of a form upload (PostObject), whose fields are in the input
+/// rather than the headers.
+pub(crate) fn refuse_in_form(i: &PutObjectInput) -> S3Result<()> {
+    if i.server_side_encryption.is_some() || i.sse_customer_algorithm.is_some() {
+        return Err(encryption_refused("x-amz-server-side-encryption"));
+    }
+    if i.object_lock_mode.is_some() || i.object_lock_legal_hold_status.is_some() {
+        return Err(lock_refused("x-amz-object-lock-mode"));
     }
     Ok(())
 }

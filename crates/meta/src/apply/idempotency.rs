@@ -55,7 +55,7 @@ pub(super) fn apply_once(
     // A CompleteMultipartUpload sent again by the client (its own request,
     // so its own write id) after the first one completed the upload: the
     // first success, as AWS answers it, not NoSuchUpload.
-    let completion = completed_upload(command);
+    let completion = command.completed_upload();
     if let Some((bucket, key, upload_id)) = completion
         && let Some(done) = write_ids::get(db, &completion_id(upload_id))?
         && names_object(&done.answer, bucket, key)
@@ -74,25 +74,6 @@ pub(super) fn apply_once(
         entry.recorded += 1;
     }
     Ok(answer)
-}
-
-/// The bucket, key and upload id of a CompleteMultipartUpload command.
-fn completed_upload(command: &MetaCommand) -> Option<(&str, &str, &VersionId)> {
-    match command {
-        MetaCommand::CompleteUpload {
-            bucket,
-            key,
-            upload_id,
-            ..
-        }
-        | MetaCommand::CompleteUploadWithChecksums {
-            bucket,
-            key,
-            upload_id,
-            ..
-        } => Some((bucket, key, upload_id)),
-        _ => None,
-    }
 }
 
 /// The id the success of completing `upload_id` is kept under (beside the
